@@ -1,0 +1,130 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const iceServer = z.object({
+  urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+
+const envSchema = z
+  .object({
+    PORT: port.default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional(),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    JWT_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(7 * 24 * 3600),
+    PUBLIC_URL: z.url().optional(),
+    NODE_ID: z
+      .string()
+      .regex(/^[\w.-]{1,64}$/)
+      .optional(),
+    ICE_SERVERS: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (!text) return [];
+        try {
+          return z.array(iceServer).parse(JSON.parse(text));
+        } catch {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'must be a JSON array of {urls, username?, credential?}',
+          });
+          return z.NEVER;
+        }
+      }),
+    TURN_SECRET: z.string().min(1).optional(),
+    TURN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3600),
+    RTC_MIN_PORT: port.optional(),
+    RTC_MAX_PORT: port.optional(),
+    ANNOUNCED_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
+    PUBLISHER_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+  })
+  .refine((e) => (e.RTC_MIN_PORT === undefined) === (e.RTC_MAX_PORT === undefined), {
+    message: 'set both RTC_MIN_PORT and RTC_MAX_PORT, or neither',
+    path: ['RTC_MIN_PORT'],
+  })
+  .refine((e) => e.RTC_MIN_PORT === undefined || e.RTC_MIN_PORT <= (e.RTC_MAX_PORT ?? 0), {
+    message: 'must not exceed RTC_MAX_PORT',
+    path: ['RTC_MIN_PORT'],
+  });
+
+export type IceServerConfig = z.infer<typeof iceServer>;
+
+/** Everything the process is configured with; every default works on one machine. */
+export interface Config {
+  port: number;
+  host: string;
+  /** PGlite files, the generated signing key and node id; `memory://` keeps nothing. */
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  jwtSecret: string | undefined;
+  jwtTtlSeconds: number;
+  publicUrl: string | undefined;
+  nodeId: string | undefined;
+  iceServers: IceServerConfig[];
+  turnSecret: string | undefined;
+  turnTtlSeconds: number;
+  rtcPorts: [number, number] | undefined;
+  announcedIp: string | undefined;
+  publisherGraceSeconds: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Reads the environment; an invalid value stops start-up with a message naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  // npm runs workspace scripts inside the workspace; relative paths mean the caller's directory.
+  const base = env.INIT_CWD ?? process.cwd();
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR.startsWith('memory://') ? e.DATA_DIR : path.resolve(base, e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    jwtSecret: e.JWT_SECRET,
+    jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    nodeId: e.NODE_ID,
+    iceServers: e.ICE_SERVERS,
+    turnSecret: e.TURN_SECRET,
+    turnTtlSeconds: e.TURN_TTL_SECONDS,
+    rtcPorts:
+      e.RTC_MIN_PORT !== undefined && e.RTC_MAX_PORT !== undefined
+        ? [e.RTC_MIN_PORT, e.RTC_MAX_PORT]
+        : undefined,
+    announcedIp: e.ANNOUNCED_IP,
+    publisherGraceSeconds: e.PUBLISHER_GRACE_SECONDS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

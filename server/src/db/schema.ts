@@ -1,0 +1,142 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () =>
+  timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    username: text('username').notNull(),
+    displayName: text('display_name').notNull(),
+    avatarUrl: text('avatar_url'),
+    bio: text('bio'),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+  },
+  // Usernames are unique regardless of case.
+  (t) => [uniqueIndex('users_username_lower_idx').on(sql`lower(${t.username})`)],
+);
+
+export const follows = pgTable(
+  'follows',
+  {
+    followerId: uuid('follower_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    followeeId: uuid('followee_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.followerId, t.followeeId] }),
+    index('follows_followee_idx').on(t.followeeId),
+  ],
+);
+
+export const liveStreams = pgTable(
+  'live_streams',
+  {
+    streamId: uuid('stream_id').primaryKey().defaultRandom(),
+    hostId: uuid('host_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    title: text('title').notNull(),
+    description: text('description').notNull().default(''),
+    status: text('status', { enum: ['live', 'ended'] })
+      .notNull()
+      .default('live'),
+    /** Distinct non-host users present now; written only under the stream's row lock. */
+    viewerCount: integer('viewer_count').notNull().default(0),
+    peakViewers: integer('peak_viewers').notNull().default(0),
+    duration: integer('duration').notNull().default(0),
+    isPrivate: boolean('is_private').notNull().default(false),
+    thumbnail: text('thumbnail'),
+    tags: text('tags')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** Hash of the WHIP stream key; the key itself is shown to the host once. */
+    streamKeyHash: text('stream_key_hash'),
+    /** The node whose process holds this stream's media. */
+    mediaNode: text('media_node').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('live_streams_status_started_idx').on(t.status, t.startedAt.desc()),
+    index('live_streams_host_idx').on(t.hostId, t.startedAt.desc()),
+  ],
+);
+
+/** The plan's `viewers[]`: one row per user per stream, reopened when they come back. */
+export const streamViewers = pgTable(
+  'stream_viewers',
+  {
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    leftAt: timestamp('left_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.userId] })],
+);
+
+/**
+ * Why a user counts as present: one row per connection that holds them in the stream
+ * (`rest`, `socket:<id>`, `whep:<id>`). A user is a viewer while any row remains, so several
+ * tabs count once and presence is shared by every node on the same database.
+ */
+export const streamPresence = pgTable(
+  'stream_presence',
+  {
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    handle: text('handle').notNull(),
+    node: text('node').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.streamId, t.userId, t.handle] }),
+    index('stream_presence_node_idx').on(t.node),
+  ],
+);
+
+export const liveComments = pgTable(
+  'live_comments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    text: text('text').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 6 })
+      .notNull()
+      .defaultNow(),
+  },
+  (t) => [index('live_comments_stream_created_idx').on(t.streamId, t.createdAt.desc())],
+);

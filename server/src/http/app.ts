@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics';
+import { apiNotFound, errorHandler } from './errors';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: Metrics;
+  /** Routers mounted under their paths, in order. */
+  routes: [path: string, router: express.Router][];
+  /** Answers `/api/health` once start-up is complete. */
+  isReady: () => boolean;
+}
+
+const requestIdPattern = /^[\w.-]{1,128}$/;
+
+export function createHttpApp({ logger, metrics, routes, isReady }: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use(
+    pinoHttp({
+      logger,
+      // A caller's request id is kept so one id follows a request across services.
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/api/health' || req.url === '/metrics' },
+    }),
+  );
+
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ route, status: String(res.statusCode) });
+    });
+    next();
+  });
+
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/api/health', (_req, res) => {
+    if (isReady()) res.json({ ok: true });
+    else res.status(503).json({ ok: false });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(await metrics.render());
+  });
+
+  for (const [path, router] of routes) app.use(path, router);
+  app.use('/api', apiNotFound);
+  app.use(errorHandler);
+  return app;
+}

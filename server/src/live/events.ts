@@ -1,0 +1,27 @@
+import { EventEmitter } from 'node:events';
+import type { LiveComment, LiveReaction, Stream, ViewerCount, ViewerEvent } from '@onair/protocol';
+
+/** Who may learn of a stream: everyone, or the listed users (a private stream's host and followers). */
+export type Audience = { kind: 'public' } | { kind: 'users'; userIds: string[] };
+
+export type EndReason = 'host' | 'publisher_lost' | 'node_restart';
+
+/** What the domain reports outward; the transports translate each into their own messages. */
+export interface LiveEventMap {
+  stream_started: [stream: Stream, audience: Audience];
+  stream_ended: [stream: Stream, audience: Audience, reason: EndReason];
+  viewer_joined: [event: ViewerEvent];
+  viewer_left: [event: ViewerEvent];
+  viewer_count: [count: ViewerCount];
+  comment_added: [comment: LiveComment];
+  reaction_sent: [reaction: LiveReaction];
+  /** A listener threw or rejected; logged, never allowed to break the emitter. */
+  error: [error: unknown];
+}
+
+export class LiveEvents extends EventEmitter<LiveEventMap> {
+  constructor() {
+    // A throwing listener must not break the domain operation that emitted.
+    super({ captureRejections: true });
+  }
+}

@@ -1,0 +1,88 @@
+import { streamRoom, type LiveComment, type LiveReaction, type Stream } from '@onair/protocol';
+import type { Audience, LiveEvents } from '../live/events';
+import { userRoom, type LiveServer } from './types';
+
+/** How often, at most, people outside a stream's room hear its viewer count (for list cards). */
+const listCountIntervalMs = 1000;
+
+/**
+ * Translates domain events into Socket.IO messages. The room hears everything at once; the wider
+ * audience (the live list) hears starts, ends and a throttled viewer count.
+ */
+export function relayLiveEvents(
+  io: LiveServer,
+  events: LiveEvents,
+  /** Looks up who may see a stream this node did not start (or started before a restart). */
+  resolveAudience: (streamId: string) => Promise<Audience | null>,
+): () => void {
+  const audienceOf = new Map<string, Audience>();
+  const pendingCounts = new Map<string, number>();
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  const toAudience = (audience: Audience) =>
+    audience.kind === 'public' ? io : io.to(audience.userIds.map(userRoom));
+
+  const flushCounts = async () => {
+    flushTimer = undefined;
+    const counts = [...pendingCounts];
+    pendingCounts.clear();
+    for (const [streamId, viewerCount] of counts) {
+      let audience = audienceOf.get(streamId);
+      if (!audience) {
+        audience = (await resolveAudience(streamId).catch(() => null)) ?? undefined;
+        if (!audience) continue;
+        audienceOf.set(streamId, audience);
+      }
+      toAudience(audience)
+        .except(streamRoom(streamId))
+        .emit('viewer_count', { streamId, viewerCount });
+    }
+  };
+
+  const onStarted = (stream: Stream, audience: Audience) => {
+    audienceOf.set(stream.streamId, audience);
+    toAudience(audience).emit('live_started', stream);
+  };
+  const onEnded = (stream: Stream, audience: Audience) => {
+    const room = streamRoom(stream.streamId);
+    audienceOf.delete(stream.streamId);
+    pendingCounts.delete(stream.streamId);
+    const payload = { streamId: stream.streamId, stream };
+    if (audience.kind === 'public') io.emit('live_ended', payload);
+    else io.to([room, ...audience.userIds.map(userRoom)]).emit('live_ended', payload);
+    io.in(room).socketsLeave(room);
+  };
+  const onCount = (count: { streamId: string; viewerCount: number }) => {
+    io.to(streamRoom(count.streamId)).emit('viewer_count', count);
+    pendingCounts.set(count.streamId, count.viewerCount);
+    flushTimer ??= setTimeout(() => void flushCounts(), listCountIntervalMs);
+  };
+  const onJoined = (e: { streamId: string; userId: string; username: string }) =>
+    io.to(streamRoom(e.streamId)).emit('viewer_joined', e);
+  const onLeft = (e: { streamId: string; userId: string; username: string }) =>
+    io.to(streamRoom(e.streamId)).emit('viewer_left', e);
+
+  const onComment = (comment: LiveComment) =>
+    io.to(streamRoom(comment.streamId)).emit('live_comment_added', comment);
+  const onReaction = (reaction: LiveReaction) =>
+    io.to(streamRoom(reaction.streamId)).emit('live_reaction_received', reaction);
+
+  events.on('stream_started', onStarted);
+  events.on('stream_ended', onEnded);
+  events.on('viewer_count', onCount);
+  events.on('viewer_joined', onJoined);
+  events.on('viewer_left', onLeft);
+  events.on('comment_added', onComment);
+  events.on('reaction_sent', onReaction);
+
+  return () => {
+    if (flushTimer) clearTimeout(flushTimer);
+    events.off('stream_started', onStarted);
+    events.off('stream_ended', onEnded);
+    events.off('viewer_count', onCount);
+    events.off('viewer_joined', onJoined);
+    events.off('viewer_left', onLeft);
+    events.off('comment_added', onComment);
+    events.off('reaction_sent', onReaction);
+  };
+}

@@ -1,0 +1,55 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import type { Logger } from 'pino';
+import type { TokenService } from '../auth/tokens';
+import { AppError } from '../live/errors';
+import type { LiveServer } from './types';
+import { userRoom } from './types';
+
+export interface RealtimeOptions {
+  tokens: TokenService;
+  logger: Logger;
+}
+
+/** Socket.IO on the HTTP server: no valid token in `auth.token`, no connection. */
+export function createRealtimeServer(
+  httpServer: HttpServer,
+  { tokens, logger }: RealtimeOptions,
+): LiveServer {
+  const io: LiveServer = new Server(httpServer, {
+    // Bodies over 1 MB are refused over HTTP; the same bound holds for a socket message.
+    maxHttpBufferSize: 1e6,
+    pingInterval: 10_000,
+    pingTimeout: 10_000,
+    serveClient: false,
+  });
+
+  io.use((socket, next) => {
+    const token: unknown = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+      next(
+        Object.assign(new Error('unauthorized'), {
+          data: { code: 'unauthorized', message: 'Sign in first' },
+        }),
+      );
+      return;
+    }
+    tokens.verify(token).then(
+      (claims) => {
+        socket.data.userId = claims.userId;
+        socket.data.username = claims.username;
+        next();
+      },
+      (error: unknown) => {
+        const message = error instanceof AppError ? error.message : 'Invalid token';
+        next(Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized', message } }));
+      },
+    );
+  });
+
+  io.on('connection', (socket) => {
+    void socket.join(userRoom(socket.data.userId));
+    logger.debug({ socketId: socket.id, userId: socket.data.userId }, 'socket connected');
+  });
+  return io;
+}

@@ -1,0 +1,88 @@
+import {
+  liveCommentPayload,
+  liveReactionPayload,
+  startStreamBody,
+  streamRef,
+  streamRoom,
+  type StartedStream,
+} from '@onair/protocol';
+import type { Logger } from 'pino';
+import type { CommentService } from '../live/comments';
+import { AppError } from '../live/errors';
+import type { Actor, StreamService } from '../live/streams';
+import type { Metrics } from '../metrics';
+import { onEvent } from './ack';
+import { socketHandle, type LiveSocket } from './types';
+
+export interface LiveHandlerDeps {
+  streams: StreamService;
+  comments: CommentService;
+  logger: Logger;
+  metrics: Metrics;
+  whipUrl: (streamId: string) => string;
+}
+
+/** The plan's stream, chat and reaction events for one authenticated socket. */
+export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): void {
+  const { streams, comments } = deps;
+  const actor: Actor = { userId: socket.data.userId, username: socket.data.username };
+  const handle = socketHandle(socket.id);
+
+  /** Chat and reactions come only from sockets in the room, or from the stream's host. */
+  const assertInRoom = async (streamId: string): Promise<void> => {
+    if (socket.rooms.has(streamRoom(streamId))) return;
+    const row = await streams.visibleRow(streamId, actor.userId);
+    if (row.hostId !== actor.userId) {
+      throw new AppError('not_in_room', 'Join the stream before chatting in it');
+    }
+  };
+
+  onEvent(socket, deps, 'start_live', startStreamBody, async (body) => {
+    const { stream, streamKey } = await streams.start(actor.userId, body);
+    await socket.join(streamRoom(stream.streamId));
+    const started: StartedStream = { ...stream, streamKey, whipUrl: deps.whipUrl(stream.streamId) };
+    return { stream: started };
+  });
+
+  onEvent(socket, deps, 'join_live', streamRef, async ({ streamId }) => {
+    const joined = await streams.join(streamId, actor, handle);
+    if (socket.disconnected) {
+      // The socket went away while we were writing its presence; undo it so it cannot linger.
+      await streams.leave(streamId, actor, handle);
+      throw AppError.unauthorized('Disconnected');
+    }
+    await socket.join(streamRoom(streamId));
+    return { stream: joined.stream, viewerCount: joined.viewerCount };
+  });
+
+  onEvent(socket, deps, 'leave_live', streamRef, async ({ streamId }) => {
+    await socket.leave(streamRoom(streamId));
+    await streams.leave(streamId, actor, handle);
+    return {};
+  });
+
+  onEvent(socket, deps, 'live_comment', liveCommentPayload, async ({ streamId, comment }) => {
+    await assertInRoom(streamId);
+    return { comment: await comments.add(streamId, actor, comment) };
+  });
+
+  onEvent(socket, deps, 'live_reaction', liveReactionPayload, async ({ streamId, reaction }) => {
+    await assertInRoom(streamId);
+    await comments.react(streamId, actor, reaction);
+    return {};
+  });
+
+  onEvent(socket, deps, 'end_live', streamRef, async ({ streamId }) => {
+    return { stream: await streams.end(streamId, actor.userId) };
+  });
+
+  socket.on('disconnecting', () => {
+    for (const room of socket.rooms) {
+      if (!room.startsWith('live_')) continue;
+      const streamId = room.slice('live_'.length);
+      streams.leave(streamId, actor, handle).catch((err: unknown) => {
+        deps.logger.error({ err, streamId }, 'failed to record a viewer leaving');
+      });
+    }
+  });
+}

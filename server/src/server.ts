@@ -1,0 +1,158 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { pino, type Logger } from 'pino';
+import { createClient } from 'redis';
+import { createTokenService, type TokenService } from './auth/tokens';
+import type { Config } from './config';
+import { openDatabase, type Database } from './db/database';
+import { createHttpApp } from './http/app';
+import { authRoutes } from './http/routes/auth';
+import { liveRoutes } from './http/routes/live';
+import { userRoutes } from './http/routes/users';
+import { CommentService } from './live/comments';
+import { LiveEvents } from './live/events';
+import { RateLimiter } from './live/rate-limiter';
+import { StreamService } from './live/streams';
+import { UserService } from './live/users';
+import { Metrics } from './metrics';
+import { persistentValue, randomNodeId, randomSecret } from './node-identity';
+import { relayLiveEvents } from './realtime/broadcasts';
+import { createRealtimeServer } from './realtime/io';
+import { registerLiveHandlers } from './realtime/live-handlers';
+import type { LiveServer } from './realtime/types';
+
+export interface OnAirServer {
+  /** The base URL this server answers on, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  port: number;
+  nodeId: string;
+  http: HttpServer;
+  io: LiveServer;
+  database: Database;
+  events: LiveEvents;
+  services: {
+    users: UserService;
+    streams: StreamService;
+    comments: CommentService;
+    tokens: TokenService;
+  };
+  logger: Logger;
+  /** Stops accepting work and releases everything; safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Per-user chat limits; tests lower them to see the limit bite. */
+  rateLimits?: {
+    comments?: { burst: number; perSecond: number };
+    reactions?: { burst: number; perSecond: number };
+  };
+}
+
+/** Builds and starts the whole product in this process: database, API, realtime. */
+export async function startServer(
+  config: Config,
+  options: StartOptions = {},
+): Promise<OnAirServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'onair' } });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const jwtSecret =
+    config.jwtSecret ?? (await persistentValue(config.dataDir, 'jwt-secret', randomSecret));
+  const nodeId = config.nodeId ?? (await persistentValue(config.dataDir, 'node-id', randomNodeId));
+
+  const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds);
+  const events = new LiveEvents();
+  events.on('error', (err) => logger.error({ err }, 'live event listener failed'));
+  const users = new UserService(database.db);
+  const streams = new StreamService(database.db, events, users, nodeId);
+  const limiters = {
+    comments: new RateLimiter(options.rateLimits?.comments ?? { burst: 5, perSecond: 1 }),
+    reactions: new RateLimiter(options.rateLimits?.reactions ?? { burst: 20, perSecond: 5 }),
+  };
+  const comments = new CommentService(database.db, events, streams, limiters);
+  const metrics = new Metrics();
+
+  let ready = false;
+  let baseUrl = config.publicUrl ?? '';
+  const publicUrl = () => baseUrl;
+  const app = createHttpApp({
+    logger,
+    metrics,
+    isReady: () => ready,
+    routes: [
+      ['/api/auth', authRoutes(users, tokens)],
+      ['/api/users', userRoutes(users, tokens)],
+      ['/api/live', liveRoutes({ streams, comments, tokens, publicUrl })],
+    ],
+  });
+  const http = createServer(app);
+  const io = createRealtimeServer(http, { tokens, logger });
+  const redisClients: { quit(): Promise<unknown> }[] = [];
+  if (config.redisUrl) {
+    const pub = createClient({ url: config.redisUrl });
+    const sub = pub.duplicate();
+    await Promise.all([pub.connect(), sub.connect()]);
+    redisClients.push(pub, sub);
+    io.adapter(createAdapter(pub, sub));
+  }
+  const whipUrl = (streamId: string) => `${publicUrl()}/api/live/${streamId}/whip`;
+  io.on('connection', (socket) =>
+    registerLiveHandlers(socket, { streams, comments, logger, metrics, whipUrl }),
+  );
+  const stopRelay = relayLiveEvents(io, events, async (streamId) => {
+    const row = await streams.visibleRow(streamId, undefined).catch(() => null);
+    return row ? streams.audience(row) : null;
+  });
+  metrics.attach({
+    liveCount: () => streams.liveCount(),
+    connectedSockets: () => io.engine.clientsCount,
+  });
+
+  // Streams this node held before a crash have no media any more: end them rather than leave them live forever.
+  for (const streamId of await streams.recoverNode()) {
+    await streams.finish(streamId, 'node_restart');
+    logger.warn({ streamId }, 'ended a stream left live by a previous run');
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const url = `http://${shownHost}:${port}`;
+  baseUrl = config.publicUrl ?? url;
+  ready = true;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      ready = false;
+      stopRelay();
+      limiters.comments.close();
+      limiters.reactions.close();
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      http.closeAllConnections();
+      await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
+      await database.close();
+    })());
+
+  return {
+    url,
+    port,
+    nodeId,
+    http,
+    io,
+    database,
+    events,
+    services: { users, streams, comments, tokens },
+    logger,
+    close,
+  };
+}
