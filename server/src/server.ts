@@ -8,18 +8,23 @@ import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { createHttpApp } from './http/app';
 import { authRoutes } from './http/routes/auth';
+import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
+import { whipRoutes } from './http/routes/whip';
 import { userRoutes } from './http/routes/users';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
 import { RateLimiter } from './live/rate-limiter';
 import { StreamService } from './live/streams';
 import { UserService } from './live/users';
+import { connectMediaLifecycle } from './media-lifecycle';
+import { MediaEngine } from './media/MediaEngine';
 import { Metrics } from './metrics';
 import { persistentValue, randomNodeId, randomSecret } from './node-identity';
 import { relayLiveEvents } from './realtime/broadcasts';
 import { createRealtimeServer } from './realtime/io';
 import { registerLiveHandlers } from './realtime/live-handlers';
+import { registerMediaHandlers } from './realtime/media-handlers';
 import type { LiveServer } from './realtime/types';
 
 export interface OnAirServer {
@@ -37,6 +42,7 @@ export interface OnAirServer {
     comments: CommentService;
     tokens: TokenService;
   };
+  media: MediaEngine;
   logger: Logger;
   /** Stops accepting work and releases everything; safe to call twice. */
   close(): Promise<void>;
@@ -73,6 +79,31 @@ export async function startServer(
   };
   const comments = new CommentService(database.db, events, streams, limiters);
   const metrics = new Metrics();
+  const media = new MediaEngine({
+    network: { portRange: config.rtcPorts, announcedIp: config.announcedIp },
+  });
+  media.on('error', (err) => logger.error({ err }, 'media event listener failed'));
+  const lifecycle = connectMediaLifecycle({
+    media,
+    streams,
+    events,
+    graceSeconds: config.publisherGraceSeconds,
+    logger,
+  });
+  const iceOptions = {
+    iceServers: config.iceServers,
+    turnSecret: config.turnSecret,
+    turnTtlSeconds: config.turnTtlSeconds,
+  };
+  const iceLinks = (userId: string | undefined) =>
+    iceServersFor(iceOptions, userId ?? 'whip').flatMap((server) =>
+      [server.urls].flat().map((url) => {
+        const auth = server.username
+          ? `; username="${server.username}"; credential="${server.credential ?? ''}"; credential-type="password"`
+          : '';
+        return `<${url}>; rel="ice-server"${auth}`;
+      }),
+    );
 
   let ready = false;
   let baseUrl = config.publicUrl ?? '';
@@ -84,6 +115,8 @@ export async function startServer(
     routes: [
       ['/api/auth', authRoutes(users, tokens)],
       ['/api/users', userRoutes(users, tokens)],
+      ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
+      ['/api/live', whipRoutes({ media, streams, tokens, iceLinks })],
       ['/api/live', liveRoutes({ streams, comments, tokens, publicUrl })],
     ],
   });
@@ -98,9 +131,17 @@ export async function startServer(
     io.adapter(createAdapter(pub, sub));
   }
   const whipUrl = (streamId: string) => `${publicUrl()}/api/live/${streamId}/whip`;
-  io.on('connection', (socket) =>
-    registerLiveHandlers(socket, { streams, comments, logger, metrics, whipUrl }),
-  );
+  io.on('connection', (socket) => {
+    const closeMedia = registerMediaHandlers(socket, { media, streams, logger, metrics });
+    registerLiveHandlers(socket, {
+      streams,
+      comments,
+      logger,
+      metrics,
+      whipUrl,
+      onLeave: closeMedia,
+    });
+  });
   const stopRelay = relayLiveEvents(io, events, async (streamId) => {
     const row = await streams.visibleRow(streamId, undefined).catch(() => null);
     return row ? streams.audience(row) : null;
@@ -110,10 +151,12 @@ export async function startServer(
     connectedSockets: () => io.engine.clientsCount,
   });
 
-  // Streams this node held before a crash have no media any more: end them rather than leave them live forever.
+  // Streams this node held before a crash have lost their media: their publishers get the usual
+  // grace period to come back, after which the streams end rather than stay live forever.
   for (const streamId of await streams.recoverNode()) {
-    await streams.finish(streamId, 'node_restart');
-    logger.warn({ streamId }, 'ended a stream left live by a previous run');
+    logger.warn({ streamId }, 'stream left live by a previous run: waiting for its publisher');
+    if (config.publisherGraceSeconds > 0) lifecycle.startGrace(streamId);
+    else await streams.finish(streamId, 'node_restart');
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -134,6 +177,8 @@ export async function startServer(
     (closing ??= (async () => {
       ready = false;
       stopRelay();
+      lifecycle.close();
+      media.close();
       limiters.comments.close();
       limiters.reactions.close();
       io.disconnectSockets(true);
@@ -152,6 +197,7 @@ export async function startServer(
     database,
     events,
     services: { users, streams, comments, tokens },
+    media,
     logger,
     close,
   };

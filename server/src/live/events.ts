@@ -15,6 +15,10 @@ export interface LiveEventMap {
   viewer_count: [count: ViewerCount];
   comment_added: [comment: LiveComment];
   reaction_sent: [reaction: LiveReaction];
+  /** The publisher's media dropped; the stream ends unless it returns within `graceSeconds`. */
+  broadcaster_reconnecting: [streamId: string, graceSeconds: number];
+  /** The publisher's media is flowing (first connection, or back after a drop). */
+  broadcaster_resumed: [streamId: string];
   /** A listener threw or rejected; logged, never allowed to break the emitter. */
   error: [error: unknown];
 }

@@ -67,6 +67,13 @@ export function relayLiveEvents(
   const onReaction = (reaction: LiveReaction) =>
     io.to(streamRoom(reaction.streamId)).emit('live_reaction_received', reaction);
 
+  const onReconnecting = (streamId: string, graceSeconds: number) =>
+    io.to(streamRoom(streamId)).emit('broadcaster_reconnecting', { streamId, graceSeconds });
+  const onResumed = (streamId: string) =>
+    io.to(streamRoom(streamId)).emit('broadcaster_resumed', { streamId });
+
+  events.on('broadcaster_reconnecting', onReconnecting);
+  events.on('broadcaster_resumed', onResumed);
   events.on('stream_started', onStarted);
   events.on('stream_ended', onEnded);
   events.on('viewer_count', onCount);
@@ -77,6 +84,8 @@ export function relayLiveEvents(
 
   return () => {
     if (flushTimer) clearTimeout(flushTimer);
+    events.off('broadcaster_reconnecting', onReconnecting);
+    events.off('broadcaster_resumed', onResumed);
     events.off('stream_started', onStarted);
     events.off('stream_ended', onEnded);
     events.off('viewer_count', onCount);

@@ -20,6 +20,8 @@ export interface LiveHandlerDeps {
   logger: Logger;
   metrics: Metrics;
   whipUrl: (streamId: string) => string;
+  /** Called when the socket leaves a stream, to release its media there. */
+  onLeave?: (streamId: string) => void;
 }
 
 /** The plan's stream, chat and reaction events for one authenticated socket. */
@@ -57,6 +59,7 @@ export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps):
 
   onEvent(socket, deps, 'leave_live', streamRef, async ({ streamId }) => {
     await socket.leave(streamRoom(streamId));
+    deps.onLeave?.(streamId);
     await streams.leave(streamId, actor, handle);
     return {};
   });

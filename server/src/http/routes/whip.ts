@@ -1,0 +1,191 @@
+import express, { Router, type Request, type Response, type NextFunction } from 'express';
+import { streamIdParams } from '@onair/protocol';
+import { z } from 'zod';
+import type { TokenService } from '../../auth/tokens';
+import { AppError } from '../../live/errors';
+import type { Actor, StreamService } from '../../live/streams';
+import { mediaCall } from '../../media-errors';
+import type { MediaEngine } from '../../media/MediaEngine';
+import { bearerToken } from '../auth';
+import { parse } from '../validate';
+
+const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
+
+export interface WhipRouteDeps {
+  media: MediaEngine;
+  streams: StreamService;
+  tokens: TokenService;
+  /** Link headers advertising ICE servers to a client (RFC 9725 §4.6). */
+  iceLinks: (userId: string | undefined) => string[];
+}
+
+/** WHIP and WHEP resources answer browsers on other origins: no cookies are used, so `*` is safe. */
+function cors(req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Methods': 'POST, PATCH, DELETE, OPTIONS',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match',
+    'Access-Control-Expose-Headers': 'Location, ETag, Link, Accept-Patch',
+    'Access-Control-Max-Age': '86400',
+  });
+  if (req.method === 'OPTIONS') {
+    res.set({ 'Accept-Post': 'application/sdp', Allow: 'POST, PATCH, DELETE, OPTIONS' });
+    res.status(204).end();
+    return;
+  }
+  next();
+}
+
+const sdpBody = express.text({
+  type: ['application/sdp', 'application/trickle-ice-sdpfrag'],
+  limit: '64kb',
+});
+
+function requireSdp(req: Request): string {
+  if (!req.is('application/sdp')) {
+    throw new AppError('unsupported_media_type', 'Send the offer as application/sdp');
+  }
+  if (typeof req.body !== 'string' || req.body.length === 0)
+    throw AppError.invalidInput('Empty SDP offer');
+  return req.body;
+}
+
+function sendAnswer(
+  res: Response,
+  location: string,
+  sessionId: string,
+  answer: string,
+  links: string[],
+): void {
+  res.status(201);
+  res.set({ Location: location, ETag: `"${sessionId}"`, 'Content-Type': 'application/sdp' });
+  if (links.length) res.set('Link', links.join(', '));
+  res.set('Accept-Patch', 'application/trickle-ice-sdpfrag');
+  res.send(answer);
+}
+
+/** `a=candidate` lines of a trickle-ICE fragment (RFC 8840), with the mid they follow. */
+function candidatesOf(fragment: string): { candidate: string; sdpMid: string | null }[] {
+  const found: { candidate: string; sdpMid: string | null }[] = [];
+  let mid: string | null = null;
+  for (const line of fragment.split(/\r?\n/)) {
+    if (line.startsWith('a=mid:')) mid = line.slice(6).trim();
+    else if (line.startsWith('a=candidate:'))
+      found.push({ candidate: line.slice(2).trim(), sdpMid: mid });
+  }
+  return found;
+}
+
+/** WHIP ingest (RFC 9725) and WHEP playback, as HTTP resources of a stream. */
+export function whipRoutes({ media, streams, tokens, iceLinks }: WhipRouteDeps): Router {
+  const router = Router();
+  /** WHEP sessions are viewers: who they are, to record them leaving. */
+  const viewers = new Map<string, Actor & { streamId: string }>();
+
+  media.on('subscriber_closed', (streamId, sessionId) => {
+    const viewer = viewers.get(sessionId);
+    if (!viewer) return;
+    viewers.delete(sessionId);
+    streams.leave(streamId, viewer, `whep:${sessionId}`).catch(() => undefined);
+  });
+
+  /** The stream's key (OBS) or the host's own token may publish; anything else may not. */
+  const authorizePublisher = async (req: Request, streamId: string): Promise<void> => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw AppError.unauthorized('Send the stream key as a Bearer token');
+    let row = await streams.verifyStreamKey(streamId, token);
+    if (!row) {
+      // Not this stream's key: it may be the host's own access token (401 when it is neither).
+      const { userId } = await tokens.verify(token);
+      row = await streams.visibleRow(streamId, userId);
+      if (row.hostId !== userId)
+        throw AppError.forbidden('Only the host can publish to this stream');
+    }
+    if (row.status !== 'live') throw AppError.notFound();
+  };
+
+  const viewerOf = async (req: Request): Promise<Actor> => {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw AppError.unauthorized('Send your access token as a Bearer token');
+    return tokens.verify(token);
+  };
+
+  router.use(['/:streamId/whip', '/:streamId/whep'], cors);
+
+  router.post('/:streamId/whip', sdpBody, async (req, res) => {
+    const { streamId } = parse(streamIdParams, req.params);
+    await authorizePublisher(req, streamId);
+    const offer = requireSdp(req);
+    const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
+    sendAnswer(
+      res,
+      `/api/live/${streamId}/whip/${sessionId}`,
+      sessionId,
+      answer,
+      iceLinks(undefined),
+    );
+  });
+
+  router.post('/:streamId/whep', sdpBody, async (req, res) => {
+    const { streamId } = parse(streamIdParams, req.params);
+    const actor = await viewerOf(req);
+    const row = await streams.visibleRow(streamId, actor.userId);
+    if (row.status !== 'live') throw AppError.notFound();
+    const offer = requireSdp(req);
+    const { sessionId, answer } = await mediaCall(() => media.answerViewer(streamId, offer));
+    viewers.set(sessionId, { ...actor, streamId });
+    try {
+      await streams.join(streamId, actor, `whep:${sessionId}`);
+    } catch (error) {
+      media.closeSession(sessionId);
+      throw error;
+    }
+    sendAnswer(
+      res,
+      `/api/live/${streamId}/whep/${sessionId}`,
+      sessionId,
+      answer,
+      iceLinks(actor.userId),
+    );
+  });
+
+  const resourceOwner = async (req: Request, role: 'publish' | 'watch') => {
+    const { streamId, sessionId } = parse(sessionParams, req.params);
+    const info = media.sessionInfo(sessionId);
+    if (!info || info.streamId !== streamId || info.role !== role)
+      throw AppError.notFound('Session');
+    if (role === 'publish') await authorizePublisher(req, streamId);
+    else if (viewers.get(sessionId)?.userId !== (await viewerOf(req)).userId) {
+      throw AppError.forbidden('This is not your session');
+    }
+    return sessionId;
+  };
+
+  router.delete('/:streamId/whip/:sessionId', async (req, res) => {
+    media.closeSession(await resourceOwner(req, 'publish'));
+    res.status(200).end();
+  });
+
+  router.delete('/:streamId/whep/:sessionId', async (req, res) => {
+    media.closeSession(await resourceOwner(req, 'watch'));
+    res.status(200).end();
+  });
+
+  const trickle = (role: 'publish' | 'watch') => async (req: Request, res: Response) => {
+    const sessionId = await resourceOwner(req, role);
+    if (!req.is('application/trickle-ice-sdpfrag')) {
+      throw new AppError(
+        'unsupported_media_type',
+        'Send candidates as application/trickle-ice-sdpfrag',
+      );
+    }
+    for (const candidate of candidatesOf(typeof req.body === 'string' ? req.body : '')) {
+      await mediaCall(() => media.addIceCandidate(sessionId, candidate)).catch(() => undefined);
+    }
+    res.status(204).end();
+  };
+  router.patch('/:streamId/whip/:sessionId', sdpBody, trickle('publish'));
+  router.patch('/:streamId/whep/:sessionId', sdpBody, trickle('watch'));
+
+  return router;
+}

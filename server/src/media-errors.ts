@@ -1,0 +1,28 @@
+import { AppError } from './live/errors';
+import { MediaError } from './media/MediaError';
+
+/** The media plane's sentinel errors as the coded errors clients see; others pass through. */
+export function fromMediaError(error: unknown): unknown {
+  if (!(error instanceof MediaError)) return error;
+  switch (error.reason) {
+    case 'invalid_sdp':
+      return AppError.invalidInput(error.message);
+    case 'publisher_exists':
+      return new AppError('conflict', error.message);
+    case 'no_publisher':
+      return new AppError('conflict', error.message);
+    case 'session_not_found':
+      return AppError.notFound('Media session');
+    case 'closed':
+      return AppError.streamEnded();
+  }
+}
+
+/** Runs a media operation and rethrows its failure as an AppError. */
+export async function mediaCall<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw fromMediaError(error);
+  }
+}

@@ -1,0 +1,13 @@
+export type MediaErrorReason =
+  'invalid_sdp' | 'publisher_exists' | 'no_publisher' | 'session_not_found' | 'closed';
+
+/** Sentinel errors of the media engine; the transports map each reason to their own codes. */
+export class MediaError extends Error {
+  constructor(
+    readonly reason: MediaErrorReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MediaError';
+  }
+}

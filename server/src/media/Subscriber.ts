@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpSender, RtpPacket } from 'werift';
+import { viewerCodec, type MediaKind } from './codecs';
+import {
+  assertSdpOffer,
+  createPeerConnection,
+  negotiating,
+  type MediaNetworkOptions,
+} from './peer-config';
+
+export interface SubscriberSink {
+  /** The connection is up: time to send a keyframe. */
+  onReady(subscriber: Subscriber): void;
+  onKeyframeRequest(): void;
+  onClosed(subscriber: Subscriber): void;
+}
+
+/** One viewer's receive-only connection. Each has its own SSRCs, sequence numbers and timestamps (werift's sender rewrites them). */
+export class Subscriber {
+  readonly id = randomUUID();
+  private readonly pc: RTCPeerConnection;
+  private readonly senders: Partial<Record<MediaKind, RTCRtpSender>> = {};
+  private ready = false;
+  private closed = false;
+
+  constructor(
+    network: MediaNetworkOptions,
+    private readonly codecs: Record<MediaKind, RTCRtpCodecParameters>,
+    private readonly sink: SubscriberSink,
+  ) {
+    this.pc = createPeerConnection(network, {
+      audio: [viewerCodec(codecs.audio)],
+      video: [viewerCodec(codecs.video)],
+    });
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected' && !this.ready && !this.closed) {
+        this.ready = true;
+        this.sink.onReady(this);
+      } else if (state === 'failed' || state === 'closed') {
+        this.close();
+      }
+    });
+  }
+
+  get isReady(): boolean {
+    return this.ready && !this.closed;
+  }
+
+  /** Socket flow: the server offers, the viewer answers (`accept`). */
+  async offer(): Promise<string> {
+    return negotiating(async () => {
+      for (const kind of ['audio', 'video'] as const) {
+        this.watch(kind, this.pc.addTransceiver(kind, { direction: 'sendonly' }).sender);
+      }
+      await this.pc.setLocalDescription(await this.pc.createOffer());
+      return this.pc.localDescription?.sdp ?? '';
+    });
+  }
+
+  async accept(answerSdp: string): Promise<void> {
+    await negotiating(() => this.pc.setRemoteDescription({ type: 'answer', sdp: answerSdp }));
+  }
+
+  /** WHEP flow: the viewer offers receive-only media and the server answers. */
+  async answer(offerSdp: string): Promise<string> {
+    assertSdpOffer(offerSdp);
+    return negotiating(async () => {
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+      for (const transceiver of this.pc.getTransceivers()) {
+        const kind = transceiver.kind as MediaKind;
+        if (this.senders[kind]) continue;
+        transceiver.setDirection('sendonly');
+        this.watch(kind, transceiver.sender);
+      }
+      await this.pc.setLocalDescription(await this.pc.createAnswer());
+      return this.pc.localDescription?.sdp ?? '';
+    });
+  }
+
+  async addIceCandidate(candidate: {
+    candidate: string;
+    sdpMid?: string | null;
+    sdpMLineIndex?: number | null;
+  }): Promise<void> {
+    await this.pc.addIceCandidate({
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid ?? undefined,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+    });
+  }
+
+  /** Whether this viewer can take the publisher's codec of `kind` as negotiated. */
+  accepts(kind: MediaKind, codec: RTCRtpCodecParameters): boolean {
+    const mine = this.codecs[kind];
+    return mine.mimeType.toLowerCase() === codec.mimeType.toLowerCase();
+  }
+
+  send(kind: MediaKind, packet: RtpPacket): void {
+    if (!this.ready || this.closed) return;
+    this.senders[kind]?.sendRtp(packet).catch(() => undefined);
+  }
+
+  /** The publisher changed (reconnected): keep this viewer's sequence numbers and timestamps continuous. */
+  sourceChanged(): void {
+    for (const sender of Object.values(this.senders)) {
+      sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.close().catch(() => undefined);
+    this.sink.onClosed(this);
+  }
+
+  private watch(kind: MediaKind, sender: RTCRtpSender): void {
+    this.senders[kind] = sender;
+    if (kind === 'video')
+      sender.onPictureLossIndication.subscribe(() => this.sink.onKeyframeRequest());
+  }
+}
