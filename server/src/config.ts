@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -58,6 +59,7 @@ const envSchema = z
     RTC_MAX_PORT: port.optional(),
     ANNOUNCED_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
     PUBLISHER_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    WEB_DIR: z.string().min(1).optional(),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -70,6 +72,9 @@ const envSchema = z
     message: 'must not exceed RTC_MAX_PORT',
     path: ['RTC_MIN_PORT'],
   });
+
+/** The web workspace's production build, beside this server's workspace. */
+const defaultWebDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 export type IceServerConfig = z.infer<typeof iceServer>;
 
@@ -92,6 +97,8 @@ export interface Config {
   announcedIp: string | undefined;
   publisherGraceSeconds: number;
   logLevel: string;
+  /** The built web app to serve; none in tests that do not need it. */
+  webDir: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -126,5 +133,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     announcedIp: e.ANNOUNCED_IP,
     publisherGraceSeconds: e.PUBLISHER_GRACE_SECONDS,
     logLevel: e.LOG_LEVEL,
+    webDir: e.WEB_DIR ? path.resolve(base, e.WEB_DIR) : defaultWebDir,
   };
 }

@@ -112,6 +112,7 @@ export async function startServer(
     logger,
     metrics,
     isReady: () => ready,
+    webDir: config.webDir,
     routes: [
       ['/api/auth', authRoutes(users, tokens)],
       ['/api/users', userRoutes(users, tokens)],

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
@@ -12,11 +14,19 @@ export interface HttpAppOptions {
   routes: [path: string, router: express.Router][];
   /** Answers `/api/health` once start-up is complete. */
   isReady: () => boolean;
+  /** The built web app, served with a fallback to its index.html for client-side routes. */
+  webDir?: string | undefined;
 }
 
 const requestIdPattern = /^[\w.-]{1,128}$/;
 
-export function createHttpApp({ logger, metrics, routes, isReady }: HttpAppOptions): Express {
+export function createHttpApp({
+  logger,
+  metrics,
+  routes,
+  isReady,
+  webDir,
+}: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -57,6 +67,18 @@ export function createHttpApp({ logger, metrics, routes, isReady }: HttpAppOptio
 
   for (const [path, router] of routes) app.use(path, router);
   app.use('/api', apiNotFound);
+  if (webDir) {
+    app.use(express.static(webDir, { index: false, maxAge: '1h' }));
+    const indexHtml = path.join(webDir, 'index.html');
+    app.get(/^\/(?!api\/|socket\.io\/|metrics$).*/, (_req, res, next) => {
+      if (!existsSync(indexHtml)) {
+        res.status(503).type('text').send('The web app is not built yet: run `npm run build`.');
+        return;
+      }
+      res.set('Cache-Control', 'no-cache');
+      res.sendFile(indexHtml, (err) => err && next(err));
+    });
+  }
   app.use(errorHandler);
   return app;
 }
