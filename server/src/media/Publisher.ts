@@ -10,6 +10,7 @@ import {
 } from 'werift';
 import { publisherCodecs, type MediaKind } from './codecs';
 import { startsKeyframe } from './keyframes';
+import { withVideoBitrates } from './sdp-bitrate';
 import {
   assertSdpOffer,
   createPeerConnection,
@@ -85,7 +86,12 @@ export class Publisher {
         throw new Error('no audio or video codec in common');
       }
       this.startTimers();
-      return this.pc.localDescription?.sdp ?? '';
+      const max = Math.round(this.options.maxBitrate / 1000);
+      return withVideoBitrates(this.pc.localDescription?.sdp ?? '', {
+        start: Math.round(max * 0.6),
+        min: Math.round(max * 0.2),
+        max,
+      });
     });
   }
 

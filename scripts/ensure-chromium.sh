@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Browser tests drive Debian's Chromium; install it from Debian's packages when it is missing.
+# (Test tools' own browser downloads cannot work on a closed network, so none is used.)
+set -euo pipefail
+if [ -x /usr/bin/chromium ]; then exit 0; fi
+if [ "$(id -u)" != 0 ]; then
+  echo "Chromium is missing: run 'apt-get install chromium' as root" >&2
+  exit 1
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+/usr/bin/chromium --version
