@@ -17,6 +17,11 @@ export const chromiumArgs = [
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   '--autoplay-policy=no-user-gesture-required',
+  // Several pages of one browser play the parts of several people: none may be throttled as a
+  // background tab (a hidden publisher tab otherwise stops sending frames).
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+  '--disable-renderer-backgrounding',
 ];
 
 export interface BrowserSession {
@@ -28,7 +33,9 @@ export interface BrowserSession {
  * A fresh Chromium with its own profile directory (playwright-core refuses `--user-data-dir` in
  * args, so the persistent context is how a fresh profile is given).
  */
-export async function launchChromium(options: { viewport?: { width: number; height: number }; extraArgs?: string[] } = {}): Promise<BrowserSession> {
+export async function launchChromium(
+  options: { viewport?: { width: number; height: number }; extraArgs?: string[] } = {},
+): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,

@@ -6,7 +6,12 @@ import { writeFile } from 'node:fs/promises';
  * default fake camera compresses to a few hundred kbit/s whatever the encoder is allowed; noise
  * makes the encoder use the bandwidth it is given, which is what a quality check must see.
  */
-export async function writeNoisyY4m(file: string, width = 1280, height = 720, frames = 20): Promise<void> {
+export async function writeNoisyY4m(
+  file: string,
+  width = 1280,
+  height = 720,
+  frames = 20,
+): Promise<void> {
   const header = Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\n`);
   const lumaSize = width * height;
   const chroma = Buffer.alloc(lumaSize / 2, 128);

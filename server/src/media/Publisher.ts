@@ -52,7 +52,7 @@ export class Publisher {
     private readonly options: PublisherOptions,
     private readonly sink: PublisherSink,
   ) {
-    this.pc = createPeerConnection(options.network, publisherCodecs());
+    this.pc = createPeerConnection(options.network, publisherCodecs(), 'publisher');
     this.pc.onTrack.subscribe((track) => this.attach(track));
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected' && !this.connected) {
@@ -123,13 +123,15 @@ export class Publisher {
   private attach(track: MediaStreamTrack): void {
     const kind = track.kind as MediaKind;
     if (kind === 'video') this.videoSsrc = track.ssrc;
-    const mimeType = this.codecs[kind]?.mimeType ?? '';
     track.onReceiveRtp.subscribe((packet) => {
       if (this.closed) return;
       this.lastPacketAt = Date.now();
       if (kind === 'video' && this.videoSsrc !== packet.header.ssrc)
         this.videoSsrc = packet.header.ssrc;
-      this.sink.onRtp(kind, packet, kind === 'video' && startsKeyframe(mimeType, packet.payload));
+      // The codec is known only once the answer is made, after `onTrack` fired: look it up here.
+      const keyframe =
+        kind === 'video' && startsKeyframe(this.codecs.video?.mimeType ?? '', packet.payload);
+      this.sink.onRtp(kind, packet, keyframe);
     });
   }
 

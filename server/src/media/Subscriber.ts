@@ -28,10 +28,14 @@ export class Subscriber {
     private readonly codecs: Record<MediaKind, RTCRtpCodecParameters>,
     private readonly sink: SubscriberSink,
   ) {
-    this.pc = createPeerConnection(network, {
-      audio: [viewerCodec(codecs.audio)],
-      video: [viewerCodec(codecs.video)],
-    });
+    this.pc = createPeerConnection(
+      network,
+      {
+        audio: [viewerCodec(codecs.audio)],
+        video: [viewerCodec(codecs.video)],
+      },
+      'viewer',
+    );
     this.pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected' && !this.ready && !this.closed) {
         this.ready = true;

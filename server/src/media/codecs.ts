@@ -42,13 +42,18 @@ export const publisherCodecs = () => ({
   ],
 });
 
+/**
+ * Header extensions, with the mid extension shared by both kinds: werift numbers the entries of
+ * both lists in sequence, and a bundled connection must use one id per extension (RFC 8843 §9.2),
+ * or Chrome cannot tell the video packets' mid and drops them. The shared object gets one id.
+ */
 export const headerExtensions = (): {
   audio: RTCRtpHeaderExtensionParameters[];
   video: RTCRtpHeaderExtensionParameters[];
-} => ({
-  audio: [useSdesMid()],
-  video: [useSdesMid(), useAbsSendTime()],
-});
+} => {
+  const mid = useSdesMid();
+  return { audio: [mid], video: [mid, useAbsSendTime()] };
+};
 
 /** A copy of a negotiated codec for a viewer's connection, so the viewer is offered exactly what the publisher sends. */
 export function viewerCodec(codec: RTCRtpCodecParameters): RTCRtpCodecParameters {

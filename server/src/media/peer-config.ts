@@ -23,10 +23,14 @@ const noStun = [{ urls: 'stun:127.0.0.1:9' }];
 export function createPeerConnection(
   network: MediaNetworkOptions,
   codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
+  role: 'publisher' | 'viewer',
 ): RTCPeerConnection {
   const config: Partial<PeerConfig> = {
     codecs,
-    headerExtensions: headerExtensions(),
+    // Viewers' connections carry no header extensions: werift's sender writes them with ids that
+    // can disagree with the negotiated ones, and Chrome then drops the video. Without them Chrome
+    // demultiplexes by the SSRCs in the SDP.
+    headerExtensions: role === 'publisher' ? headerExtensions() : { audio: [], video: [] },
     iceServers: noStun,
     iceStunGatherTimeout: 0,
     icePortRange: network.portRange,

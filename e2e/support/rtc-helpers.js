@@ -1,0 +1,182 @@
+/* Page-side helpers for the media browser tests: publish and watch over WHIP, WHEP and Socket.IO. */
+(() => {
+  const w = window;
+  const gathered = (pc) =>
+    new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      pc.addEventListener(
+        'icegatheringstatechange',
+        () => pc.iceGatheringState === 'complete' && resolve(),
+      );
+      setTimeout(resolve, 1500);
+    });
+
+  const camera = async () => {
+    const media = await navigator.mediaDevices.getUserMedia({
+      video: { width: 1280, height: 720 },
+      audio: true,
+    });
+    const pc = new RTCPeerConnection();
+    for (const track of media.getTracks()) {
+      const { sender } = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
+      if (track.kind === 'video') {
+        const params = sender.getParameters();
+        params.degradationPreference = 'maintain-resolution';
+        await sender.setParameters(params).catch(() => undefined);
+      }
+    }
+    return pc;
+  };
+
+  const connectSocket = (token) =>
+    new Promise((resolve, reject) => {
+      const socket = w.io(location.origin, { auth: { token }, transports: ['websocket'] });
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', reject);
+    });
+  const ack = async (socket, event, payload) => {
+    const res = await socket.timeout(10000).emitWithAck(event, payload);
+    if (!res.ok) throw new Error(`${event}: ${res.error.code} ${res.error.message}`);
+    return res;
+  };
+
+  const attachVideo = (pc, startedAt) => {
+    const video = document.createElement('video');
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    document.body.append(video);
+    const state = { video, pc, firstFrameMs: -1 };
+    // The server's offer carries no msid, so tracks may come without a stream: gather them in one.
+    const media = new MediaStream();
+    video.srcObject = media;
+    pc.addEventListener('track', (event) => {
+      media.addTrack(event.track);
+      if (event.track.kind !== 'video') return;
+      video.srcObject = media;
+      video.play().catch(() => undefined);
+      const onFrame = () => {
+        if (state.firstFrameMs < 0) state.firstFrameMs = performance.now() - startedAt;
+      };
+      if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(onFrame);
+      else video.addEventListener('loadeddata', onFrame, { once: true });
+    });
+    return state;
+  };
+
+  w.publishWhip = async (streamId, bearer) => {
+    const pc = await camera();
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const res = await fetch(`/api/live/${streamId}/whip`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${bearer}` },
+      body: pc.localDescription.sdp,
+    });
+    if (res.status !== 201) throw new Error(`WHIP ${res.status}: ${await res.text()}`);
+    w.location_ = res.headers.get('location');
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    w.publisher = pc;
+    return res.headers.get('location');
+  };
+
+  w.publishSocket = async (streamId, token) => {
+    const socket = await connectSocket(token);
+    await ack(socket, 'join_live', { streamId });
+    const pc = await camera();
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const res = await ack(socket, 'live_offer', {
+      streamId,
+      description: { type: 'offer', sdp: pc.localDescription.sdp },
+    });
+    await pc.setRemoteDescription(res.description);
+    w.publisher = pc;
+    w.publisherSocket = socket;
+  };
+
+  w.viewers = [];
+  w.watchWhep = async (streamId, token) => {
+    const startedAt = performance.now();
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver('audio', { direction: 'recvonly' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    const state = attachVideo(pc, startedAt);
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const res = await fetch(`/api/live/${streamId}/whep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+      body: pc.localDescription.sdp,
+    });
+    if (res.status !== 201) throw new Error(`WHEP ${res.status}: ${await res.text()}`);
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    w.viewers.push(state);
+    return w.viewers.length - 1;
+  };
+
+  w.watchSocket = async (streamId, token) => {
+    const startedAt = performance.now();
+    const socket = await connectSocket(token);
+    await ack(socket, 'join_live', { streamId });
+    const pc = new RTCPeerConnection();
+    const state = attachVideo(pc, startedAt);
+    pc.addEventListener('icecandidate', (e) => {
+      if (e.candidate)
+        void socket
+          .timeout(5000)
+          .emitWithAck('live_ice_candidate', {
+            streamId,
+            role: 'watch',
+            candidate: e.candidate.toJSON(),
+          });
+    });
+    const res = await ack(socket, 'live_offer', { streamId });
+    await pc.setRemoteDescription(res.description);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await ack(socket, 'live_answer', {
+      streamId,
+      description: { type: 'answer', sdp: pc.localDescription.sdp },
+    });
+    state.socket = socket;
+    w.viewers.push(state);
+    return w.viewers.length - 1;
+  };
+
+  w.viewerStats = async (index) => {
+    const viewer = w.viewers[index];
+    let framesDecoded = 0;
+    let frameWidth = 0;
+    let frameHeight = 0;
+    (await viewer.pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') {
+        framesDecoded = r.framesDecoded ?? 0;
+        frameWidth = r.frameWidth ?? 0;
+        frameHeight = r.frameHeight ?? 0;
+      }
+    });
+    return {
+      framesDecoded,
+      frameWidth,
+      frameHeight,
+      videoWidth: viewer.video.videoWidth,
+      firstFrameMs: viewer.firstFrameMs,
+    };
+  };
+
+  w.publisherStats = async () => {
+    let out = {};
+    (await w.publisher.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video') {
+        out = {
+          bytesSent: r.bytesSent,
+          timestamp: r.timestamp,
+          frameWidth: r.frameWidth,
+          frameHeight: r.frameHeight,
+          targetBitrate: r.targetBitrate,
+        };
+      }
+    });
+    return out;
+  };
+})();

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+/** Browser suites: real Chromium, one file at a time (each drives several browsers on two cores). */
+export default defineConfig({
+  test: {
+    include: ['e2e/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
