@@ -23,7 +23,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/test/**', '**/*.test.ts', 'bench/**'],
+    // Scripts that run inside the browser under test.
+    files: ['e2e/support/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    files: ['**/test/**', 'e2e/**', '**/*.test.ts', 'bench/**'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -123,13 +123,11 @@
     const state = attachVideo(pc, startedAt);
     pc.addEventListener('icecandidate', (e) => {
       if (e.candidate)
-        void socket
-          .timeout(5000)
-          .emitWithAck('live_ice_candidate', {
-            streamId,
-            role: 'watch',
-            candidate: e.candidate.toJSON(),
-          });
+        void socket.timeout(5000).emitWithAck('live_ice_candidate', {
+          streamId,
+          role: 'watch',
+          candidate: e.candidate.toJSON(),
+        });
     });
     const res = await ack(socket, 'live_offer', { streamId });
     await pc.setRemoteDescription(res.description);
