@@ -32,6 +32,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // Tests and benchmarks print what they measure.
+      'no-console': 'off',
     },
   },
   {
