@@ -44,9 +44,19 @@ export class MediaEngine extends EventEmitter<MediaEventMap> {
     streamId: string,
     offerSdp: string,
   ): Promise<{ sessionId: string; answer: string }> {
-    const { publisher, answer } = await this.router(streamId).publish(offerSdp);
-    this.sessions.set(publisher.id, { streamId, role: 'publish', target: publisher });
-    return { sessionId: publisher.id, answer };
+    const router = this.router(streamId);
+    try {
+      const { publisher, answer } = await router.publish(offerSdp);
+      this.sessions.set(publisher.id, { streamId, role: 'publish', target: publisher });
+      return { sessionId: publisher.id, answer };
+    } catch (error) {
+      // A refused first offer leaves nothing behind.
+      if (!router.hasLivePublisher && router.subscriberCount === 0 && !router.hasCodecs) {
+        this.routers.delete(streamId);
+        router.close();
+      }
+      throw error;
+    }
   }
 
   /** Server-offered viewer connection (the web app's signalling); finish with `acceptAnswer`. */

@@ -40,6 +40,11 @@ export class StreamRouter {
     return this.subscribers.size;
   }
 
+  /** Whether a publisher ever negotiated here (viewers can be offered its codecs). */
+  get hasCodecs(): boolean {
+    return this.codecs !== undefined;
+  }
+
   get hasLivePublisher(): boolean {
     return this.publisher !== undefined;
   }

@@ -22,7 +22,8 @@ export interface MediaHandlerDeps {
 }
 
 /** A broadcaster's offer to publish, or a viewer's bare request to watch. */
-const offerOrWatch = z.union([liveSdpPayload, streamRef]);
+// A payload with a description is an offer, and must be a valid one: never read as a bare watch request.
+const offerOrWatch = z.union([liveSdpPayload, z.strictObject(streamRef.shape)]);
 
 /**
  * WebRTC signalling with the server as the other end: the host's `live_offer` is answered with
