@@ -115,7 +115,7 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
     peers.push(second.pc);
     const conflict = await whip(stream.streamId, host.token, second.sdp);
     expect(conflict.status).toBe(409);
-    expect((await conflict.json()).error.code).toBe('conflict');
+    expect(((await conflict.json()) as any).error.code).toBe('conflict');
     expect(server.media.stats().publishers).toBe(1);
 
     // DELETE needs the same credentials; a stranger cannot end someone's ingest.
@@ -148,7 +148,7 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
     expect((await whip('not-a-uuid', host.token, sdp)).status).toBe(400);
     const garbage = await whip(stream.streamId, stream.streamKey, 'v=0\r\nthis is not sdp');
     expect(garbage.status).toBe(400);
-    expect((await garbage.json()).error.code).toBe('invalid_input');
+    expect(((await garbage.json()) as any).error.code).toBe('invalid_input');
     expect((await whip(stream.streamId, stream.streamKey, '')).status).toBe(400);
     expect((await whip(stream.streamId, stream.streamKey, sdp, 'text/plain')).status).toBe(415);
     expect(server.media.stats().publishers).toBe(0);
