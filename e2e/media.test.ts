@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -192,6 +192,7 @@ describe('broadcaster quality in Chromium', () => {
     } finally {
       await browser.close();
       await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
