@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ReceiverEstimatedMaxBitrate,
+  RtcpSrPacket,
   RtcpPayloadSpecificFeedback,
   type MediaStreamTrack,
   type RTCPeerConnection,
@@ -10,6 +11,7 @@ import {
 } from 'werift';
 import { publisherCodecs, type MediaKind } from './codecs';
 import { startsKeyframe } from './keyframes';
+import type { ClockMapping } from './RtpForwarder';
 import { withVideoBitrates } from './sdp-bitrate';
 import {
   assertSdpOffer,
@@ -21,6 +23,8 @@ import {
 export interface PublisherSink {
   /** One packet from the publisher; `keyframe` marks the first packet of a keyframe. */
   onRtp(kind: MediaKind, packet: RtpPacket, keyframe: boolean): void;
+  /** The publisher's sender report for one kind: how its RTP clock maps to wall-clock time. */
+  onSenderReport(kind: MediaKind, mapping: ClockMapping): void;
   onConnected(): void;
   /** The media connection failed or closed, or no packet came for `silenceMs`. */
   onLost(): void;
@@ -122,6 +126,16 @@ export class Publisher {
 
   private attach(track: MediaStreamTrack): void {
     const kind = track.kind as MediaKind;
+    const transceiver = this.pc.getTransceivers().find((t) => t.kind === kind);
+    transceiver?.receiver.onRtcp.subscribe((packet) => {
+      if (packet.type !== RtcpSrPacket.type) return;
+      const report = packet as RtcpSrPacket;
+      if (report.ssrc !== track.ssrc) return;
+      this.sink.onSenderReport(kind, {
+        ntpTimestamp: report.senderInfo.ntpTimestamp,
+        rtpTimestamp: report.senderInfo.rtpTimestamp,
+      });
+    });
     if (kind === 'video') this.videoSsrc = track.ssrc;
     track.onReceiveRtp.subscribe((packet) => {
       if (this.closed) return;

@@ -1,6 +1,7 @@
 import type { RTCRtpCodecParameters, RtpPacket } from 'werift';
 import type { MediaKind } from './codecs';
 import { GopCache } from './GopCache';
+import { RetransmissionBuffer } from './RetransmissionBuffer';
 import { MediaError } from './MediaError';
 import type { MediaNetworkOptions } from './peer-config';
 import { Publisher, type PublisherOptions } from './Publisher';
@@ -23,6 +24,10 @@ export class StreamRouter {
   private publisher: Publisher | undefined;
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly gop = new GopCache();
+  private readonly history = {
+    audio: new RetransmissionBuffer(256),
+    video: new RetransmissionBuffer(1024),
+  };
   /** The codecs of the latest publisher, kept through a reconnect so viewers can still join. */
   private codecs: Record<MediaKind, RTCRtpCodecParameters> | undefined;
   private lastKeyframeRequestAt = 0;
@@ -58,6 +63,10 @@ export class StreamRouter {
       { ...this.publisherOptions, network: this.network },
       {
         onRtp: (kind, packet, keyframe) => this.forward(kind, packet, keyframe),
+        onSenderReport: (kind, mapping) => {
+          for (const subscriber of this.subscribers.values())
+            subscriber.senderReport(kind, mapping);
+        },
         onConnected: () => this.listener.publisherConnected(this, publisher),
         onLost: () => {
           if (this.publisher === publisher) this.publisher = undefined;
@@ -88,6 +97,11 @@ export class StreamRouter {
     const subscriber = new Subscriber(this.network, this.codecs, {
       onReady: (s) => this.welcome(s),
       onKeyframeRequest: () => this.requestKeyframe(),
+      onNack: (s, kind, lost) => {
+        const now = Date.now();
+        for (const sequence of lost)
+          s.resend(kind, sequence, (input) => this.history[kind].get(input, now));
+      },
       onClosed: (s) => {
         this.subscribers.delete(s.id);
         this.listener.subscriberClosed(this, s);
@@ -131,16 +145,23 @@ export class StreamRouter {
     this.publisher = undefined;
     for (const subscriber of [...this.subscribers.values()]) subscriber.close();
     this.gop.clear();
+    this.history.audio.clear();
+    this.history.video.clear();
   }
 
   private forward(kind: MediaKind, packet: RtpPacket, keyframe: boolean): void {
+    // Padding-only packets are the publisher probing its own uplink; viewers need none of them.
+    if (packet.payload.length === 0) return;
+    const now = Date.now();
+    this.history[kind].push(packet, now);
     if (kind === 'video') this.gop.push(packet, keyframe);
-    for (const subscriber of this.subscribers.values()) subscriber.send(kind, packet);
+    for (const subscriber of this.subscribers.values()) subscriber.send(kind, packet, now);
   }
 
   /** A viewer just connected: give it the current group of pictures so it can decode at once. */
   private welcome(subscriber: Subscriber): void {
-    for (const packet of this.gop.snapshot()) subscriber.send('video', packet);
+    const now = Date.now();
+    for (const packet of this.gop.snapshot()) subscriber.send('video', packet, now);
     this.requestKeyframe();
   }
 

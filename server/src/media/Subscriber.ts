@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpSender, RtpPacket } from 'werift';
 import { viewerCodec, type MediaKind } from './codecs';
+import { RtpForwarder, type ClockMapping } from './RtpForwarder';
 import {
   assertSdpOffer,
   createPeerConnection,
@@ -12,6 +13,8 @@ export interface SubscriberSink {
   /** The connection is up: time to send a keyframe. */
   onReady(subscriber: Subscriber): void;
   onKeyframeRequest(): void;
+  /** The viewer lost these packets (its sequence numbers). */
+  onNack(subscriber: Subscriber, kind: MediaKind, lost: number[]): void;
   onClosed(subscriber: Subscriber): void;
 }
 
@@ -19,7 +22,7 @@ export interface SubscriberSink {
 export class Subscriber {
   readonly id = randomUUID();
   private readonly pc: RTCPeerConnection;
-  private readonly senders: Partial<Record<MediaKind, RTCRtpSender>> = {};
+  private readonly forwarders: Partial<Record<MediaKind, RtpForwarder>> = {};
   private ready = false;
   private closed = false;
 
@@ -72,7 +75,7 @@ export class Subscriber {
       await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
       for (const transceiver of this.pc.getTransceivers()) {
         const kind = transceiver.kind as MediaKind;
-        if (this.senders[kind]) continue;
+        if (this.forwarders[kind]) continue;
         transceiver.setDirection('sendonly');
         this.watch(kind, transceiver.sender);
       }
@@ -99,16 +102,30 @@ export class Subscriber {
     return mine.mimeType.toLowerCase() === codec.mimeType.toLowerCase();
   }
 
-  send(kind: MediaKind, packet: RtpPacket): void {
+  send(kind: MediaKind, packet: RtpPacket, now: number): void {
     if (!this.ready || this.closed) return;
-    this.senders[kind]?.sendRtp(packet).catch(() => undefined);
+    this.forwarders[kind]?.send(packet, now);
+  }
+
+  /** Sends again what the viewer NACKed, found by the router in the stream's history. */
+  resend(
+    kind: MediaKind,
+    outputSequence: number,
+    lookup: (inputSequence: number) => RtpPacket | undefined,
+  ): void {
+    const forwarder = this.forwarders[kind];
+    if (!forwarder || this.closed) return;
+    const packet = lookup(forwarder.inputSequenceOf(outputSequence));
+    if (packet) forwarder.resend(packet);
+  }
+
+  senderReport(kind: MediaKind, mapping: ClockMapping): void {
+    if (!this.closed) this.forwarders[kind]?.senderReport(mapping);
   }
 
   /** The publisher changed (reconnected): keep this viewer's sequence numbers and timestamps continuous. */
   sourceChanged(): void {
-    for (const sender of Object.values(this.senders)) {
-      sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 });
-    }
+    for (const forwarder of Object.values(this.forwarders)) forwarder.sourceChanged();
   }
 
   close(): void {
@@ -119,8 +136,10 @@ export class Subscriber {
   }
 
   private watch(kind: MediaKind, sender: RTCRtpSender): void {
-    this.senders[kind] = sender;
-    if (kind === 'video')
+    this.forwarders[kind] = new RtpForwarder(sender, this.codecs[kind].clockRate);
+    sender.onGenericNack.subscribe((nack) => this.sink.onNack(this, kind, nack.lost));
+    if (kind === 'video') {
       sender.onPictureLossIndication.subscribe(() => this.sink.onKeyframeRequest());
+    }
   }
 }
