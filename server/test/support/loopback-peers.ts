@@ -1,0 +1,159 @@
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RtpHeader,
+  RtpPacket,
+  type RTCRtpTransceiver,
+} from 'werift';
+
+/** werift on loopback only, with no public STUN lookup (see the media engine's peer config). */
+export const loopbackPeerConfig = {
+  iceServers: [{ urls: 'stun:127.0.0.1:9' }],
+  iceStunGatherTimeout: 0,
+  iceUseIpv4: false,
+  iceUseIpv6: false,
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+};
+
+export const connected = (pc: RTCPeerConnection, ms = 10_000): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (pc.connectionState === 'connected') return resolve();
+    const timer = setTimeout(() => reject(new Error(`not connected within ${ms} ms`)), ms);
+    pc.connectionStateChange.subscribe((state) => {
+      if (state === 'connected') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+
+/**
+ * A publisher that sends VP8-shaped packets (a keyframe every second) and Opus-sized audio at
+ * real rates, each payload stamped with its index so receivers can check what they got.
+ */
+export class SyntheticPublisher {
+  readonly pc = new RTCPeerConnection(loopbackPeerConfig);
+  private readonly video = new MediaStreamTrack({ kind: 'video' });
+  private readonly audio = new MediaStreamTrack({ kind: 'audio' });
+  private timer: NodeJS.Timeout | undefined;
+  private frame = 0;
+  private videoSeq = 1000;
+  private audioSeq = 5000;
+  videoTransceiver: RTCRtpTransceiver;
+
+  constructor() {
+    this.pc.addTransceiver(this.audio, { direction: 'sendonly' });
+    this.videoTransceiver = this.pc.addTransceiver(this.video, { direction: 'sendonly' });
+  }
+
+  async offer(): Promise<string> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  async accept(answer: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    await connected(this.pc);
+  }
+
+  /** 30 frames/s of 3 packets each, 50 audio packets/s. */
+  start(): void {
+    this.timer = setInterval(() => {
+      for (let i = 0; i < 2; i += 1) this.sendAudio();
+      if (this.frame % 3 !== 2) this.sendFrame();
+      this.frame += 1;
+    }, 33);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.pc.close();
+  }
+
+  private sendFrame(): void {
+    const keyframe = this.frame % 30 === 0;
+    const timestamp = this.frame * 3000;
+    for (let part = 0; part < 3; part += 1) {
+      const payload = Buffer.alloc(1000, this.videoSeq & 0xff);
+      payload[0] = part === 0 ? 0x10 : 0x00; // VP8 descriptor: S bit on a frame's first packet
+      payload[1] = keyframe ? 0x00 : 0x01; // P bit clear: keyframe
+      payload.writeUInt32BE(this.videoSeq, 4);
+      const header = new RtpHeader({
+        sequenceNumber: this.videoSeq & 0xffff,
+        timestamp,
+        payloadType: 96,
+        marker: part === 2,
+      });
+      this.video.writeRtp(new RtpPacket(header, payload));
+      this.videoSeq += 1;
+    }
+  }
+
+  private sendAudio(): void {
+    const payload = Buffer.alloc(120, 7);
+    payload.writeUInt32BE(this.audioSeq, 0);
+    const header = new RtpHeader({
+      sequenceNumber: this.audioSeq & 0xffff,
+      timestamp: this.audioSeq * 960,
+      payloadType: 111,
+    });
+    this.audio.writeRtp(new RtpPacket(header, payload));
+    this.audioSeq += 1;
+  }
+}
+
+/** A receive-only peer that records the sequence numbers it gets, per kind. */
+export class RecordingViewer {
+  readonly pc = new RTCPeerConnection(loopbackPeerConfig);
+  readonly sequences: Record<'audio' | 'video', number[]> = { audio: [], video: [] };
+  readonly payloadIndexes: number[] = [];
+
+  constructor() {
+    this.pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((packet) => {
+        const kind = track.kind as 'audio' | 'video';
+        this.sequences[kind].push(packet.header.sequenceNumber);
+        if (kind === 'video') this.payloadIndexes.push(packet.payload.readUInt32BE(4));
+      });
+    });
+  }
+
+  /** Server-offered flow (the web app's signalling). */
+  async answer(offer: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: offer });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  /** Viewer-offered flow (WHEP). */
+  async offer(): Promise<string> {
+    this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    this.pc.addTransceiver('video', { direction: 'recvonly' });
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  received(kind: 'audio' | 'video'): number {
+    return this.sequences[kind].length;
+  }
+
+  close(): Promise<void> {
+    return this.pc.close();
+  }
+}
+
+export const waitFor = async (
+  check: () => boolean,
+  ms = 10_000,
+  what = 'condition',
+): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
