@@ -5,6 +5,7 @@ import {
   RtpPacket,
   type RTCRtpTransceiver,
 } from 'werift';
+import { replay } from './rtp-fixture';
 
 /** werift on loopback only, with no public STUN lookup (see the media engine's peer config). */
 export const loopbackPeerConfig = {
@@ -111,11 +112,14 @@ export class RecordingViewer {
   readonly pc = new RTCPeerConnection(loopbackPeerConfig);
   readonly sequences: Record<'audio' | 'video', number[]> = { audio: [], video: [] };
   readonly payloadIndexes: number[] = [];
+  /** Which kind each SSRC the viewer received carries. */
+  readonly kindOf = new Map<number, 'audio' | 'video'>();
 
   constructor() {
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((packet) => {
         const kind = track.kind as 'audio' | 'video';
+        this.kindOf.set(packet.header.ssrc, kind);
         this.sequences[kind].push(packet.header.sequenceNumber);
         if (kind === 'video') this.payloadIndexes.push(packet.payload.readUInt32BE(4));
       });
@@ -157,3 +161,61 @@ export const waitFor = async (
     await new Promise((r) => setTimeout(r, 50));
   }
 };
+
+/** A publisher that replays the recorded VP8 + Opus fixture at its original timing. */
+export class FixturePublisher {
+  readonly pc = new RTCPeerConnection(loopbackPeerConfig);
+  private readonly tracks = {
+    audio: new MediaStreamTrack({ kind: 'audio' }),
+    video: new MediaStreamTrack({ kind: 'video' }),
+  };
+  private stopReplay: (() => void) | undefined;
+  readonly sent = { audio: 0, video: 0 };
+  /** Send time (ms, performance.now) of each packet, by kind and payload fingerprint. */
+  readonly sentAt = new Map<string, number>();
+  keyframeRequests = 0;
+  recordSendTimes = false;
+
+  constructor() {
+    this.pc.addTransceiver(this.tracks.audio, { direction: 'sendonly' });
+    const video = this.pc.addTransceiver(this.tracks.video, { direction: 'sendonly' });
+    video.sender.onPictureLossIndication.subscribe(() => {
+      this.keyframeRequests += 1;
+    });
+  }
+
+  async offer(): Promise<string> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  async accept(answer: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    await connected(this.pc);
+  }
+
+  start(): void {
+    this.stopReplay = replay(
+      (kind, packet) => {
+        this.sent[kind] += 1;
+        if (this.recordSendTimes)
+          this.sentAt.set(fingerprint(kind, packet.payload), performance.now());
+        this.tracks[kind].writeRtp(packet);
+      },
+      { loop: true },
+    );
+  }
+
+  stop(): void {
+    this.stopReplay?.();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.pc.close();
+  }
+}
+
+/** Identifies a packet by its payload, which the server forwards untouched. */
+export const fingerprint = (kind: string, payload: Buffer): string =>
+  `${kind}:${payload.length}:${payload.subarray(0, 24).toString('base64')}`;
