@@ -14,21 +14,27 @@ export interface ServerProcess {
 }
 
 /** The real server, started as `npm start` would on the embedded database, in a process of its own. */
-export async function startServerProcess(options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  options: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-bench-'));
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'server/src/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      WEB_DIR: path.join(dataDir, 'no-web'),
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', 'server/src/main.ts'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        WEB_DIR: path.join(dataDir, 'no-web'),
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 60_000);
@@ -62,7 +68,10 @@ export async function startServerProcess(options: { nodeArgs?: string[]; env?: R
 export async function post(url: string, body: unknown, token?: string): Promise<any> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify(body),
   });
   const text = await res.text();
@@ -70,6 +79,9 @@ export async function post(url: string, body: unknown, token?: string): Promise<
   return text ? JSON.parse(text) : undefined;
 }
 
-export async function registerUser(baseUrl: string, name: string): Promise<{ token: string; user: { id: string } }> {
+export async function registerUser(
+  baseUrl: string,
+  name: string,
+): Promise<{ token: string; user: { id: string } }> {
   return post(`${baseUrl}/api/auth/register`, { username: name, password: 'benchmark-password' });
 }
