@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  engines,
+  registerUser,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+} from './support/server';
+
+const streamKeys = [
+  'createdAt',
+  'description',
+  'duration',
+  'endedAt',
+  'host',
+  'isPrivate',
+  'peakViewers',
+  'startedAt',
+  'status',
+  'streamId',
+  'tags',
+  'thumbnail',
+  'title',
+  'updatedAt',
+  'viewerCount',
+];
+
+describe.each(engines)('live streams over REST on %s', (engine) => {
+  let server: TestServer;
+  let host: TestUser;
+  let follower: TestUser;
+  let stranger: TestUser;
+  const request = () => api(server.url);
+
+  beforeAll(async () => {
+    // Chat limits are tested in the realtime suite; here they would only get in the way.
+    server = await startTestServer({
+      engine,
+      rateLimits: { comments: { burst: 100, perSecond: 100 } },
+    });
+    [host, follower, stranger] = await Promise.all([
+      registerUser(server),
+      registerUser(server),
+      registerUser(server),
+    ]);
+    await request()('POST', `/api/users/${host.user.id}/follow`, { token: follower.token });
+  });
+  afterAll(() => server.stop());
+
+  const start = async (body: object) => {
+    const res = await request()('POST', '/api/live/start', { token: host.token, body });
+    expect(res.status).toBe(201);
+    return res.body;
+  };
+
+  it('starts a stream with the one Stream shape, plus the host-only publishing credentials', async () => {
+    const started = await start({
+      title: '  Morning run  ',
+      description: 'hi',
+      tags: ['Run', 'run', 'outdoors'],
+    });
+    expect(Object.keys(started).sort()).toEqual([...streamKeys, 'streamKey', 'whipUrl'].sort());
+    expect(started).toMatchObject({
+      title: 'Morning run',
+      status: 'live',
+      isPrivate: false,
+      viewerCount: 0,
+      peakViewers: 0,
+      duration: 0,
+      endedAt: null,
+      host: { id: host.user.id, username: host.username },
+    });
+    // Tags that differ only in case are one tag.
+    expect(started.tags).toHaveLength(2);
+    expect(started.tags).toContain('outdoors');
+    const details = await request()('GET', `/api/live/${started.streamId}`);
+    expect(Object.keys(details.body).sort()).toEqual([...streamKeys, 'viewers'].sort());
+    // The stream key is shown once, to the host, and never again.
+    expect(JSON.stringify(details.body)).not.toContain(started.streamKey);
+    const active = await request()('GET', '/api/live/active');
+    expect(
+      Object.keys(active.body.find((s: any) => s.streamId === started.streamId)).sort(),
+    ).toEqual(streamKeys);
+  });
+
+  it('applies the private rules everywhere: lists, details, user streams, view, comment, history', async () => {
+    const privateStream = await start({ title: 'followers only', isPrivate: true });
+    const publicStream = await start({ title: 'everyone' });
+    const id = privateStream.streamId;
+    const cases: [string, TestUser | undefined, boolean][] = [
+      ['anonymous', undefined, false],
+      ['stranger', stranger, false],
+      ['follower', follower, true],
+      ['host', host, true],
+    ];
+    for (const [who, user, allowed] of cases) {
+      const token = user?.token;
+      const active = (await request()('GET', '/api/live/active', { token })).body.map(
+        (s: any) => s.streamId,
+      );
+      expect(active.includes(id), `${who} list`).toBe(allowed);
+      expect(active.includes(publicStream.streamId), `${who} public`).toBe(true);
+      const byUser = (await request()('GET', `/api/live/user/${host.user.id}`, { token })).body.map(
+        (s: any) => s.streamId,
+      );
+      expect(byUser.includes(id), `${who} user streams`).toBe(allowed);
+      expect((await request()('GET', `/api/live/${id}`, { token })).status, `${who} details`).toBe(
+        allowed ? 200 : 404,
+      );
+      expect(
+        (await request()('GET', `/api/live/${id}/comments`, { token })).status,
+        `${who} history`,
+      ).toBe(allowed ? 200 : 404);
+      if (user) {
+        expect(
+          (await request()('POST', `/api/live/${id}/view`, { token })).status,
+          `${who} view`,
+        ).toBe(allowed ? 200 : 404);
+        expect(
+          (await request()('POST', `/api/live/${id}/comment`, { token, body: { comment: 'hi' } }))
+            .status,
+          `${who} comment`,
+        ).toBe(allowed ? 201 : 404);
+      } else {
+        expect((await request()('POST', `/api/live/${id}/view`)).status).toBe(401);
+        expect(
+          (await request()('POST', `/api/live/${id}/comment`, { body: { comment: 'hi' } })).status,
+        ).toBe(401);
+      }
+    }
+  });
+
+  it('lets only the host end a stream; an ended stream cannot be viewed or commented', async () => {
+    const stream = await start({ title: 'short' });
+    const privateStream = await start({ title: 'short and private', isPrivate: true });
+    const id = stream.streamId;
+    expect(
+      (await request()('POST', `/api/live/${id}/view`, { token: stranger.token })).body.viewerCount,
+    ).toBe(1);
+    expect((await request()('POST', `/api/live/end/${id}`)).status).toBe(401);
+    expect((await request()('POST', `/api/live/end/${id}`, { token: stranger.token })).status).toBe(
+      403,
+    );
+    expect((await request()('POST', `/api/live/end/${id}`, { token: follower.token })).status).toBe(
+      403,
+    );
+    // Someone who may not see a private stream cannot learn it exists by trying to end it.
+    expect(
+      (
+        await request()('POST', `/api/live/end/${privateStream.streamId}`, {
+          token: stranger.token,
+        })
+      ).status,
+    ).toBe(404);
+    await new Promise((r) => setTimeout(r, 1100));
+    const ended = await request()('POST', `/api/live/end/${id}`, { token: host.token });
+    expect(ended.status).toBe(200);
+    expect(ended.body).toMatchObject({ status: 'ended', viewerCount: 0, peakViewers: 1 });
+    expect(ended.body.duration).toBeGreaterThanOrEqual(1);
+    expect(ended.body.endedAt).not.toBeNull();
+    expect((await request()('POST', `/api/live/end/${id}`, { token: host.token })).status).toBe(
+      409,
+    );
+    for (const [path, body] of [
+      [`/api/live/${id}/view`, undefined],
+      [`/api/live/${id}/comment`, { comment: 'late' }],
+    ] as const) {
+      const res = await request()('POST', path, { token: follower.token, body });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('stream_ended');
+    }
+    const active = (await request()('GET', '/api/live/active')).body.map((s: any) => s.streamId);
+    expect(active).not.toContain(id);
+    const details = await request()('GET', `/api/live/${id}`);
+    expect(details.body.viewers).toEqual([
+      expect.objectContaining({
+        user: expect.objectContaining({ id: stranger.user.id }),
+        leftAt: expect.any(String),
+      }),
+    ]);
+    // Ended streams still show in the host's history.
+    const history = (await request()('GET', `/api/live/user/${host.user.id}`)).body.map(
+      (s: any) => s.streamId,
+    );
+    expect(history).toContain(id);
+    expect(
+      (await request()('GET', '/api/live/user/6b1f1a8e-3c1d-4c7a-9c55-1d2f4a0b9e10')).status,
+    ).toBe(404);
+  });
+
+  it('records views and leaves, and pages comment history', async () => {
+    const stream = await start({ title: 'chatty' });
+    const id = stream.streamId;
+    const view = await request()('POST', `/api/live/${id}/view`, { token: follower.token });
+    expect(view.body).toMatchObject({ success: true, viewerCount: 1 });
+    // The host watching their own stream is not a viewer.
+    expect(
+      (await request()('POST', `/api/live/${id}/view`, { token: host.token })).body.viewerCount,
+    ).toBe(1);
+    expect(
+      (await request()('POST', `/api/live/${id}/leave`, { token: follower.token })).body,
+    ).toEqual({ success: true });
+    const details = await request()('GET', `/api/live/${id}`);
+    expect(details.body.viewerCount).toBe(0);
+    expect(details.body.peakViewers).toBe(1);
+    expect(details.body.viewers[0].leftAt).not.toBeNull();
+
+    for (let i = 0; i < 5; i += 1) {
+      const res = await request()('POST', `/api/live/${id}/comment`, {
+        token: follower.token,
+        body: { comment: `message ${i}` },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({
+        streamId: id,
+        userId: follower.user.id,
+        username: follower.username,
+        comment: `message ${i}`,
+      });
+    }
+    const page1 = await request()('GET', `/api/live/${id}/comments?limit=3`);
+    expect(page1.body.comments.map((c: any) => c.comment)).toEqual([
+      'message 2',
+      'message 3',
+      'message 4',
+    ]);
+    const page2 = await request()(
+      'GET',
+      `/api/live/${id}/comments?limit=3&before=${page1.body.nextBefore}`,
+    );
+    expect(page2.body.comments.map((c: any) => c.comment)).toEqual(['message 0', 'message 1']);
+    expect(page2.body.nextBefore).toBeNull();
+  });
+});
