@@ -34,6 +34,8 @@ async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<voi
 }
 
 export interface TestServer extends OnAirServer {
+  /** The PostgreSQL server database it uses, when it uses one. */
+  databaseUrl: string | undefined;
   /** Closes the server and removes its scratch database. */
   stop(): Promise<void>;
 }
@@ -57,6 +59,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const server = await startServer(config, { logger: pino({ level: 'silent' }), ...options });
   return Object.assign(server, {
+    databaseUrl: scratch?.url ?? options.env?.DATABASE_URL,
     async stop() {
       await server.close();
       await scratch?.drop();

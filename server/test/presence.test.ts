@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  collect,
+  connectSocket,
+  emitAck,
+  engines,
+  nextEvent,
+  registerUser,
+  sleep,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+} from './support/server';
+
+describe.each(engines)('viewers and counts on %s', (engine) => {
+  let server: TestServer;
+  let host: TestUser;
+  const request = () => api(server.url);
+
+  beforeAll(async () => {
+    server = await startTestServer({ engine });
+    host = await registerUser(server);
+  });
+  afterAll(() => server.stop());
+
+  const start = async () =>
+    (await request()('POST', '/api/live/start', { token: host.token, body: { title: 'presence' } }))
+      .body.streamId as string;
+
+  it('counts 40 users joining at the same moment exactly (REST and sockets mixed)', async () => {
+    const streamId = await start();
+    const users = await Promise.all(Array.from({ length: 40 }, () => registerUser(server)));
+    const sockets = await Promise.all(users.slice(20).map((u) => connectSocket(server, u.token)));
+    const watcher = await connectSocket(server, host.token);
+    await emitAck(watcher, 'join_live', { streamId });
+    const counts = collect(watcher, 'viewer_count');
+    await Promise.all([
+      ...users
+        .slice(0, 20)
+        .map((u) => request()('POST', `/api/live/${streamId}/view`, { token: u.token })),
+      ...sockets.map((s) => emitAck(s, 'join_live', { streamId })),
+    ]);
+    const details = await request()('GET', `/api/live/${streamId}`);
+    expect(details.body.viewerCount).toBe(40);
+    expect(details.body.peakViewers).toBe(40);
+    expect(details.body.viewers).toHaveLength(40);
+    await sleep(200);
+    // The room heard every step of the count, ending at 40.
+    expect(counts.length).toBe(40);
+    expect(Math.max(...counts.map((c) => c.viewerCount))).toBe(40);
+
+    await Promise.all([
+      ...users
+        .slice(0, 20)
+        .map((u) => request()('POST', `/api/live/${streamId}/leave`, { token: u.token })),
+      ...sockets.map((s) => s.close()),
+    ]);
+    const deadline = Date.now() + 5000;
+    let after = await request()('GET', `/api/live/${streamId}`);
+    while (after.body.viewerCount !== 0 && Date.now() < deadline) {
+      await sleep(100);
+      after = await request()('GET', `/api/live/${streamId}`);
+    }
+    expect(after.body.viewerCount).toBe(0);
+    expect(after.body.peakViewers).toBe(40);
+    expect(after.body.viewers.every((v: any) => v.leftAt !== null)).toBe(true);
+    watcher.close();
+  }, 60_000);
+
+  it('counts a user with several tabs once, until the last tab goes', async () => {
+    const streamId = await start();
+    const viewer = await registerUser(server);
+    const watcher = await connectSocket(server, host.token);
+    await emitAck(watcher, 'join_live', { streamId });
+    const tabs = await Promise.all([1, 2, 3].map(() => connectSocket(server, viewer.token)));
+    const joined = nextEvent(watcher, 'viewer_joined');
+    for (const tab of tabs)
+      expect((await emitAck(tab, 'join_live', { streamId })).viewerCount).toBe(1);
+    expect(await joined).toEqual({ streamId, userId: viewer.user.id, username: viewer.username });
+    await request()('POST', `/api/live/${streamId}/view`, { token: viewer.token });
+    const count = async () => (await request()('GET', `/api/live/${streamId}`)).body.viewerCount;
+    expect(await count()).toBe(1);
+
+    const left = collect(watcher, 'viewer_left');
+    await emitAck(tabs[0]!, 'leave_live', { streamId });
+    tabs[1]!.close();
+    await request()('POST', `/api/live/${streamId}/leave`, { token: viewer.token });
+    await sleep(300);
+    expect(await count()).toBe(1);
+    expect(left).toEqual([]);
+
+    const gone = nextEvent(watcher, 'viewer_left');
+    const zero = nextEvent(watcher, 'viewer_count', (c) => c.viewerCount === 0);
+    tabs[2]!.close();
+    expect(await gone).toEqual({ streamId, userId: viewer.user.id, username: viewer.username });
+    expect(await zero).toEqual({ streamId, viewerCount: 0 });
+    expect(await count()).toBe(0);
+
+    // Coming back reopens the viewer's record.
+    await request()('POST', `/api/live/${streamId}/view`, { token: viewer.token });
+    const details = await request()('GET', `/api/live/${streamId}`);
+    expect(details.body.viewers[0]).toMatchObject({ leftAt: null });
+    watcher.close();
+  });
+
+  it('never counts the host', async () => {
+    const streamId = await start();
+    const tab = await connectSocket(server, host.token);
+    const res = await emitAck(tab, 'join_live', { streamId });
+    expect(res).toMatchObject({ ok: true, viewerCount: 0 });
+    await request()('POST', `/api/live/${streamId}/view`, { token: host.token });
+    expect((await request()('GET', `/api/live/${streamId}`)).body).toMatchObject({
+      viewerCount: 0,
+      peakViewers: 0,
+      viewers: [],
+    });
+    tab.close();
+  });
+
+  if (engine === 'postgres') {
+    it('shares presence between two nodes on one database', async () => {
+      // Nodes that share users share the signing key (JWT_SECRET), as the README says.
+      const env = { JWT_SECRET: 'shared-secret-for-two-nodes-of-one-cluster' };
+      const first = await startTestServer({ engine, env });
+      const second = await startTestServer({ env: { ...env, DATABASE_URL: first.databaseUrl! } });
+      try {
+        const owner = await registerUser(first);
+        const started = await api(first.url)('POST', '/api/live/start', {
+          token: owner.token,
+          body: { title: 'two nodes' },
+        });
+        const streamId = started.body.streamId;
+        const [a, b] = await Promise.all([registerUser(first), registerUser(second)]);
+        const onA = await connectSocket(first, a.token);
+        const onB = await connectSocket(second, b.token);
+        expect((await emitAck(onA, 'join_live', { streamId })).viewerCount).toBe(1);
+        expect((await emitAck(onB, 'join_live', { streamId })).viewerCount).toBe(2);
+        for (const node of [first, second]) {
+          expect((await api(node.url)('GET', `/api/live/${streamId}`)).body.viewerCount).toBe(2);
+        }
+        onA.close();
+        onB.close();
+      } finally {
+        await second.close();
+        await first.stop();
+      }
+    });
+  }
+});
