@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { api, registerUser, startTestServer } from './support/server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const metric = (text: string, name: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(' ').pop()) : NaN;
+};
+
+describe('operations', () => {
+  it('exposes Prometheus metrics that follow what happens, and request ids', async () => {
+    const server = await startTestServer();
+    try {
+      const before = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metric(before, 'onair_live_streams')).toBe(0);
+      const host = await registerUser(server);
+      const viewer = await registerUser(server);
+      const { body } = await api(server.url)('POST', '/api/live/start', {
+        token: host.token,
+        body: { title: 'metrics' },
+      });
+      await api(server.url)('POST', `/api/live/${body.streamId}/view`, { token: viewer.token });
+      const res = await fetch(`${server.url}/metrics`);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      const after = await res.text();
+      expect(metric(after, 'onair_live_streams')).toBe(1);
+      expect(metric(after, 'onair_viewers')).toBe(1);
+      expect(metric(after, 'onair_connected_sockets')).toBe(0);
+      expect(after).toMatch(
+        /onair_http_request_duration_seconds_bucket\{.*route="\/api\/live\/start".*\}/,
+      );
+
+      const generated = await fetch(`${server.url}/api/health`);
+      expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      const echoed = await fetch(`${server.url}/api/health`, {
+        headers: { 'x-request-id': 'trace-123' },
+      });
+      expect(echoed.headers.get('x-request-id')).toBe('trace-123');
+      const refused = await fetch(`${server.url}/api/health`, {
+        headers: { 'x-request-id': 'bad id with spaces' },
+      });
+      expect(refused.headers.get('x-request-id')).not.toBe('bad id with spaces');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('ends streams a crashed process left live, on the next start', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-crash-'));
+    const env = { DATA_DIR: dataDir, NODE_ID: 'node-crash-test', PUBLISHER_GRACE_SECONDS: '0' };
+    try {
+      const first = await startTestServer({ env });
+      const host = await registerUser(first);
+      const started = await api(first.url)('POST', '/api/live/start', {
+        token: host.token,
+        body: { title: 'orphan' },
+      });
+      // A crash: the process goes away without ending anything.
+      await first.close();
+      const second = await startTestServer({ env });
+      try {
+        const details = await api(second.url)('GET', `/api/live/${started.body.streamId}`);
+        expect(details.body.status).toBe('ended');
+        expect(details.body.endedAt).not.toBeNull();
+        expect((await api(second.url)('GET', '/api/live/active')).body).toEqual([]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts from the entry point, prints its URL and stops cleanly on SIGTERM', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-main-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /live at (http:\/\/\S+)/.exec(out);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+        setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 30_000);
+      });
+      expect((await (await fetch(`${url}/api/health`)).json()) as unknown).toEqual({ ok: true });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses invalid configuration with a message naming the variable', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: 'abc', ICE_SERVERS: 'not json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/PORT/);
+    expect(stderr).toMatch(/ICE_SERVERS/);
+  }, 30_000);
+});
