@@ -1,0 +1,111 @@
+import type { FanoutRow } from '../scenarios/fanout';
+
+const table = (rows: Record<string, unknown>[], columns: [key: string, label: string][]): string =>
+  [
+    `| ${columns.map(([, label]) => label).join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${columns.map(([key]) => String(row[key] ?? '')).join(' | ')} |`),
+  ].join('\n');
+
+/** Viewers one core of the server can carry at under 0.5% loss, from the best qualifying step. */
+export function viewersPerCore(
+  rows: FanoutRow[],
+): { viewers: number; perCore: number } | undefined {
+  const ok = rows.filter((r) => r.lossPct < 0.5 && r.serverCpuPct > 0);
+  const best = ok[ok.length - 1];
+  if (!best) return undefined;
+  return { viewers: best.viewers, perCore: Math.round(best.viewers / (best.serverCpuPct / 100)) };
+}
+
+export function renderReport(results: Record<string, any>): {
+  markdown: string;
+  headline: string[];
+} {
+  const m = results.machine;
+  const parts = [
+    `# Benchmark results (${results.mode})`,
+    '',
+    `${results.startedAt} on ${m.cores} cores (${m.model}), ${m.memoryGiB} GiB, Node ${results.node}. The server runs in its own process on the embedded database; load generators run in other processes on the same machine, so their CPU is shown too.`,
+    '',
+  ];
+  const headline: string[] = [];
+  if (results.fanout) {
+    const rows = results.fanout as FanoutRow[];
+    parts.push(
+      '## 1. SFU fan-out (real VP8 + Opus, ~1.5 Mbit/s)',
+      '',
+      table(rows as never, [
+        ['viewers', 'viewers'],
+        ['serverCpuPct', 'server CPU %'],
+        ['forwardedPps', 'forwarded pkt/s'],
+        ['cpuUsPerPacket', 'CPU µs/pkt'],
+        ['lossPct', 'loss %'],
+        ['delayP50Ms', 'delay p50 ms'],
+        ['delayP99Ms', 'delay p99 ms'],
+        ['rssPerViewerKB', 'RSS/viewer KB'],
+        ['serverRssMB', 'server RSS MB'],
+        ['loadCpuPct', 'load gen CPU %'],
+      ]),
+      '',
+      '![fan-out](fanout.png)',
+      '',
+    );
+    const best = viewersPerCore(rows);
+    headline.push(
+      best
+        ? `Viewers per server core at <0.5% loss: ${best.perCore} (measured up to ${best.viewers} viewers)`
+        : 'Viewers per server core: no step stayed under 0.5% loss',
+    );
+  }
+  return { markdown: `${parts.join('\n')}\n`, headline };
+}
+
+/** Draws CPU % and loss % against viewers as SVG and has Chromium turn it into a PNG. */
+export async function renderChart(rows: FanoutRow[], file: string): Promise<void> {
+  const width = 800;
+  const height = 420;
+  const pad = { left: 60, right: 60, top: 40, bottom: 50 };
+  const maxN = Math.max(...rows.map((r) => r.viewers), 1);
+  const maxLoss = Math.max(1, ...rows.map((r) => r.lossPct));
+  const x = (n: number) => pad.left + (n / maxN) * (width - pad.left - pad.right);
+  const yCpu = (c: number) =>
+    height - pad.bottom - (Math.min(c, 200) / 200) * (height - pad.top - pad.bottom);
+  const yLoss = (l: number) =>
+    height - pad.bottom - (l / maxLoss) * (height - pad.top - pad.bottom);
+  const line = (f: (r: FanoutRow) => [number, number]) => rows.map((r) => f(r).join(',')).join(' ');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">
+  <rect width="100%" height="100%" fill="white"/>
+  <text x="${width / 2}" y="24" text-anchor="middle" font-size="16">SFU fan-out: server CPU and loss against viewers</text>
+  <line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#333"/>
+  <line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#333"/>
+  <line x1="${width - pad.right}" y1="${pad.top}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#333"/>
+  ${[0, 50, 100, 150, 200].map((c) => `<text x="${pad.left - 8}" y="${yCpu(c) + 4}" text-anchor="end" fill="#1d4ed8">${c}%</text><line x1="${pad.left}" x2="${width - pad.right}" y1="${yCpu(c)}" y2="${yCpu(c)}" stroke="#eee"/>`).join('')}
+  ${[0, 0.5, 1].map((f) => `<text x="${width - pad.right + 8}" y="${yLoss(f * maxLoss) + 4}" fill="#dc2626">${(f * maxLoss).toFixed(2)}%</text>`).join('')}
+  ${rows.map((r) => `<text x="${x(r.viewers)}" y="${height - pad.bottom + 18}" text-anchor="middle">${r.viewers}</text>`).join('')}
+  <text x="${width / 2}" y="${height - 12}" text-anchor="middle">viewers</text>
+  <polyline fill="none" stroke="#1d4ed8" stroke-width="2.5" points="${line((r) => [x(r.viewers), yCpu(r.serverCpuPct)])}"/>
+  <polyline fill="none" stroke="#dc2626" stroke-width="2.5" stroke-dasharray="6 4" points="${line((r) => [x(r.viewers), yLoss(r.lossPct)])}"/>
+  <line x1="${pad.left}" x2="${width - pad.right}" y1="${yLoss(0.5)}" y2="${yLoss(0.5)}" stroke="#dc2626" stroke-opacity="0.3"/>
+  <text x="${pad.left + 10}" y="${pad.top + 14}" fill="#1d4ed8">— server CPU % (one core = 100%)</text>
+  <text x="${pad.left + 10}" y="${pad.top + 32}" fill="#dc2626">- - loss % (right axis; faint line: 0.5%)</text>
+</svg>`;
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width, height } });
+    await page.setContent(`<body style="margin:0">${svg}</body>`);
+    await page.screenshot({ path: file });
+  } finally {
+    await browser.close();
+  }
+}
