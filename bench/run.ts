@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { machine } from './lib/proc';
 import { renderReport, renderChart } from './lib/report';
 import { startServerProcess } from './lib/server-process';
+import { runApi } from './scenarios/api';
+import { runChat } from './scenarios/chat';
 import { runFanout } from './scenarios/fanout';
+import { runFirstFrame } from './scenarios/first-frame';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv
@@ -46,6 +49,33 @@ async function main(): Promise<void> {
     } finally {
       await server.stop();
     }
+  }
+
+  // Each scenario gets a fresh server so one's leftovers do not weigh on the next.
+  const withServer = async <T>(
+    run: (server: Awaited<ReturnType<typeof startServerProcess>>) => Promise<T>,
+  ) => {
+    const server = await startServerProcess();
+    try {
+      return await run(server);
+    } finally {
+      await server.stop();
+    }
+  };
+  if (wanted('first-frame')) {
+    results.firstFrame = await withServer((server) =>
+      runFirstFrame(server, { joins: quick ? 10 : 20, log }),
+    );
+  }
+  if (wanted('chat')) {
+    results.chat = await withServer((server) =>
+      runChat(server, { sizes: quick ? [1000] : [1000, 5000], seconds: quick ? 10 : 30, log }),
+    );
+  }
+  if (wanted('api')) {
+    results.api = await withServer((server) =>
+      runApi(server, { users: quick ? 200 : 1000, seconds: quick ? 5 : 10, log }),
+    );
   }
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

@@ -57,6 +57,74 @@ export function renderReport(results: Record<string, any>): {
         : 'Viewers per server core: no step stayed under 0.5% loss',
     );
   }
+  if (results.firstFrame) {
+    const f = results.firstFrame;
+    parts.push(
+      '## 2. Time to first frame (Chromium viewers, fake-camera Chromium publisher)',
+      '',
+      table(
+        [
+          { path: 'WHEP', p50: f.whep.p50, p95: f.whep.p95, samples: f.whep.samples.join(', ') },
+          {
+            path: 'Socket.IO signalling',
+            p50: f.socket.p50,
+            p95: f.socket.p95,
+            samples: f.socket.samples.join(', '),
+          },
+        ],
+        [
+          ['path', 'path'],
+          ['p50', 'p50 ms'],
+          ['p95', 'p95 ms'],
+          ['samples', 'samples (ms)'],
+        ],
+      ),
+      '',
+    );
+    headline.push(
+      `First frame for a late joiner: p50 ${f.whep.p50} ms (WHEP), ${f.socket.p50} ms (web app signalling)`,
+    );
+  }
+  if (results.chat) {
+    parts.push(
+      '## 3. Chat fan-out (10 senders, 10 comments/s)',
+      '',
+      table(results.chat, [
+        ['sockets', 'sockets'],
+        ['commentsSent', 'comments'],
+        ['delivered', 'delivered'],
+        ['lost', 'lost'],
+        ['latencyP50Ms', 'latency p50 ms'],
+        ['latencyP99Ms', 'latency p99 ms'],
+        ['serverCpuPct', 'server CPU %'],
+        ['rssPerSocketKB', 'server RSS/socket KB'],
+        ['loadCpuPct', 'load gen CPU %'],
+      ]),
+      '',
+    );
+    const last = results.chat[results.chat.length - 1];
+    headline.push(
+      `Chat to ${last.sockets} sockets: p99 ${last.latencyP99Ms} ms, ${last.lost} lost`,
+    );
+  }
+  if (results.api) {
+    parts.push(
+      '## 4. API under concurrent load (50 concurrent clients)',
+      '',
+      table(results.api, [
+        ['endpoint', 'endpoint'],
+        ['requests', 'requests'],
+        ['rps', 'req/s'],
+        ['p50Ms', 'p50 ms'],
+        ['p99Ms', 'p99 ms'],
+        ['errors', 'errors'],
+      ]),
+      '',
+    );
+    headline.push(
+      ...results.api.map((r: any) => `${r.endpoint}: ${r.rps} req/s, p99 ${r.p99Ms} ms`),
+    );
+  }
   return { markdown: `${parts.join('\n')}\n`, headline };
 }
 
