@@ -46,6 +46,9 @@ function visibleTo(viewerId: string | undefined): SQL {
     select 1 from ${follows} where ${follows.followerId} = ${viewerId} and ${follows.followeeId} = ${liveStreams.hostId}))`;
 }
 
+/** How long the public list of live streams may be served from memory. */
+const activeCacheMs = 1000;
+
 const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 /** Who acts, as the verified token says. */
@@ -63,6 +66,8 @@ export interface JoinOutcome {
 
 /** Streams, who watches them, and their lifecycle. Counts are written only under the stream's row lock. */
 export class StreamService {
+  private publicActive: { at: number; streams: Promise<Stream[]> } | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly events: LiveEvents,
@@ -90,6 +95,7 @@ export class StreamService {
       })
       .returning();
     if (!row) throw new Error('insert returned no row');
+    this.publicActive = undefined;
     const stream = toStream(row, await this.host(hostId));
     this.events.emit('stream_started', stream, await this.audience(row));
     return { stream, streamKey };
@@ -135,17 +141,45 @@ export class StreamService {
       return row ?? null;
     });
     if (!result) return null;
+    this.publicActive = undefined;
     const stream = toStream(result, await this.host(result.hostId));
     this.events.emit('stream_ended', stream, await this.audience(result), reason);
     return stream;
   }
 
+  /**
+   * Live streams `viewerId` may see, newest first. The public part is the same for everyone and
+   * is what a busy list page asks for most, so it is kept for up to a second (and dropped at once
+   * when a stream starts or ends here); the private streams a user may see are read each time.
+   */
   async active(viewerId: string | undefined): Promise<Stream[]> {
+    const now = Date.now();
+    if (!this.publicActive || now - this.publicActive.at > activeCacheMs) {
+      this.publicActive = {
+        at: now,
+        streams: this.readActive(sql`${liveStreams.isPrivate} = false`),
+      };
+    }
+    const publicStreams = await this.publicActive.streams.catch((error: unknown) => {
+      this.publicActive = undefined;
+      throw error;
+    });
+    if (!viewerId) return publicStreams;
+    const privateStreams = await this.readActive(
+      sql`${liveStreams.isPrivate} = true and ${visibleTo(viewerId)}`,
+    );
+    if (privateStreams.length === 0) return publicStreams;
+    return [...publicStreams, ...privateStreams].sort((a, b) =>
+      b.startedAt.localeCompare(a.startedAt),
+    );
+  }
+
+  private async readActive(condition: SQL): Promise<Stream[]> {
     const rows = await this.db
       .select({ stream: liveStreams, host: hostColumns })
       .from(liveStreams)
       .innerJoin(users, eq(users.id, liveStreams.hostId))
-      .where(and(eq(liveStreams.status, 'live'), visibleTo(viewerId)))
+      .where(and(eq(liveStreams.status, 'live'), condition))
       .orderBy(desc(liveStreams.startedAt))
       .limit(500);
     return rows.map((r) => toStream(r.stream, r.host));
