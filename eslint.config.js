@@ -24,6 +24,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Scripts that run inside the browser under test.
     files: ['e2e/support/*.js'],
     languageOptions: { globals: { ...globals.browser } },

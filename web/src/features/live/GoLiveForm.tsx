@@ -1,0 +1,107 @@
+import { LIMITS, type StartedStream } from '@onair/protocol';
+import { Radio } from 'lucide-react';
+import { useState, type FormEvent } from 'react';
+import { useNavigate } from 'react-router-dom';
+import { Button } from '../../components/Button';
+import { apiRequest } from '../../lib/api';
+import { useSession } from '../auth/AuthContext';
+
+const input = 'rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base';
+
+export function GoLiveForm() {
+  const { session } = useSession();
+  const navigate = useNavigate();
+  const [title, setTitle] = useState('');
+  const [description, setDescription] = useState('');
+  const [tags, setTags] = useState('');
+  const [isPrivate, setPrivate] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!title.trim()) {
+      setError('Give your stream a title.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const tagList = tags
+        .split(',')
+        .map((t) => t.trim().replace(/^#/, ''))
+        .filter(Boolean);
+      const stream = await apiRequest<StartedStream>('POST', '/api/live/start', {
+        token: session.token,
+        body: { title: title.trim(), description, tags: tagList, isPrivate },
+      });
+      navigate(`/live/${stream.streamId}`);
+    } catch (e) {
+      setError((e as Error).message);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      onSubmit={submit}
+      aria-labelledby="go-live-heading"
+      className="flex flex-col gap-3 rounded-xl border border-zinc-800 bg-zinc-900/60 p-4"
+    >
+      <h2 id="go-live-heading" className="text-lg font-semibold">
+        Go live
+      </h2>
+      <label className="flex flex-col gap-1 text-sm">
+        Title
+        <input
+          name="title"
+          required
+          maxLength={LIMITS.titleMax}
+          value={title}
+          onChange={(e) => setTitle(e.target.value)}
+          className={input}
+          placeholder="What are you streaming?"
+        />
+      </label>
+      <label className="flex flex-col gap-1 text-sm">
+        Description
+        <textarea
+          name="description"
+          maxLength={LIMITS.descriptionMax}
+          rows={2}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          className={input}
+        />
+      </label>
+      <label className="flex flex-col gap-1 text-sm">
+        Tags (comma separated)
+        <input
+          name="tags"
+          value={tags}
+          onChange={(e) => setTags(e.target.value)}
+          className={input}
+          placeholder="music, chat"
+        />
+      </label>
+      <label className="flex items-center gap-2 text-sm">
+        <input
+          type="checkbox"
+          name="private"
+          checked={isPrivate}
+          onChange={(e) => setPrivate(e.target.checked)}
+          className="h-4 w-4"
+        />
+        Private (only your followers can watch)
+      </label>
+      {error && (
+        <p role="alert" className="rounded-lg bg-rose-950 px-3 py-2 text-sm text-rose-200">
+          {error}
+        </p>
+      )}
+      <Button type="submit" disabled={busy} className="h-12 text-lg">
+        <Radio className="h-5 w-5" aria-hidden /> Go Live
+      </Button>
+    </form>
+  );
+}

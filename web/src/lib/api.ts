@@ -1,0 +1,44 @@
+import type { ErrorCode, ErrorResponse } from '@onair/protocol';
+
+/** A failed API call, with the server's error code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode | 'network',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** JSON over fetch, with the session's bearer token when there is one. */
+export async function apiRequest<T>(
+  method: string,
+  path: string,
+  options: { token?: string | null; body?: unknown } = {},
+): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
+  }
+  const text = await res.text();
+  const data: unknown = text ? JSON.parse(text) : undefined;
+  if (!res.ok) {
+    const error = (data as ErrorResponse | undefined)?.error;
+    throw new ApiError(
+      res.status,
+      error?.code ?? 'internal',
+      error?.message ?? `Request failed (${res.status})`,
+    );
+  }
+  return data as T;
+}

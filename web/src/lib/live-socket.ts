@@ -1,0 +1,69 @@
+import type { Ack, ClientToServerEvents, ErrorBody, ServerToClientEvents } from '@onair/protocol';
+import { io, type Socket } from 'socket.io-client';
+
+type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
+type Result<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends (
+  response: Ack<infer R>,
+) => void
+  ? R
+  : never;
+
+/** An acknowledgement that came back with `ok: false`. */
+export class SocketError extends Error {
+  constructor(readonly error: ErrorBody) {
+    super(error.message);
+  }
+}
+
+/**
+ * The one place the web app touches Socket.IO: typed requests with acknowledgements and a timeout,
+ * and subscriptions that remove exactly the listener they added.
+ */
+export class LiveSocket {
+  private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+
+  constructor(token: string) {
+    this.socket = io({ auth: { token }, transports: ['websocket', 'polling'] });
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  async request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Payload<E>,
+  ): Promise<Result<E>> {
+    let response: Ack<Result<E>>;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- socket.io's emitWithAck cannot infer over a generic event
+      response = await (this.socket.timeout(8000) as any).emitWithAck(event, payload);
+    } catch {
+      throw new SocketError({ code: 'timeout', message: 'The server did not answer in time.' });
+    }
+    if (!response.ok) throw new SocketError(response.error);
+    return response as unknown as Result<E>;
+  }
+
+  on<E extends keyof ServerToClientEvents>(event: E, handler: ServerToClientEvents[E]): () => void {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the typed overloads do not accept a generic event name
+    const s = this.socket as any;
+    s.on(event, handler);
+    return () => s.off(event, handler);
+  }
+
+  onConnection(handler: (connected: boolean) => void): () => void {
+    const up = () => handler(true);
+    const down = () => handler(false);
+    this.socket.on('connect', up);
+    this.socket.on('disconnect', down);
+    return () => {
+      this.socket.off('connect', up);
+      this.socket.off('disconnect', down);
+    };
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
