@@ -7,7 +7,11 @@ interface Node {
 }
 const file = process.argv[2];
 if (!file) throw new Error('usage: tsx bench/profile-summary.ts <file.cpuprofile> [top]');
-const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+};
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
 let total = 0;
