@@ -25,8 +25,11 @@ export function LivePage() {
         </span>
       </header>
       <div className="grid gap-6 p-4 md:grid-cols-[20rem_1fr]">
-        <GoLiveForm />
-        <section aria-labelledby="active-heading">
+        <div className="order-2 md:order-1">
+          <GoLiveForm />
+        </div>
+        {/* On a phone the streams come first: most people open the app to watch. */}
+        <section aria-labelledby="active-heading" className="order-1 md:order-2">
           <h2 id="active-heading" className="mb-3 text-lg font-semibold">
             Active streams
           </h2>
