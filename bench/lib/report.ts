@@ -7,6 +7,16 @@ const table = (rows: Record<string, unknown>[], columns: [key: string, label: st
     ...rows.map((row) => `| ${columns.map(([key]) => String(row[key] ?? '')).join(' | ')} |`),
   ].join('\n');
 
+/** Server memory growth per viewer between the first step with many viewers and the largest clean one. */
+function memoryLine(rows: FanoutRow[]): string {
+  const clean = rows.filter((r) => r.lossPct < 0.5 && r.viewers >= 50);
+  const first = clean[0];
+  const last = clean[clean.length - 1];
+  if (!first || !last || last.viewers === first.viewers) return '';
+  const kb = ((last.serverRssMB - first.serverRssMB) * 1024) / (last.viewers - first.viewers);
+  return `Server RSS grew ${kb.toFixed(0)} KB per viewer between ${first.viewers} and ${last.viewers} viewers (RSS at start-up is inflated by the embedded database and the TypeScript loader and shrinks after the first collections, so per-step figures say little).`;
+}
+
 /** Viewers one core of the server can carry at under 0.5% loss, from the best qualifying step. */
 export function viewersPerCore(
   rows: FanoutRow[],
@@ -42,14 +52,47 @@ export function renderReport(results: Record<string, any>): {
         ['lossPct', 'loss %'],
         ['delayP50Ms', 'delay p50 ms'],
         ['delayP99Ms', 'delay p99 ms'],
-        ['rssPerViewerKB', 'RSS/viewer KB'],
         ['serverRssMB', 'server RSS MB'],
         ['loadCpuPct', 'load gen CPU %'],
       ]),
       '',
       '![fan-out](fanout.png)',
       '',
+      memoryLine(rows),
+      '',
     );
+    if (results.fanoutBefore) {
+      const before = results.fanoutBefore as FanoutRow[];
+      const after = new Map(rows.map((r) => [r.viewers, r]));
+      parts.push(
+        '### Before and after the direct forwarding path',
+        '',
+        table(
+          before
+            .filter((b) => after.has(b.viewers))
+            .map((b) => {
+              const a = after.get(b.viewers)!;
+              return {
+                viewers: b.viewers,
+                cpu: `${b.serverCpuPct} → ${a.serverCpuPct}`,
+                us: `${b.cpuUsPerPacket} → ${a.cpuUsPerPacket}`,
+                loss: `${b.lossPct} → ${a.lossPct}`,
+                p99: `${b.delayP99Ms} → ${a.delayP99Ms}`,
+              };
+            }),
+          [
+            ['viewers', 'viewers'],
+            ['cpu', 'server CPU %'],
+            ['us', 'CPU µs/pkt'],
+            ['loss', 'loss %'],
+            ['p99', 'delay p99 ms'],
+          ],
+        ),
+        '',
+      );
+      const b = viewersPerCore(before);
+      if (b) headline.push(`Before the direct forwarding path: ${b.perCore} viewers per core`);
+    }
     const best = viewersPerCore(rows);
     headline.push(
       best
