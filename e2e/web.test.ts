@@ -40,10 +40,12 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
     return page;
   };
 
-  const signUp = async (page: Page, name: string) => {
+  const signUp = async (page: Page, name: string, screenshot?: string) => {
     await page.goto(`${server.url}/live`);
     await page.waitForURL(/\/signin/);
+    if (screenshot) await shot(page, `00-signin-${screenshot}`);
     await page.getByRole('link', { name: 'Create an account' }).click();
+    if (screenshot) await shot(page, `00-signup-${screenshot}`);
     await page.getByLabel('Username').fill(name);
     await page.getByLabel('Password').fill('a good password');
     await page.getByRole('button', { name: 'Sign up' }).click();
