@@ -55,9 +55,9 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
   it('runs the whole scenario for three people', async () => {
     const [a, b, c] = await Promise.all([person(), person(), person({ width: 390, height: 844 })]);
     await Promise.all([
-      signUp(a, uniqueName('anna')),
+      signUp(a, uniqueName('anna'), 'desktop'),
       signUp(b, uniqueName('ben')),
-      signUp(c, uniqueName('cara')),
+      signUp(c, uniqueName('cara'), 'phone'),
     ]);
     await expect.poll(() => b.getByTestId('empty-list').isVisible()).toBe(true);
     await shot(b, '01-empty-list');
