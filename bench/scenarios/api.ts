@@ -1,3 +1,4 @@
+import { percentile } from '../lib/stats';
 import { post, registerUser, type ServerProcess } from '../lib/server-process';
 
 export interface ApiRow {
@@ -8,11 +9,6 @@ export interface ApiRow {
   p99Ms: number;
   errors: number;
 }
-
-const percentile = (xs: number[], p: number) =>
-  xs.length
-    ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!
-    : NaN;
 
 /** Runs `next()` from `concurrency` loops until `stop()` says so; latency of each request. */
 async function load(

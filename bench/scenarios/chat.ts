@@ -1,3 +1,4 @@
+import { percentile } from '../lib/stats';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +19,6 @@ export interface ChatRow {
   loadCpuPct: number;
   rssPerSocketKB: number;
 }
-
-const percentile = (xs: number[], p: number) =>
-  xs.length
-    ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!
-    : NaN;
 
 function request<T>(child: ChildProcess, message: object, reply: string): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -5,16 +5,11 @@
  * own sequence numbers, which the server keeps continuous.
  */
 import { RTCPeerConnection } from 'werift';
+import { loopbackPeerConfig } from '../../server/test/support/loopback-peers';
 
 const [baseUrl, streamId, token, countText] = process.argv.slice(2);
 const count = Number(countText);
-const loopback = {
-  iceServers: [{ urls: 'stun:127.0.0.1:9' }],
-  iceStunGatherTimeout: 0,
-  iceUseIpv4: false,
-  iceUseIpv6: false,
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-};
+const loopback = loopbackPeerConfig;
 
 interface SsrcCount {
   first: number;

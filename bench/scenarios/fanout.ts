@@ -1,3 +1,4 @@
+import { percentile } from '../lib/stats';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +25,6 @@ export interface FanoutRow {
   serverRssMB: number;
   rssPerViewerKB: number;
 }
-
-const percentile = (xs: number[], p: number) =>
-  xs.length
-    ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!
-    : NaN;
 
 interface Worker {
   child: ChildProcess;

@@ -1,3 +1,4 @@
+import { percentile } from '../lib/stats';
 import { launchChromium } from '../../e2e/support/chromium';
 import { openRtcPage } from '../../e2e/support/rtc-page';
 import { post, registerUser, type ServerProcess } from '../lib/server-process';
@@ -7,11 +8,6 @@ export interface FirstFrameResult {
   whep: { p50: number; p95: number; samples: number[] };
   socket: { p50: number; p95: number; samples: number[] };
 }
-
-const percentile = (xs: number[], p: number) =>
-  xs.length
-    ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!
-    : NaN;
 
 /** A fake-camera Chromium publisher; Chromium viewers join one after another, timed to their first decoded frame. */
 export async function runFirstFrame(

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { MediaKind } from './codecs';
 import { MediaError } from './MediaError';
-import type { MediaNetworkOptions } from './peer-config';
+import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
 import type { Publisher } from './Publisher';
 import { StreamRouter } from './StreamRouter';
 import type { Subscriber } from './Subscriber';
@@ -91,10 +91,7 @@ export class MediaEngine extends EventEmitter<MediaEventMap> {
     }
   }
 
-  async addIceCandidate(
-    sessionId: string,
-    candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null },
-  ): Promise<void> {
+  async addIceCandidate(sessionId: string, candidate: RemoteCandidate): Promise<void> {
     const session = this.sessions.get(sessionId);
     if (!session) throw new MediaError('session_not_found', 'No such media session');
     await session.target.addIceCandidate(candidate);

@@ -14,10 +14,12 @@ import { startsKeyframe } from './keyframes';
 import type { ClockMapping } from './RtpForwarder';
 import { withVideoBitrates } from './sdp-bitrate';
 import {
+  addRemoteCandidate,
   assertSdpOffer,
   createPeerConnection,
   negotiating,
   type MediaNetworkOptions,
+  type RemoteCandidate,
 } from './peer-config';
 
 export interface PublisherSink {
@@ -99,16 +101,8 @@ export class Publisher {
     });
   }
 
-  async addIceCandidate(candidate: {
-    candidate: string;
-    sdpMid?: string | null;
-    sdpMLineIndex?: number | null;
-  }): Promise<void> {
-    await this.pc.addIceCandidate({
-      candidate: candidate.candidate,
-      sdpMid: candidate.sdpMid ?? undefined,
-      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
-    });
+  addIceCandidate(candidate: RemoteCandidate): Promise<void> {
+    return addRemoteCandidate(this.pc, candidate);
   }
 
   /** Asks for a keyframe (RFC 4585 §6.3.1 PLI). The router decides how often. */

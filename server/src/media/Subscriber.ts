@@ -3,10 +3,12 @@ import type { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpSender, RtpPacket 
 import { viewerCodec, type MediaKind } from './codecs';
 import { RtpForwarder, type ClockMapping } from './RtpForwarder';
 import {
+  addRemoteCandidate,
   assertSdpOffer,
   createPeerConnection,
   negotiating,
   type MediaNetworkOptions,
+  type RemoteCandidate,
 } from './peer-config';
 
 export interface SubscriberSink {
@@ -84,16 +86,8 @@ export class Subscriber {
     });
   }
 
-  async addIceCandidate(candidate: {
-    candidate: string;
-    sdpMid?: string | null;
-    sdpMLineIndex?: number | null;
-  }): Promise<void> {
-    await this.pc.addIceCandidate({
-      candidate: candidate.candidate,
-      sdpMid: candidate.sdpMid ?? undefined,
-      sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
-    });
+  addIceCandidate(candidate: RemoteCandidate): Promise<void> {
+    return addRemoteCandidate(this.pc, candidate);
   }
 
   /** Whether this viewer can take the publisher's codec of `kind` as negotiated. */

@@ -61,3 +61,21 @@ export async function negotiating<T>(step: () => Promise<T>): Promise<T> {
     );
   }
 }
+
+/** A remote ICE candidate as the transports pass it on (trickle over Socket.IO or WHIP/WHEP PATCH). */
+export interface RemoteCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+export async function addRemoteCandidate(
+  pc: RTCPeerConnection,
+  candidate: RemoteCandidate,
+): Promise<void> {
+  await pc.addIceCandidate({
+    candidate: candidate.candidate,
+    sdpMid: candidate.sdpMid ?? undefined,
+    sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
+  });
+}
