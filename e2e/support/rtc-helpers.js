@@ -102,15 +102,34 @@
     pc.addTransceiver('audio', { direction: 'recvonly' });
     pc.addTransceiver('video', { direction: 'recvonly' });
     const state = attachVideo(pc, startedAt);
+    // Trickle ICE (RFC 8840 over WHEP PATCH): post the offer at once, send candidates as they come.
+    const pending = [];
+    let resource = null;
+    const patch = (lines) =>
+      fetch(resource, {
+        method: 'PATCH',
+        headers: {
+          'content-type': 'application/trickle-ice-sdpfrag',
+          authorization: `Bearer ${token}`,
+        },
+        body: lines.join('\r\n') + '\r\n',
+      });
+    pc.addEventListener('icecandidate', (e) => {
+      if (!e.candidate || !e.candidate.candidate) return;
+      const lines = [`a=mid:${e.candidate.sdpMid}`, `a=${e.candidate.candidate}`];
+      if (resource) void patch(lines);
+      else pending.push(lines);
+    });
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
     const res = await fetch(`/api/live/${streamId}/whep`, {
       method: 'POST',
       headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
       body: pc.localDescription.sdp,
     });
     if (res.status !== 201) throw new Error(`WHEP ${res.status}: ${await res.text()}`);
+    resource = res.headers.get('location');
     await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    for (const lines of pending.splice(0)) void patch(lines);
     w.viewers.push(state);
     return w.viewers.length - 1;
   };
