@@ -37,6 +37,12 @@ export function renderReport(results: Record<string, any>): {
     '',
     `${results.startedAt} on ${m.cores} cores (${m.model}), ${m.memoryGiB} GiB, Node ${results.node}. The server runs in its own process on the embedded database; load generators run in other processes on the same machine, so their CPU is shown too.`,
     '',
+    ...(results.sources
+      ? [
+          `Merged from ${results.sources.join(', ')} (later files' scenarios replace earlier ones').`,
+          '',
+        ]
+      : []),
   ];
   const headline: string[] = [];
   if (results.fanout) {
