@@ -2,6 +2,27 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+const transports = [
+  { name: 'express', message: 'Transports live in server/src/http.' },
+  { name: 'socket.io', message: 'Socket.IO lives in server/src/realtime.' },
+];
+const noTransportPatterns = {
+  group: ['**/http/**', '**/realtime/**'],
+  message: 'The domain never imports a transport.',
+};
+const onlyInWorkers = {
+  name: 'node-datachannel',
+  message: 'Only the media worker processes load node-datachannel.',
+};
+const mediaInternals = [
+  '**/media/*',
+  '!**/media/MediaWorkerPool',
+  '!**/media/MediaError',
+  '!**/media/ipc',
+];
+const mainProcessMessage =
+  'The main process reaches the media engine through MediaWorkerPool only.';
+
 export default tseslint.config(
   {
     ignores: [
@@ -42,20 +63,57 @@ export default tseslint.config(
     },
   },
   {
-    // The domain and the media engine never reach for a transport (STYLE.md: imports flow one way).
-    files: ['server/src/live/**', 'server/src/media/**', 'server/src/db/**'],
+    // The domain and the media engine never reach for a transport (STYLE.md: imports flow one
+    // way); outside the media folder, nothing loads node-datachannel, which aborts the process
+    // when a second JS isolate loads it: only the media worker processes may.
+    files: ['server/src/**'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: 'express', message: 'Transports live in server/src/http.' },
-            { name: 'socket.io', message: 'Socket.IO lives in server/src/realtime.' },
-          ],
+          paths: [onlyInWorkers],
+          patterns: [{ group: mediaInternals, message: mainProcessMessage }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['server/src/live/**', 'server/src/db/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...transports, onlyInWorkers],
+          patterns: [noTransportPatterns, { group: mediaInternals, message: mainProcessMessage }],
+        },
+      ],
+    },
+  },
+  {
+    files: ['server/src/media/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: transports, patterns: [noTransportPatterns] }],
+    },
+  },
+  {
+    // The pool and the IPC types run in the main process: the engine is reached over IPC only.
+    files: ['server/src/media/MediaWorkerPool.ts', 'server/src/media/ipc.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...transports, onlyInWorkers],
           patterns: [
+            noTransportPatterns,
             {
-              group: ['**/http/**', '**/realtime/**'],
-              message: 'The domain never imports a transport.',
+              group: [
+                './MediaEngine',
+                './StreamRouter',
+                './Publisher',
+                './Subscriber',
+                './worker-main',
+              ],
+              message: mainProcessMessage,
             },
           ],
         },

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -59,6 +60,7 @@ const envSchema = z
     RTC_MAX_PORT: port.optional(),
     ANNOUNCED_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
     PUBLISHER_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
     WEB_DIR: z.string().min(1).optional(),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -96,6 +98,8 @@ export interface Config {
   rtcPorts: [number, number] | undefined;
   announcedIp: string | undefined;
   publisherGraceSeconds: number;
+  /** Media worker processes; one per core by default. */
+  mediaWorkers: number;
   logLevel: string;
   /** The built web app to serve; none in tests that do not need it. */
   webDir: string | undefined;
@@ -132,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     announcedIp: e.ANNOUNCED_IP,
     publisherGraceSeconds: e.PUBLISHER_GRACE_SECONDS,
+    mediaWorkers: e.MEDIA_WORKERS ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
     webDir: e.WEB_DIR ? path.resolve(base, e.WEB_DIR) : defaultWebDir,
   };

@@ -6,7 +6,9 @@ export function fromMediaError(error: unknown): unknown {
   if (!(error instanceof MediaError)) return error;
   switch (error.reason) {
     case 'invalid_sdp':
-      return AppError.invalidInput(error.message);
+    case 'negotiation_failed':
+      // A fixed sentence: what the library said about the SDP is for the log, not the caller.
+      return AppError.invalidInput('The session description could not be used');
     case 'publisher_exists':
       return new AppError('conflict', error.message);
     case 'no_publisher':
@@ -15,6 +17,8 @@ export function fromMediaError(error: unknown): unknown {
       return AppError.notFound('Media session');
     case 'closed':
       return AppError.streamEnded();
+    case 'unavailable':
+      return new AppError('unavailable', error.message);
   }
 }
 

@@ -1,8 +1,19 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export interface MediaFigures {
+  publishers: number;
+  subscribers: number;
+  forwardedPackets: number;
+  forwardedBytes: number;
+  nacksAnswered: number;
+  keyframeRequests: number;
+}
+
 export interface MetricSources {
   liveCount: () => Promise<{ streams: number; viewers: number }>;
   connectedSockets: () => number;
+  /** Read from the media workers at scrape time. */
+  media: () => Promise<MediaFigures>;
 }
 
 /** Prometheus metrics of one server; a registry of its own so several servers can share a process. */
@@ -13,6 +24,14 @@ export class Metrics {
   private readonly streams: Gauge;
   private readonly viewers: Gauge;
   private readonly sockets: Gauge;
+  private readonly mediaFigures: MediaFigures = {
+    publishers: 0,
+    subscribers: 0,
+    forwardedPackets: 0,
+    forwardedBytes: 0,
+    nacksAnswered: 0,
+    keyframeRequests: 0,
+  };
   private sources: MetricSources | undefined;
 
   constructor() {
@@ -42,6 +61,49 @@ export class Metrics {
       help: 'Socket.IO connections on this node',
       registers,
     });
+    const figures = this.mediaFigures;
+    const gauge = (name: string, help: string, figure: keyof MediaFigures) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(figures[figure]);
+        },
+      });
+    // Totals kept by the workers: counters that are read, not incremented, at scrape time.
+    const counter = (name: string, help: string, figure: keyof MediaFigures) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(figures[figure]);
+        },
+      });
+    gauge('onair_media_publishers', 'Publishers on the media workers', 'publishers');
+    gauge('onair_media_subscribers', 'Viewer sessions on the media workers', 'subscribers');
+    counter(
+      'onair_media_forwarded_packets_total',
+      'RTP packets forwarded to viewers',
+      'forwardedPackets',
+    );
+    counter(
+      'onair_media_forwarded_bytes_total',
+      'RTP bytes forwarded to viewers',
+      'forwardedBytes',
+    );
+    counter(
+      'onair_media_nacks_answered_total',
+      "Packets resent from a stream's history in answer to viewers' NACKs",
+      'nacksAnswered',
+    );
+    counter(
+      'onair_media_plis_sent_total',
+      'Keyframe requests (PLI) sent to publishers',
+      'keyframeRequests',
+    );
   }
 
   attach(sources: MetricSources): void {
@@ -55,6 +117,7 @@ export class Metrics {
       this.streams.set(live.streams);
       this.viewers.set(live.viewers);
       this.sockets.set(this.sources.connectedSockets());
+      Object.assign(this.mediaFigures, await this.sources.media());
     }
     return this.registry.metrics();
   }

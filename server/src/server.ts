@@ -18,7 +18,7 @@ import { RateLimiter } from './live/rate-limiter';
 import { StreamService } from './live/streams';
 import { UserService } from './live/users';
 import { connectMediaLifecycle } from './media-lifecycle';
-import { MediaEngine } from './media/MediaEngine';
+import { MediaWorkerPool } from './media/MediaWorkerPool';
 import { Metrics } from './metrics';
 import { persistentValue, randomNodeId, randomSecret } from './node-identity';
 import { relayLiveEvents } from './realtime/broadcasts';
@@ -42,7 +42,7 @@ export interface OnAirServer {
     comments: CommentService;
     tokens: TokenService;
   };
-  media: MediaEngine;
+  media: MediaWorkerPool;
   logger: Logger;
   /** Stops accepting work and releases everything; safe to call twice. */
   close(): Promise<void>;
@@ -56,6 +56,8 @@ export interface StartOptions {
     reactions?: { burst: number; perSecond: number };
   };
 }
+
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
 
 /** Builds and starts the whole product in this process: database, API, realtime. */
 export async function startServer(
@@ -79,8 +81,18 @@ export async function startServer(
   };
   const comments = new CommentService(database.db, events, streams, limiters);
   const metrics = new Metrics();
-  const media = new MediaEngine({
-    network: { portRange: config.rtcPorts, announcedIp: config.announcedIp },
+  const media = new MediaWorkerPool({
+    workers: config.mediaWorkers,
+    network: {
+      // Media sockets bind where the API does when that is one address (never wider than asked).
+      bindAddress: isWildcard(config.host) ? undefined : config.host,
+      portRange: config.rtcPorts,
+      announcedIp: config.announcedIp,
+    },
+    maxPublishBitrate: 4_000_000,
+    connectTimeoutMs: 15_000,
+    logLevel: config.logLevel,
+    logger,
   });
   media.on('error', (err) => logger.error({ err }, 'media event listener failed'));
   const lifecycle = connectMediaLifecycle({
@@ -150,6 +162,7 @@ export async function startServer(
   metrics.attach({
     liveCount: () => streams.liveCount(),
     connectedSockets: () => io.engine.clientsCount,
+    media: async () => ({ ...media.stats(), ...(await media.totals()) }),
   });
 
   // Streams this node held before a crash have lost their media: their publishers get the usual
@@ -168,7 +181,7 @@ export async function startServer(
     });
   });
   const port = (http.address() as AddressInfo).port;
-  const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const shownHost = isWildcard(config.host) ? 'localhost' : config.host;
   const url = `http://${shownHost}:${port}`;
   baseUrl = config.publicUrl ?? url;
   ready = true;
@@ -179,7 +192,7 @@ export async function startServer(
       ready = false;
       stopRelay();
       lifecycle.close();
-      media.close();
+      await media.close();
       limiters.comments.close();
       limiters.reactions.close();
       io.disconnectSockets(true);

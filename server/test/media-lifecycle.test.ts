@@ -110,7 +110,8 @@ describe('publisher lifecycle', () => {
   }, 60_000);
 
   it('ends the stream when the publisher does not return within the grace period, and frees everything', async () => {
-    const { server, streamId, hostSocket, viewerSocket } = await setup(1);
+    // A new stream also has this long to get its first publisher connected.
+    const { server, streamId, hostSocket, viewerSocket } = await setup(4);
     const publisher = await publish(hostSocket, streamId);
     const viewer = await watch(viewerSocket, streamId);
     await waitFor(() => viewer.received('video') > 10, 10_000, 'video');

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'rate_limited',
   'unsupported_media_type',
   'timeout',
+  'unavailable',
   'internal',
 ] as const;
 

@@ -18,6 +18,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   rate_limited: 429,
   unsupported_media_type: 415,
   timeout: 504,
+  unavailable: 503,
   internal: 500,
 };
 

@@ -1,4 +1,4 @@
-import type { RtpPacket } from 'werift';
+import { rtpTimestamp } from './rtp';
 
 /**
  * The video packets since the last keyframe, so a viewer who joins mid-stream can decode at once
@@ -6,17 +6,17 @@ import type { RtpPacket } from 'werift';
  * not make on request).
  */
 export class GopCache {
-  private packets: RtpPacket[] = [];
+  private packets: Buffer[] = [];
   private valid = false;
 
   /** @param maxPackets beyond this the group is too long to replay; wait for the next keyframe. */
   constructor(private readonly maxPackets = 600) {}
 
-  push(packet: RtpPacket, isKeyframeStart: boolean): void {
+  push(packet: Buffer, isKeyframeStart: boolean): void {
     if (isKeyframeStart) {
       // A keyframe spans several packets sharing one timestamp; only its first resets the group.
       const first = this.packets[0];
-      if (!this.valid || !first || first.header.timestamp !== packet.header.timestamp) {
+      if (!this.valid || !first || rtpTimestamp(first) !== rtpTimestamp(packet)) {
         this.packets = [];
         this.valid = true;
       }
@@ -30,7 +30,7 @@ export class GopCache {
   }
 
   /** The group from its keyframe on, or nothing when none is held. */
-  snapshot(): readonly RtpPacket[] {
+  snapshot(): readonly Buffer[] {
     return this.valid ? this.packets : [];
   }
 

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { MediaKind } from './codecs';
+import type { MediaKind, StreamCodecs } from './codecs';
 import { MediaError } from './MediaError';
 import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
 import type { Publisher } from './Publisher';
-import { StreamRouter } from './StreamRouter';
+import { StreamRouter, type RouterRelay } from './StreamRouter';
 import type { Subscriber } from './Subscriber';
 
 export interface MediaEngineOptions {
@@ -12,12 +12,15 @@ export interface MediaEngineOptions {
   maxPublishBitrate?: number;
   /** A connected publisher that sends nothing for this long is lost. Default 5 s. */
   publisherSilenceMs?: number;
+  /** A session (publisher or viewer) not connected this long after negotiating is closed. Default 15 s. */
+  connectTimeoutMs?: number;
 }
 
-/** What the media plane reports outward; the lifecycle and the transports translate it. */
+/** What the media plane reports outward; the worker passes it on to the main process. */
 export interface MediaEventMap {
   publisher_connected: [streamId: string, sessionId: string];
   publisher_lost: [streamId: string, sessionId: string];
+  subscriber_connected: [streamId: string, sessionId: string];
   subscriber_closed: [streamId: string, sessionId: string];
   error: [error: unknown];
 }
@@ -30,28 +33,33 @@ interface Session {
   target: Publisher | Subscriber;
 }
 
-/** The SFU of this process: a router per live stream, and the sessions (publishers and viewers) in them. */
+/** The SFU of one worker process: a router per stream, and the sessions (publishers and viewers) in them. */
 export class MediaEngine extends EventEmitter<MediaEventMap> {
   private readonly routers = new Map<string, StreamRouter>();
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly options: MediaEngineOptions) {
+  constructor(
+    private readonly options: MediaEngineOptions,
+    /** How a router reaches the other workers of its stream (set per stream by the worker). */
+    private readonly relayFor: (streamId: string) => RouterRelay | undefined = () => undefined,
+  ) {
     super({ captureRejections: true });
   }
 
-  /** Takes a publisher's offer; 409-worthy `publisher_exists` if one is already connected. */
+  /** Takes a publisher's offer; `publisher_exists` if one is already connected. */
   async publish(
     streamId: string,
+    sessionId: string,
     offerSdp: string,
-  ): Promise<{ sessionId: string; answer: string }> {
+  ): Promise<{ answer: string; codecs: StreamCodecs }> {
     const router = this.router(streamId);
     try {
-      const { publisher, answer } = await router.publish(offerSdp);
-      this.sessions.set(publisher.id, { streamId, role: 'publish', target: publisher });
-      return { sessionId: publisher.id, answer };
+      const { publisher, answer } = await router.publish(sessionId, offerSdp);
+      this.sessions.set(sessionId, { streamId, role: 'publish', target: publisher });
+      return { answer, codecs: router.streamCodecs ?? {} };
     } catch (error) {
       // A refused first offer leaves nothing behind.
-      if (!router.hasLivePublisher && router.subscriberCount === 0 && !router.hasCodecs) {
+      if (!router.hasLivePublisher && router.subscriberCount === 0 && !router.streamCodecs) {
         this.routers.delete(streamId);
         router.close();
       }
@@ -60,46 +68,36 @@ export class MediaEngine extends EventEmitter<MediaEventMap> {
   }
 
   /** Server-offered viewer connection (the web app's signalling); finish with `acceptAnswer`. */
-  async offerToViewer(streamId: string): Promise<{ sessionId: string; offer: string }> {
-    const subscriber = this.existingRouter(streamId).createSubscriber();
-    this.sessions.set(subscriber.id, { streamId, role: 'watch', target: subscriber });
+  async offerToViewer(streamId: string, sessionId: string): Promise<string> {
+    const subscriber = this.subscriber(streamId, sessionId);
     try {
-      return { sessionId: subscriber.id, offer: await subscriber.offer() };
+      return await subscriber.offer();
     } catch (error) {
       subscriber.close();
       throw error;
     }
   }
 
-  async acceptAnswer(sessionId: string, answerSdp: string): Promise<void> {
+  acceptAnswer(sessionId: string, answerSdp: string): void {
     const session = this.session(sessionId, 'watch');
-    await (session.target as Subscriber).accept(answerSdp);
+    (session.target as Subscriber).accept(answerSdp);
   }
 
   /** Viewer-offered connection (WHEP). */
-  async answerViewer(
-    streamId: string,
-    offerSdp: string,
-  ): Promise<{ sessionId: string; answer: string }> {
-    const subscriber = this.existingRouter(streamId).createSubscriber();
-    this.sessions.set(subscriber.id, { streamId, role: 'watch', target: subscriber });
+  async answerViewer(streamId: string, sessionId: string, offerSdp: string): Promise<string> {
+    const subscriber = this.subscriber(streamId, sessionId);
     try {
-      return { sessionId: subscriber.id, answer: await subscriber.answer(offerSdp) };
+      return await subscriber.answer(offerSdp);
     } catch (error) {
       subscriber.close();
       throw error;
     }
   }
 
-  async addIceCandidate(sessionId: string, candidate: RemoteCandidate): Promise<void> {
+  addIceCandidate(sessionId: string, candidate: RemoteCandidate): void {
     const session = this.sessions.get(sessionId);
     if (!session) throw new MediaError('session_not_found', 'No such media session');
-    await session.target.addIceCandidate(candidate);
-  }
-
-  sessionInfo(sessionId: string): { streamId: string; role: SessionRole } | undefined {
-    const session = this.sessions.get(sessionId);
-    return session && { streamId: session.streamId, role: session.role };
+    session.target.addIceCandidate(candidate);
   }
 
   /** Ends one session; the stream goes on. Unknown ids are ignored (closing is idempotent). */
@@ -110,7 +108,7 @@ export class MediaEngine extends EventEmitter<MediaEventMap> {
     else (session.target as Subscriber).close();
   }
 
-  /** Ends a stream's media: every connection, timer and port of it. */
+  /** Ends a stream's media on this worker: every connection, timer and buffer of it. */
   closeStream(streamId: string): void {
     const router = this.routers.get(streamId);
     if (!router) return;
@@ -122,6 +120,17 @@ export class MediaEngine extends EventEmitter<MediaEventMap> {
 
   requestKeyframe(streamId: string): void {
     this.routers.get(streamId)?.requestKeyframe();
+  }
+
+  /** The router of a stream whose publisher is on another worker: fed by the relay, not a peer. */
+  relayedRouter(streamId: string, codecs: StreamCodecs): StreamRouter {
+    const router = this.router(streamId);
+    if (!router.hasLivePublisher) router.adoptCodecs(codecs);
+    return router;
+  }
+
+  existing(streamId: string): StreamRouter | undefined {
+    return this.routers.get(streamId);
   }
 
   stats(): { streams: number; publishers: number; subscribers: number } {
@@ -138,37 +147,44 @@ export class MediaEngine extends EventEmitter<MediaEventMap> {
     for (const streamId of [...this.routers.keys()]) this.closeStream(streamId);
   }
 
+  private subscriber(streamId: string, sessionId: string): Subscriber {
+    const router = this.routers.get(streamId);
+    if (!router)
+      throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
+    const subscriber = router.createSubscriber(sessionId);
+    this.sessions.set(sessionId, { streamId, role: 'watch', target: subscriber });
+    return subscriber;
+  }
+
   private router(streamId: string): StreamRouter {
     let router = this.routers.get(streamId);
     if (!router) {
+      const timeout = this.options.connectTimeoutMs ?? 15_000;
       router = new StreamRouter(
         streamId,
-        this.options.network,
         {
+          network: this.options.network,
           maxBitrate: this.options.maxPublishBitrate ?? 4_000_000,
           silenceMs: this.options.publisherSilenceMs ?? 5000,
+          connectTimeoutMs: timeout,
         },
+        { network: this.options.network, connectTimeoutMs: timeout },
         {
           publisherConnected: (r, p) => this.emit('publisher_connected', r.streamId, p.id),
           publisherLost: (r, p) => {
             this.sessions.delete(p.id);
             this.emit('publisher_lost', r.streamId, p.id);
           },
+          subscriberConnected: (r, s) => this.emit('subscriber_connected', r.streamId, s.id),
           subscriberClosed: (r, s) => {
             this.sessions.delete(s.id);
             this.emit('subscriber_closed', r.streamId, s.id);
           },
         },
+        this.relayFor(streamId),
       );
       this.routers.set(streamId, router);
     }
-    return router;
-  }
-
-  private existingRouter(streamId: string): StreamRouter {
-    const router = this.routers.get(streamId);
-    if (!router)
-      throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
     return router;
   }
 

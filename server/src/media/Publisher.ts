@@ -1,30 +1,40 @@
-import { randomUUID } from 'node:crypto';
-import {
-  ReceiverEstimatedMaxBitrate,
-  RtcpSrPacket,
-  RtcpPayloadSpecificFeedback,
-  type MediaStreamTrack,
-  type RTCPeerConnection,
-  type RTCRtpCodecParameters,
-  type RTCRtpTransceiver,
-  type RtpPacket,
-} from 'werift';
-import { publisherCodecs, type MediaKind } from './codecs';
+import type { PeerConnection, Track } from 'node-datachannel';
+import { codecOf, type MediaKind, type StreamCodecs } from './codecs';
 import { startsKeyframe } from './keyframes';
-import type { ClockMapping } from './RtpForwarder';
-import { withVideoBitrates } from './sdp-bitrate';
+import { MediaError } from './MediaError';
 import {
   addRemoteCandidate,
-  assertSdpOffer,
   createPeerConnection,
+  gatheredDescription,
   negotiating,
   type MediaNetworkOptions,
   type RemoteCandidate,
 } from './peer-config';
+import {
+  genericNack,
+  isRtcp,
+  normalizeRtp,
+  pictureLossIndication,
+  readSenderReport,
+  receiverEstimatedMaxBitrate,
+  rtcpPackets,
+  rtcpType,
+  rtpSequence,
+  rtpSsrc,
+  type ClockMapping,
+} from './rtp';
+import {
+  assertSdpOffer,
+  choosePublisherFormat,
+  offererAsDtlsClient,
+  parseMedia,
+  restrictOffer,
+} from './sdp';
+import { withVideoBitrates } from './sdp-bitrate';
 
 export interface PublisherSink {
-  /** One packet from the publisher; `keyframe` marks the first packet of a keyframe. */
-  onRtp(kind: MediaKind, packet: RtpPacket, keyframe: boolean): void;
+  /** One packet from the publisher (normalized); `keyframe` marks the first packet of a keyframe. */
+  onRtp(kind: MediaKind, packet: Buffer, keyframe: boolean): void;
   /** The publisher's sender report for one kind: how its RTP clock maps to wall-clock time. */
   onSenderReport(kind: MediaKind, mapping: ClockMapping): void;
   onConnected(): void;
@@ -38,30 +48,43 @@ export interface PublisherOptions {
   maxBitrate: number;
   /** With no packet for this long a connected publisher counts as lost. */
   silenceMs: number;
-  /** A publisher that has not connected this long after negotiating is given up. Default 15 s. */
-  connectTimeoutMs?: number;
+  /** A publisher that has not connected this long after negotiating is given up. */
+  connectTimeoutMs: number;
 }
+
+/** SSRC the server signs its own RTCP with (feedback to publishers). */
+const serverSsrc = 0x6f6e6169;
+/** Gaps wider than this are a new source or a reordering, not loss worth a NACK. */
+const maxNackGap = 64;
+
+/** Counters of every publisher in this process, read by the metrics. */
+export const publisherTotals = { keyframeRequests: 0, nacksSent: 0 };
 
 /** The one incoming connection of a stream: a broadcaster's browser, or OBS over WHIP. */
 export class Publisher {
-  readonly id = randomUUID();
-  readonly codecs: Partial<Record<MediaKind, RTCRtpCodecParameters>> = {};
-  private readonly pc: RTCPeerConnection;
+  readonly codecs: StreamCodecs = {};
+  private readonly pc: PeerConnection;
+  /** libdatachannel drops a track's callbacks with its JS wrapper: keep every track referenced. */
+  private readonly tracks: Track[] = [];
+  private videoTrack: Track | undefined;
   private videoSsrc: number | undefined;
-  private videoTransceiver: RTCRtpTransceiver | undefined;
+  /** The next video sequence number expected, to see upstream loss. */
+  private expectedVideoSeq = -1;
+  private mids: string[] = [];
   private lastPacketAt = Date.now();
   private connected = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
+    readonly id: string,
     private readonly options: PublisherOptions,
     private readonly sink: PublisherSink,
   ) {
-    this.pc = createPeerConnection(options.network, publisherCodecs(), 'publisher');
-    this.pc.onTrack.subscribe((track) => this.attach(track));
-    this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected' && !this.connected) {
+    this.pc = createPeerConnection(options.network, 'publisher');
+    this.pc.onTrack((track) => this.attach(track));
+    this.pc.onStateChange((state) => {
+      if (state === 'connected' && !this.connected && !this.closed) {
         this.connected = true;
         this.lastPacketAt = Date.now();
         this.sink.onConnected();
@@ -78,75 +101,123 @@ export class Publisher {
   /** Takes the publisher's offer (browser or WHIP) and returns the server's answer. */
   async answer(offerSdp: string): Promise<string> {
     assertSdpOffer(offerSdp);
-    return negotiating(async () => {
-      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-      const answer = await this.pc.createAnswer();
-      await this.pc.setLocalDescription(answer);
-      for (const transceiver of this.pc.getTransceivers()) {
-        const kind = transceiver.kind as MediaKind;
-        const codec = transceiver.codecs[0];
-        if (codec && !this.codecs[kind]) this.codecs[kind] = codec;
-        if (kind === 'video') this.videoTransceiver ??= transceiver;
-      }
-      if (!this.codecs.audio && !this.codecs.video) {
-        throw new Error('no audio or video codec in common');
-      }
-      this.startTimers();
-      const max = Math.round(this.options.maxBitrate / 1000);
-      return withVideoBitrates(this.pc.localDescription?.sdp ?? '', {
-        start: Math.round(max * 0.6),
-        min: Math.round(max * 0.2),
-        max,
-      });
+    const sections = parseMedia(offerSdp);
+    this.mids = sections.map((s) => s.mid);
+    const keep = new Map<string, number>();
+    for (const section of sections) {
+      if (section.kind !== 'audio' && section.kind !== 'video') continue;
+      const format = choosePublisherFormat(section);
+      if (!format || this.codecs[section.kind]) continue;
+      this.codecs[section.kind] = codecOf(section.kind, format);
+      keep.set(section.mid, format.payloadType);
+    }
+    if (!this.codecs.audio && !this.codecs.video)
+      throw new MediaError(
+        'invalid_sdp',
+        'The session description could not be used',
+        'no Opus, VP8 or H.264 in the offer',
+      );
+    negotiating('offer', () =>
+      this.pc.setRemoteDescription(offererAsDtlsClient(restrictOffer(offerSdp, keep)), 'offer'),
+    );
+    this.startTimers();
+    const max = Math.round(this.options.maxBitrate / 1000);
+    return withVideoBitrates(await gatheredDescription(this.pc, this.options.network), {
+      start: Math.round(max * 0.6),
+      min: Math.round(max * 0.2),
+      max,
     });
   }
 
-  addIceCandidate(candidate: RemoteCandidate): Promise<void> {
-    return addRemoteCandidate(this.pc, candidate);
+  addIceCandidate(candidate: RemoteCandidate): void {
+    addRemoteCandidate(this.pc, candidate, this.mids);
   }
 
   /** Asks for a keyframe (RFC 4585 §6.3.1 PLI). The router decides how often. */
   requestKeyframe(): void {
-    if (this.closed || this.videoSsrc === undefined || !this.videoTransceiver) return;
-    this.videoTransceiver.receiver.sendRtcpPLI(this.videoSsrc).catch(() => undefined);
+    if (this.closed || this.videoSsrc === undefined || !this.videoTrack) return;
+    publisherTotals.keyframeRequests += 1;
+    this.sendRtcp(pictureLossIndication(serverSsrc, this.videoSsrc));
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
-    this.pc.close().catch(() => undefined);
+    for (const track of this.tracks) track.close();
+    this.pc.close();
   }
 
-  private attach(track: MediaStreamTrack): void {
-    const kind = track.kind as MediaKind;
-    const transceiver = this.pc.getTransceivers().find((t) => t.kind === kind);
-    transceiver?.receiver.onRtcp.subscribe((packet) => {
-      if (packet.type !== RtcpSrPacket.type) return;
-      const report = packet as RtcpSrPacket;
-      if (report.ssrc !== track.ssrc) return;
-      this.sink.onSenderReport(kind, {
-        ntpTimestamp: report.senderInfo.ntpTimestamp,
-        rtpTimestamp: report.senderInfo.rtpTimestamp,
-      });
-    });
-    if (kind === 'video') this.videoSsrc = track.ssrc;
-    track.onReceiveRtp.subscribe((packet) => {
+  private attach(track: Track): void {
+    this.tracks.push(track);
+    const kind: MediaKind = track.type() === 'video' ? 'video' : 'audio';
+    if (kind === 'video') this.videoTrack ??= track;
+    track.onMessage((message) => {
       if (this.closed) return;
-      this.lastPacketAt = Date.now();
-      if (kind === 'video' && this.videoSsrc !== packet.header.ssrc)
-        this.videoSsrc = packet.header.ssrc;
-      // The codec is known only once the answer is made, after `onTrack` fired: look it up here.
-      const keyframe =
-        kind === 'video' && startsKeyframe(this.codecs.video?.mimeType ?? '', packet.payload);
-      this.sink.onRtp(kind, packet, keyframe);
+      if (isRtcp(message)) this.senderReports(kind, message);
+      else this.receive(kind, message);
     });
+  }
+
+  private receive(kind: MediaKind, raw: Buffer): void {
+    const packet = normalizeRtp(raw);
+    this.lastPacketAt = Date.now();
+    if (!packet) return;
+    let keyframe = false;
+    if (kind === 'video') {
+      const ssrc = rtpSsrc(packet);
+      if (this.videoSsrc !== ssrc) {
+        this.videoSsrc = ssrc;
+        this.expectedVideoSeq = -1;
+      }
+      this.detectLoss(rtpSequence(packet));
+      // The codec is known once the answer is made, before any packet arrives.
+      keyframe = startsKeyframe(this.codecs.video?.mimeType ?? '', packet, 12);
+    }
+    this.sink.onRtp(kind, packet, keyframe);
+  }
+
+  /** Upstream loss: NACK what is missing (RFC 4585 §6.2.1) so the publisher resends it. */
+  private detectLoss(sequence: number): void {
+    if (this.expectedVideoSeq >= 0) {
+      const gap = (sequence - this.expectedVideoSeq) & 0xffff;
+      if (gap >= 0x8000) return; // late or resent: leave the expectation where it is
+      if (gap > 0 && gap <= maxNackGap && this.videoSsrc !== undefined) {
+        const lost = Array.from({ length: gap }, (_, i) => (this.expectedVideoSeq + i) & 0xffff);
+        publisherTotals.nacksSent += 1;
+        this.sendRtcp(genericNack(serverSsrc, this.videoSsrc, lost));
+      }
+    }
+    this.expectedVideoSeq = (sequence + 1) & 0xffff;
+  }
+
+  private senderReports(kind: MediaKind, message: Buffer): void {
+    for (const item of rtcpPackets(message)) {
+      if (item.type !== rtcpType.senderReport) continue;
+      const report = readSenderReport(message, item);
+      if (report) this.sink.onSenderReport(kind, report.mapping);
+    }
+  }
+
+  private sendRtcp(packet: Buffer): void {
+    try {
+      this.videoTrack?.sendMessageBinary(packet);
+    } catch {
+      // The track closed under us; the state change will report it.
+    }
   }
 
   private startTimers(): void {
     // REMB once a second (draft-alvestrand-rmcat-remb): with no transport-cc, this is the
     // estimate Chrome trusts; without it Chrome stays far below the camera's resolution.
-    this.timers.push(setInterval(() => this.sendRemb(), 1000));
+    this.timers.push(
+      setInterval(() => {
+        if (this.connected && this.videoSsrc !== undefined)
+          this.sendRtcp(
+            receiverEstimatedMaxBitrate(serverSsrc, this.options.maxBitrate, this.videoSsrc),
+          );
+      }, 1000),
+    );
     this.timers.push(
       setInterval(() => {
         if (this.connected && Date.now() - this.lastPacketAt > this.options.silenceMs) this.lose();
@@ -155,31 +226,9 @@ export class Publisher {
     this.timers.push(
       setTimeout(() => {
         if (!this.connected) this.lose();
-      }, this.options.connectTimeoutMs ?? 15_000),
+      }, this.options.connectTimeoutMs),
     );
     for (const timer of this.timers) timer.unref();
-  }
-
-  private sendRemb(): void {
-    if (!this.connected || this.videoSsrc === undefined || !this.videoTransceiver) return;
-    let mantissa = this.options.maxBitrate;
-    let exp = 0;
-    while (mantissa > 0x3ffff) {
-      mantissa >>= 1;
-      exp += 1;
-    }
-    const remb = new ReceiverEstimatedMaxBitrate({
-      senderSsrc: 1,
-      mediaSsrc: 0,
-      ssrcNum: 1,
-      brExp: exp,
-      brMantissa: mantissa,
-      bitrate: BigInt(this.options.maxBitrate),
-      ssrcFeedbacks: [this.videoSsrc],
-    });
-    this.videoTransceiver.receiver.dtlsTransport
-      .sendRtcp([new RtcpPayloadSpecificFeedback({ feedback: remb })])
-      .catch(() => undefined);
   }
 
   private lose(): void {

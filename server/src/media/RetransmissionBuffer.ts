@@ -1,4 +1,4 @@
-import type { RtpPacket } from 'werift';
+import { rtpSequence } from './rtp';
 
 /**
  * The last second or so of a stream's packets of one kind, by sequence number, shared by all of
@@ -6,7 +6,7 @@ import type { RtpPacket } from 'werift';
  * broadcaster.
  */
 export class RetransmissionBuffer {
-  private readonly packets: (RtpPacket | undefined)[];
+  private readonly packets: (Buffer | undefined)[];
   private readonly arrivedAt: Float64Array;
 
   /** @param size slots (a power of two); 1024 holds over a second of 720p video. */
@@ -14,20 +14,20 @@ export class RetransmissionBuffer {
     private readonly size = 1024,
     private readonly maxAgeMs = 1000,
   ) {
-    this.packets = new Array<RtpPacket | undefined>(size);
+    this.packets = new Array<Buffer | undefined>(size);
     this.arrivedAt = new Float64Array(size);
   }
 
-  push(packet: RtpPacket, now: number): void {
-    const slot = packet.header.sequenceNumber & (this.size - 1);
+  push(packet: Buffer, now: number): void {
+    const slot = rtpSequence(packet) & (this.size - 1);
     this.packets[slot] = packet;
     this.arrivedAt[slot] = now;
   }
 
-  get(sequenceNumber: number, now: number): RtpPacket | undefined {
+  get(sequenceNumber: number, now: number): Buffer | undefined {
     const slot = sequenceNumber & (this.size - 1);
     const packet = this.packets[slot];
-    if (!packet || packet.header.sequenceNumber !== sequenceNumber) return undefined;
+    if (!packet || rtpSequence(packet) !== sequenceNumber) return undefined;
     return now - (this.arrivedAt[slot] ?? 0) <= this.maxAgeMs ? packet : undefined;
   }
 

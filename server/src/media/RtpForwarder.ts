@@ -1,23 +1,20 @@
 import { randomInt } from 'node:crypto';
-import { RtcpSenderInfo, RtcpSrPacket, RtpHeader, type RTCRtpSender, type RtpPacket } from 'werift';
+import type { Track } from 'node-datachannel';
+import { senderReport, type ClockMapping } from './rtp';
 
-/** What a publisher's sender report says: this NTP time is this RTP timestamp (RFC 3550 §6.4.1). */
-export interface ClockMapping {
-  ntpTimestamp: bigint;
-  rtpTimestamp: number;
-}
+/** Counters of every forwarder in this process, read by the metrics; plain numbers, no labels. */
+export const forwardingTotals = { packets: 0, bytes: 0, retransmissions: 0 };
 
 /**
  * Sends one kind of a stream's RTP to one viewer: its own SSRC and payload type, and sequence
  * numbers and timestamps offset so that they run on without a jump when the publisher changes
  * (RFC 7667 §3.7: a media-switching mixer keeps the outgoing stream continuous).
  *
- * It writes straight to the viewer's DTLS transport instead of werift's `sender.sendRtp`, which
- * copies every packet, rebuilds its header extensions and keeps a history per viewer: the router
- * keeps one history for all viewers and answers NACKs through `resend`.
+ * The router writes each packet once into a buffer shared by all viewers; the forwarder patches
+ * the header fields that are the viewer's own and hands it to libdatachannel, which copies,
+ * encrypts and sends it synchronously, so the buffer is free again when `send` returns.
  */
 export class RtpForwarder {
-  private readonly header = new RtpHeader();
   private seqOffset = 0;
   private tsOffset = 0;
   private lastOutSeq = randomInt(0, 0x10000);
@@ -28,41 +25,38 @@ export class RtpForwarder {
   private octetCount = 0;
 
   constructor(
-    private readonly sender: RTCRtpSender,
+    private readonly track: Track,
+    readonly payloadType: number,
     private readonly clockRate: number,
+    readonly ssrc: number,
   ) {}
-
-  /** Whether the viewer's transport is up and the codec negotiated. */
-  get ready(): boolean {
-    return this.sender.dtlsTransport?.state === 'connected' && this.sender.codec !== undefined;
-  }
 
   /** The next packet starts a new source (a publisher came back): continue from where we are. */
   sourceChanged(): void {
     this.rebase = true;
   }
 
-  send(packet: RtpPacket, now: number): void {
-    const input = packet.header;
+  /** `out` holds the packet (12-byte header, payload) with the publisher's numbers in it. */
+  send(out: Buffer, sequence: number, timestamp: number, now: number): void {
     if (this.rebase) {
       const elapsedTicks =
         this.lastSentAt === 0
           ? 0
           : Math.max(1, Math.round(((now - this.lastSentAt) * this.clockRate) / 1000));
-      this.seqOffset = (this.lastOutSeq + 1 - input.sequenceNumber) & 0xffff;
-      this.tsOffset = (this.lastOutTs + elapsedTicks - input.timestamp) >>> 0;
+      this.seqOffset = (this.lastOutSeq + 1 - sequence) & 0xffff;
+      this.tsOffset = (this.lastOutTs + elapsedTicks - timestamp) >>> 0;
       this.rebase = false;
     }
-    const sequenceNumber = (input.sequenceNumber + this.seqOffset) & 0xffff;
-    const timestamp = (input.timestamp + this.tsOffset) >>> 0;
-    if (((sequenceNumber - this.lastOutSeq) & 0xffff) < 0x8000) {
-      this.lastOutSeq = sequenceNumber;
-      this.lastOutTs = timestamp;
+    const outSeq = (sequence + this.seqOffset) & 0xffff;
+    const outTs = (timestamp + this.tsOffset) >>> 0;
+    if (((outSeq - this.lastOutSeq) & 0xffff) < 0x8000) {
+      this.lastOutSeq = outSeq;
+      this.lastOutTs = outTs;
     }
     this.lastSentAt = now;
     this.packetCount += 1;
-    this.octetCount += packet.payload.length;
-    this.write(input, sequenceNumber, timestamp, packet.payload);
+    this.octetCount += out.length - 12;
+    this.write(out, outSeq, outTs);
   }
 
   /** Maps a sequence number the viewer asked for back to the publisher's, for the shared history. */
@@ -71,44 +65,32 @@ export class RtpForwarder {
   }
 
   /** Sends a packet again with the numbers it had the first time (RFC 4588 without RTX). */
-  resend(packet: RtpPacket): void {
-    const input = packet.header;
-    this.write(
-      input,
-      (input.sequenceNumber + this.seqOffset) & 0xffff,
-      (input.timestamp + this.tsOffset) >>> 0,
-      packet.payload,
-    );
+  resend(out: Buffer, sequence: number, timestamp: number): void {
+    forwardingTotals.retransmissions += 1;
+    this.write(out, (sequence + this.seqOffset) & 0xffff, (timestamp + this.tsOffset) >>> 0);
   }
 
   /** A sender report for this viewer, translated from the publisher's clock mapping. */
   senderReport(mapping: ClockMapping): void {
-    if (!this.ready || this.packetCount === 0) return;
-    const report = new RtcpSrPacket({
-      ssrc: this.sender.ssrc,
-      senderInfo: new RtcpSenderInfo({
-        ntpTimestamp: mapping.ntpTimestamp,
-        rtpTimestamp: (mapping.rtpTimestamp + this.tsOffset) >>> 0,
-        packetCount: this.packetCount >>> 0,
-        octetCount: this.octetCount >>> 0,
-      }),
-    });
-    this.sender.dtlsTransport.sendRtcp([report]).catch(() => undefined);
+    if (this.packetCount === 0) return;
+    this.track.sendMessageBinary(
+      senderReport(
+        this.ssrc,
+        mapping,
+        mapping.rtpTimestamp + this.tsOffset,
+        this.packetCount,
+        this.octetCount,
+      ),
+    );
   }
 
-  private write(
-    input: RtpHeader,
-    sequenceNumber: number,
-    timestamp: number,
-    payload: Buffer,
-  ): void {
-    const header = this.header;
-    header.marker = input.marker;
-    header.payloadType = this.sender.codec?.payloadType ?? input.payloadType;
-    header.sequenceNumber = sequenceNumber;
-    header.timestamp = timestamp;
-    header.ssrc = this.sender.ssrc;
-    // The transport encrypts synchronously before its first await, so the header can be reused.
-    void this.sender.dtlsTransport.sendRtp(payload, header);
+  private write(out: Buffer, sequence: number, timestamp: number): void {
+    out[1] = ((out[1] as number) & 0x80) | this.payloadType;
+    out.writeUInt16BE(sequence, 2);
+    out.writeUInt32BE(timestamp, 4);
+    out.writeUInt32BE(this.ssrc, 8);
+    this.track.sendMessageBinary(out);
+    forwardingTotals.packets += 1;
+    forwardingTotals.bytes += out.length;
   }
 }

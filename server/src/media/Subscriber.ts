@@ -1,15 +1,25 @@
-import { randomUUID } from 'node:crypto';
-import type { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpSender, RtpPacket } from 'werift';
-import { viewerCodec, type MediaKind } from './codecs';
-import { RtpForwarder, type ClockMapping } from './RtpForwarder';
+import { randomInt } from 'node:crypto';
+import { Audio, Video, type PeerConnection, type Track } from 'node-datachannel';
+import { codecName, type Codec, type MediaKind, type StreamCodecs } from './codecs';
+import { MediaError } from './MediaError';
 import {
   addRemoteCandidate,
-  assertSdpOffer,
   createPeerConnection,
+  gatheredDescription,
   negotiating,
   type MediaNetworkOptions,
   type RemoteCandidate,
 } from './peer-config';
+import { RtpForwarder } from './RtpForwarder';
+import {
+  feedbackMediaSsrc,
+  isRtcp,
+  nackedSequences,
+  rtcpPackets,
+  rtcpType,
+  type ClockMapping,
+} from './rtp';
+import { assertSdpOffer, matchViewerFormat, offererAsDtlsClient, parseMedia } from './sdp';
 
 export interface SubscriberSink {
   /** The connection is up: time to send a keyframe. */
@@ -20,35 +30,39 @@ export interface SubscriberSink {
   onClosed(subscriber: Subscriber): void;
 }
 
-/** One viewer's receive-only connection. Each has its own SSRCs, sequence numbers and timestamps (werift's sender rewrites them). */
+export interface SubscriberOptions {
+  network: MediaNetworkOptions;
+  /** A viewer not connected this long after negotiating is given up (issue: no leaked sessions). */
+  connectTimeoutMs: number;
+}
+
+const defaultMids: Record<MediaKind, string> = { audio: '0', video: '1' };
+
+/** One viewer's send-only connection, with its own SSRCs, payload types, sequence numbers and timestamps. */
 export class Subscriber {
-  readonly id = randomUUID();
-  private readonly pc: RTCPeerConnection;
-  private readonly forwarders: Partial<Record<MediaKind, RtpForwarder>> = {};
+  readonly forwarders: Partial<Record<MediaKind, RtpForwarder>> = {};
+  private readonly pc: PeerConnection;
+  /** libdatachannel drops a track's callbacks with its JS wrapper: keep every track referenced. */
+  private readonly tracks: Track[] = [];
+  private mids: string[] = [];
+  private readonly timer: NodeJS.Timeout;
   private ready = false;
   private closed = false;
 
   constructor(
-    network: MediaNetworkOptions,
-    private readonly codecs: Record<MediaKind, RTCRtpCodecParameters>,
+    readonly id: string,
+    private readonly options: SubscriberOptions,
+    readonly codecs: StreamCodecs,
     private readonly sink: SubscriberSink,
   ) {
-    this.pc = createPeerConnection(
-      network,
-      {
-        audio: [viewerCodec(codecs.audio)],
-        video: [viewerCodec(codecs.video)],
-      },
-      'viewer',
-    );
-    this.pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected' && !this.ready && !this.closed) {
-        this.ready = true;
-        this.sink.onReady(this);
-      } else if (state === 'failed' || state === 'closed') {
-        this.close();
-      }
+    this.pc = createPeerConnection(options.network, 'viewer');
+    this.pc.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed') this.close();
     });
+    this.timer = setTimeout(() => {
+      if (!this.ready) this.close();
+    }, options.connectTimeoutMs);
+    this.timer.unref();
   }
 
   get isReady(): boolean {
@@ -57,83 +71,116 @@ export class Subscriber {
 
   /** Socket flow: the server offers, the viewer answers (`accept`). */
   async offer(): Promise<string> {
-    return negotiating(async () => {
-      for (const kind of ['audio', 'video'] as const) {
-        this.watch(kind, this.pc.addTransceiver(kind, { direction: 'sendonly' }).sender);
-      }
-      await this.pc.setLocalDescription(await this.pc.createOffer());
-      return this.pc.localDescription?.sdp ?? '';
-    });
+    for (const kind of ['audio', 'video'] as const) {
+      const codec = this.codecs[kind];
+      if (codec) this.addTrack(kind, defaultMids[kind], codec, codec.payloadType);
+    }
+    this.mids = this.tracks.map((t) => t.mid());
+    negotiating('offer', () => this.pc.setLocalDescription());
+    return gatheredDescription(this.pc, this.options.network);
   }
 
-  async accept(answerSdp: string): Promise<void> {
-    await negotiating(() => this.pc.setRemoteDescription({ type: 'answer', sdp: answerSdp }));
+  accept(answerSdp: string): void {
+    negotiating('answer', () => this.pc.setRemoteDescription(answerSdp, 'answer'));
   }
 
   /** WHEP flow: the viewer offers receive-only media and the server answers. */
   async answer(offerSdp: string): Promise<string> {
     assertSdpOffer(offerSdp);
-    return negotiating(async () => {
-      await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-      for (const transceiver of this.pc.getTransceivers()) {
-        const kind = transceiver.kind as MediaKind;
-        if (this.forwarders[kind]) continue;
-        transceiver.setDirection('sendonly');
-        this.watch(kind, transceiver.sender);
-      }
-      await this.pc.setLocalDescription(await this.pc.createAnswer());
-      return this.pc.localDescription?.sdp ?? '';
-    });
+    const sections = parseMedia(offerSdp);
+    this.mids = sections.map((s) => s.mid);
+    for (const kind of ['audio', 'video'] as const) {
+      const codec = this.codecs[kind];
+      const section = sections.find((s) => s.kind === kind);
+      if (!codec || !section) continue;
+      const format = matchViewerFormat(section, { name: codecName(codec), fmtp: codec.fmtp });
+      if (!format && kind === 'video')
+        throw new MediaError(
+          'invalid_sdp',
+          'The session description could not be used',
+          `the viewer cannot receive ${codec.mimeType}`,
+        );
+      // A track with the offer's mid answers that m-section with our SSRC and codec.
+      if (format) this.addTrack(kind, section.mid, codec, format.payloadType);
+    }
+    negotiating('offer', () =>
+      this.pc.setRemoteDescription(offererAsDtlsClient(offerSdp), 'offer'),
+    );
+    return gatheredDescription(this.pc, this.options.network);
   }
 
-  addIceCandidate(candidate: RemoteCandidate): Promise<void> {
-    return addRemoteCandidate(this.pc, candidate);
-  }
-
-  /** Whether this viewer can take the publisher's codec of `kind` as negotiated. */
-  accepts(kind: MediaKind, codec: RTCRtpCodecParameters): boolean {
-    const mine = this.codecs[kind];
-    return mine.mimeType.toLowerCase() === codec.mimeType.toLowerCase();
-  }
-
-  send(kind: MediaKind, packet: RtpPacket, now: number): void {
-    if (!this.ready || this.closed) return;
-    this.forwarders[kind]?.send(packet, now);
+  addIceCandidate(candidate: RemoteCandidate): void {
+    addRemoteCandidate(this.pc, candidate, this.mids);
   }
 
   /** Sends again what the viewer NACKed, found by the router in the stream's history. */
   resend(
     kind: MediaKind,
     outputSequence: number,
-    lookup: (inputSequence: number) => RtpPacket | undefined,
+    lookup: (inputSequence: number) => Buffer | undefined,
+    out: (packet: Buffer) => Buffer,
   ): void {
     const forwarder = this.forwarders[kind];
-    if (!forwarder || this.closed) return;
+    if (!forwarder || !this.isReady) return;
     const packet = lookup(forwarder.inputSequenceOf(outputSequence));
-    if (packet) forwarder.resend(packet);
+    if (packet) forwarder.resend(out(packet), packet.readUInt16BE(2), packet.readUInt32BE(4));
   }
 
   senderReport(kind: MediaKind, mapping: ClockMapping): void {
-    if (!this.closed) this.forwarders[kind]?.senderReport(mapping);
+    if (this.isReady) this.forwarders[kind]?.senderReport(mapping);
   }
 
   /** The publisher changed (reconnected): keep this viewer's sequence numbers and timestamps continuous. */
-  sourceChanged(): void {
-    for (const forwarder of Object.values(this.forwarders)) forwarder.sourceChanged();
+  sourceChanged(kind?: MediaKind): void {
+    if (kind) this.forwarders[kind]?.sourceChanged();
+    else for (const forwarder of Object.values(this.forwarders)) forwarder.sourceChanged();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pc.close().catch(() => undefined);
+    clearTimeout(this.timer);
+    for (const track of this.tracks) track.close();
+    this.pc.close();
     this.sink.onClosed(this);
   }
 
-  private watch(kind: MediaKind, sender: RTCRtpSender): void {
-    this.forwarders[kind] = new RtpForwarder(sender, this.codecs[kind].clockRate);
-    sender.onGenericNack.subscribe((nack) => this.sink.onNack(this, kind, nack.lost));
-    if (kind === 'video') {
-      sender.onPictureLossIndication.subscribe(() => this.sink.onKeyframeRequest());
+  private addTrack(kind: MediaKind, mid: string, codec: Codec, payloadType: number): void {
+    const forwarderSsrc = randomInt(1, 0xffffffff);
+    const description = kind === 'audio' ? new Audio(mid, 'SendOnly') : new Video(mid, 'SendOnly');
+    const name = codecName(codec).toLowerCase();
+    if (description instanceof Audio) description.addOpusCodec(payloadType);
+    else if (name === 'h264') description.addH264Codec(payloadType, codec.fmtp);
+    else description.addVP8Codec(payloadType);
+    description.addSSRC(forwarderSsrc, 'onair', 'onair', `onair-${kind}`);
+    const track = this.pc.addTrack(description);
+    this.tracks.push(track);
+    // Ready when every track is open: sending on a track that is not throws inside the library.
+    track.onOpen(() => {
+      if (!this.ready && !this.closed && this.tracks.every((t) => t.isOpen())) {
+        this.ready = true;
+        clearTimeout(this.timer);
+        this.sink.onReady(this);
+      }
+    });
+    track.onClosed(() => this.close());
+    const forwarder = new RtpForwarder(track, payloadType, codec.clockRate, forwarderSsrc);
+    this.forwarders[kind] = forwarder;
+    track.onMessage((message) => this.feedback(message));
+  }
+
+  /** The viewer's RTCP (decrypted by libdatachannel): keyframe requests and NACKs; RR and REMB ignored. */
+  private feedback(message: Buffer): void {
+    if (this.closed || !isRtcp(message)) return;
+    for (const item of rtcpPackets(message)) {
+      if (item.type === rtcpType.payloadFeedback && (item.format === 1 || item.format === 4)) {
+        this.sink.onKeyframeRequest();
+      } else if (item.type === rtcpType.transportFeedback && item.format === 1) {
+        const ssrc = feedbackMediaSsrc(message, item);
+        const kind = this.forwarders.video?.ssrc === ssrc ? 'video' : 'audio';
+        if (this.forwarders[kind]?.ssrc === ssrc)
+          this.sink.onNack(this, kind, nackedSequences(message, item));
+      }
     }
   }
 }

@@ -1,63 +1,74 @@
-import { RTCPeerConnection, type PeerConfig, type RTCRtpCodecParameters } from 'werift';
-import { headerExtensions } from './codecs';
+import { PeerConnection } from 'node-datachannel';
 import { MediaError } from './MediaError';
+import { announceAddress } from './sdp';
 
 /** Where the server's media sockets live and what address they announce. */
 export interface MediaNetworkOptions {
+  /** Address the media UDP sockets bind to; every interface when absent. */
+  bindAddress?: string | undefined;
   /** UDP port range for media; any free port when absent. */
   portRange?: [number, number] | undefined;
-  /**
-   * Address put in the server's candidates. When absent only 127.0.0.1 is offered, which works
-   * for a browser on the same machine and never reaches for another network.
-   */
+  /** Address put in the server's candidates instead of the bound one (a server behind NAT). */
   announcedIp?: string | undefined;
 }
 
+let connections = 0;
+
 /**
- * werift falls back to a public STUN server (a DNS lookup that can hang for 5 s on a closed
- * network) unless it is given one; a loopback address that answers nothing, with no wait, gathers
- * host candidates only and never leaves the machine.
+ * A peer connection that gathers host candidates only: the server is the public end, and on a
+ * closed network a STUN server it was not given would only cost time.
  */
-const noStun = [{ urls: 'stun:127.0.0.1:9' }];
+export function createPeerConnection(network: MediaNetworkOptions, name: string): PeerConnection {
+  connections += 1;
+  return new PeerConnection(`${name}-${connections}`, {
+    iceServers: [],
+    ...(network.bindAddress ? { bindAddress: network.bindAddress } : {}),
+    ...(network.portRange
+      ? { portRangeBegin: network.portRange[0], portRangeEnd: network.portRange[1] }
+      : {}),
+  });
+}
 
-export function createPeerConnection(
+/**
+ * The local description once its candidates are in it, so that clients which do not trickle
+ * (OBS, many WHEP players) get a usable answer. Host-only gathering takes a few milliseconds.
+ */
+export async function gatheredDescription(
+  pc: PeerConnection,
   network: MediaNetworkOptions,
-  codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
-  role: 'publisher' | 'viewer',
-): RTCPeerConnection {
-  const config: Partial<PeerConfig> = {
-    codecs,
-    // Viewers' connections carry no header extensions: werift's sender writes them with ids that
-    // can disagree with the negotiated ones, and Chrome then drops the video. Without them Chrome
-    // demultiplexes by the SSRCs in the SDP.
-    headerExtensions: role === 'publisher' ? headerExtensions() : { audio: [], video: [] },
-    iceServers: noStun,
-    iceStunGatherTimeout: 0,
-    icePortRange: network.portRange,
-    bundlePolicy: 'max-bundle',
-    ...(network.announcedIp
-      ? { iceUseIpv4: true, iceUseIpv6: false, iceAdditionalHostAddresses: [network.announcedIp] }
-      : { iceUseIpv4: false, iceUseIpv6: false, iceAdditionalHostAddresses: ['127.0.0.1'] }),
-  };
-  return new RTCPeerConnection(config);
-}
-
-/** Rejects what is not an SDP offer with media before werift sees it. */
-export function assertSdpOffer(sdp: string): void {
-  if (!sdp.startsWith('v=0') || !/^m=(audio|video) /m.test(sdp) || !/^a=fingerprint:/m.test(sdp)) {
-    throw new MediaError('invalid_sdp', 'Not an SDP offer with audio or video');
+  timeoutMs = 3000,
+): Promise<string> {
+  if (pc.gatheringState() !== 'complete') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      pc.onGatheringStateChange((state) => {
+        if (state === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      // It may have completed between the check and the subscription.
+      if (pc.gatheringState() === 'complete') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
+  const description = pc.localDescription();
+  if (!description) throw new MediaError('negotiation_failed', 'No local description');
+  return announceAddress(description.sdp, network.announcedIp);
 }
 
-/** Runs a werift negotiation step; its parse errors become `invalid_sdp`. */
-export async function negotiating<T>(step: () => Promise<T>): Promise<T> {
+/** Runs one step of libdatachannel's negotiation; what it throws becomes a clean `invalid_sdp`. */
+export function negotiating<T>(what: string, step: () => T): T {
   try {
-    return await step();
+    return step();
   } catch (error) {
     if (error instanceof MediaError) throw error;
     throw new MediaError(
       'invalid_sdp',
-      `The SDP could not be negotiated: ${(error as Error).message ?? error}`,
+      'The session description could not be used',
+      `${what}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
 }
@@ -65,17 +76,21 @@ export async function negotiating<T>(step: () => Promise<T>): Promise<T> {
 /** A remote ICE candidate as the transports pass it on (trickle over Socket.IO or WHIP/WHEP PATCH). */
 export interface RemoteCandidate {
   candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
+  sdpMid?: string | null | undefined;
+  sdpMLineIndex?: number | null | undefined;
 }
 
-export async function addRemoteCandidate(
-  pc: RTCPeerConnection,
+export function addRemoteCandidate(
+  pc: PeerConnection,
   candidate: RemoteCandidate,
-): Promise<void> {
-  await pc.addIceCandidate({
-    candidate: candidate.candidate,
-    sdpMid: candidate.sdpMid ?? undefined,
-    sdpMLineIndex: candidate.sdpMLineIndex ?? undefined,
-  });
+  mids: string[],
+): void {
+  const text = candidate.candidate.replace(/^a=/, '');
+  if (!text.startsWith('candidate:')) return;
+  const mid =
+    candidate.sdpMid ??
+    (candidate.sdpMLineIndex != null ? mids[candidate.sdpMLineIndex] : undefined) ??
+    mids[0];
+  if (mid === undefined) return;
+  negotiating('remote candidate', () => pc.addRemoteCandidate(text, mid));
 }

@@ -9,13 +9,13 @@ import { z } from 'zod';
 import { AppError } from '../live/errors';
 import type { StreamService } from '../live/streams';
 import { mediaCall } from '../media-errors';
-import type { MediaEngine, SessionRole } from '../media/MediaEngine';
+import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
 import type { Metrics } from '../metrics';
 import { onEvent } from './ack';
 import type { LiveSocket } from './types';
 
 export interface MediaHandlerDeps {
-  media: MediaEngine;
+  media: MediaWorkerPool;
   streams: StreamService;
   logger: Logger;
   metrics: Metrics;
@@ -65,7 +65,7 @@ export function registerMediaHandlers(
       socket.emit('live_answer', { streamId, description });
     } else {
       replaceSession(streamId, 'watch');
-      const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId));
+      const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, userId));
       replaceSession(streamId, 'watch', sessionId);
       description = { type: 'offer', sdp: offer };
       socket.emit('live_offer', { streamId, description });

@@ -5,14 +5,14 @@ import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
 import type { Actor, StreamService } from '../../live/streams';
 import { mediaCall } from '../../media-errors';
-import type { MediaEngine } from '../../media/MediaEngine';
+import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { bearerToken } from '../auth';
 import { parse } from '../validate';
 
 const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
 
 export interface WhipRouteDeps {
-  media: MediaEngine;
+  media: MediaWorkerPool;
   streams: StreamService;
   tokens: TokenService;
   /** Link headers advertising ICE servers to a client (RFC 9725 §4.6). */
@@ -132,7 +132,9 @@ export function whipRoutes({ media, streams, tokens, iceLinks }: WhipRouteDeps):
     const row = await streams.visibleRow(streamId, actor.userId);
     if (row.status !== 'live') throw AppError.notFound();
     const offer = requireSdp(req);
-    const { sessionId, answer } = await mediaCall(() => media.answerViewer(streamId, offer));
+    const { sessionId, answer } = await mediaCall(() =>
+      media.answerViewer(streamId, offer, actor.userId),
+    );
     viewers.set(sessionId, { ...actor, streamId });
     try {
       await streams.join(streamId, actor, `whep:${sessionId}`);

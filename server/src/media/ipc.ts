@@ -1,0 +1,84 @@
+/**
+ * The typed messages between the main process and its media workers (child processes, like
+ * mediasoup's workers). Plain data only: this module is imported by both sides and must never
+ * pull in node-datachannel.
+ */
+import type { StreamCodecs } from './codecs';
+import type { MediaErrorReason } from './MediaError';
+import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
+
+export interface WorkerSettings {
+  network: MediaNetworkOptions;
+  maxPublishBitrate: number;
+  connectTimeoutMs: number;
+  logLevel: string;
+}
+
+/** What the main process asks of a worker; each gets exactly one reply. */
+export type WorkerRequest =
+  | { type: 'publish'; streamId: string; channel: number; sessionId: string; sdp: string }
+  | { type: 'offer_to_viewer'; streamId: string; channel: number; sessionId: string }
+  | { type: 'answer_viewer'; streamId: string; channel: number; sessionId: string; sdp: string }
+  | { type: 'accept_answer'; sessionId: string; sdp: string }
+  | { type: 'add_candidate'; sessionId: string; candidate: RemoteCandidate }
+  | { type: 'close_session'; sessionId: string }
+  | { type: 'close_stream'; streamId: string }
+  | { type: 'request_keyframe'; streamId: string }
+  /** This worker holds viewers of a stream whose publisher is on the worker at `originPort`. */
+  | {
+      type: 'relay_from';
+      streamId: string;
+      channel: number;
+      codecs: StreamCodecs;
+      originPort: number | undefined;
+    }
+  /** This worker holds the publisher: send (or stop sending) the stream to the worker at `port`. */
+  | { type: 'relay_to'; streamId: string; channel: number; port: number; add: boolean }
+  | { type: 'stats' }
+  | { type: 'shutdown' };
+
+export interface WorkerStats {
+  streams: number;
+  publishers: number;
+  subscribers: number;
+  forwardedPackets: number;
+  forwardedBytes: number;
+  nacksAnswered: number;
+  keyframeRequests: number;
+  upstreamNacks: number;
+  /** Sockets this process holds open (UDP for media and relay, the IPC channel). */
+  openSockets: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+}
+
+export interface WorkerReplies {
+  publish: { sdp: string; codecs: StreamCodecs };
+  offer_to_viewer: { sdp: string };
+  answer_viewer: { sdp: string };
+  stats: WorkerStats;
+}
+
+export type ReplyOf<T extends WorkerRequest['type']> = T extends keyof WorkerReplies
+  ? WorkerReplies[T]
+  : Record<string, never>;
+
+export interface WorkerError {
+  reason: MediaErrorReason | 'internal';
+  message: string;
+  detail?: string | undefined;
+}
+
+export type MainToWorker = { id: number; request: WorkerRequest };
+
+export type WorkerEvent =
+  | { event: 'ready'; relayPort: number }
+  | { event: 'publisher_connected'; streamId: string; sessionId: string }
+  | { event: 'publisher_lost'; streamId: string; sessionId: string }
+  | { event: 'subscriber_connected'; streamId: string; sessionId: string }
+  | { event: 'subscriber_closed'; streamId: string; sessionId: string };
+
+export type WorkerToMain =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: WorkerError }
+  | WorkerEvent;

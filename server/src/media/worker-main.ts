@@ -1,0 +1,223 @@
+/**
+ * A media worker: a child process of the server that owns peer connections and forwards RTP, so
+ * forwarding never runs on the thread that serves the API, and every core is used. It is the
+ * only kind of process that loads node-datachannel, and loads it once (the library aborts when
+ * two isolates of one process load it).
+ */
+import { createSocket } from 'node:dgram';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { pino } from 'pino';
+import type {
+  MainToWorker,
+  WorkerError,
+  WorkerEvent,
+  WorkerRequest,
+  WorkerSettings,
+  WorkerStats,
+  WorkerToMain,
+} from './ipc';
+import { MediaEngine } from './MediaEngine';
+import { MediaError } from './MediaError';
+import { publisherTotals } from './Publisher';
+import { forwardingTotals } from './RtpForwarder';
+import { StreamRelay, relayHeaderLength, relayType } from './StreamRelay';
+
+const settings = JSON.parse(process.env.ONAIR_MEDIA_WORKER ?? '{}') as WorkerSettings;
+const logger = pino({
+  level: settings.logLevel ?? 'info',
+  base: { service: 'onair-media', pid: process.pid },
+});
+
+const send = (message: WorkerToMain) => {
+  if (process.connected) process.send?.(message);
+};
+
+const relaySocket = createSocket('udp4');
+const relays = new Map<string, StreamRelay>();
+const streamsByChannel = new Map<number, string>();
+
+const relayOf = (streamId: string, channel: number): StreamRelay => {
+  let relay = relays.get(streamId);
+  if (!relay) {
+    relay = new StreamRelay(relaySocket, channel);
+    relays.set(streamId, relay);
+    streamsByChannel.set(channel, streamId);
+  }
+  return relay;
+};
+
+const engine = new MediaEngine(
+  {
+    network: settings.network,
+    maxPublishBitrate: settings.maxPublishBitrate,
+    connectTimeoutMs: settings.connectTimeoutMs,
+  },
+  (streamId) => relays.get(streamId),
+);
+for (const event of [
+  'publisher_connected',
+  'publisher_lost',
+  'subscriber_connected',
+  'subscriber_closed',
+] as const) {
+  engine.on(event, (streamId, sessionId) => send({ event, streamId, sessionId } as WorkerEvent));
+}
+engine.on('error', (err) => logger.error({ err }, 'media listener failed'));
+
+relaySocket.on('message', (datagram, from) => {
+  if (from.address !== '127.0.0.1' || datagram.length < relayHeaderLength) return;
+  const streamId = streamsByChannel.get(datagram.readUInt32BE(1));
+  const router = streamId === undefined ? undefined : engine.existing(streamId);
+  if (!router) return;
+  const type = datagram[0];
+  const body = datagram.subarray(relayHeaderLength);
+  switch (type) {
+    case relayType.audio:
+      router.forward('audio', body, false);
+      break;
+    case relayType.video:
+    case relayType.videoKeyframe:
+      router.forward('video', body, type === relayType.videoKeyframe);
+      break;
+    case relayType.senderReportAudio:
+    case relayType.senderReportVideo:
+      if (body.length >= 12)
+        router.senderReport(type === relayType.senderReportAudio ? 'audio' : 'video', {
+          ntpSeconds: body.readUInt32BE(0),
+          ntpFraction: body.readUInt32BE(4),
+          rtpTimestamp: body.readUInt32BE(8),
+        });
+      break;
+    case relayType.keyframeRequest:
+      router.requestKeyframe();
+      break;
+  }
+});
+
+function openSockets(): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) count += 1;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return count;
+}
+
+function stats(): WorkerStats {
+  const memory = process.memoryUsage();
+  return {
+    ...engine.stats(),
+    forwardedPackets: forwardingTotals.packets,
+    forwardedBytes: forwardingTotals.bytes,
+    nacksAnswered: forwardingTotals.retransmissions,
+    keyframeRequests: publisherTotals.keyframeRequests,
+    upstreamNacks: publisherTotals.nacksSent,
+    openSockets: openSockets(),
+    rssBytes: memory.rss,
+    heapUsedBytes: memory.heapUsed,
+  };
+}
+
+async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.type) {
+    case 'publish': {
+      relayOf(request.streamId, request.channel);
+      const { answer, codecs } = await engine.publish(
+        request.streamId,
+        request.sessionId,
+        request.sdp,
+      );
+      // This worker now holds the publisher: it is the origin, not a relay.
+      const relay = relays.get(request.streamId);
+      if (relay) relay.originPort = undefined;
+      return { sdp: answer, codecs };
+    }
+    case 'offer_to_viewer':
+      relayOf(request.streamId, request.channel);
+      return { sdp: await engine.offerToViewer(request.streamId, request.sessionId) };
+    case 'answer_viewer':
+      relayOf(request.streamId, request.channel);
+      return {
+        sdp: await engine.answerViewer(request.streamId, request.sessionId, request.sdp),
+      };
+    case 'accept_answer':
+      engine.acceptAnswer(request.sessionId, request.sdp);
+      return {};
+    case 'add_candidate':
+      engine.addIceCandidate(request.sessionId, request.candidate);
+      return {};
+    case 'close_session':
+      engine.closeSession(request.sessionId);
+      return {};
+    case 'close_stream': {
+      engine.closeStream(request.streamId);
+      const relay = relays.get(request.streamId);
+      relays.delete(request.streamId);
+      if (relay) streamsByChannel.delete(relay.channel);
+      return {};
+    }
+    case 'request_keyframe':
+      engine.requestKeyframe(request.streamId);
+      return {};
+    case 'relay_from': {
+      const relay = relayOf(request.streamId, request.channel);
+      relay.originPort = request.originPort;
+      engine.relayedRouter(request.streamId, request.codecs);
+      return {};
+    }
+    case 'relay_to': {
+      const relay = relayOf(request.streamId, request.channel);
+      if (!request.add) {
+        relay.targets.delete(request.port);
+        return {};
+      }
+      relay.targets.add(request.port);
+      relay.prime(request.port, engine.existing(request.streamId)?.gopSnapshot() ?? []);
+      return {};
+    }
+    case 'stats':
+      return stats();
+    case 'shutdown':
+      shutdown();
+      return {};
+  }
+}
+
+function toWorkerError(error: unknown): WorkerError {
+  if (error instanceof MediaError)
+    return { reason: error.reason, message: error.message, detail: error.detail };
+  logger.error({ err: error }, 'media request failed');
+  return { reason: 'internal', message: 'The media server failed' };
+}
+
+process.on('message', (message: MainToWorker) => {
+  handle(message.request).then(
+    (result) => send({ id: message.id, ok: true, result }),
+    (error: unknown) => send({ id: message.id, ok: false, error: toWorkerError(error) }),
+  );
+});
+
+let stopping = false;
+/**
+ * Closes every connection, then exits at once: libdatachannel's `cleanup()` crashes once closed
+ * connections have been collected, and without it the process would not exit by itself.
+ */
+function shutdown(): void {
+  if (stopping) return;
+  stopping = true;
+  engine.close();
+  relaySocket.close();
+  setImmediate(() => process.exit(0));
+}
+
+// The main process went away (crashed or was killed): nothing is left to serve.
+process.on('disconnect', shutdown);
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', () => undefined);
+
+relaySocket.bind(0, '127.0.0.1', () => {
+  send({ event: 'ready', relayPort: relaySocket.address().port });
+});
