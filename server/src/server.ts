@@ -55,6 +55,8 @@ export interface StartOptions {
     comments?: { burst: number; perSecond: number };
     reactions?: { burst: number; perSecond: number };
   };
+  /** How long a media session may take to connect before it is closed. Default 15 s. */
+  mediaConnectTimeoutMs?: number;
 }
 
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
@@ -90,7 +92,7 @@ export async function startServer(
       announcedIp: config.announcedIp,
     },
     maxPublishBitrate: 4_000_000,
-    connectTimeoutMs: 15_000,
+    connectTimeoutMs: options.mediaConnectTimeoutMs ?? 15_000,
     logLevel: config.logLevel,
     logger,
   });

@@ -131,6 +131,9 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
       });
     } catch (error) {
       this.sessions.delete(sessionId);
+      // A refused first offer leaves nothing behind.
+      if (!stream.origin && !stream.codecs && stream.relays.size === 0)
+        this.streams.delete(streamId);
       throw error;
     }
     const moved = stream.origin !== worker;
