@@ -36,6 +36,11 @@ export interface MediaWorkerPoolOptions extends WorkerSettings {
   maxSessionsPerViewer?: number;
   /** How long a request to a worker may take before it fails. Default 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * A worker with no sessions whose memory grew this much since it started is replaced: the
+   * library keeps a little memory per closed connection. Default 256 MB.
+   */
+  recycleGrowthBytes?: number;
 }
 
 interface Worker {
@@ -46,6 +51,8 @@ interface Worker {
   alive: boolean;
   pending: Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>;
   lastStats: WorkerStats | undefined;
+  /** Resident memory soon after start, to see growth against. */
+  baselineRss: number | undefined;
 }
 
 interface StreamState {
@@ -104,6 +111,39 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
   constructor(private readonly options: MediaWorkerPoolOptions) {
     super({ captureRejections: true });
     for (let i = 0; i < Math.max(1, options.workers); i += 1) this.workers.push(this.spawn(i));
+    this.recycler = setInterval(() => void this.recycleIdleWorkers(), 30_000);
+    this.recycler.unref();
+  }
+
+  private readonly recycler: NodeJS.Timeout;
+
+  /** Replaces idle workers whose memory crept up with connections opened and closed over time. */
+  private async recycleIdleWorkers(): Promise<void> {
+    const limit = this.options.recycleGrowthBytes ?? 256 * 1024 * 1024;
+    await this.workerStats();
+    for (const worker of this.workers) {
+      const stats = worker.lastStats;
+      if (!worker.alive || !stats || this.closing) continue;
+      worker.baselineRss ??= stats.rssBytes;
+      const holds =
+        [...this.sessions.values()].some((s) => s.worker === worker) ||
+        [...this.streams.values()].some((s) => s.origin === worker || s.relays.has(worker));
+      if (holds || stats.rssBytes - worker.baselineRss < limit) continue;
+      this.options.logger.info(
+        { worker: worker.index, rssMB: Math.round(stats.rssBytes / 1048576) },
+        'replacing an idle media worker whose memory grew',
+      );
+      this.retire(worker);
+      this.workers[worker.index] = this.spawn(worker.index);
+      this.tell(worker, { type: 'shutdown' });
+    }
+  }
+
+  /** Keeps a worker's counters in the totals once it is gone. */
+  private retire(worker: Worker): void {
+    if (worker.lastStats)
+      for (const name of counterNames) this.retired[name] += worker.lastStats[name];
+    worker.lastStats = undefined;
   }
 
   /** Resolves once every worker has started. */
@@ -282,6 +322,7 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.recycler);
     this.streams.clear();
     this.sessions.clear();
     await Promise.all(
@@ -462,6 +503,7 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
       alive: true,
       pending: new Map(),
       lastStats: undefined,
+      baselineRss: undefined,
     };
     // Nobody may be waiting yet; a start failure is also reported by 'exit'.
     worker.ready.catch(() => undefined);
@@ -516,10 +558,9 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
     for (const pending of worker.pending.values())
       pending.reject(new MediaError('unavailable', 'The media server is restarting'));
     worker.pending.clear();
-    if (this.closing) return;
+    if (this.closing || this.workers[worker.index] !== worker) return;
     this.options.logger.error({ worker: worker.index, code, signal }, 'media worker exited');
-    if (worker.lastStats)
-      for (const name of counterNames) this.retired[name] += worker.lastStats[name];
+    this.retire(worker);
     for (const [id, session] of [...this.sessions]) {
       if (session.worker !== worker) continue;
       this.sessions.delete(id);
