@@ -191,7 +191,10 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
       }).catch((err: unknown) =>
         this.options.logger.warn({ err, streamId }, 'relay update failed'),
       );
-      if (moved) this.linkRelay(stream, streamId, relay);
+      if (moved)
+        this.linkRelay(stream, streamId, relay).catch((err: unknown) =>
+          this.options.logger.warn({ err, streamId }, 'relay link failed'),
+        );
     }
     return { sessionId, answer: reply.sdp };
   }
