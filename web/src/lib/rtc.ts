@@ -20,7 +20,11 @@ function gathered(pc: RTCPeerConnection, ms = 1500): Promise<void> {
   });
 }
 
-/** Sends the camera to the server (the SFU answers the broadcaster's offer). */
+/**
+ * Sends the camera to the server (the SFU answers the broadcaster's offer). The same `media` may
+ * be published again on a new connection, e.g. after the socket came back: tracks are shared,
+ * never re-captured.
+ */
 export async function publish(
   socket: LiveSocket,
   streamId: string,
@@ -28,24 +32,30 @@ export async function publish(
   iceServers: RTCIceServer[],
 ): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers });
-  for (const track of media.getTracks()) {
-    const { sender } = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
-    if (track.kind === 'video') {
-      // Keep the camera's resolution and let the frame rate give way first.
-      const params = sender.getParameters() as RTCRtpSendParameters & {
-        degradationPreference?: string;
-      };
-      params.degradationPreference = 'maintain-resolution';
-      await sender.setParameters(params).catch(() => undefined);
+  try {
+    for (const track of media.getTracks()) {
+      const { sender } = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
+      if (track.kind === 'video') {
+        // Keep the camera's resolution and let the frame rate give way first.
+        const params = sender.getParameters() as RTCRtpSendParameters & {
+          degradationPreference?: string;
+        };
+        params.degradationPreference = 'maintain-resolution';
+        await sender.setParameters(params).catch(() => undefined);
+      }
     }
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const { description } = await socket.request('live_offer', {
+      streamId,
+      description: { type: 'offer', sdp: localSdp(pc) },
+    });
+    await pc.setRemoteDescription(description);
+  } catch (error) {
+    // A refused or timed-out offer leaves no connection behind (the caller may try again).
+    pc.close();
+    throw error;
   }
-  await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc);
-  const { description } = await socket.request('live_offer', {
-    streamId,
-    description: { type: 'offer', sdp: localSdp(pc) },
-  });
-  await pc.setRemoteDescription(description);
   return pc;
 }
 
@@ -75,13 +85,18 @@ export async function watch(
       })
       .catch(() => undefined);
   });
-  const { description } = await socket.request('live_offer', { streamId });
-  await pc.setRemoteDescription(description);
-  await pc.setLocalDescription(await pc.createAnswer());
-  await socket.request('live_answer', {
-    streamId,
-    description: { type: 'answer', sdp: localSdp(pc) },
-  });
+  try {
+    const { description } = await socket.request('live_offer', { streamId });
+    await pc.setRemoteDescription(description);
+    await pc.setLocalDescription(await pc.createAnswer());
+    await socket.request('live_answer', {
+      streamId,
+      description: { type: 'answer', sdp: localSdp(pc) },
+    });
+  } catch (error) {
+    pc.close();
+    throw error;
+  }
   return pc;
 }
 
