@@ -8,7 +8,7 @@ import { Avatar } from './StreamCard';
 import { useWatch } from './useLiveStreaming';
 
 export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
-  const { phase, remote, error, viewerCount } = useWatch(stream.streamId);
+  const { phase, remote, interrupted, error, viewerCount } = useWatch(stream.streamId);
   const video = useRef<HTMLVideoElement>(null);
   const [muted, setMuted] = useState(true);
 
@@ -76,19 +76,21 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
             <VolumeX className="h-4 w-4" aria-hidden /> Tap to unmute
           </button>
         )}
-        {phase !== 'live' && (
+        {(phase !== 'live' || interrupted) && (
           <div
             className="absolute inset-0 flex items-center justify-center bg-black/50"
             role="status"
           >
             <p className="rounded bg-black/70 px-4 py-2" data-testid="viewer-status">
-              {phase === 'reconnecting'
-                ? 'The broadcaster is reconnecting…'
-                : phase === 'waiting'
-                  ? 'Waiting for the broadcaster’s video…'
-                  : phase === 'error'
-                    ? (error ?? 'Something went wrong')
-                    : 'Joining…'}
+              {interrupted
+                ? 'Connection lost. Reconnecting…'
+                : phase === 'reconnecting'
+                  ? 'The broadcaster is reconnecting…'
+                  : phase === 'waiting'
+                    ? 'Waiting for the broadcaster’s video…'
+                    : phase === 'error'
+                      ? (error ?? 'Something went wrong')
+                      : 'Joining…'}
             </p>
           </div>
         )}

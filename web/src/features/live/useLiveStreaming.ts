@@ -13,9 +13,21 @@ async function iceServersFor(token: string): Promise<RTCIceServer[]> {
   ).iceServers;
 }
 
-/** Room state both roles share: joining the room, the count, the end. Every listener added here is removed here. */
+/** How long a broadcaster back from a socket drop keeps asking while the server still holds its old publisher. */
+const republishWindowMs = 25_000;
+const republishRetryMs = 1000;
+
+/**
+ * Room state both roles share: joining the room, the count, the end, and whether the socket is
+ * up. `reconnects` counts the connections that followed a drop while mounted: the server closes
+ * a socket's media sessions when it disconnects, so media effects depend on it to start again.
+ * `interrupted` holds from a drop until the socket is back.
+ * Every listener added here is removed here.
+ */
 function useRoom(streamId: string, onEnded: () => void) {
   const { socket } = useSession();
+  const [interrupted, setInterrupted] = useState(false);
+  const [reconnects, setReconnects] = useState(0);
   const [viewerCount, setViewerCount] = useState(0);
   const [stream, setStream] = useState<Stream | null>(null);
   const [joinError, setJoinError] = useState<string | null>(null);
@@ -39,8 +51,22 @@ function useRoom(streamId: string, onEnded: () => void) {
           e.error?.code === 'stream_ended' ? ended.current() : setJoinError(e.message),
         );
     void join();
-    // After a reconnect the server has forgotten this socket's room: join again.
-    const offConnection = socket.onConnection((up) => up && void join());
+    // Requests made while the socket is down wait in its buffer and go out on connect, so only a
+    // connection that follows a drop seen here means the server forgot this tab: its room (join
+    // again) and its media sessions (the media effects start again on `reconnects`).
+    let dropped = false;
+    const offConnection = socket.onConnection((up) => {
+      setInterrupted(!up);
+      if (!up) {
+        dropped = true;
+        return;
+      }
+      void join();
+      if (dropped) {
+        dropped = false;
+        setReconnects((n) => n + 1);
+      }
+    });
     return () => {
       offCount();
       offEnded();
@@ -49,8 +75,11 @@ function useRoom(streamId: string, onEnded: () => void) {
     };
   }, [socket, streamId]);
 
-  return { socket, viewerCount, stream, joinError };
+  return { socket, interrupted, reconnects, viewerCount, stream, joinError };
 }
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const isConflict = (e: unknown) => (e as SocketError).error?.code === 'conflict';
 
 /** The broadcaster's side: camera, publishing, health. Never used by a viewer. */
 export function useBroadcast(streamId: string, media: MediaStream | null) {
@@ -60,37 +89,59 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
   const [error, setError] = useState<string | null>(null);
   const room = useRoom(streamId, () => setPhase('ended'));
   const pcRef = useRef<RTCPeerConnection | null>(null);
+  const { reconnects } = room;
 
   useEffect(() => {
     if (!media) return;
     let closed = false;
     let timer: ReturnType<typeof setInterval> | undefined;
-    const start = async () => {
-      try {
-        const pc = await publish(room.socket, streamId, media, await iceServersFor(session.token));
-        if (closed) return pc.close();
-        pcRef.current = pc;
-        setPhase('live');
-        const sample = healthSampler(pc);
-        timer = setInterval(() => void sample().then((h) => h && setHealth(h)), 1000);
-        pc.addEventListener('connectionstatechange', () => {
-          if (pc.connectionState === 'failed') setPhase('reconnecting');
-        });
-      } catch (e) {
-        if (!closed) {
-          setError((e as Error).message);
-          setPhase((e as SocketError).error?.code === 'stream_ended' ? 'ended' : 'error');
+    let pc: RTCPeerConnection | null = null;
+    const onState = () => {
+      if (pc?.connectionState === 'failed') setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
+    };
+    // Back from a socket drop: the same camera MediaStream goes out again on a new connection.
+    const resuming = reconnects > 0;
+    if (resuming) setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
+    const connect = async (): Promise<RTCPeerConnection> => {
+      const iceServers = await iceServersFor(session.token);
+      const giveUpAt = Date.now() + republishWindowMs;
+      for (;;) {
+        try {
+          return await publish(room.socket, streamId, media, iceServers);
+        } catch (e) {
+          // A server that has not yet seen the old socket go still holds its publisher (a
+          // conflict) until that socket times out; then the stream is free again.
+          if (!resuming || !isConflict(e) || closed || Date.now() > giveUpAt) throw e;
+          await delay(republishRetryMs);
+          if (closed) throw e;
         }
       }
     };
-    void start();
+    connect().then(
+      (connection) => {
+        if (closed) return connection.close();
+        pc = connection;
+        pcRef.current = pc;
+        setPhase((p) => (p === 'ended' ? p : 'live'));
+        const sample = healthSampler(pc);
+        timer = setInterval(() => void sample().then((h) => h && setHealth(h)), 1000);
+        pc.addEventListener('connectionstatechange', onState);
+        onState();
+      },
+      (e: unknown) => {
+        if (closed) return;
+        setError((e as Error).message);
+        setPhase((e as SocketError).error?.code === 'stream_ended' ? 'ended' : 'error');
+      },
+    );
     return () => {
       closed = true;
       clearInterval(timer);
-      pcRef.current?.close();
-      pcRef.current = null;
+      pc?.removeEventListener('connectionstatechange', onState);
+      pc?.close();
+      if (pcRef.current === pc) pcRef.current = null;
     };
-  }, [media, room.socket, session.token, streamId]);
+  }, [media, room.socket, session.token, streamId, reconnects]);
 
   /** Swaps the camera or microphone without renegotiating. */
   const replaceTrack = useCallback(async (track: MediaStreamTrack) => {
@@ -103,7 +154,15 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
     setPhase('ended');
   }, [room.socket, streamId]);
 
-  return { phase, health, error, viewerCount: room.viewerCount, end, replaceTrack };
+  return {
+    // While the socket is down nothing reaches the server: say so rather than LIVE.
+    phase: room.interrupted && phase !== 'ended' ? ('reconnecting' as const) : phase,
+    health,
+    error,
+    viewerCount: room.viewerCount,
+    end,
+    replaceTrack,
+  };
 }
 
 /** The viewer's side: receive-only media from the server. Never asks for the camera. */
@@ -132,24 +191,29 @@ export function useWatch(streamId: string) {
     };
   }, [room.socket, streamId]);
 
+  const { reconnects } = room;
   useEffect(() => {
     let closed = false;
     let pc: RTCPeerConnection | null = null;
+    const onState = () => {
+      if (pc?.connectionState === 'failed' || pc?.connectionState === 'disconnected')
+        setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
+      if (pc?.connectionState === 'connected') setPhase((p) => (p === 'ended' ? p : 'live'));
+    };
     const start = async () => {
       try {
-        pc = await watch(
+        const connection = await watch(
           room.socket,
           streamId,
           await iceServersFor(session.token),
           (stream) => !closed && setRemote(stream),
         );
-        if (closed) return pc.close();
+        if (closed) return connection.close();
+        pc = connection;
         setPhase((p) => (p === 'joining' || p === 'waiting' ? 'live' : p));
-        pc.addEventListener('connectionstatechange', () => {
-          if (pc?.connectionState === 'failed' || pc?.connectionState === 'disconnected')
-            setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
-          if (pc?.connectionState === 'connected') setPhase((p) => (p === 'ended' ? p : 'live'));
-        });
+        pc.addEventListener('connectionstatechange', onState);
+        // It may have connected before the listener was there.
+        onState();
       } catch (e) {
         if (closed) return;
         const code = (e as SocketError).error?.code;
@@ -164,13 +228,16 @@ export function useWatch(streamId: string) {
     void start();
     return () => {
       closed = true;
+      pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
     };
-  }, [room.socket, session.token, streamId, attempt]);
+    // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
+  }, [room.socket, session.token, streamId, attempt, reconnects]);
 
   return {
     phase,
     remote,
+    interrupted: room.interrupted,
     error: error ?? room.joinError,
     viewerCount: room.viewerCount,
     stream: room.stream,
