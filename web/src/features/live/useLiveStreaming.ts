@@ -13,7 +13,10 @@ async function iceServersFor(token: string): Promise<RTCIceServer[]> {
   ).iceServers;
 }
 
-/** How long a broadcaster back from a socket drop keeps asking while the server still holds its old publisher. */
+/**
+ * How long a broadcaster back from a socket drop keeps asking while the server still holds its
+ * old publisher: a server notices a silent socket after its ping interval and timeout (20 s).
+ */
 const republishWindowMs = 25_000;
 const republishRetryMs = 1000;
 
@@ -51,9 +54,9 @@ function useRoom(streamId: string, onEnded: () => void) {
           e.error?.code === 'stream_ended' ? ended.current() : setJoinError(e.message),
         );
     void join();
-    // Requests made while the socket is down wait in its buffer and go out on connect, so only a
-    // connection that follows a drop seen here means the server forgot this tab: its room (join
-    // again) and its media sessions (the media effects start again on `reconnects`).
+    // The server forgets a socket's rooms when it goes, and joining is idempotent: every connect
+    // joins. Media is not idempotent, and requests made while the socket is down wait in its
+    // buffer and go out on connect: only a connection after a drop seen here starts it again.
     let dropped = false;
     const offConnection = socket.onConnection((up) => {
       setInterrupted(!up);
