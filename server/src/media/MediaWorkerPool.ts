@@ -488,7 +488,12 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
     const { logger, network, maxPublishBitrate, connectTimeoutMs, logLevel } = this.options;
     const settings: WorkerSettings = { network, maxPublishBitrate, connectTimeoutMs, logLevel };
     const child = fork(workerEntry, [], {
-      execArgv: ['--import', tsxLoader],
+      // A server started under --cpu-prof (the benchmark's --profile) profiles its workers too.
+      execArgv: [
+        ...process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
+        '--import',
+        tsxLoader,
+      ],
       env: { ...process.env, ONAIR_MEDIA_WORKER: JSON.stringify(settings) },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
