@@ -72,10 +72,12 @@ export async function startServer(
     config.jwtSecret ?? (await persistentValue(config.dataDir, 'jwt-secret', randomSecret));
   const nodeId = config.nodeId ?? (await persistentValue(config.dataDir, 'node-id', randomNodeId));
 
-  const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds);
   const events = new LiveEvents();
   events.on('error', (err) => logger.error({ err }, 'live event listener failed'));
   const users = new UserService(database.db);
+  const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds, {
+    isCurrentUser: (userId) => users.exists(userId),
+  });
   const streams = new StreamService(database.db, events, users, nodeId);
   const limiters = {
     comments: new RateLimiter(options.rateLimits?.comments ?? { burst: 5, perSecond: 1 }),

@@ -11,7 +11,11 @@ export interface RealtimeOptions {
   logger: Logger;
 }
 
-/** Socket.IO on the HTTP server: no valid token in `auth.token`, no connection. */
+/**
+ * Socket.IO on the HTTP server: no valid token in `auth.token`, no connection. The token must
+ * also name a user who still exists (`TokenService.verify` checks), or every later event would
+ * act for nobody.
+ */
 export function createRealtimeServer(
   httpServer: HttpServer,
   { tokens, logger }: RealtimeOptions,
