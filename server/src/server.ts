@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { createTokenService, type TokenService } from './auth/tokens';
 import type { Config } from './config';
@@ -10,6 +10,7 @@ import { createHttpApp } from './http/app';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
+import { createLogger, withSafeSerializers } from './logging/logger';
 import { whipRoutes } from './http/routes/whip';
 import { userRoutes } from './http/routes/users';
 import { CommentService } from './live/comments';
@@ -66,7 +67,10 @@ export async function startServer(
   config: Config,
   options: StartOptions = {},
 ): Promise<OnAirServer> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'onair' } });
+  // Whoever made the logger, what it writes is scrubbed of tokens, keys and query values.
+  const logger = withSafeSerializers(
+    options.logger ?? createLogger(config.logLevel, { service: 'onair' }),
+  );
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const jwtSecret =
     config.jwtSecret ?? (await persistentValue(config.dataDir, 'jwt-secret', randomSecret));

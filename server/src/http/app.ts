@@ -4,6 +4,7 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
+import { errorSerializer, requestSerializer, responseSerializer } from '../logging/redaction';
 import type { Metrics } from '../metrics';
 import { apiNotFound, errorHandler } from './errors';
 
@@ -34,6 +35,9 @@ export function createHttpApp({
   app.use(
     pinoHttp({
       logger,
+      // Our own serializers, unwrapped: headers, URLs and errors are scrubbed of credentials.
+      wrapSerializers: false,
+      serializers: { req: requestSerializer, res: responseSerializer, err: errorSerializer },
       // A caller's request id is kept so one id follows a request across services.
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
