@@ -10,6 +10,7 @@ import { createHttpApp } from './http/app';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
+import { dataResponseHeaders } from './http/security-headers';
 import { createLogger, withSafeSerializers } from './logging/logger';
 import { whipRoutes } from './http/routes/whip';
 import { userRoutes } from './http/routes/users';
@@ -58,6 +59,16 @@ export interface StartOptions {
   };
   /** How long a media session may take to connect before it is closed. Default 15 s. */
   mediaConnectTimeoutMs?: number;
+  /**
+   * How long a client may take to send a request. Node's defaults (60 s for headers, 5 min for
+   * the whole request) let a few slow or never-ending uploads hold connections for minutes.
+   */
+  httpTimeouts?: {
+    /** Until the headers are in. Default 10 s. */
+    headersMs?: number;
+    /** Until the whole request, body included, is in. Default 30 s (1 MB, the largest body, at 35 kB/s). */
+    requestMs?: number;
+  };
 }
 
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
@@ -133,6 +144,7 @@ export async function startServer(
     metrics,
     isReady: () => ready,
     webDir: config.webDir,
+    metricsToken: config.metricsToken,
     routes: [
       ['/api/auth', authRoutes(users, tokens)],
       ['/api/users', userRoutes(users, tokens)],
@@ -141,8 +153,17 @@ export async function startServer(
       ['/api/live', liveRoutes({ streams, comments, tokens, publicUrl })],
     ],
   });
-  const http = createServer(app);
-  const io = createRealtimeServer(http, { tokens, logger });
+  const headersTimeout = options.httpTimeouts?.headersMs ?? 10_000;
+  const http = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, options.httpTimeouts?.requestMs ?? 30_000),
+      // Timeouts are enforced when connections are checked: every 30 s by default, far too late.
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    app,
+  );
+  const io = createRealtimeServer(http, { tokens, logger, responseHeaders: dataResponseHeaders });
   const redisClients: { quit(): Promise<unknown> }[] = [];
   if (config.redisUrl) {
     const pub = createClient({ url: config.redisUrl });

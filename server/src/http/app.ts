@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { errorSerializer, requestSerializer, responseSerializer } from '../logging/redaction';
 import type { Metrics } from '../metrics';
 import { apiNotFound, errorHandler } from './errors';
+import { metricsAccess } from './metrics-access';
+import { securityHeaders } from './security-headers';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -17,6 +19,8 @@ export interface HttpAppOptions {
   isReady: () => boolean;
   /** The built web app, served with a fallback to its index.html for client-side routes. */
   webDir?: string | undefined;
+  /** Bearer token `/metrics` requires; without one it answers loopback callers only. */
+  metricsToken?: string | undefined;
 }
 
 const requestIdPattern = /^[\w.-]{1,128}$/;
@@ -27,10 +31,12 @@ export function createHttpApp({
   routes,
   isReady,
   webDir,
+  metricsToken,
 }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(securityHeaders());
 
   app.use(
     pinoHttp({
@@ -65,7 +71,7 @@ export function createHttpApp({
     else res.status(503).json({ ok: false });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', metricsAccess(metricsToken), async (_req, res) => {
     res.type('text/plain; version=0.0.4').send(await metrics.render());
   });
 
