@@ -40,7 +40,8 @@ describe('media plane with Chromium', () => {
     server = await startTestServer();
     host = await registerUser(server);
     viewer = await registerUser(server);
-    browser = await launchChromium();
+    // The harness injects its helpers into a page of our origin, which our CSP refuses.
+    browser = await launchChromium({ bypassCSP: true });
   });
   afterAll(async () => {
     await browser?.close();
@@ -156,6 +157,7 @@ describe('broadcaster quality in Chromium', () => {
     const clip = path.join(dir, 'noise.y4m');
     await writeNoisyY4m(clip);
     const browser = await launchChromium({
+      bypassCSP: true,
       extraArgs: [`--use-file-for-fake-video-capture=${clip}`],
     });
     try {

@@ -33,10 +33,16 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
     await server?.stop();
   });
 
+  /** What the browser refused under the server's Content Security Policy. */
+  const cspViolations: string[] = [];
+
   const person = async (viewport = { width: 1280, height: 800 }) => {
     const browser = await launchChromium({ viewport });
     browsers.push(browser);
     const page = await browser.context.newPage();
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     return page;
   };
 
@@ -51,6 +57,11 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.waitForURL(/\/live$/);
   };
+
+  it('serves the app with a Content Security Policy', async () => {
+    const res = await fetch(`${server.url}/live`);
+    expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+  });
 
   it('runs the whole scenario for three people', async () => {
     const [a, b, c] = await Promise.all([person(), person(), person({ width: 390, height: 844 })]);
@@ -132,5 +143,7 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
     await expect.poll(() => b.getByTestId('empty-list').isVisible()).toBe(true);
     expect(await b.getByTestId('stream-card').count()).toBe(0);
     await shot(b, '08-list-empty-again');
+    // The app ran under the policy it is served with, and the policy refused nothing it needs.
+    expect(cspViolations).toEqual([]);
   }, 180_000);
 });

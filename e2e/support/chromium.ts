@@ -34,7 +34,16 @@ export interface BrowserSession {
  * args, so the persistent context is how a fresh profile is given).
  */
 export async function launchChromium(
-  options: { viewport?: { width: number; height: number }; extraArgs?: string[] } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    extraArgs?: string[];
+    /**
+     * Ignore the server's Content Security Policy. Only for harness pages that inject their own
+     * scripts into a document of our origin, which the policy rightly refuses; never for the
+     * web app, whose suite proves the policy lets it work. Default false.
+     */
+    bypassCSP?: boolean;
+  } = {},
 ): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -43,6 +52,7 @@ export async function launchChromium(
     args: [...chromiumArgs, ...(options.extraArgs ?? [])],
     viewport: options.viewport ?? { width: 1280, height: 800 },
     permissions: ['camera', 'microphone'],
+    bypassCSP: options.bypassCSP ?? false,
   });
   return {
     context,

@@ -62,6 +62,7 @@ const envSchema = z
     PUBLISHER_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
     MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
     WEB_DIR: z.string().min(1).optional(),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -101,6 +102,8 @@ export interface Config {
   /** Media worker processes; one per core by default. */
   mediaWorkers: number;
   logLevel: string;
+  /** Bearer token `/metrics` requires from every caller; without it only loopback callers are served. */
+  metricsToken: string | undefined;
   /** The built web app to serve; none in tests that do not need it. */
   webDir: string | undefined;
 }
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publisherGraceSeconds: e.PUBLISHER_GRACE_SECONDS,
     mediaWorkers: e.MEDIA_WORKERS ?? os.availableParallelism(),
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
     webDir: e.WEB_DIR ? path.resolve(base, e.WEB_DIR) : defaultWebDir,
   };
 }

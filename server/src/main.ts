@@ -1,8 +1,8 @@
-import { pino } from 'pino';
+import { createLogger } from './logging/logger';
 import { ConfigError, loadConfig } from './config';
 import { startServer } from './server';
 
-const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'onair' } });
+const log = createLogger(process.env.LOG_LEVEL ?? 'info', { service: 'onair' });
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { createTokenService, type TokenService } from './auth/tokens';
 import type { Config } from './config';
@@ -12,11 +12,13 @@ import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
 import { whipRoutes } from './http/routes/whip';
 import { userRoutes } from './http/routes/users';
+import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
 import { RateLimiter } from './live/rate-limiter';
 import { StreamService } from './live/streams';
 import { UserService } from './live/users';
+import { createLogger, withSafeSerializers } from './logging/logger';
 import { connectMediaLifecycle } from './media-lifecycle';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
 import { Metrics } from './metrics';
@@ -57,6 +59,16 @@ export interface StartOptions {
   };
   /** How long a media session may take to connect before it is closed. Default 15 s. */
   mediaConnectTimeoutMs?: number;
+  /**
+   * How long a client may take to send a request. Node's defaults (60 s for headers, 5 min for
+   * the whole request) let a few slow or never-ending uploads hold connections for minutes.
+   */
+  httpTimeouts?: {
+    /** Until the headers are in. Default 10 s. */
+    headersMs?: number;
+    /** Until the whole request, body included, is in. Default 30 s (1 MB, the largest body, at 35 kB/s). */
+    requestMs?: number;
+  };
 }
 
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
@@ -66,16 +78,21 @@ export async function startServer(
   config: Config,
   options: StartOptions = {},
 ): Promise<OnAirServer> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'onair' } });
+  // Whoever made the logger, what it writes is scrubbed of tokens, keys and query values.
+  const logger = withSafeSerializers(
+    options.logger ?? createLogger(config.logLevel, { service: 'onair' }),
+  );
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const jwtSecret =
     config.jwtSecret ?? (await persistentValue(config.dataDir, 'jwt-secret', randomSecret));
   const nodeId = config.nodeId ?? (await persistentValue(config.dataDir, 'node-id', randomNodeId));
 
-  const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds);
   const events = new LiveEvents();
   events.on('error', (err) => logger.error({ err }, 'live event listener failed'));
   const users = new UserService(database.db);
+  const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds, {
+    isCurrentUser: (userId) => users.exists(userId),
+  });
   const streams = new StreamService(database.db, events, users, nodeId);
   const limiters = {
     comments: new RateLimiter(options.rateLimits?.comments ?? { burst: 5, perSecond: 1 }),
@@ -127,6 +144,7 @@ export async function startServer(
     metrics,
     isReady: () => ready,
     webDir: config.webDir,
+    metricsToken: config.metricsToken,
     routes: [
       ['/api/auth', authRoutes(users, tokens)],
       ['/api/users', userRoutes(users, tokens)],
@@ -135,8 +153,17 @@ export async function startServer(
       ['/api/live', liveRoutes({ streams, comments, tokens, publicUrl })],
     ],
   });
-  const http = createServer(app);
-  const io = createRealtimeServer(http, { tokens, logger });
+  const headersTimeout = options.httpTimeouts?.headersMs ?? 10_000;
+  const http = createServer(
+    {
+      headersTimeout,
+      requestTimeout: Math.max(headersTimeout, options.httpTimeouts?.requestMs ?? 30_000),
+      // Timeouts are enforced when connections are checked: every 30 s by default, far too late.
+      connectionsCheckingInterval: Math.min(1000, headersTimeout),
+    },
+    app,
+  );
+  const io = createRealtimeServer(http, { tokens, logger, responseHeaders: dataResponseHeaders });
   const redisClients: { quit(): Promise<unknown> }[] = [];
   if (config.redisUrl) {
     const pub = createClient({ url: config.redisUrl });

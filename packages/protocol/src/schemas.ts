@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isMultiLine, isPlainName, isSingleLine, textMessages } from './text';
 import { REACTIONS } from './types';
 
 /** Limits shared by the server's validation and the web app's forms. */
@@ -18,22 +19,48 @@ export const LIMITS = {
   candidateMax: 2048,
 } as const;
 
+/**
+ * Text that fits on one line: titles, tags, chat. Trimmed first, so a pasted trailing newline
+ * is dropped rather than refused; one inside the text is refused.
+ */
+export const singleLineText = () =>
+  z.string().trim().refine(isSingleLine, { message: textMessages.singleLine });
+
+/** Text where line breaks make sense: descriptions. Tabs and line breaks pass, other controls do not. */
+export const multiLineText = () =>
+  z.string().trim().refine(isMultiLine, { message: textMessages.multiLine });
+
+/** ASCII letters, digits and `_`: no control, invisible or look-alike characters can get in. */
 export const username = z
   .string()
   .regex(/^[a-zA-Z0-9_]+$/, 'letters, digits and _ only')
   .min(LIMITS.usernameMin)
   .max(LIMITS.usernameMax);
 
+/** What other people see beside every comment: it must show all it contains. */
+export const displayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(LIMITS.displayNameMax)
+  .refine(isPlainName, { message: textMessages.plainName });
+
+/** Passwords are not trimmed (every character counts) but, like all text, have no controls. */
+const password = z.string().refine(isSingleLine, { message: textMessages.singleLine });
+
 export const registerBody = z.object({
   username,
-  password: z.string().min(LIMITS.passwordMin).max(LIMITS.passwordMax),
-  displayName: z.string().trim().min(1).max(LIMITS.displayNameMax).optional(),
+  password: password.min(LIMITS.passwordMin).max(LIMITS.passwordMax),
+  displayName: displayName.optional(),
 });
 export type RegisterBody = z.infer<typeof registerBody>;
 
+/** Looser than registration (a wrong name is a 401, not a lecture), but never a control character. */
 export const loginBody = z.object({
-  username: z.string().min(1).max(LIMITS.usernameMax),
-  password: z.string().min(1).max(LIMITS.passwordMax),
+  username: z.string().min(1).max(LIMITS.usernameMax).refine(isSingleLine, {
+    message: textMessages.singleLine,
+  }),
+  password: password.min(1).max(LIMITS.passwordMax),
 });
 export type LoginBody = z.infer<typeof loginBody>;
 
@@ -42,11 +69,11 @@ export const id = z.uuid();
 export const streamIdParams = z.object({ streamId: id });
 export const userIdParams = z.object({ userId: id });
 
-const tag = z.string().trim().min(1).max(LIMITS.tagMax);
+const tag = singleLineText().min(1).max(LIMITS.tagMax);
 
 export const startStreamBody = z.object({
-  title: z.string().trim().min(1).max(LIMITS.titleMax),
-  description: z.string().trim().max(LIMITS.descriptionMax).optional().default(''),
+  title: singleLineText().min(1).max(LIMITS.titleMax),
+  description: multiLineText().max(LIMITS.descriptionMax).optional().default(''),
   isPrivate: z.boolean().optional().default(false),
   tags: z
     .array(tag)
@@ -58,11 +85,14 @@ export const startStreamBody = z.object({
   thumbnail: z
     .url({ protocol: /^https?$/ })
     .max(2048)
+    // URL parsing drops tabs and newlines, so the URL check alone would let them be stored.
+    .refine(isSingleLine, { message: textMessages.singleLine })
     .optional(),
 });
 export type StartStreamBody = z.infer<typeof startStreamBody>;
 
-export const commentText = z.string().trim().min(1).max(LIMITS.commentMax);
+/** Chat is one line, as in the web app's chat box. */
+export const commentText = singleLineText().min(1).max(LIMITS.commentMax);
 export const commentBody = z.object({ comment: commentText });
 
 export const commentHistoryQuery = z.object({
@@ -80,9 +110,16 @@ export type LiveCommentPayload = z.infer<typeof liveCommentPayload>;
 export const liveReactionPayload = z.object({ streamId: id, reaction: z.enum(REACTIONS) });
 export type LiveReactionPayload = z.infer<typeof liveReactionPayload>;
 
+/** SDP is lines of text (RFC 8866 §5): CRLF, and no other control characters. */
+export const sdpText = z
+  .string()
+  .min(1)
+  .max(LIMITS.sdpMax)
+  .refine(isMultiLine, { message: textMessages.multiLine });
+
 export const sessionDescription = z.object({
   type: z.enum(['offer', 'answer']),
-  sdp: z.string().min(1).max(LIMITS.sdpMax),
+  sdp: sdpText,
 });
 export type SessionDescription = z.infer<typeof sessionDescription>;
 
@@ -93,11 +130,14 @@ export const liveSdpPayload = z.object({
 });
 export type LiveSdpPayload = z.infer<typeof liveSdpPayload>;
 
+const sdpToken = (max: number) =>
+  z.string().max(max).refine(isSingleLine, { message: textMessages.singleLine });
+
 export const iceCandidate = z.object({
-  candidate: z.string().max(LIMITS.candidateMax),
-  sdpMid: z.string().max(64).nullable().optional(),
+  candidate: sdpToken(LIMITS.candidateMax),
+  sdpMid: sdpToken(64).nullable().optional(),
   sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
-  usernameFragment: z.string().max(256).nullable().optional(),
+  usernameFragment: sdpToken(256).nullable().optional(),
 });
 export type IceCandidate = z.infer<typeof iceCandidate>;
 

@@ -1,3 +1,4 @@
+import { id } from '@onair/protocol';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { AppError } from '../live/errors';
 
@@ -8,13 +9,40 @@ export interface TokenClaims {
 
 export interface TokenService {
   sign(claims: TokenClaims): Promise<string>;
-  /** Throws `unauthorized` for a malformed, forged or expired token. */
+  /** Throws `unauthorized` for a malformed, forged or expired token, or one whose user is gone. */
   verify(token: string): Promise<TokenClaims>;
+}
+
+export interface TokenServiceOptions {
+  /**
+   * Whether the user a validly signed token names still exists. A token outlives its account
+   * (deleted, or a database reset under a kept JWT_SECRET); without this check its requests
+   * would act for nobody and fail on foreign keys deep inside. Default: every user exists.
+   */
+  isCurrentUser?: (userId: string) => Promise<boolean>;
 }
 
 const issuer = 'onair';
 
-export function createTokenService(secret: Uint8Array, ttlSeconds: number): TokenService {
+export function createTokenService(
+  secret: Uint8Array,
+  ttlSeconds: number,
+  { isCurrentUser = async () => true }: TokenServiceOptions = {},
+): TokenService {
+  const verifySignature = async (token: string): Promise<TokenClaims> => {
+    try {
+      const { payload } = await jwtVerify(token, secret, { issuer, algorithms: ['HS256'] });
+      const { sub, username } = payload;
+      // The subject goes to the database next: anything but a user id is refused here.
+      if (typeof sub !== 'string' || !id.safeParse(sub).success || typeof username !== 'string') {
+        throw AppError.unauthorized('Invalid token');
+      }
+      return { userId: sub, username };
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw AppError.unauthorized('Token expired');
+      throw AppError.unauthorized('Invalid token');
+    }
+  };
   return {
     async sign({ userId, username }) {
       return new SignJWT({ username })
@@ -26,16 +54,11 @@ export function createTokenService(secret: Uint8Array, ttlSeconds: number): Toke
         .sign(secret);
     },
     async verify(token) {
-      try {
-        const { payload } = await jwtVerify(token, secret, { issuer, algorithms: ['HS256'] });
-        if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') {
-          throw AppError.unauthorized('Invalid token');
-        }
-        return { userId: payload.sub, username: payload.username };
-      } catch (error) {
-        if (error instanceof errors.JWTExpired) throw AppError.unauthorized('Token expired');
-        throw AppError.unauthorized('Invalid token');
+      const claims = await verifySignature(token);
+      if (!(await isCurrentUser(claims.userId))) {
+        throw AppError.unauthorized('This account no longer exists; sign in again');
       }
+      return claims;
     },
   };
 }

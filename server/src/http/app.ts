@@ -4,8 +4,11 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
+import { errorSerializer, requestSerializer, responseSerializer } from '../logging/redaction';
 import type { Metrics } from '../metrics';
 import { apiNotFound, errorHandler } from './errors';
+import { metricsAccess } from './metrics-access';
+import { securityHeaders } from './security-headers';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -16,6 +19,8 @@ export interface HttpAppOptions {
   isReady: () => boolean;
   /** The built web app, served with a fallback to its index.html for client-side routes. */
   webDir?: string | undefined;
+  /** Bearer token `/metrics` requires; without one it answers loopback callers only. */
+  metricsToken?: string | undefined;
 }
 
 const requestIdPattern = /^[\w.-]{1,128}$/;
@@ -26,14 +31,19 @@ export function createHttpApp({
   routes,
   isReady,
   webDir,
+  metricsToken,
 }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(securityHeaders());
 
   app.use(
     pinoHttp({
       logger,
+      // Our own serializers, unwrapped: headers, URLs and errors are scrubbed of credentials.
+      wrapSerializers: false,
+      serializers: { req: requestSerializer, res: responseSerializer, err: errorSerializer },
       // A caller's request id is kept so one id follows a request across services.
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
@@ -61,7 +71,7 @@ export function createHttpApp({
     else res.status(503).json({ ok: false });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', metricsAccess(metricsToken), async (_req, res) => {
     res.type('text/plain; version=0.0.4').send(await metrics.render());
   });
 

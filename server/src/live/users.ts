@@ -54,6 +54,15 @@ export class UserService {
     return row;
   }
 
+  async exists(userId: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ one: sql`1` })
+      .from(users)
+      .where(eq(users.id, userId))
+      .limit(1);
+    return row !== undefined;
+  }
+
   async get(userId: string): Promise<User> {
     const [row] = await this.db.select().from(users).where(eq(users.id, userId)).limit(1);
     if (!row) throw AppError.notFound('User');

@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { pino } from 'pino';
+import { createLogger } from '../logging/logger';
 import type {
   MainToWorker,
   WorkerError,
@@ -23,9 +23,10 @@ import { forwardingTotals } from './RtpForwarder';
 import { StreamRelay, relayHeaderLength, relayType } from './StreamRelay';
 
 const settings = JSON.parse(process.env.ONAIR_MEDIA_WORKER ?? '{}') as WorkerSettings;
-const logger = pino({
-  level: settings.logLevel ?? 'info',
-  base: { service: 'onair-media', pid: process.pid },
+// The server's redaction and error serializers: no SDP, ICE or TURN credential reaches stdout.
+const logger = createLogger(settings.logLevel ?? 'info', {
+  service: 'onair-media',
+  pid: process.pid,
 });
 
 const send = (message: WorkerToMain) => {

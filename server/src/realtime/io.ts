@@ -9,12 +9,18 @@ import { userRoom } from './types';
 export interface RealtimeOptions {
   tokens: TokenService;
   logger: Logger;
+  /** Headers added to every response Socket.IO sends itself (handshake, polling), bypassing Express. */
+  responseHeaders?: Readonly<Record<string, string>>;
 }
 
-/** Socket.IO on the HTTP server: no valid token in `auth.token`, no connection. */
+/**
+ * Socket.IO on the HTTP server: no valid token in `auth.token`, no connection. The token must
+ * also name a user who still exists (`TokenService.verify` checks), or every later event would
+ * act for nobody.
+ */
 export function createRealtimeServer(
   httpServer: HttpServer,
-  { tokens, logger }: RealtimeOptions,
+  { tokens, logger, responseHeaders = {} }: RealtimeOptions,
 ): LiveServer {
   const io: LiveServer = new Server(httpServer, {
     // Bodies over 1 MB are refused over HTTP; the same bound holds for a socket message.
@@ -23,6 +29,9 @@ export function createRealtimeServer(
     pingTimeout: 10_000,
     serveClient: false,
   });
+  const addHeaders = (headers: Record<string, string>) => Object.assign(headers, responseHeaders);
+  io.engine.on('initial_headers', addHeaders);
+  io.engine.on('headers', addHeaders);
 
   io.use((socket, next) => {
     const token: unknown = (socket.handshake.auth as { token?: unknown } | undefined)?.token;

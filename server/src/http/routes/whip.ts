@@ -1,5 +1,5 @@
 import express, { Router, type Request, type Response, type NextFunction } from 'express';
-import { streamIdParams } from '@onair/protocol';
+import { sdpText, streamIdParams } from '@onair/protocol';
 import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
@@ -47,7 +47,7 @@ function requireSdp(req: Request): string {
   }
   if (typeof req.body !== 'string' || req.body.length === 0)
     throw AppError.invalidInput('Empty SDP offer');
-  return req.body;
+  return parse(sdpText, req.body);
 }
 
 function sendAnswer(
@@ -181,7 +181,8 @@ export function whipRoutes({ media, streams, tokens, iceLinks }: WhipRouteDeps):
         'Send candidates as application/trickle-ice-sdpfrag',
       );
     }
-    for (const candidate of candidatesOf(typeof req.body === 'string' ? req.body : '')) {
+    const fragment = typeof req.body === 'string' && req.body ? parse(sdpText, req.body) : '';
+    for (const candidate of candidatesOf(fragment)) {
       await mediaCall(() => media.addIceCandidate(sessionId, candidate)).catch(() => undefined);
     }
     res.status(204).end();

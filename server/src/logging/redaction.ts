@@ -1,0 +1,195 @@
+/**
+ * What must never reach a log line: bearer tokens, cookies, stream keys (also in URLs), password
+ * hashes and the query parameters that carry them, ICE passwords and TURN credentials. Log lines
+ * travel to places with weaker access control than the database, and a token in a log is a
+ * session anyone reading it can take over.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { stdSerializers } from 'pino';
+
+export const censor = '[redacted]';
+
+/**
+ * Keys redacted wherever pino meets them at the top level or one level down (`{ user: { token } }`).
+ * A second net under the serializers below, for values someone logs by name.
+ */
+const secretKeys = [
+  'authorization',
+  'cookie',
+  'password',
+  'passwordHash',
+  'token',
+  'streamKey',
+  'credential',
+  'usernameFragment',
+  'sdp',
+  'candidate',
+];
+export const redactPaths = [...secretKeys, ...secretKeys.map((key) => `*.${key}`)];
+
+const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+
+/** Query parameter names that carry credentials: `key`, `token`, `access_token`, `streamKey`, `api-key`... */
+const secretParamSuffixes = [
+  'key',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'credential',
+  'auth',
+  'authorization',
+  'jwt',
+  'sig',
+  'signature',
+];
+
+function isSecretParam(name: string): boolean {
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    // a malformed escape: judge the name as written
+  }
+  const normalized = decoded.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return secretParamSuffixes.some((suffix) => normalized.endsWith(suffix));
+}
+
+/** The URL with the value of every credential-like query parameter replaced. */
+export function scrubUrl(url: string): string {
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const hash = url.indexOf('#', start);
+  const end = hash < 0 ? url.length : hash;
+  const query = url
+    .slice(start + 1, end)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq >= 0 && isSecretParam(pair.slice(0, eq)) ? `${pair.slice(0, eq)}=${censor}` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, start + 1)}${query}${url.slice(end)}`;
+}
+
+/** Express's parsed query with credential-like parameters replaced. */
+function scrubQuery(query: unknown): unknown {
+  if (!query || typeof query !== 'object') return query;
+  return Object.fromEntries(
+    Object.entries(query).map(([name, value]) => [name, isSecretParam(name) ? censor : value]),
+  );
+}
+
+/**
+ * ICE passwords and user fragments (in SDP, RFC 8839 §5.4, and in trickled candidates) and TURN
+ * credentials (in `Link` headers, RFC 9725 §4.6): knowing them lets a stranger answer a
+ * connectivity check or use our relay.
+ */
+const sdpCredentials =
+  /(a=ice-(?:pwd|ufrag):|\bufrag\s+|\bpwd\s+|\bcredential\s*=\s*"?)([^\s";,]+)/gi;
+
+export function scrubText(text: string): string {
+  return text.replace(sdpCredentials, `$1${censor}`);
+}
+
+type Headers = Record<string, unknown>;
+
+function scrubHeaders(headers: unknown): Headers | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const copy: Headers = {};
+  for (const [name, value] of Object.entries(headers as Headers)) {
+    const lower = name.toLowerCase();
+    if (secretHeaders.has(lower) || lower === 'set-cookie') copy[name] = censor;
+    else if (typeof value === 'string') copy[name] = scrubText(value);
+    else copy[name] = value;
+  }
+  return copy;
+}
+
+/** pino-http's request serializer without credentials in headers, URL or query. */
+export function requestSerializer(req: IncomingMessage): Record<string, unknown> {
+  const serialized = stdSerializers.req(req);
+  return {
+    id: serialized.id,
+    method: serialized.method,
+    url: scrubUrl(String(serialized.url ?? '')),
+    query: scrubQuery(serialized.query),
+    params: serialized.params,
+    headers: scrubHeaders(serialized.headers),
+    remoteAddress: serialized.remoteAddress,
+    remotePort: serialized.remotePort,
+  };
+}
+
+/** pino-http's response serializer without cookies or ICE server credentials in its headers. */
+export function responseSerializer(res: ServerResponse): Record<string, unknown> {
+  const serialized = stdSerializers.res(res);
+  return { statusCode: serialized.statusCode, headers: scrubHeaders(serialized.headers) };
+}
+
+const isErrorLike = (value: unknown): value is Error =>
+  !!value && typeof value === 'object' && typeof (value as Error).message === 'string';
+
+/**
+ * A copy of an error chain without the values a database query was given. drizzle's
+ * `DrizzleQueryError` carries `params` and writes them into its message and stack (the password
+ * hash is a parameter of the insert that registers a user); PGlite's errors carry `params` and
+ * `queryOptions`; PostgreSQL's `detail` quotes the offending row ("Failing row contains ...").
+ */
+function withoutQueryValues(error: Error, depth = 0): Error {
+  const fields = error as unknown as Record<string, unknown>;
+  const cause = fields.cause;
+  const cleanCause = isErrorLike(cause) && depth < 8 ? withoutQueryValues(cause, depth + 1) : cause;
+  const fromDatabase = typeof fields.severity === 'string' && typeof fields.code === 'string';
+  const carriesValues = 'params' in fields || 'queryOptions' in fields || fromDatabase;
+  if (!carriesValues && cleanCause === cause) return error;
+
+  const copy = Object.create(
+    Object.getPrototypeOf(error) as object,
+    Object.getOwnPropertyDescriptors(error),
+  ) as Record<string, unknown>;
+  let listed: string | undefined;
+  try {
+    if (Array.isArray(fields.params)) listed = `\nparams: ${String(fields.params)}`;
+  } catch {
+    // a parameter that cannot be turned into text cannot have been written into the message
+  }
+  for (const key of ['message', 'stack'] as const) {
+    // Read from the original: V8 may keep `stack` behind an accessor bound to the instance.
+    const text = fields[key];
+    if (typeof text !== 'string') continue;
+    const value = listed ? text.split(listed).join('') : text;
+    Object.defineProperty(copy, key, { value, writable: true, configurable: true });
+  }
+  delete copy.params;
+  delete copy.queryOptions;
+  if (fromDatabase) delete copy.detail;
+  if (cleanCause !== cause) copy.cause = cleanCause;
+  return copy as unknown as Error;
+}
+
+/**
+ * pino's error serializer over a copy of the error without query values, its text scrubbed of
+ * ICE and TURN credentials. Also takes an error pino-http has serialized already (it keeps the
+ * original in `raw`).
+ */
+export function errorSerializer(value: unknown): unknown {
+  const raw = value && typeof value === 'object' ? (value as { raw?: unknown }).raw : undefined;
+  const error = isErrorLike(raw) ? raw : value;
+  if (!isErrorLike(error)) return value;
+  const serialized = stdSerializers.err(withoutQueryValues(error)) as unknown as Record<
+    string,
+    unknown
+  >;
+  for (const key of ['message', 'stack', 'detail']) {
+    const text = serialized[key];
+    if (typeof text === 'string') serialized[key] = scrubText(text);
+  }
+  return serialized;
+}
+
+/** Serializers every logger of the product uses; `detail` is the media plane's log-only text. */
+export const safeSerializers = {
+  err: errorSerializer,
+  detail: (detail: unknown) => (typeof detail === 'string' ? scrubText(detail) : detail),
+};
