@@ -186,7 +186,7 @@ describe('media sessions are bounded and released', () => {
   }, 60_000);
 
   it('refuses an offer it cannot use with a fixed message, the details only in the log', async () => {
-    const { server, streamId, key } = await live();
+    const { server, streamId, key } = await live({ env: { MEDIA_WORKERS: '2' } });
     const publisher = new SyntheticPublisher();
     cleanup.push(() => publisher.close());
     // Only codecs nobody forwards: libdatachannel is never reached.
@@ -203,7 +203,20 @@ describe('media sessions are bounded and released', () => {
       error: { code: 'invalid_input', message: 'The session description could not be used' },
     });
     expect(server.media.stats()).toEqual({ streams: 0, publishers: 0, subscribers: 0 });
-  });
+
+    // Regression: the refused offer must leave no stale relay behind on its worker, or viewers
+    // placed on the other worker would get no video from the next publisher.
+    await publish(server, streamId, key);
+    const watchers = await Promise.all(
+      [0, 1].map(async () => (await whep(server, streamId, await registerUser(server))).viewer),
+    );
+    cleanup.push(() => Promise.all(watchers.map((v) => v.close())));
+    await waitFor(
+      () => watchers.every((v) => v.received('video') > 10),
+      10_000,
+      'video on both workers',
+    );
+  }, 30_000);
 
   it('ends a stream whose publisher never connects within the grace period', async () => {
     const { server, streamId } = await live({ env: { PUBLISHER_GRACE_SECONDS: '1' } });

@@ -171,9 +171,12 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
       });
     } catch (error) {
       this.sessions.delete(sessionId);
-      // A refused first offer leaves nothing behind.
-      if (!stream.origin && !stream.codecs && stream.relays.size === 0)
+      // A refused first offer leaves nothing behind, here or on the worker (whose relay would
+      // otherwise keep a channel number this stream no longer has).
+      if (!stream.origin && !stream.codecs && stream.relays.size === 0) {
         this.streams.delete(streamId);
+        this.tell(worker, { type: 'close_stream', streamId });
+      }
       throw error;
     }
     const moved = stream.origin !== worker;
