@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
+  endLive,
   engines,
   registerUser,
   startTestServer,
@@ -29,6 +30,8 @@ const streamKeys = [
 describe.each(engines)('live streams over REST on %s', (engine) => {
   let server: TestServer;
   let host: TestUser;
+  /** A second host, for tests that need two streams live at once (one each). */
+  let otherHost: TestUser;
   let follower: TestUser;
   let stranger: TestUser;
   const request = () => api(server.url);
@@ -37,19 +40,22 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
     // Chat limits are tested in the realtime suite; here they would only get in the way.
     server = await startTestServer({
       engine,
-      rateLimits: { comments: { burst: 100, perSecond: 100 } },
+      rateLimits: { comments: { points: 100, durationSeconds: 1 } },
     });
-    [host, follower, stranger] = await Promise.all([
+    [host, otherHost, follower, stranger] = await Promise.all([
+      registerUser(server),
       registerUser(server),
       registerUser(server),
       registerUser(server),
     ]);
     await request()('POST', `/api/users/${host.user.id}/follow`, { token: follower.token });
+    await request()('POST', `/api/users/${otherHost.user.id}/follow`, { token: follower.token });
   });
+  afterEach(() => Promise.all([endLive(server, host), endLive(server, otherHost)]));
   afterAll(() => server.stop());
 
-  const start = async (body: object) => {
-    const res = await request()('POST', '/api/live/start', { token: host.token, body });
+  const start = async (body: object, owner = host) => {
+    const res = await request()('POST', '/api/live/start', { token: owner.token, body });
     expect(res.status).toBe(201);
     return res.body;
   };
@@ -86,7 +92,7 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
 
   it('applies the private rules everywhere: lists, details, user streams, view, comment, history', async () => {
     const privateStream = await start({ title: 'followers only', isPrivate: true });
-    const publicStream = await start({ title: 'everyone' });
+    const publicStream = await start({ title: 'everyone' }, otherHost);
     const id = privateStream.streamId;
     const cases: [string, TestUser | undefined, boolean][] = [
       ['anonymous', undefined, false],
@@ -133,7 +139,7 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
 
   it('lets only the host end a stream; an ended stream cannot be viewed or commented', async () => {
     const stream = await start({ title: 'short' });
-    const privateStream = await start({ title: 'short and private', isPrivate: true });
+    const privateStream = await start({ title: 'short and private', isPrivate: true }, otherHost);
     const id = stream.streamId;
     expect(
       (await request()('POST', `/api/live/${id}/view`, { token: stranger.token })).body.viewerCount,

@@ -7,8 +7,11 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../live/errors';
+import { presenceHandle, type Actor } from '../live/presence';
+import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import { mediaCall } from '../media-errors';
+import type { MediaPresence } from '../media-presence';
 import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
 import type { Metrics } from '../metrics';
 import { onEvent } from './ack';
@@ -16,7 +19,10 @@ import type { LiveSocket } from './types';
 
 export interface MediaHandlerDeps {
   media: MediaWorkerPool;
+  mediaPresence: MediaPresence;
   streams: StreamService;
+  /** The socket's join/leave budget, which a request to watch spends too (it is a join). */
+  joinLeave: Limit;
   logger: Logger;
   metrics: Metrics;
 }
@@ -34,8 +40,9 @@ export function registerMediaHandlers(
   socket: LiveSocket,
   deps: MediaHandlerDeps,
 ): (streamId: string) => void {
-  const { media, streams } = deps;
+  const { media, mediaPresence, streams, joinLeave } = deps;
   const userId = socket.data.userId;
+  const actor: Actor = { userId, username: socket.data.username };
   const sessions = new Map<string, string>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
 
@@ -64,9 +71,12 @@ export function registerMediaHandlers(
       description = { type: 'answer', sdp: answer };
       socket.emit('live_answer', { streamId, description });
     } else {
+      await joinLeave.take(socket.id);
       replaceSession(streamId, 'watch');
       const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, userId));
       replaceSession(streamId, 'watch', sessionId);
+      // Watching counts, with or without `join_live`, until the session closes.
+      await mediaPresence.hold(streamId, actor, presenceHandle.media(sessionId), sessionId);
       description = { type: 'offer', sdp: offer };
       socket.emit('live_offer', { streamId, description });
     }
