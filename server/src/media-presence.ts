@@ -58,7 +58,8 @@ export function connectMediaPresence(deps: {
     media.closeViewerSessions(streamId, userId);
   // An ended stream's presence is gone with it, and its sessions close without a report.
   const onEnded = ({ streamId }: { streamId: string }) => {
-    for (const [sessionId, viewer] of held) if (viewer.streamId === streamId) held.delete(sessionId);
+    for (const [sessionId, viewer] of held)
+      if (viewer.streamId === streamId) held.delete(sessionId);
   };
 
   media.on('subscriber_closed', onClosed);

@@ -6,7 +6,11 @@ function ipv6Prefix64(address: string): string {
   const [head = '', tail] = address.split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  const groups = [
+    ...left,
+    ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'),
+    ...right,
+  ];
   return `${groups
     .slice(0, 4)
     .map((g) => Number.parseInt(g || '0', 16).toString(16))

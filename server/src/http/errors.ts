@@ -59,7 +59,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
   if (known) {
     // RFC 9110 §10.2.3: tell a client that was told to wait (429, 503) how long.
     const retryAfter = known.retryAfterSeconds;
-    if (retryAfter !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+    if (retryAfter !== undefined)
+      res.set('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
     res.status(httpStatus[known.code]).json({ error: known.toBody() } satisfies ErrorResponse);
     return;
   }

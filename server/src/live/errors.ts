@@ -55,7 +55,10 @@ export class AppError<C extends ErrorCode = ErrorCode> extends Error {
     return new AppError('unauthorized', message);
   }
 
-  static rateLimited(retryAfterSeconds?: number, message = 'Too many messages; slow down'): AppError {
+  static rateLimited(
+    retryAfterSeconds?: number,
+    message = 'Too many messages; slow down',
+  ): AppError {
     return new AppError('rate_limited', message, { retryAfterSeconds });
   }
 

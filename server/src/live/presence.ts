@@ -4,13 +4,7 @@ import type { Db } from '../db/database';
 import { liveStreams, streamPresence, streamViewers, users } from '../db/schema';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
-import {
-  lockStream,
-  lockVisibleStream,
-  readHost,
-  toStream,
-  type StreamRow,
-} from './stream-rows';
+import { lockStream, lockVisibleStream, readHost, toStream, type StreamRow } from './stream-rows';
 
 /** Who acts, as the verified token says. */
 export interface Actor {
@@ -243,9 +237,7 @@ export class PresenceService {
       if (!stream) return null;
       const removed = await tx
         .delete(streamPresence)
-        .where(
-          and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId), which),
-        )
+        .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId), which))
         .returning({ handle: streamPresence.handle });
       if (removed.length === 0) return null;
       if ((await this.handlesOf(tx, streamId, userId)) > 0) return null;

@@ -53,7 +53,12 @@ export class Limit {
 }
 
 /** A limit named `name` (its keys' namespace) in `store`. */
-export function createLimit(name: string, budget: Budget, store: LimitStore, message: string): Limit {
+export function createLimit(
+  name: string,
+  budget: Budget,
+  store: LimitStore,
+  message: string,
+): Limit {
   const options = { points: budget.points, duration: budget.durationSeconds };
   if (store.kind === 'memory') {
     return new Limit(new RateLimiterMemory({ ...options, keyPrefix: name }), message);

@@ -6,7 +6,10 @@ import { AppError } from './errors';
 import { toPublicUser } from './users';
 
 export type StreamRow = typeof liveStreams.$inferSelect;
-export type HostRow = Pick<typeof users.$inferSelect, 'id' | 'username' | 'displayName' | 'avatarUrl'>;
+export type HostRow = Pick<
+  typeof users.$inferSelect,
+  'id' | 'username' | 'displayName' | 'avatarUrl'
+>;
 
 export const hostColumns = {
   id: users.id,
