@@ -72,11 +72,16 @@ export function registerMediaHandlers(
       socket.emit('live_answer', { streamId, description });
     } else {
       await joinLeave.take(socket.id);
-      replaceSession(streamId, 'watch');
       const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, userId));
-      replaceSession(streamId, 'watch', sessionId);
-      // Watching counts, with or without `join_live`, until the session closes.
+      // Watching counts, with or without `join_live`, until the session closes. The new session
+      // holds the viewer before the one it replaces lets go, so a re-offer never looks like leaving.
       await mediaPresence.hold(streamId, actor, presenceHandle.media(sessionId), sessionId);
+      if (socket.disconnected) {
+        // The tab went while we were opening: nothing would ever close this session.
+        media.closeSession(sessionId);
+        throw AppError.unauthorized('Disconnected');
+      }
+      replaceSession(streamId, 'watch', sessionId);
       description = { type: 'offer', sdp: offer };
       socket.emit('live_offer', { streamId, description });
     }
