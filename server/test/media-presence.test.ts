@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   api,
@@ -144,6 +145,35 @@ describe('a media session implies presence', () => {
       error: { code: 'not_found' },
     });
     expect(server.media.stats().subscribers).toBe(1);
+  });
+
+  it('logs a leave that fails, for a socket in the room and for its media alike', async () => {
+    const logged: { msg: string; streamId?: string }[] = [];
+    const logger = pino(
+      { level: 'error' },
+      { write: (line: string) => logged.push(JSON.parse(line)) },
+    );
+    const server = await startTestServer({ logger });
+    cleanup.push(() => server.stop().catch(() => undefined));
+    const [host, viewer] = await Promise.all([registerUser(server), registerUser(server)]);
+    const { streamId } = await liveWithMedia(server, host);
+    const viewerSocket = await connectSocket(server, viewer.token);
+    await emitAck(viewerSocket, 'join_live', { streamId });
+    await watchOverSocket(viewerSocket, streamId);
+    // The database goes away under the server: the leaves that follow cannot be recorded.
+    await server.database.close();
+    viewerSocket.close();
+    const leaves = () => logged.filter((l) => l.msg.includes('leaving'));
+    await expect
+      .poll(
+        () =>
+          leaves()
+            .map((l) => l.msg)
+            .sort(),
+        { timeout: 5000 },
+      )
+      .toEqual(['failed to record a media viewer leaving', 'failed to record a viewer leaving']);
+    expect(leaves().every((l) => l.streamId === streamId)).toBe(true);
   });
 });
 

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
+  connectSocket,
+  emitAck,
   endLive,
   engines,
   registerUser,
@@ -88,6 +90,51 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
     expect(
       Object.keys(active.body.find((s: any) => s.streamId === started.streamId)).sort(),
     ).toEqual(streamKeys);
+  });
+
+  it('gives a host one live stream at a time: another start is 409 already_live with its id', async () => {
+    const live = await start({ title: 'first' });
+    const again = await request()('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'second' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual({
+      error: { code: 'already_live', message: expect.any(String), streamId: live.streamId },
+    });
+    // The same over the socket, in the acknowledgement.
+    const socket = await connectSocket(server, host.token);
+    try {
+      expect(await emitAck(socket, 'start_live', { title: 'third' })).toEqual({
+        ok: false,
+        error: { code: 'already_live', message: expect.any(String), streamId: live.streamId },
+      });
+    } finally {
+      socket.close();
+    }
+    // Nothing was created by the refused starts; other hosts are not affected.
+    const mine = await request()('GET', `/api/live/user/${host.user.id}`, { token: host.token });
+    expect(mine.body.filter((s: any) => s.status === 'live').map((s: any) => s.streamId)).toEqual([
+      live.streamId,
+    ]);
+    expect((await start({ title: 'elsewhere' }, otherHost)).status).toBe('live');
+
+    // Starts racing each other: one wins, the others are told which.
+    await request()('POST', `/api/live/end/${live.streamId}`, { token: host.token });
+    const racing = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        request()('POST', '/api/live/start', { token: host.token, body: { title: `race ${i}` } }),
+      ),
+    );
+    const won = racing.filter((r) => r.status === 201);
+    expect(won).toHaveLength(1);
+    for (const lost of racing.filter((r) => r.status !== 201)) {
+      expect(lost.status).toBe(409);
+      expect(lost.body.error).toMatchObject({
+        code: 'already_live',
+        streamId: won[0]!.body.streamId,
+      });
+    }
   });
 
   it('applies the private rules everywhere: lists, details, user streams, view, comment, history', async () => {
