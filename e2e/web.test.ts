@@ -133,4 +133,26 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
     expect(await b.getByTestId('stream-card').count()).toBe(0);
     await shot(b, '08-list-empty-again');
   }, 180_000);
+  it('offers a host who is already live their live stream instead of a second one', async () => {
+    const page = await person();
+    await signUp(page, uniqueName('dora'));
+    await page.getByLabel('Title').fill('First');
+    await page.getByRole('button', { name: 'Go Live' }).click();
+    await page.waitForURL(/\/live\/[0-9a-f-]{36}$/);
+    const liveUrl = page.url();
+    await expect
+      .poll(() => page.getByTestId('broadcast-status').textContent(), { timeout: 15_000 })
+      .toBe('LIVE');
+
+    await page.goto(`${server.url}/live`);
+    await page.getByLabel('Title').fill('Second');
+    await page.getByRole('button', { name: 'Go Live' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/already live/);
+    await shot(page, '09-already-live');
+    await page.getByRole('button', { name: 'Go to your live stream' }).click();
+    await page.waitForURL(liveUrl);
+    await expect
+      .poll(() => page.getByTestId('broadcast-status').textContent(), { timeout: 15_000 })
+      .toBe('LIVE');
+  }, 60_000);
 });
