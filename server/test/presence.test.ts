@@ -215,13 +215,19 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
       expect(await left).toEqual({ streamId, userId: ex.user.id, username: ex.username });
       expect(await count()).toBe(1);
 
-      // Out of the room: what the room hears no longer reaches any of their tabs.
+      // Out of the room: what the room hears no longer reaches any of their tabs, nor does the
+      // stream's count meant for the list of those who may see it.
       const exHeard = exTabs.map((tab) => collect(tab, 'live_comment_added'));
+      const exCounts = exTabs.map((tab) => collect(tab, 'viewer_count'));
       const loyalHeard = nextEvent(loyalSocket, 'live_comment_added');
       await emitAck(hostSocket, 'live_comment', { streamId, comment: 'followers only' });
       await loyalHeard;
-      await sleep(200);
-      for (const heard of exHeard) expect(heard).toEqual([]);
+      const stranger = await registerUser(server);
+      await request()('POST', `/api/users/${owner.user.id}/follow`, { token: stranger.token });
+      await request()('POST', `/api/live/${streamId}/view`, { token: stranger.token });
+      await sleep(1500);
+      for (const heard of [...exHeard, ...exCounts]) expect(heard).toEqual([]);
+      await request()('POST', `/api/live/${streamId}/leave`, { token: stranger.token });
 
       // And no way back in, as for anyone who does not follow the host.
       expect(await emitAck(exTabs[0]!, 'join_live', { streamId })).toMatchObject({

@@ -104,14 +104,27 @@ export function relayLiveEvents(
   const onResumed = (streamId: string) =>
     io.to(streamRoom(streamId)).emit('broadcaster_resumed', { streamId });
 
+  /** The list's updates of a private stream stop reaching an ex-follower too. */
+  const dropFromAudience = ({ streamId, userId }: Revocation) => {
+    const audience = audienceOf.get(streamId);
+    if (audience?.kind === 'users')
+      audienceOf.set(streamId, {
+        kind: 'users',
+        userIds: audience.userIds.filter((id) => id !== userId),
+      });
+  };
   const onRevoked = ({ streamId, userId }: Revocation) => {
     const room = streamRoom(streamId);
+    dropFromAudience({ streamId, userId });
     // Through the adapter this reaches the user's tabs on every node.
     io.to(userRoom(userId)).emit('live_access_revoked', { streamId });
     io.in(userRoom(userId)).socketsLeave(room);
     if (clustered) io.serverSideEmit('access_revoked', { streamId, userId });
   };
-  const onRemoteRevoked = (revocation: Revocation) => onRemoteRevocation(revocation);
+  const onRemoteRevoked = (revocation: Revocation) => {
+    dropFromAudience(revocation);
+    onRemoteRevocation(revocation);
+  };
 
   events.on('access_revoked', onRevoked);
   io.on('access_revoked', onRemoteRevoked);
