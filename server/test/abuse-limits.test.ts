@@ -134,6 +134,35 @@ describe('abuse limits', () => {
     expect(finished.indexOf('late')).toBeLessThanOrEqual(servedBefore + 2);
   });
 
+  it('bounds the password work waiting: one address at once gets 429, everyone at once 503', async () => {
+    // One hash at a time and four waiting, at most two of them from one address.
+    const server = await start({ PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '4' });
+    const register = (address: string) =>
+      api(server.url)('POST', '/api/auth/register', {
+        body: { username: uniqueName(), password: 'correct horse battery' },
+        headers: from(address),
+      });
+    const burst = await Promise.all(Array.from({ length: 8 }, () => register('10.0.6.1')));
+    const tooMany = burst.filter((r) => r.status !== 201);
+    expect(tooMany.length).toBeGreaterThan(0);
+    for (const r of tooMany) {
+      expect(r.status).toBe(429);
+      expect(r.body.error).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 1 });
+      expect(r.headers.get('retry-after')).toBe('1');
+    }
+
+    const crowd = await Promise.all(
+      ['10.0.7.1', '10.0.7.2', '10.0.7.3', '10.0.7.4'].flatMap((a) => [register(a), register(a)]),
+    );
+    const busy = crowd.filter((r) => r.status !== 201);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const r of busy) {
+      expect(r.status).toBe(503);
+      expect(r.body.error).toMatchObject({ code: 'unavailable', retryAfterSeconds: 1 });
+      expect(r.headers.get('retry-after')).toBe('1');
+    }
+  });
+
   it('limits joins and leaves per socket, not per user', async () => {
     const server = await start({ JOIN_LEAVE_PER_SOCKET: '4' });
     const host = await registerUser(server);
