@@ -156,7 +156,7 @@ describe('Socket.IO events', () => {
     expect(atB.map((c) => c.comment)).toEqual(['<b>x</b>', 'from the host', 'second']);
   });
 
-  it('rate-limits a flooding user without affecting anyone else', async () => {
+  it('rate-limits a flooding user (comments and reactions) without affecting anyone else', async () => {
     const streamId = (
       await request()('POST', '/api/live/start', { token: host.token, body: { title: 'flood' } })
     ).body.streamId;
@@ -175,6 +175,13 @@ describe('Socket.IO events', () => {
     expect((await emitAck(calm, 'live_comment', { streamId, comment: 'still here' })).ok).toBe(
       true,
     );
+    const reactions = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        emitAck(f, 'live_reaction', { streamId, reaction: REACTIONS[1] }),
+      ),
+    );
+    expect(reactions.filter((r) => r.ok)).toHaveLength(5);
+    expect(reactions.filter((r) => !r.ok).every((r) => r.error.code === 'rate_limited')).toBe(true);
     const stored = await request()('GET', `/api/live/${streamId}/comments`);
     expect(
       stored.body.comments.filter((c: { comment: string }) => c.comment.startsWith('spam')),
