@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import {
   api,
+  endLive,
   registerUser,
   startTestServer,
   type TestServer,
@@ -49,6 +50,8 @@ describe('media plane with Chromium', () => {
   });
 
   const startStream = async (title: string) => {
+    // A host has one live stream at a time: the previous test's stream ends first.
+    await endLive(server, host);
     const res = await api(server.url)('POST', '/api/live/start', {
       token: host.token,
       body: { title },

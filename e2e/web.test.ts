@@ -146,4 +146,26 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
     // The app ran under the policy it is served with, and the policy refused nothing it needs.
     expect(cspViolations).toEqual([]);
   }, 180_000);
+  it('offers a host who is already live their live stream instead of a second one', async () => {
+    const page = await person();
+    await signUp(page, uniqueName('dora'));
+    await page.getByLabel('Title').fill('First');
+    await page.getByRole('button', { name: 'Go Live' }).click();
+    await page.waitForURL(/\/live\/[0-9a-f-]{36}$/);
+    const liveUrl = page.url();
+    await expect
+      .poll(() => page.getByTestId('broadcast-status').textContent(), { timeout: 15_000 })
+      .toBe('LIVE');
+
+    await page.goto(`${server.url}/live`);
+    await page.getByLabel('Title').fill('Second');
+    await page.getByRole('button', { name: 'Go Live' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/already live/);
+    await shot(page, '09-already-live');
+    await page.getByRole('button', { name: 'Go to your live stream' }).click();
+    await page.waitForURL(liveUrl);
+    await expect
+      .poll(() => page.getByTestId('broadcast-status').textContent(), { timeout: 15_000 })
+      .toBe('LIVE');
+  }, 60_000);
 });

@@ -30,6 +30,9 @@ export async function startServerProcess(
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
         WEB_DIR: path.join(dataDir, 'no-web'),
+        // Every benchmark user registers and signs in from 127.0.0.1.
+        REGISTRATIONS_PER_IP: '1000000',
+        LOGIN_FAILURES_PER_IP: '1000000',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -53,20 +53,20 @@ export async function runApi(
   options: { users: number; seconds: number; log: (line: string) => void },
 ): Promise<ApiRow[]> {
   const suffix = Date.now().toString(36);
-  const hosts = await Promise.all(
-    Array.from({ length: 10 }, (_, i) => registerUser(server.url, `bench_h${i}_${suffix}`)),
-  );
+  // A host has one live stream at a time: 100 streams need 100 hosts.
+  const hosts: { token: string }[] = [];
+  for (let i = 0; i < 100; i += 10) {
+    hosts.push(
+      ...(await Promise.all(
+        Array.from({ length: 10 }, (_, j) => registerUser(server.url, `bench_h${i + j}_${suffix}`)),
+      )),
+    );
+  }
   let streamId = '';
   for (const host of hosts) {
-    for (let i = 0; i < 10; i += 1) {
-      streamId = (
-        await post(
-          `${server.url}/api/live/start`,
-          { title: `stream ${i}`, tags: ['bench'] },
-          host.token,
-        )
-      ).streamId;
-    }
+    streamId = (
+      await post(`${server.url}/api/live/start`, { title: 'stream', tags: ['bench'] }, host.token)
+    ).streamId;
   }
   const viewerTokens: string[] = [];
   for (let i = 0; i < options.users; i += 8) {

@@ -5,6 +5,19 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+const seconds = (fallback: number) => z.coerce.number().int().min(1).max(86_400).default(fallback);
+
+/** Express's `trust proxy`: `true`/`false`, a hop count, or addresses and subnets (comma separated). */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((text): boolean | number | string => {
+    if (text === undefined || text === '' || text === 'false') return false;
+    if (text === 'true') return true;
+    return /^\d+$/.test(text) ? Number(text) : text;
+  });
+
 const iceServer = z.object({
   urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   username: z.string().optional(),
@@ -63,6 +76,22 @@ const envSchema = z
     MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
     WEB_DIR: z.string().min(1).optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[\w.:-]{1,64}$/)
+      .default('onair'),
+    TRUST_PROXY: trustProxy,
+    LOGIN_FAILURES_PER_USERNAME: count(10),
+    LOGIN_FAILURES_PER_USERNAME_WINDOW_SECONDS: seconds(15 * 60),
+    LOGIN_FAILURES_PER_IP: count(100),
+    LOGIN_FAILURES_PER_IP_WINDOW_SECONDS: seconds(15 * 60),
+    REGISTRATIONS_PER_IP: count(300),
+    REGISTRATIONS_PER_IP_WINDOW_SECONDS: seconds(3600),
+    JOIN_LEAVE_PER_SOCKET: count(30),
+    JOIN_LEAVE_PER_SOCKET_WINDOW_SECONDS: seconds(10),
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    PASSWORD_HASH_QUEUE: count(200),
+    VIEW_LEASE_SECONDS: seconds(60),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -80,6 +109,12 @@ const envSchema = z
 const defaultWebDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 
 export type IceServerConfig = z.infer<typeof iceServer>;
+
+/** `points` per key in each window of `durationSeconds`. */
+export interface BudgetConfig {
+  points: number;
+  durationSeconds: number;
+}
 
 /** Everything the process is configured with; every default works on one machine. */
 export interface Config {
@@ -106,6 +141,21 @@ export interface Config {
   metricsToken: string | undefined;
   /** The built web app to serve; none in tests that do not need it. */
   webDir: string | undefined;
+  /** Namespace of this deployment's keys in Redis (rate limits). */
+  redisKeyPrefix: string;
+  /** Which proxies' `X-Forwarded-For` to believe for the client's address (Express `trust proxy`). */
+  trustProxy: boolean | number | string;
+  /** Abuse limits; with `REDIS_URL` every node shares the counts. */
+  limits: {
+    loginFailuresPerUsername: BudgetConfig;
+    loginFailuresPerIp: BudgetConfig;
+    registrationsPerIp: BudgetConfig;
+    joinLeavePerSocket: BudgetConfig;
+  };
+  /** Password hashes computed at once, and sign-ins that may wait for one. */
+  passwordHashing: { concurrency: number; maxWaiting: number };
+  /** How long a REST view counts its viewer unless renewed. */
+  viewLeaseSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -143,5 +193,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
     webDir: e.WEB_DIR ? path.resolve(base, e.WEB_DIR) : defaultWebDir,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    trustProxy: e.TRUST_PROXY,
+    limits: {
+      loginFailuresPerUsername: {
+        points: e.LOGIN_FAILURES_PER_USERNAME,
+        durationSeconds: e.LOGIN_FAILURES_PER_USERNAME_WINDOW_SECONDS,
+      },
+      loginFailuresPerIp: {
+        points: e.LOGIN_FAILURES_PER_IP,
+        durationSeconds: e.LOGIN_FAILURES_PER_IP_WINDOW_SECONDS,
+      },
+      registrationsPerIp: {
+        points: e.REGISTRATIONS_PER_IP,
+        durationSeconds: e.REGISTRATIONS_PER_IP_WINDOW_SECONDS,
+      },
+      joinLeavePerSocket: {
+        points: e.JOIN_LEAVE_PER_SOCKET,
+        durationSeconds: e.JOIN_LEAVE_PER_SOCKET_WINDOW_SECONDS,
+      },
+    },
+    passwordHashing: {
+      concurrency: e.PASSWORD_HASH_CONCURRENCY,
+      maxWaiting: e.PASSWORD_HASH_QUEUE,
+    },
+    viewLeaseSeconds: e.VIEW_LEASE_SECONDS,
   };
 }

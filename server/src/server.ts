@@ -15,11 +15,15 @@ import { userRoutes } from './http/routes/users';
 import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
-import { RateLimiter } from './live/rate-limiter';
+import { FairQueue } from './live/FairQueue';
+import { PresenceService } from './live/presence';
+import { createLimit, type Budget, type LimitStore } from './live/rate-limits';
+import { SignInGuard } from './live/sign-in-guard';
 import { StreamService } from './live/streams';
 import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
 import { connectMediaLifecycle } from './media-lifecycle';
+import { connectMediaPresence } from './media-presence';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
 import { Metrics } from './metrics';
 import { persistentValue, randomNodeId, randomSecret } from './node-identity';
@@ -41,6 +45,7 @@ export interface OnAirServer {
   services: {
     users: UserService;
     streams: StreamService;
+    presence: PresenceService;
     comments: CommentService;
     tokens: TokenService;
   };
@@ -52,10 +57,13 @@ export interface OnAirServer {
 
 export interface StartOptions {
   logger?: Logger;
-  /** Per-user chat limits; tests lower them to see the limit bite. */
+  /**
+   * Per-user chat budgets (default 5 comments per 5 s, 20 reactions per 4 s); tests change them
+   * to see the limit bite.
+   */
   rateLimits?: {
-    comments?: { burst: number; perSecond: number };
-    reactions?: { burst: number; perSecond: number };
+    comments?: Budget;
+    reactions?: Budget;
   };
   /** How long a media session may take to connect before it is closed. Default 15 s. */
   mediaConnectTimeoutMs?: number;
@@ -87,18 +95,79 @@ export async function startServer(
     config.jwtSecret ?? (await persistentValue(config.dataDir, 'jwt-secret', randomSecret));
   const nodeId = config.nodeId ?? (await persistentValue(config.dataDir, 'node-id', randomNodeId));
 
+  const redisClients: { quit(): Promise<unknown> }[] = [];
+  const redis = config.redisUrl ? createClient({ url: config.redisUrl }) : undefined;
+  if (redis) {
+    redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+    await redis.connect();
+    redisClients.push(redis);
+  }
+  // With Redis every node counts against the same budgets; alone, memory is enough.
+  const limitStore: LimitStore = redis
+    ? { kind: 'redis', client: redis, keyPrefix: config.redisKeyPrefix }
+    : { kind: 'memory' };
   const events = new LiveEvents();
   events.on('error', (err) => logger.error({ err }, 'live event listener failed'));
-  const users = new UserService(database.db);
+  const presence = new PresenceService(database.db, events, {
+    nodeId,
+    leaseSeconds: config.viewLeaseSeconds,
+  });
+  const users = new UserService(database.db, presence);
   const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds, {
     isCurrentUser: (userId) => users.exists(userId),
   });
-  const streams = new StreamService(database.db, events, users, nodeId);
-  const limiters = {
-    comments: new RateLimiter(options.rateLimits?.comments ?? { burst: 5, perSecond: 1 }),
-    reactions: new RateLimiter(options.rateLimits?.reactions ?? { burst: 20, perSecond: 5 }),
+  const streams = new StreamService(database.db, events, users, presence, nodeId);
+  const limits = {
+    comments: createLimit(
+      'comments',
+      options.rateLimits?.comments ?? { points: 5, durationSeconds: 5 },
+      limitStore,
+      'Too many messages; slow down',
+    ),
+    reactions: createLimit(
+      'reactions',
+      options.rateLimits?.reactions ?? { points: 20, durationSeconds: 4 },
+      limitStore,
+      'Too many reactions; slow down',
+    ),
+    joinLeave: createLimit(
+      'join-leave',
+      config.limits.joinLeavePerSocket,
+      limitStore,
+      'Joining and leaving too fast; slow down',
+    ),
   };
-  const comments = new CommentService(database.db, events, streams, limiters);
+  const signIn = new SignInGuard(
+    {
+      failedLoginsPerUsername: createLimit(
+        'login-username',
+        config.limits.loginFailuresPerUsername,
+        limitStore,
+        'Too many failed sign-ins for this account; try again later',
+      ),
+      failedLoginsPerAddress: createLimit(
+        'login-ip',
+        config.limits.loginFailuresPerIp,
+        limitStore,
+        'Too many failed sign-ins from your network; try again later',
+      ),
+      registrationsPerAddress: createLimit(
+        'register-ip',
+        config.limits.registrationsPerIp,
+        limitStore,
+        'Too many accounts created from your network; try again later',
+      ),
+    },
+    new FairQueue({
+      concurrency: config.passwordHashing.concurrency,
+      maxWaiting: config.passwordHashing.maxWaiting,
+      // One address (a school behind one NAT, or an attacker) may fill half of the queue: the
+      // other half stays open to everyone else, who take turns with it.
+      maxWaitingPerClient: Math.max(1, Math.ceil(config.passwordHashing.maxWaiting / 2)),
+    }),
+    (err) => logger.warn({ err }, 'could not give back a sign-in attempt'),
+  );
+  const comments = new CommentService(database.db, events, streams, limits);
   const metrics = new Metrics();
   const media = new MediaWorkerPool({
     workers: config.mediaWorkers,
@@ -114,6 +183,12 @@ export async function startServer(
     logger,
   });
   media.on('error', (err) => logger.error({ err }, 'media event listener failed'));
+  const mediaPresence = connectMediaPresence({ media, presence, events, logger });
+  // Leases are checked a few times per lease, so a lapsed view goes within about a third of one.
+  const stopLeaseSweep = presence.sweepLeases(
+    Math.min(10_000, (config.viewLeaseSeconds * 1000) / 3),
+    (err) => logger.error({ err }, 'failed to expire REST views'),
+  );
   const lifecycle = connectMediaLifecycle({
     media,
     streams,
@@ -146,13 +221,15 @@ export async function startServer(
     webDir: config.webDir,
     metricsToken: config.metricsToken,
     routes: [
-      ['/api/auth', authRoutes(users, tokens)],
+      ['/api/auth', authRoutes(users, tokens, signIn)],
       ['/api/users', userRoutes(users, tokens)],
       ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
-      ['/api/live', whipRoutes({ media, streams, tokens, iceLinks })],
-      ['/api/live', liveRoutes({ streams, comments, tokens, publicUrl })],
+      ['/api/live', whipRoutes({ media, mediaPresence, streams, tokens, iceLinks })],
+      ['/api/live', liveRoutes({ streams, presence, comments, tokens, publicUrl })],
     ],
   });
+  // Per-address limits count the client, not a proxy in front of it, only when told which to trust.
+  app.set('trust proxy', config.trustProxy);
   const headersTimeout = options.httpTimeouts?.headersMs ?? 10_000;
   const http = createServer(
     {
@@ -164,29 +241,40 @@ export async function startServer(
     app,
   );
   const io = createRealtimeServer(http, { tokens, logger, responseHeaders: dataResponseHeaders });
-  const redisClients: { quit(): Promise<unknown> }[] = [];
-  if (config.redisUrl) {
-    const pub = createClient({ url: config.redisUrl });
-    const sub = pub.duplicate();
-    await Promise.all([pub.connect(), sub.connect()]);
-    redisClients.push(pub, sub);
-    io.adapter(createAdapter(pub, sub));
+  if (redis) {
+    const sub = redis.duplicate();
+    await sub.connect();
+    redisClients.push(sub);
+    io.adapter(createAdapter(redis, sub));
   }
   const whipUrl = (streamId: string) => `${publicUrl()}/api/live/${streamId}/whip`;
   io.on('connection', (socket) => {
-    const closeMedia = registerMediaHandlers(socket, { media, streams, logger, metrics });
+    const closeMedia = registerMediaHandlers(socket, {
+      media,
+      mediaPresence,
+      streams,
+      joinLeave: limits.joinLeave,
+      logger,
+      metrics,
+    });
     registerLiveHandlers(socket, {
       streams,
+      presence,
       comments,
+      joinLeave: limits.joinLeave,
       logger,
       metrics,
       whipUrl,
       onLeave: closeMedia,
     });
   });
-  const stopRelay = relayLiveEvents(io, events, async (streamId) => {
-    const row = await streams.visibleRow(streamId, undefined).catch(() => null);
-    return row ? streams.audience(row) : null;
+  const stopRelay = relayLiveEvents(io, events, {
+    resolveAudience: async (streamId) => {
+      const row = await streams.visibleRow(streamId, undefined).catch(() => null);
+      return row ? streams.audience(row) : null;
+    },
+    clustered: redis !== undefined,
+    onRemoteRevocation: ({ streamId, userId }) => media.closeViewerSessions(streamId, userId),
   });
   metrics.attach({
     liveCount: () => streams.liveCount(),
@@ -220,10 +308,10 @@ export async function startServer(
     (closing ??= (async () => {
       ready = false;
       stopRelay();
+      stopLeaseSweep();
       lifecycle.close();
+      mediaPresence.close();
       await media.close();
-      limiters.comments.close();
-      limiters.reactions.close();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       http.closeAllConnections();
@@ -239,7 +327,7 @@ export async function startServer(
     io,
     database,
     events,
-    services: { users, streams, comments, tokens },
+    services: { users, streams, presence, comments, tokens },
     media,
     logger,
     close,

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MediaStreamTrack, RTCPeerConnection } from 'werift';
 import {
   api,
   connectSocket,
   emitAck,
+  endLive,
   registerUser,
   startTestServer,
   type TestServer,
@@ -40,6 +41,8 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
   let server: TestServer;
   let host: TestUser;
   let other: TestUser;
+  /** A second host, for tests that need two streams live at once (one each). */
+  let secondHost: TestUser;
   const peers: RTCPeerConnection[] = [];
   const request = () => api(server.url);
 
@@ -55,14 +58,16 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
     });
     host = await registerUser(server);
     other = await registerUser(server);
+    secondHost = await registerUser(server);
   });
+  afterEach(() => Promise.all([endLive(server, host), endLive(server, secondHost)]));
   afterAll(async () => {
     await Promise.all(peers.map((pc) => pc.close()));
     await server.stop();
   });
 
-  const start = async (body: object = { title: 'media' }) => {
-    const res = await request()('POST', '/api/live/start', { token: host.token, body });
+  const start = async (body: object = { title: 'media' }, owner = host) => {
+    const res = await request()('POST', '/api/live/start', { token: owner.token, body });
     expect(res.status).toBe(201);
     return res.body as { streamId: string; streamKey: string; whipUrl: string };
   };
@@ -86,7 +91,7 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
     const stream = await start();
     expect(stream.streamKey).toMatch(/^[\w-]{20,}$/);
     expect(stream.whipUrl).toBe(`${server.url}/api/live/${stream.streamId}/whip`);
-    const second = await start();
+    const second = await start({ title: 'media' }, secondHost);
     expect(second.streamKey).not.toBe(stream.streamKey);
     // One stream's key does not open another.
     const { pc, sdp } = await publisherOffer();
@@ -187,7 +192,7 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
       });
     expect((await whep(privateStream.streamId)).status).toBe(401);
     expect((await whep(privateStream.streamId, other.token)).status).toBe(404);
-    const publicStream = await start();
+    const publicStream = await start({ title: 'media' }, secondHost);
     // No publisher yet: nothing to watch, and no viewer is recorded.
     const early = await whep(publicStream.streamId, other.token);
     expect(early.status).toBe(409);

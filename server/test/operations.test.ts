@@ -77,6 +77,34 @@ describe('operations', () => {
     }
   });
 
+  it('keeps REST views across a restart of the node that took them, until their lease ends', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-restart-'));
+    const env = { DATA_DIR: dataDir, NODE_ID: 'node-restart-test', PUBLISHER_GRACE_SECONDS: '60' };
+    try {
+      const first = await startTestServer({ env });
+      const [host, overRest] = await Promise.all([registerUser(first), registerUser(first)]);
+      const started = await api(first.url)('POST', '/api/live/start', {
+        token: host.token,
+        body: { title: 'restart' },
+      });
+      const streamId = started.body.streamId;
+      await api(first.url)('POST', `/api/live/${streamId}/view`, { token: overRest.token });
+      // A lease is not a connection of this node: the restart's clean-up leaves it alone.
+      await first.close();
+      const second = await startTestServer({ env });
+      try {
+        const details = await api(second.url)('GET', `/api/live/${streamId}`);
+        expect(details.body.viewerCount).toBe(1);
+        const open = details.body.viewers.filter((v: any) => v.leftAt === null);
+        expect(open.map((v: any) => v.user.id)).toEqual([overRest.user.id]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('starts from the entry point, prints its URL and stops cleanly on SIGTERM', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-main-'));
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {

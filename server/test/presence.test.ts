@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roomCountIntervalMs } from '../src/realtime/broadcasts';
 import {
   api,
   collect,
   connectSocket,
   emitAck,
+  endLive,
   engines,
   nextEvent,
   registerUser,
   sleep,
   startTestServer,
+  type ClientSocket,
   type TestServer,
   type TestUser,
 } from './support/server';
@@ -24,9 +27,14 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
   });
   afterAll(() => server.stop());
 
-  const start = async () =>
-    (await request()('POST', '/api/live/start', { token: host.token, body: { title: 'presence' } }))
-      .body.streamId as string;
+  const start = async () => {
+    await endLive(server, host);
+    const started = await request()('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'presence' },
+    });
+    return started.body.streamId as string;
+  };
 
   it('counts 40 users joining at the same moment exactly (REST and sockets mixed)', async () => {
     const streamId = await start();
@@ -35,20 +43,24 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
     const watcher = await connectSocket(server, host.token);
     await emitAck(watcher, 'join_live', { streamId });
     const counts = collect(watcher, 'viewer_count');
+    const joining = performance.now();
     await Promise.all([
       ...users
         .slice(0, 20)
         .map((u) => request()('POST', `/api/live/${streamId}/view`, { token: u.token })),
       ...sockets.map((s) => emitAck(s, 'join_live', { streamId })),
     ]);
+    const joinedMs = performance.now() - joining;
     const details = await request()('GET', `/api/live/${streamId}`);
     expect(details.body.viewerCount).toBe(40);
     expect(details.body.peakViewers).toBe(40);
     expect(details.body.viewers).toHaveLength(40);
-    await sleep(200);
-    // The room heard every step of the count, ending at 40.
-    expect(counts.length).toBe(40);
-    expect(Math.max(...counts.map((c) => c.viewerCount))).toBe(40);
+    await sleep(roomCountIntervalMs * 2);
+    // The room heard the count coalesced (at most one message per interval, not one per join),
+    // and the last it heard is the exact count.
+    expect(counts.length).toBeLessThan(40);
+    expect(counts.length).toBeLessThanOrEqual(Math.ceil(joinedMs / roomCountIntervalMs) + 2);
+    expect(counts.at(-1)).toEqual({ streamId, viewerCount: 40 });
 
     await Promise.all([
       ...users
@@ -116,6 +128,122 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
       viewers: [],
     });
     tab.close();
+  });
+
+  it('holds a REST view as a lease: renewed by viewing again, dropped when not renewed', async () => {
+    const leased = await startTestServer({ engine, env: { VIEW_LEASE_SECONDS: '1' } });
+    const r = api(leased.url);
+    const sockets: ClientSocket[] = [];
+    try {
+      const [owner, viewer, both] = await Promise.all([
+        registerUser(leased),
+        registerUser(leased),
+        registerUser(leased),
+      ]);
+      const started = await r('POST', '/api/live/start', {
+        token: owner.token,
+        body: { title: 'lease' },
+      });
+      const streamId: string = started.body.streamId;
+      const watcher = await connectSocket(leased, owner.token);
+      sockets.push(watcher);
+      await emitAck(watcher, 'join_live', { streamId });
+      const view = await r('POST', `/api/live/${streamId}/view`, { token: viewer.token });
+      expect(view.body).toMatchObject({ success: true, viewerCount: 1, leaseSeconds: 1 });
+      // A lease beside a socket: when the lease lapses the socket still holds its user.
+      await r('POST', `/api/live/${streamId}/view`, { token: both.token });
+      const bothSocket = await connectSocket(leased, both.token);
+      sockets.push(bothSocket);
+      await emitAck(bothSocket, 'join_live', { streamId });
+      const count = async () => (await r('GET', `/api/live/${streamId}`)).body.viewerCount;
+      const left = collect(watcher, 'viewer_left');
+      for (let i = 0; i < 5; i += 1) {
+        await sleep(500);
+        expect(
+          (await r('POST', `/api/live/${streamId}/view`, { token: viewer.token })).status,
+        ).toBe(200);
+      }
+      expect(await count()).toBe(2);
+      expect(left).toEqual([]);
+
+      // Not renewed: the viewer goes once the lease lapses, as if they had left.
+      const gone = await nextEvent(watcher, 'viewer_left', () => true, 4000);
+      expect(gone).toEqual({ streamId, userId: viewer.user.id, username: viewer.username });
+      expect(await count()).toBe(1);
+      const details = await r('GET', `/api/live/${streamId}`);
+      const record = details.body.viewers.find((v: any) => v.user.id === viewer.user.id);
+      expect(record.leftAt).not.toBeNull();
+    } finally {
+      for (const socket of sockets) socket.close();
+      await leased.stop();
+    }
+  });
+
+  it('takes an ex-follower out of the private stream of the host they unfollow, and keeps them out', async () => {
+    const [owner, ex, loyal] = await Promise.all([
+      registerUser(server),
+      registerUser(server),
+      registerUser(server),
+    ]);
+    for (const user of [ex, loyal])
+      await request()('POST', `/api/users/${owner.user.id}/follow`, { token: user.token });
+    const started = await request()('POST', '/api/live/start', {
+      token: owner.token,
+      body: { title: 'friends', isPrivate: true },
+    });
+    const streamId: string = started.body.streamId;
+    const hostSocket = await connectSocket(server, owner.token);
+    const exTabs = [await connectSocket(server, ex.token), await connectSocket(server, ex.token)];
+    const loyalSocket = await connectSocket(server, loyal.token);
+    try {
+      await emitAck(hostSocket, 'join_live', { streamId });
+      for (const tab of exTabs)
+        expect((await emitAck(tab, 'join_live', { streamId })).ok).toBe(true);
+      await request()('POST', `/api/live/${streamId}/view`, { token: ex.token });
+      await emitAck(loyalSocket, 'join_live', { streamId });
+      const count = async () =>
+        (await request()('GET', `/api/live/${streamId}`, { token: owner.token })).body.viewerCount;
+      expect(await count()).toBe(2);
+
+      const told = exTabs.map((tab) => nextEvent(tab, 'live_access_revoked'));
+      const left = nextEvent(hostSocket, 'viewer_left', (e) => e.userId === ex.user.id);
+      const unfollowed = await request()('DELETE', `/api/users/${owner.user.id}/follow`, {
+        token: ex.token,
+      });
+      expect(unfollowed.status).toBe(200);
+      for (const notice of told) expect(await notice).toEqual({ streamId });
+      expect(await left).toEqual({ streamId, userId: ex.user.id, username: ex.username });
+      expect(await count()).toBe(1);
+
+      // Out of the room: what the room hears no longer reaches any of their tabs, nor does the
+      // stream's count meant for the list of those who may see it.
+      const exHeard = exTabs.map((tab) => collect(tab, 'live_comment_added'));
+      const exCounts = exTabs.map((tab) => collect(tab, 'viewer_count'));
+      const loyalHeard = nextEvent(loyalSocket, 'live_comment_added');
+      await emitAck(hostSocket, 'live_comment', { streamId, comment: 'followers only' });
+      await loyalHeard;
+      const stranger = await registerUser(server);
+      await request()('POST', `/api/users/${owner.user.id}/follow`, { token: stranger.token });
+      await request()('POST', `/api/live/${streamId}/view`, { token: stranger.token });
+      await sleep(1500);
+      for (const heard of [...exHeard, ...exCounts]) expect(heard).toEqual([]);
+      await request()('POST', `/api/live/${streamId}/leave`, { token: stranger.token });
+
+      // And no way back in, as for anyone who does not follow the host.
+      expect(await emitAck(exTabs[0]!, 'join_live', { streamId })).toMatchObject({
+        ok: false,
+        error: { code: 'not_found' },
+      });
+      expect(
+        (await request()('POST', `/api/live/${streamId}/view`, { token: ex.token })).status,
+      ).toBe(404);
+      expect(
+        await emitAck(exTabs[1]!, 'live_comment', { streamId, comment: 'still here?' }),
+      ).toMatchObject({ ok: false, error: { code: 'not_found' } });
+      expect(await count()).toBe(1);
+    } finally {
+      for (const socket of [hostSocket, loyalSocket, ...exTabs]) socket.close();
+    }
   });
 
   if (engine === 'postgres') {

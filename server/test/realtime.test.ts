@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REACTIONS } from '@onair/protocol';
 import {
   api,
   collect,
   connectSocket,
   emitAck,
+  endLive,
   nextEvent,
   registerUser,
   sleep,
@@ -29,7 +30,10 @@ describe('Socket.IO events', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      rateLimits: { comments: { burst: 3, perSecond: 0.5 }, reactions: { burst: 5, perSecond: 1 } },
+      rateLimits: {
+        comments: { points: 3, durationSeconds: 60 },
+        reactions: { points: 5, durationSeconds: 60 },
+      },
     });
     [host, follower, stranger] = await Promise.all([
       registerUser(server),
@@ -38,6 +42,7 @@ describe('Socket.IO events', () => {
     ]);
     await request()('POST', `/api/users/${host.user.id}/follow`, { token: follower.token });
   });
+  afterEach(() => endLive(server, host));
   afterAll(async () => {
     for (const s of open) s.close();
     await server.stop();
@@ -63,10 +68,12 @@ describe('Socket.IO events', () => {
     expect(overSocket.ok).toBe(true);
     expect(overSocket.stream).toMatchObject({ title: 'over the socket', status: 'live' });
     expect(overSocket.stream.streamKey).toEqual(expect.any(String));
+    await endLive(server, host);
     const overRest = await request()('POST', '/api/live/start', {
       token: host.token,
       body: { title: 'over REST' },
     });
+    await endLive(server, host);
     const privateStream = await request()('POST', '/api/live/start', {
       token: host.token,
       body: { title: 'secret', isPrivate: true },
@@ -97,6 +104,7 @@ describe('Socket.IO events', () => {
     expect((await emitAck(await socketOf(follower), 'join_live', { streamId: privateId })).ok).toBe(
       true,
     );
+    await endLive(server, host);
     const endedId = (
       await request()('POST', '/api/live/start', { token: host.token, body: { title: 'e' } })
     ).body.streamId;
@@ -148,7 +156,7 @@ describe('Socket.IO events', () => {
     expect(atB.map((c) => c.comment)).toEqual(['<b>x</b>', 'from the host', 'second']);
   });
 
-  it('rate-limits a flooding user without affecting anyone else', async () => {
+  it('rate-limits a flooding user (comments and reactions) without affecting anyone else', async () => {
     const streamId = (
       await request()('POST', '/api/live/start', { token: host.token, body: { title: 'flood' } })
     ).body.streamId;
@@ -167,6 +175,13 @@ describe('Socket.IO events', () => {
     expect((await emitAck(calm, 'live_comment', { streamId, comment: 'still here' })).ok).toBe(
       true,
     );
+    const reactions = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        emitAck(f, 'live_reaction', { streamId, reaction: REACTIONS[1] }),
+      ),
+    );
+    expect(reactions.filter((r) => r.ok)).toHaveLength(5);
+    expect(reactions.filter((r) => !r.ok).every((r) => r.error.code === 'rate_limited')).toBe(true);
     const stored = await request()('GET', `/api/live/${streamId}/comments`);
     expect(
       stored.body.comments.filter((c: { comment: string }) => c.comment.startsWith('spam')),

@@ -1,6 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
+  connectSocket,
+  emitAck,
+  endLive,
   engines,
   registerUser,
   startTestServer,
@@ -29,6 +32,8 @@ const streamKeys = [
 describe.each(engines)('live streams over REST on %s', (engine) => {
   let server: TestServer;
   let host: TestUser;
+  /** A second host, for tests that need two streams live at once (one each). */
+  let otherHost: TestUser;
   let follower: TestUser;
   let stranger: TestUser;
   const request = () => api(server.url);
@@ -37,19 +42,22 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
     // Chat limits are tested in the realtime suite; here they would only get in the way.
     server = await startTestServer({
       engine,
-      rateLimits: { comments: { burst: 100, perSecond: 100 } },
+      rateLimits: { comments: { points: 100, durationSeconds: 1 } },
     });
-    [host, follower, stranger] = await Promise.all([
+    [host, otherHost, follower, stranger] = await Promise.all([
+      registerUser(server),
       registerUser(server),
       registerUser(server),
       registerUser(server),
     ]);
     await request()('POST', `/api/users/${host.user.id}/follow`, { token: follower.token });
+    await request()('POST', `/api/users/${otherHost.user.id}/follow`, { token: follower.token });
   });
+  afterEach(() => Promise.all([endLive(server, host), endLive(server, otherHost)]));
   afterAll(() => server.stop());
 
-  const start = async (body: object) => {
-    const res = await request()('POST', '/api/live/start', { token: host.token, body });
+  const start = async (body: object, owner = host) => {
+    const res = await request()('POST', '/api/live/start', { token: owner.token, body });
     expect(res.status).toBe(201);
     return res.body;
   };
@@ -84,9 +92,54 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
     ).toEqual(streamKeys);
   });
 
+  it('gives a host one live stream at a time: another start is 409 already_live with its id', async () => {
+    const live = await start({ title: 'first' });
+    const again = await request()('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'second' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual({
+      error: { code: 'already_live', message: expect.any(String), streamId: live.streamId },
+    });
+    // The same over the socket, in the acknowledgement.
+    const socket = await connectSocket(server, host.token);
+    try {
+      expect(await emitAck(socket, 'start_live', { title: 'third' })).toEqual({
+        ok: false,
+        error: { code: 'already_live', message: expect.any(String), streamId: live.streamId },
+      });
+    } finally {
+      socket.close();
+    }
+    // Nothing was created by the refused starts; other hosts are not affected.
+    const mine = await request()('GET', `/api/live/user/${host.user.id}`, { token: host.token });
+    expect(mine.body.filter((s: any) => s.status === 'live').map((s: any) => s.streamId)).toEqual([
+      live.streamId,
+    ]);
+    expect((await start({ title: 'elsewhere' }, otherHost)).status).toBe('live');
+
+    // Starts racing each other: one wins, the others are told which.
+    await request()('POST', `/api/live/end/${live.streamId}`, { token: host.token });
+    const racing = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        request()('POST', '/api/live/start', { token: host.token, body: { title: `race ${i}` } }),
+      ),
+    );
+    const won = racing.filter((r) => r.status === 201);
+    expect(won).toHaveLength(1);
+    for (const lost of racing.filter((r) => r.status !== 201)) {
+      expect(lost.status).toBe(409);
+      expect(lost.body.error).toMatchObject({
+        code: 'already_live',
+        streamId: won[0]!.body.streamId,
+      });
+    }
+  });
+
   it('applies the private rules everywhere: lists, details, user streams, view, comment, history', async () => {
     const privateStream = await start({ title: 'followers only', isPrivate: true });
-    const publicStream = await start({ title: 'everyone' });
+    const publicStream = await start({ title: 'everyone' }, otherHost);
     const id = privateStream.streamId;
     const cases: [string, TestUser | undefined, boolean][] = [
       ['anonymous', undefined, false],
@@ -133,7 +186,7 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
 
   it('lets only the host end a stream; an ended stream cannot be viewed or commented', async () => {
     const stream = await start({ title: 'short' });
-    const privateStream = await start({ title: 'short and private', isPrivate: true });
+    const privateStream = await start({ title: 'short and private', isPrivate: true }, otherHost);
     const id = stream.streamId;
     expect(
       (await request()('POST', `/api/live/${id}/view`, { token: stranger.token })).body.viewerCount,

@@ -9,6 +9,7 @@ export const ERROR_CODES = [
   'not_found',
   'stream_ended',
   'username_taken',
+  'already_live',
   'conflict',
   'not_in_room',
   'rate_limited',
@@ -20,10 +21,21 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface ErrorBody {
-  code: ErrorCode;
-  message: string;
+/** Fields some errors carry beside their code and message. */
+export interface ErrorDetails {
+  /** The host already has a live stream (one at a time): this is it, to go back to. */
+  already_live: { streamId: string };
+  /** Seconds after which trying again may succeed (REST sends the same as `Retry-After`). */
+  rate_limited: { retryAfterSeconds?: number };
+  unavailable: { retryAfterSeconds?: number };
 }
+
+/** One error: `code`, a sentence safe to show, and the code's details when it has any. */
+export type ErrorBody = {
+  [C in ErrorCode]: { code: C; message: string } & (C extends keyof ErrorDetails
+    ? ErrorDetails[C]
+    : unknown);
+}[ErrorCode];
 
 /** The JSON body of every failed REST response. */
 export interface ErrorResponse {

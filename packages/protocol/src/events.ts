@@ -71,10 +71,17 @@ export interface ServerToClientEvents {
   broadcaster_reconnecting: (payload: { streamId: string; graceSeconds: number }) => void;
   /** The publisher's media is back. */
   broadcaster_resumed: (payload: { streamId: string }) => void;
+  /**
+   * This user may no longer watch a private stream (they stopped following its host): the server
+   * has taken their tabs out of its room and closed their media for it.
+   */
+  live_access_revoked: (payload: { streamId: string }) => void;
 }
 
 export interface InterServerEvents {
   ping: () => void;
+  /** A node revoked a user's access to a stream; each node closes that user's media there. */
+  access_revoked: (revocation: { streamId: string; userId: string }) => void;
 }
 
 /** What the server keeps on every socket after authentication. */

@@ -102,6 +102,15 @@ export interface JoinResult {
   viewerCount: number;
 }
 
+/**
+ * `POST /api/live/:streamId/view`: watching over REST is a lease. The caller counts as a viewer
+ * for `leaseSeconds` and renews by calling `view` again before then.
+ */
+export interface ViewResult extends JoinResult {
+  success: true;
+  leaseSeconds: number;
+}
+
 export interface CommentPage {
   comments: LiveComment[];
   /** Pass as `before` to get the next older page; null when there is none. */

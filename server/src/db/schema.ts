@@ -80,6 +80,10 @@ export const liveStreams = pgTable(
   (t) => [
     index('live_streams_status_started_idx').on(t.status, t.startedAt.desc()),
     index('live_streams_host_idx').on(t.hostId, t.startedAt.desc()),
+    // A host has one live stream at a time; the database holds the rule against racing starts.
+    uniqueIndex('live_streams_one_live_per_host_idx')
+      .on(t.hostId)
+      .where(sql`${t.status} = 'live'`),
   ],
 );
 
@@ -100,8 +104,8 @@ export const streamViewers = pgTable(
 );
 
 /**
- * Why a user counts as present: one row per connection that holds them in the stream
- * (`rest`, `socket:<id>`, `whep:<id>`). A user is a viewer while any row remains, so several
+ * Why a user counts as present: one row per handle that holds them in the stream (`rest`,
+ * `socket:<id>`, `whep:<id>`, `media:<id>`). A user is a viewer while any row remains, so several
  * tabs count once and presence is shared by every node on the same database.
  */
 export const streamPresence = pgTable(
@@ -116,10 +120,15 @@ export const streamPresence = pgTable(
     handle: text('handle').notNull(),
     node: text('node').notNull(),
     createdAt: createdAt(),
+    /** Set for a lease (a REST view): the row lapses then unless renewed. Null while a connection holds it. */
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     primaryKey({ columns: [t.streamId, t.userId, t.handle] }),
     index('stream_presence_node_idx').on(t.node),
+    index('stream_presence_expires_idx')
+      .on(t.expiresAt)
+      .where(sql`${t.expiresAt} is not null`),
   ],
 );
 

@@ -13,6 +13,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   not_found: 404,
   stream_ended: 409,
   username_taken: 409,
+  already_live: 409,
   conflict: 409,
   not_in_room: 403,
   rate_limited: 429,
@@ -22,7 +23,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-export const errorBody = (code: ErrorCode, message: string): ErrorResponse => ({
+export const errorBody = (code: 'not_found' | 'internal', message: string): ErrorResponse => ({
   error: { code, message },
 });
 
@@ -49,14 +50,18 @@ export const apiNotFound: RequestHandler = (_req, res) => {
 };
 
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  const known =
+  const known: AppError | undefined =
     error instanceof AppError
       ? error
       : error && typeof error === 'object'
         ? fromBodyParser(error as { type?: unknown; status?: unknown })
         : undefined;
   if (known) {
-    res.status(httpStatus[known.code]).json(errorBody(known.code, known.message));
+    // RFC 9110 §10.2.3: tell a client that was told to wait (429, 503) how long.
+    const retryAfter = known.retryAfterSeconds;
+    if (retryAfter !== undefined)
+      res.set('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
+    res.status(httpStatus[known.code]).json({ error: known.toBody() } satisfies ErrorResponse);
     return;
   }
   req.log.error({ err: error }, 'request failed');

@@ -4,7 +4,7 @@ import type { Db } from '../db/database';
 import { liveComments, users } from '../db/schema';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
-import type { RateLimiter } from './rate-limiter';
+import type { Limit } from './rate-limits';
 import type { Actor, StreamService } from './streams';
 import { toPublicUser } from './users';
 
@@ -26,11 +26,12 @@ export class CommentService {
     private readonly db: Db,
     private readonly events: LiveEvents,
     private readonly streams: StreamService,
-    private readonly limits: { comments: RateLimiter; reactions: RateLimiter },
+    /** Per-user budgets; each refusal is `rate_limited` and stores nothing. */
+    private readonly limits: { comments: Limit; reactions: Limit },
   ) {}
 
   async add(streamId: string, actor: Actor, text: string): Promise<LiveComment> {
-    if (!this.limits.comments.take(actor.userId)) throw AppError.rateLimited();
+    await this.limits.comments.take(actor.userId);
     await this.streams.liveRow(streamId, actor.userId);
     const [row] = await this.db
       .insert(liveComments)
@@ -73,7 +74,7 @@ export class CommentService {
   }
 
   async react(streamId: string, actor: Actor, reaction: Reaction): Promise<LiveReaction> {
-    if (!this.limits.reactions.take(actor.userId)) throw AppError.rateLimited();
+    await this.limits.reactions.take(actor.userId);
     await this.streams.liveRow(streamId, actor.userId);
     const sent: LiveReaction = {
       streamId,

@@ -1,16 +1,38 @@
-import type { ErrorCode } from '@onair/protocol';
+import type { ErrorBody, ErrorCode, ErrorDetails } from '@onair/protocol';
+
+type DetailsOf<C extends ErrorCode> = C extends keyof ErrorDetails ? ErrorDetails[C] : undefined;
+/** No details for a code without any; optional ones when every field is optional; else required. */
+type DetailsArgs<C extends ErrorCode> = [DetailsOf<C>] extends [undefined]
+  ? []
+  : Partial<DetailsOf<C>> extends DetailsOf<C>
+    ? [details?: DetailsOf<C>]
+    : [details: DetailsOf<C>];
 
 /**
  * The one error type the domain throws. Transports map `code` to an HTTP status or an ack;
- * the message is safe to show a client.
+ * the message and the details are safe to show a client.
  */
-export class AppError extends Error {
-  readonly code: ErrorCode;
+export class AppError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  /** The fields the protocol adds for this code (`streamId` of `already_live`, ...). */
+  readonly details: DetailsOf<C>;
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: C, message: string, ...details: DetailsArgs<C>) {
     super(message);
     this.name = 'AppError';
     this.code = code;
+    this.details = details[0] as DetailsOf<C>;
+  }
+
+  /** Seconds a client should wait before trying again, when the error says so. */
+  get retryAfterSeconds(): number | undefined {
+    const details = this.details as { retryAfterSeconds?: number } | undefined;
+    return details?.retryAfterSeconds;
+  }
+
+  /** What a client receives: the code, the message and the code's details. */
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message, ...this.details } as ErrorBody;
   }
 
   static notFound(what = 'Stream'): AppError {
@@ -33,7 +55,16 @@ export class AppError extends Error {
     return new AppError('unauthorized', message);
   }
 
-  static rateLimited(): AppError {
-    return new AppError('rate_limited', 'Too many messages; slow down');
+  static rateLimited(
+    retryAfterSeconds?: number,
+    message = 'Too many messages; slow down',
+  ): AppError {
+    return new AppError('rate_limited', message, { retryAfterSeconds });
+  }
+
+  static alreadyLive(streamId: string): AppError {
+    return new AppError('already_live', 'You are already live: end that stream first', {
+      streamId,
+    });
   }
 }

@@ -19,6 +19,11 @@ export interface LiveEventMap {
   broadcaster_reconnecting: [streamId: string, graceSeconds: number];
   /** The publisher's media is flowing (first connection, or back after a drop). */
   broadcaster_resumed: [streamId: string];
+  /**
+   * A user may no longer see a stream (they stopped following its private stream's host): their
+   * presence is gone; the transports take them out of its room and close their media for it.
+   */
+  access_revoked: [revocation: { streamId: string; userId: string }];
   /** A listener threw or rejected; logged, never allowed to break the emitter. */
   error: [error: unknown];
 }

@@ -1,70 +1,32 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { StartStreamBody, Stream, StreamDetails, StreamViewer } from '@onair/protocol';
-import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database';
-import { follows, liveStreams, streamPresence, streamViewers, users } from '../db/schema';
+import { liveStreams, streamViewers, users } from '../db/schema';
 import { AppError } from './errors';
 import type { Audience, EndReason, LiveEvents } from './events';
+import type { PresenceService } from './presence';
+import { isUniqueViolation } from './sql-errors';
+import {
+  hostColumns,
+  iso,
+  readHost,
+  toStream,
+  visibleTo,
+  type HostRow,
+  type StreamRow,
+} from './stream-rows';
 import { toPublicUser, type UserService } from './users';
 
-type StreamRow = typeof liveStreams.$inferSelect;
-type HostRow = Pick<typeof users.$inferSelect, 'id' | 'username' | 'displayName' | 'avatarUrl'>;
-
-const hostColumns = {
-  id: users.id,
-  username: users.username,
-  displayName: users.displayName,
-  avatarUrl: users.avatarUrl,
-};
-
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
-
-export function toStream(row: StreamRow, host: HostRow): Stream {
-  return {
-    streamId: row.streamId,
-    title: row.title,
-    description: row.description,
-    status: row.status,
-    isPrivate: row.isPrivate,
-    tags: row.tags,
-    thumbnail: row.thumbnail,
-    host: toPublicUser(host),
-    viewerCount: row.viewerCount,
-    peakViewers: row.peakViewers,
-    duration: row.duration,
-    startedAt: row.startedAt.toISOString(),
-    endedAt: iso(row.endedAt),
-    createdAt: row.createdAt.toISOString(),
-    updatedAt: row.updatedAt.toISOString(),
-  };
-}
-
-/** SQL that holds when `viewerId` may see the stream: it is public, theirs, or its host is followed. */
-function visibleTo(viewerId: string | undefined): SQL {
-  if (!viewerId) return sql`${liveStreams.isPrivate} = false`;
-  return sql`(${liveStreams.isPrivate} = false or ${liveStreams.hostId} = ${viewerId} or exists (
-    select 1 from ${follows} where ${follows.followerId} = ${viewerId} and ${follows.followeeId} = ${liveStreams.hostId}))`;
-}
+export type { Actor, JoinOutcome } from './presence';
+export { toStream } from './stream-rows';
 
 /** How long the public list of live streams may be served from memory. */
 const activeCacheMs = 1000;
 
 const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
-/** Who acts, as the verified token says. */
-export interface Actor {
-  userId: string;
-  username: string;
-}
-
-export interface JoinOutcome {
-  stream: Stream;
-  viewerCount: number;
-  /** True for the host, who is in the room but never counted. */
-  isHost: boolean;
-}
-
-/** Streams, who watches them, and their lifecycle. Counts are written only under the stream's row lock. */
+/** Streams and their lifecycle; who watches them is the presence service's. */
 export class StreamService {
   private publicActive: { at: number; streams: Promise<Stream[]> } | undefined;
 
@@ -72,33 +34,61 @@ export class StreamService {
     private readonly db: Db,
     private readonly events: LiveEvents,
     private readonly userService: UserService,
+    private readonly presence: PresenceService,
     /** This process's node id, recorded on the streams whose media it holds. */
     private readonly nodeId: string,
   ) {}
 
+  /**
+   * Starts a stream. A host has one live stream at a time: while one is live, `already_live`
+   * carries its id (the database's unique index settles two starts racing each other).
+   */
   async start(
     hostId: string,
     body: StartStreamBody,
   ): Promise<{ stream: Stream; streamKey: string }> {
     const streamKey = randomBytes(24).toString('base64url');
-    const [row] = await this.db
-      .insert(liveStreams)
-      .values({
-        hostId,
-        title: body.title,
-        description: body.description,
-        isPrivate: body.isPrivate,
-        tags: body.tags,
-        thumbnail: body.thumbnail ?? null,
-        streamKeyHash: hashKey(streamKey),
-        mediaNode: this.nodeId,
-      })
-      .returning();
-    if (!row) throw new Error('insert returned no row');
+    const row = await this.insertLive(hostId, body, streamKey);
     this.publicActive = undefined;
     const stream = toStream(row, await this.host(hostId));
     this.events.emit('stream_started', stream, await this.audience(row));
     return { stream, streamKey };
+  }
+
+  private async insertLive(
+    hostId: string,
+    body: StartStreamBody,
+    streamKey: string,
+  ): Promise<StreamRow> {
+    // Twice at most: the live stream that refused us may end before we read its id.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const [row] = await this.db
+          .insert(liveStreams)
+          .values({
+            hostId,
+            title: body.title,
+            description: body.description,
+            isPrivate: body.isPrivate,
+            tags: body.tags,
+            thumbnail: body.thumbnail ?? null,
+            streamKeyHash: hashKey(streamKey),
+            mediaNode: this.nodeId,
+          })
+          .returning();
+        if (!row) throw new Error('insert returned no row');
+        return row;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        const [live] = await this.db
+          .select({ streamId: liveStreams.streamId })
+          .from(liveStreams)
+          .where(and(eq(liveStreams.hostId, hostId), eq(liveStreams.status, 'live')))
+          .limit(1);
+        if (live) throw AppError.alreadyLive(live.streamId);
+        if (attempt > 0) throw error;
+      }
+    }
   }
 
   /** Ends a stream on its host's request: 403 for anyone else, 409 when it has already ended. */
@@ -133,11 +123,7 @@ export class StreamService {
         })
         .where(eq(liveStreams.streamId, streamId))
         .returning();
-      await tx.delete(streamPresence).where(eq(streamPresence.streamId, streamId));
-      await tx
-        .update(streamViewers)
-        .set({ leftAt: sql`now()` })
-        .where(and(eq(streamViewers.streamId, streamId), isNull(streamViewers.leftAt)));
+      await this.presence.endAll(tx, streamId);
       return row ?? null;
     });
     if (!result) return null;
@@ -251,112 +237,11 @@ export class StreamService {
   }
 
   /**
-   * Records that `userId` is present through `handle` (`rest`, `socket:<id>`, `whep:<id>`).
-   * The host may join (to be in the room) but is never counted.
-   */
-  async join(streamId: string, actor: Actor, handle: string): Promise<JoinOutcome> {
-    const { userId } = actor;
-    const change = await this.db.transaction(async (tx) => {
-      const stream = await this.lockVisible(tx, streamId, userId);
-      if (stream.status !== 'live') throw AppError.streamEnded();
-      if (stream.hostId === userId) return { stream, changed: false };
-      const inserted = await tx
-        .insert(streamPresence)
-        .values({ streamId, userId, handle, node: this.nodeId })
-        .onConflictDoNothing()
-        .returning({ handle: streamPresence.handle });
-      const [others] = await tx
-        .select({ n: sql<number>`count(*)::int` })
-        .from(streamPresence)
-        .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId)));
-      const changed = inserted.length === 1 && others?.n === 1;
-      if (!changed) return { stream, changed };
-      await tx
-        .insert(streamViewers)
-        .values({ streamId, userId })
-        .onConflictDoUpdate({
-          target: [streamViewers.streamId, streamViewers.userId],
-          set: { joinedAt: sql`now()`, leftAt: null },
-        });
-      return { stream: await this.recount(tx, streamId), changed };
-    });
-    if (change.changed) this.report(change.stream, actor, 'viewer_joined');
-    return {
-      stream: toStream(change.stream, await this.host(change.stream.hostId)),
-      viewerCount: change.stream.viewerCount,
-      isHost: change.stream.hostId === userId,
-    };
-  }
-
-  /** Drops one presence handle; the user leaves when it was their last. Unknown handles are a no-op. */
-  async leave(streamId: string, actor: Actor, handle: string): Promise<void> {
-    const { userId } = actor;
-    const changed = await this.db.transaction(async (tx): Promise<StreamRow | null> => {
-      const [stream] = await tx
-        .select()
-        .from(liveStreams)
-        .where(eq(liveStreams.streamId, streamId))
-        .for('update');
-      if (!stream) return null;
-      const removed = await tx
-        .delete(streamPresence)
-        .where(
-          and(
-            eq(streamPresence.streamId, streamId),
-            eq(streamPresence.userId, userId),
-            eq(streamPresence.handle, handle),
-          ),
-        )
-        .returning({ handle: streamPresence.handle });
-      if (removed.length === 0) return null;
-      const [remaining] = await tx
-        .select({ n: sql<number>`count(*)::int` })
-        .from(streamPresence)
-        .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId)));
-      if ((remaining?.n ?? 0) > 0) return null;
-      await tx
-        .update(streamViewers)
-        .set({ leftAt: sql`now()` })
-        .where(and(eq(streamViewers.streamId, streamId), eq(streamViewers.userId, userId)));
-      return this.recount(tx, streamId);
-    });
-    if (changed) this.report(changed, actor, 'viewer_left');
-  }
-
-  /** The user's presence handles in a stream, e.g. to check that a socket is in the room. */
-  async isPresent(streamId: string, userId: string, handle: string): Promise<boolean> {
-    const [row] = await this.db
-      .select({ one: sql`1` })
-      .from(streamPresence)
-      .where(
-        and(
-          eq(streamPresence.streamId, streamId),
-          eq(streamPresence.userId, userId),
-          eq(streamPresence.handle, handle),
-        ),
-      )
-      .limit(1);
-    return row !== undefined;
-  }
-
-  /**
    * After this node restarts nothing it held is real any more: its presence handles are dropped
    * and the streams whose media it held are returned, for the caller to end or to wait for.
    */
   async recoverNode(): Promise<string[]> {
-    const stale = await this.db
-      .delete(streamPresence)
-      .where(eq(streamPresence.node, this.nodeId))
-      .returning({ streamId: streamPresence.streamId, userId: streamPresence.userId });
-    for (const streamId of new Set(stale.map((s) => s.streamId))) {
-      await this.db.transaction(async (tx) => {
-        await tx.select().from(liveStreams).where(eq(liveStreams.streamId, streamId)).for('update');
-        await tx.execute(sql`update ${streamViewers} set left_at = now()
-          where ${streamViewers.streamId} = ${streamId} and ${streamViewers.leftAt} is null
-          and not exists (select 1 from ${streamPresence} p where p.stream_id = ${streamViewers.streamId} and p.user_id = ${streamViewers.userId})`);
-        await this.recount(tx, streamId);
-      });
-    }
+    await this.presence.forgetNode();
     const orphans = await this.db
       .select({ streamId: liveStreams.streamId })
       .from(liveStreams)
@@ -380,50 +265,7 @@ export class StreamService {
     return { kind: 'users', userIds: await this.userService.audienceOf(row.hostId) };
   }
 
-  private report(stream: StreamRow, actor: Actor, kind: 'viewer_joined' | 'viewer_left'): void {
-    this.events.emit(kind, {
-      streamId: stream.streamId,
-      userId: actor.userId,
-      username: actor.username,
-    });
-    this.events.emit('viewer_count', {
-      streamId: stream.streamId,
-      viewerCount: stream.viewerCount,
-    });
-  }
-
-  private async lockVisible(tx: Db, streamId: string, viewerId: string): Promise<StreamRow> {
-    const [row] = await tx
-      .select()
-      .from(liveStreams)
-      .where(and(eq(liveStreams.streamId, streamId), visibleTo(viewerId)))
-      .for('update', { of: liveStreams });
-    if (!row) throw AppError.notFound();
-    return row;
-  }
-
-  /** Sets the count from presence itself; exact because callers hold the stream's row lock. */
-  private async recount(tx: Db, streamId: string): Promise<StreamRow> {
-    const [row] = await tx
-      .update(liveStreams)
-      .set({
-        viewerCount: sql`(select count(distinct ${streamPresence.userId})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId})`,
-        peakViewers: sql`greatest(${liveStreams.peakViewers}, (select count(distinct ${streamPresence.userId})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId}))`,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(liveStreams.streamId, streamId))
-      .returning();
-    if (!row) throw AppError.notFound();
-    return row;
-  }
-
-  private async host(hostId: string): Promise<HostRow> {
-    const [row] = await this.db
-      .select(hostColumns)
-      .from(users)
-      .where(eq(users.id, hostId))
-      .limit(1);
-    if (!row) throw AppError.notFound('User');
-    return row;
+  private host(hostId: string): Promise<HostRow> {
+    return readHost(this.db, hostId);
   }
 }

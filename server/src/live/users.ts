@@ -4,6 +4,7 @@ import { decoyHash, hashPassword, verifyPassword } from '../auth/passwords';
 import type { Db } from '../db/database';
 import { follows, users } from '../db/schema';
 import { AppError } from './errors';
+import type { PresenceService } from './presence';
 import { isUniqueViolation } from './sql-errors';
 
 type UserRow = typeof users.$inferSelect;
@@ -20,7 +21,11 @@ export const toPublicUser = (
 export const toUser = (row: UserRow): User => ({ ...toPublicUser(row), bio: row.bio });
 
 export class UserService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Told when a follow ends, to take the ex-follower out of the host's private streams. */
+    private readonly presence: Pick<PresenceService, 'revokeFollower'>,
+  ) {}
 
   async register({ username, password, displayName }: RegisterBody): Promise<User> {
     const passwordHash = await hashPassword(password);
@@ -85,11 +90,18 @@ export class UserService {
     await this.db.insert(follows).values({ followerId, followeeId }).onConflictDoNothing();
   }
 
+  /**
+   * Ends a follow, and with it the ex-follower's access to the host's private streams: they are
+   * taken out of the live ones now (rooms, media, count) and cannot come back.
+   */
   async unfollow(followerId: string, followeeId: string): Promise<void> {
     await this.get(followeeId);
     await this.db
       .delete(follows)
       .where(and(eq(follows.followerId, followerId), eq(follows.followeeId, followeeId)));
+    // The follow is gone first, so any join from now on is refused; then the presence goes.
+    // Done even when there was no follow left: a revocation cut short earlier is finished now.
+    await this.presence.revokeFollower(followeeId, followerId);
   }
 
   async isFollowing(followerId: string, followeeId: string): Promise<boolean> {

@@ -257,9 +257,18 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
     await this.call(session.worker, { type: 'add_candidate', sessionId, candidate });
   }
 
-  sessionInfo(sessionId: string): { streamId: string; role: SessionRole } | undefined {
+  sessionInfo(
+    sessionId: string,
+  ): { streamId: string; role: SessionRole; owner: string | undefined } | undefined {
     const session = this.sessions.get(sessionId);
-    return session && { streamId: session.streamId, role: session.role };
+    return session && { streamId: session.streamId, role: session.role, owner: session.owner };
+  }
+
+  /** Ends every watching session `owner` holds on a stream (their access to it was revoked). */
+  closeViewerSessions(streamId: string, owner: string): void {
+    for (const [id, session] of [...this.sessions])
+      if (session.role === 'watch' && session.streamId === streamId && session.owner === owner)
+        this.closeSession(id);
   }
 
   /** Ends one session; the stream goes on. Unknown ids are ignored (closing is idempotent). */

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics';
 import type { LiveSocket } from './types';
 
 export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
-  if (error instanceof AppError) return { code: error.code, message: error.message };
+  if (error instanceof AppError) return error.toBody();
   logger.error({ err: error }, 'socket handler failed');
   return { code: 'internal', message: 'Something went wrong on our side' };
 }

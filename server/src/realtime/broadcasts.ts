@@ -4,6 +4,19 @@ import { userRoom, type LiveServer } from './types';
 
 /** How often, at most, people outside a stream's room hear its viewer count (for list cards). */
 const listCountIntervalMs = 1000;
+/** How often, at most, a stream's room hears its count: a burst of joins is a few messages, not one each. */
+export const roomCountIntervalMs = 250;
+
+export interface RelayOptions {
+  /** Looks up who may see a stream this node did not start (or started before a restart). */
+  resolveAudience: (streamId: string) => Promise<Audience | null>;
+  /** Whether other nodes share this one's rooms (the Redis adapter), to tell them of revocations. */
+  clustered: boolean;
+  /** Another node revoked a user's access to a stream: close what this node holds of theirs. */
+  onRemoteRevocation: (revocation: Revocation) => void;
+}
+
+type Revocation = { streamId: string; userId: string };
 
 /**
  * Translates domain events into Socket.IO messages. The room hears everything at once; the wider
@@ -12,12 +25,27 @@ const listCountIntervalMs = 1000;
 export function relayLiveEvents(
   io: LiveServer,
   events: LiveEvents,
-  /** Looks up who may see a stream this node did not start (or started before a restart). */
-  resolveAudience: (streamId: string) => Promise<Audience | null>,
+  { resolveAudience, clustered, onRemoteRevocation }: RelayOptions,
 ): () => void {
   const audienceOf = new Map<string, Audience>();
   const pendingCounts = new Map<string, number>();
   let flushTimer: NodeJS.Timeout | undefined;
+  /** Per room: the count held back while the room was told one less than an interval ago. */
+  const roomCounts = new Map<string, { timer: NodeJS.Timeout; held: number | undefined }>();
+
+  const tellRoom = (streamId: string, viewerCount: number) => {
+    io.to(streamRoom(streamId)).emit('viewer_count', { streamId, viewerCount });
+    const timer = setTimeout(() => {
+      const throttle = roomCounts.get(streamId);
+      roomCounts.delete(streamId);
+      if (throttle?.held !== undefined) tellRoom(streamId, throttle.held);
+    }, roomCountIntervalMs);
+    roomCounts.set(streamId, { timer, held: undefined });
+  };
+  const stopRoomCount = (streamId: string) => {
+    clearTimeout(roomCounts.get(streamId)?.timer);
+    roomCounts.delete(streamId);
+  };
 
   const toAudience = (audience: Audience) =>
     audience.kind === 'public' ? io : io.to(audience.userIds.map(userRoom));
@@ -47,13 +75,17 @@ export function relayLiveEvents(
     const room = streamRoom(stream.streamId);
     audienceOf.delete(stream.streamId);
     pendingCounts.delete(stream.streamId);
+    stopRoomCount(stream.streamId);
     const payload = { streamId: stream.streamId, stream };
     if (audience.kind === 'public') io.emit('live_ended', payload);
     else io.to([room, ...audience.userIds.map(userRoom)]).emit('live_ended', payload);
     io.in(room).socketsLeave(room);
   };
   const onCount = (count: { streamId: string; viewerCount: number }) => {
-    io.to(streamRoom(count.streamId)).emit('viewer_count', count);
+    // The first change is told at once; the latest of those that follow within the interval after.
+    const throttle = roomCounts.get(count.streamId);
+    if (throttle) throttle.held = count.viewerCount;
+    else tellRoom(count.streamId, count.viewerCount);
     pendingCounts.set(count.streamId, count.viewerCount);
     flushTimer ??= setTimeout(() => void flushCounts(), listCountIntervalMs);
   };
@@ -72,6 +104,30 @@ export function relayLiveEvents(
   const onResumed = (streamId: string) =>
     io.to(streamRoom(streamId)).emit('broadcaster_resumed', { streamId });
 
+  /** The list's updates of a private stream stop reaching an ex-follower too. */
+  const dropFromAudience = ({ streamId, userId }: Revocation) => {
+    const audience = audienceOf.get(streamId);
+    if (audience?.kind === 'users')
+      audienceOf.set(streamId, {
+        kind: 'users',
+        userIds: audience.userIds.filter((id) => id !== userId),
+      });
+  };
+  const onRevoked = ({ streamId, userId }: Revocation) => {
+    const room = streamRoom(streamId);
+    dropFromAudience({ streamId, userId });
+    // Through the adapter this reaches the user's tabs on every node.
+    io.to(userRoom(userId)).emit('live_access_revoked', { streamId });
+    io.in(userRoom(userId)).socketsLeave(room);
+    if (clustered) io.serverSideEmit('access_revoked', { streamId, userId });
+  };
+  const onRemoteRevoked = (revocation: Revocation) => {
+    dropFromAudience(revocation);
+    onRemoteRevocation(revocation);
+  };
+
+  events.on('access_revoked', onRevoked);
+  io.on('access_revoked', onRemoteRevoked);
   events.on('broadcaster_reconnecting', onReconnecting);
   events.on('broadcaster_resumed', onResumed);
   events.on('stream_started', onStarted);
@@ -84,6 +140,9 @@ export function relayLiveEvents(
 
   return () => {
     if (flushTimer) clearTimeout(flushTimer);
+    for (const streamId of [...roomCounts.keys()]) stopRoomCount(streamId);
+    events.off('access_revoked', onRevoked);
+    io.off('access_revoked', onRemoteRevoked);
     events.off('broadcaster_reconnecting', onReconnecting);
     events.off('broadcaster_resumed', onResumed);
     events.off('stream_started', onStarted);

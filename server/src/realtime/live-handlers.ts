@@ -9,14 +9,19 @@ import {
 import type { Logger } from 'pino';
 import type { CommentService } from '../live/comments';
 import { AppError } from '../live/errors';
-import type { Actor, StreamService } from '../live/streams';
+import { presenceHandle, type Actor, type PresenceService } from '../live/presence';
+import type { Limit } from '../live/rate-limits';
+import type { StreamService } from '../live/streams';
 import type { Metrics } from '../metrics';
 import { onEvent } from './ack';
-import { socketHandle, type LiveSocket } from './types';
+import type { LiveSocket } from './types';
 
 export interface LiveHandlerDeps {
   streams: StreamService;
+  presence: PresenceService;
   comments: CommentService;
+  /** Joins and leaves per socket (a client flipping rooms in a loop costs a transaction each). */
+  joinLeave: Limit;
   logger: Logger;
   metrics: Metrics;
   whipUrl: (streamId: string) => string;
@@ -26,9 +31,9 @@ export interface LiveHandlerDeps {
 
 /** The plan's stream, chat and reaction events for one authenticated socket. */
 export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): void {
-  const { streams, comments } = deps;
+  const { streams, presence, comments, joinLeave } = deps;
   const actor: Actor = { userId: socket.data.userId, username: socket.data.username };
-  const handle = socketHandle(socket.id);
+  const handle = presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */
   const assertInRoom = async (streamId: string): Promise<void> => {
@@ -47,20 +52,28 @@ export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps):
   });
 
   onEvent(socket, deps, 'join_live', streamRef, async ({ streamId }) => {
-    const joined = await streams.join(streamId, actor, handle);
+    await joinLeave.take(socket.id);
+    const joined = await presence.enter(streamId, actor, handle);
     if (socket.disconnected) {
       // The socket went away while we were writing its presence; undo it so it cannot linger.
-      await streams.leave(streamId, actor, handle);
+      await presence.leave(streamId, actor, handle);
       throw AppError.unauthorized('Disconnected');
     }
     await socket.join(streamRoom(streamId));
+    // Access may have been revoked between the presence and the room (an unfollow): the
+    // revocation removed the presence, so its absence means this socket must not stay.
+    if (!joined.isHost && !(await presence.isPresent(streamId, actor.userId, handle))) {
+      await socket.leave(streamRoom(streamId));
+      throw AppError.notFound();
+    }
     return { stream: joined.stream, viewerCount: joined.viewerCount };
   });
 
   onEvent(socket, deps, 'leave_live', streamRef, async ({ streamId }) => {
+    await joinLeave.take(socket.id);
     await socket.leave(streamRoom(streamId));
     deps.onLeave?.(streamId);
-    await streams.leave(streamId, actor, handle);
+    await presence.leave(streamId, actor, handle);
     return {};
   });
 
@@ -83,7 +96,7 @@ export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps):
     for (const room of socket.rooms) {
       if (!room.startsWith('live_')) continue;
       const streamId = room.slice('live_'.length);
-      streams.leave(streamId, actor, handle).catch((err: unknown) => {
+      presence.leave(streamId, actor, handle).catch((err: unknown) => {
         deps.logger.error({ err, streamId }, 'failed to record a viewer leaving');
       });
     }

@@ -7,8 +7,11 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../live/errors';
+import { presenceHandle, type Actor } from '../live/presence';
+import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import { mediaCall } from '../media-errors';
+import type { MediaPresence } from '../media-presence';
 import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
 import type { Metrics } from '../metrics';
 import { onEvent } from './ack';
@@ -16,7 +19,10 @@ import type { LiveSocket } from './types';
 
 export interface MediaHandlerDeps {
   media: MediaWorkerPool;
+  mediaPresence: MediaPresence;
   streams: StreamService;
+  /** The socket's join/leave budget, which a request to watch spends too (it is a join). */
+  joinLeave: Limit;
   logger: Logger;
   metrics: Metrics;
 }
@@ -34,8 +40,9 @@ export function registerMediaHandlers(
   socket: LiveSocket,
   deps: MediaHandlerDeps,
 ): (streamId: string) => void {
-  const { media, streams } = deps;
+  const { media, mediaPresence, streams, joinLeave } = deps;
   const userId = socket.data.userId;
+  const actor: Actor = { userId, username: socket.data.username };
   const sessions = new Map<string, string>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
 
@@ -64,8 +71,16 @@ export function registerMediaHandlers(
       description = { type: 'answer', sdp: answer };
       socket.emit('live_answer', { streamId, description });
     } else {
-      replaceSession(streamId, 'watch');
+      await joinLeave.take(socket.id);
       const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, userId));
+      // Watching counts, with or without `join_live`, until the session closes. The new session
+      // holds the viewer before the one it replaces lets go, so a re-offer never looks like leaving.
+      await mediaPresence.hold(streamId, actor, presenceHandle.media(sessionId), sessionId);
+      if (socket.disconnected) {
+        // The tab went while we were opening: nothing would ever close this session.
+        media.closeSession(sessionId);
+        throw AppError.unauthorized('Disconnected');
+      }
       replaceSession(streamId, 'watch', sessionId);
       description = { type: 'offer', sdp: offer };
       socket.emit('live_offer', { streamId, description });

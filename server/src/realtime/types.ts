@@ -21,6 +21,3 @@ export type LiveSocket = Socket<
 
 /** Room reaching every tab of one user. */
 export const userRoom = (userId: string): `user:${string}` => `user:${userId}`;
-
-/** Presence handle of one socket in a stream. */
-export const socketHandle = (socketId: string): string => `socket:${socketId}`;

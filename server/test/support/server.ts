@@ -54,6 +54,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     HOST: '127.0.0.1',
     DATA_DIR: 'memory://',
     LOG_LEVEL: 'silent',
+    // Limits kept in Redis outlive a test run: each server counts in a namespace of its own
+    // unless a test gives several nodes one to share.
+    REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
     ...(scratch ? { DATABASE_URL: scratch.url } : {}),
     ...options.env,
   });
@@ -194,3 +197,15 @@ export function collect<E extends keyof ServerToClientEvents>(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Ends every live stream of `user` (a host has one at a time), e.g. between tests sharing a host. */
+export async function endLive(server: { url: string }, user: TestUser): Promise<void> {
+  const request = api(server.url);
+  const mine = await request<{ streamId: string; status: string }[]>(
+    'GET',
+    `/api/live/user/${user.user.id}`,
+    { token: user.token },
+  );
+  for (const stream of mine.body.filter((s) => s.status === 'live'))
+    await request('POST', `/api/live/end/${stream.streamId}`, { token: user.token });
+}

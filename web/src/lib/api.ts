@@ -1,11 +1,13 @@
-import type { ErrorCode, ErrorResponse } from '@onair/protocol';
+import type { ErrorBody, ErrorCode, ErrorResponse } from '@onair/protocol';
 
-/** A failed API call, with the server's error code. */
+/** A failed API call, with the server's error code and, when the code has them, its details. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: ErrorCode | 'network',
     message: string,
+    /** The server's error body (e.g. the `streamId` of `already_live`). */
+    readonly body?: ErrorBody,
   ) {
     super(message);
   }
@@ -38,6 +40,7 @@ export async function apiRequest<T>(
       res.status,
       error?.code ?? 'internal',
       error?.message ?? `Request failed (${res.status})`,
+      error,
     );
   }
   return data as T;

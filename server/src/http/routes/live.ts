@@ -5,26 +5,32 @@ import {
   streamIdParams,
   userIdParams,
   type StartedStream,
+  type ViewResult,
 } from '@onair/protocol';
 import { Router } from 'express';
 import type { TokenService } from '../../auth/tokens';
 import type { CommentService } from '../../live/comments';
+import { presenceHandle, type PresenceService } from '../../live/presence';
 import type { StreamService } from '../../live/streams';
 import { actorOf, authenticate, maybeActorOf } from '../auth';
 import { parse } from '../validate';
 
-/** The presence handle of viewers who joined over REST: they stay until `leave` or the end. */
-export const restHandle = 'rest';
-
 export interface LiveRouteDeps {
   streams: StreamService;
+  presence: PresenceService;
   comments: CommentService;
   tokens: TokenService;
   /** Absolute base URL of this node, for the WHIP URL given to the host. */
   publicUrl: () => string;
 }
 
-export function liveRoutes({ streams, comments, tokens, publicUrl }: LiveRouteDeps): Router {
+export function liveRoutes({
+  streams,
+  presence,
+  comments,
+  tokens,
+  publicUrl,
+}: LiveRouteDeps): Router {
   const router = Router();
   const required = authenticate(tokens, 'required');
   const optional = authenticate(tokens, 'optional');
@@ -60,17 +66,24 @@ export function liveRoutes({ streams, comments, tokens, publicUrl }: LiveRouteDe
     res.json(await streams.details(streamId, maybeActorOf(res)?.userId));
   });
 
+  // A lease: the viewer counts for `leaseSeconds` and renews by calling `view` again.
   router.post('/:streamId/view', required, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
-    const joined = await streams.join(streamId, actorOf(res), restHandle);
-    res.json({ success: true, viewerCount: joined.viewerCount, stream: joined.stream });
+    const joined = await presence.view(streamId, actorOf(res));
+    const result: ViewResult = {
+      success: true,
+      viewerCount: joined.viewerCount,
+      stream: joined.stream,
+      leaseSeconds: presence.leaseSeconds,
+    };
+    res.json(result);
   });
 
   router.post('/:streamId/leave', required, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
     const actor = actorOf(res);
     await streams.visibleRow(streamId, actor.userId);
-    await streams.leave(streamId, actor, restHandle);
+    await presence.leave(streamId, actor, presenceHandle.rest);
     res.json({ success: true });
   });
 

@@ -3,8 +3,10 @@ import { sdpText, streamIdParams } from '@onair/protocol';
 import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
-import type { Actor, StreamService } from '../../live/streams';
+import { presenceHandle, type Actor } from '../../live/presence';
+import type { StreamService } from '../../live/streams';
 import { mediaCall } from '../../media-errors';
+import type { MediaPresence } from '../../media-presence';
 import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { bearerToken } from '../auth';
 import { parse } from '../validate';
@@ -13,6 +15,7 @@ const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
 
 export interface WhipRouteDeps {
   media: MediaWorkerPool;
+  mediaPresence: MediaPresence;
   streams: StreamService;
   tokens: TokenService;
   /** Link headers advertising ICE servers to a client (RFC 9725 §4.6). */
@@ -77,17 +80,14 @@ function candidatesOf(fragment: string): { candidate: string; sdpMid: string | n
 }
 
 /** WHIP ingest (RFC 9725) and WHEP playback, as HTTP resources of a stream. */
-export function whipRoutes({ media, streams, tokens, iceLinks }: WhipRouteDeps): Router {
+export function whipRoutes({
+  media,
+  mediaPresence,
+  streams,
+  tokens,
+  iceLinks,
+}: WhipRouteDeps): Router {
   const router = Router();
-  /** WHEP sessions are viewers: who they are, to record them leaving. */
-  const viewers = new Map<string, Actor & { streamId: string }>();
-
-  media.on('subscriber_closed', (streamId, sessionId) => {
-    const viewer = viewers.get(sessionId);
-    if (!viewer) return;
-    viewers.delete(sessionId);
-    streams.leave(streamId, viewer, `whep:${sessionId}`).catch(() => undefined);
-  });
 
   /** The stream's key (OBS) or the host's own token may publish; anything else may not. */
   const authorizePublisher = async (req: Request, streamId: string): Promise<void> => {
@@ -135,13 +135,8 @@ export function whipRoutes({ media, streams, tokens, iceLinks }: WhipRouteDeps):
     const { sessionId, answer } = await mediaCall(() =>
       media.answerViewer(streamId, offer, actor.userId),
     );
-    viewers.set(sessionId, { ...actor, streamId });
-    try {
-      await streams.join(streamId, actor, `whep:${sessionId}`);
-    } catch (error) {
-      media.closeSession(sessionId);
-      throw error;
-    }
+    // A WHEP session is a viewer for as long as it lives (closed with it, refused with it).
+    await mediaPresence.hold(streamId, actor, presenceHandle.whep(sessionId), sessionId);
     sendAnswer(
       res,
       `/api/live/${streamId}/whep/${sessionId}`,
@@ -157,7 +152,7 @@ export function whipRoutes({ media, streams, tokens, iceLinks }: WhipRouteDeps):
     if (!info || info.streamId !== streamId || info.role !== role)
       throw AppError.notFound('Session');
     if (role === 'publish') await authorizePublisher(req, streamId);
-    else if (viewers.get(sessionId)?.userId !== (await viewerOf(req)).userId) {
+    else if (info.owner !== (await viewerOf(req)).userId) {
       throw AppError.forbidden('This is not your session');
     }
     return sessionId;

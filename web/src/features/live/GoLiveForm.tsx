@@ -3,7 +3,7 @@ import { Radio } from 'lucide-react';
 import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { Button } from '../../components/Button';
-import { apiRequest } from '../../lib/api';
+import { ApiError, apiRequest } from '../../lib/api';
 import { useSession } from '../auth/AuthContext';
 
 const input = 'rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base';
@@ -16,6 +16,8 @@ export function GoLiveForm() {
   const [tags, setTags] = useState('');
   const [isPrivate, setPrivate] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  /** The host's stream that is live already (one at a time): offered instead of a new one. */
+  const [liveStreamId, setLiveStreamId] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent) => {
@@ -26,6 +28,7 @@ export function GoLiveForm() {
     }
     setBusy(true);
     setError(null);
+    setLiveStreamId(null);
     try {
       const tagList = tags
         .split(',')
@@ -37,7 +40,12 @@ export function GoLiveForm() {
       });
       navigate(`/live/${stream.streamId}`);
     } catch (e) {
-      setError((e as Error).message);
+      if (e instanceof ApiError && e.body?.code === 'already_live') {
+        setLiveStreamId(e.body.streamId);
+        setError(
+          'You are already live. Go back to that stream, or end it before starting another.',
+        );
+      } else setError((e as Error).message);
       setBusy(false);
     }
   };
@@ -95,9 +103,14 @@ export function GoLiveForm() {
         Private (only your followers can watch)
       </label>
       {error && (
-        <p role="alert" className="rounded-lg bg-rose-950 px-3 py-2 text-sm text-rose-200">
-          {error}
-        </p>
+        <div role="alert" className="flex flex-col gap-2 rounded-lg bg-rose-950 px-3 py-2 text-sm">
+          <p className="text-rose-200">{error}</p>
+          {liveStreamId && (
+            <Button type="button" onClick={() => navigate(`/live/${liveStreamId}`)}>
+              Go to your live stream
+            </Button>
+          )}
+        </div>
       )}
       <Button type="submit" disabled={busy} className="h-12 text-lg">
         <Radio className="h-5 w-5" aria-hidden /> Go Live

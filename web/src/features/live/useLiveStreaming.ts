@@ -27,7 +27,7 @@ const republishRetryMs = 1000;
  * `interrupted` holds from a drop until the socket is back.
  * Every listener added here is removed here.
  */
-function useRoom(streamId: string, onEnded: () => void) {
+function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = () => undefined) {
   const { socket } = useSession();
   const [interrupted, setInterrupted] = useState(false);
   const [reconnects, setReconnects] = useState(0);
@@ -36,6 +36,8 @@ function useRoom(streamId: string, onEnded: () => void) {
   const [joinError, setJoinError] = useState<string | null>(null);
   const ended = useRef(onEnded);
   ended.current = onEnded;
+  const revoked = useRef(onRevoked);
+  revoked.current = onRevoked;
 
   useEffect(() => {
     const offCount = socket.on(
@@ -43,6 +45,10 @@ function useRoom(streamId: string, onEnded: () => void) {
       (c) => c.streamId === streamId && setViewerCount(c.viewerCount),
     );
     const offEnded = socket.on('live_ended', (e) => e.streamId === streamId && ended.current());
+    const offRevoked = socket.on(
+      'live_access_revoked',
+      (e) => e.streamId === streamId && revoked.current(),
+    );
     const join = () =>
       socket
         .request('join_live', { streamId })
@@ -73,6 +79,7 @@ function useRoom(streamId: string, onEnded: () => void) {
     return () => {
       offCount();
       offEnded();
+      offRevoked();
       offConnection();
       socket.request('leave_live', { streamId }).catch(() => undefined);
     };
@@ -174,7 +181,15 @@ export function useWatch(streamId: string) {
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [remote, setRemote] = useState<MediaStream | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const room = useRoom(streamId, () => setPhase('ended'));
+  const room = useRoom(
+    streamId,
+    () => setPhase('ended'),
+    () => {
+      // The server closed this viewer's media: say why rather than "reconnecting" forever.
+      setError('This stream is for followers of its host.');
+      setPhase('error');
+    },
+  );
   const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
@@ -198,10 +213,12 @@ export function useWatch(streamId: string) {
   useEffect(() => {
     let closed = false;
     let pc: RTCPeerConnection | null = null;
+    // An end or a revoked access is final: a connection changing state after it changes nothing.
+    const final = (p: StreamPhase) => p === 'ended' || p === 'error';
     const onState = () => {
       if (pc?.connectionState === 'failed' || pc?.connectionState === 'disconnected')
-        setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
-      if (pc?.connectionState === 'connected') setPhase((p) => (p === 'ended' ? p : 'live'));
+        setPhase((p) => (final(p) ? p : 'reconnecting'));
+      if (pc?.connectionState === 'connected') setPhase((p) => (final(p) ? p : 'live'));
     };
     const start = async () => {
       try {

@@ -1,0 +1,289 @@
+import { and, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import type { Stream } from '@onair/protocol';
+import type { Db } from '../db/database';
+import { liveStreams, streamPresence, streamViewers, users } from '../db/schema';
+import { AppError } from './errors';
+import type { LiveEvents } from './events';
+import { lockStream, lockVisibleStream, readHost, toStream, type StreamRow } from './stream-rows';
+
+/** Who acts, as the verified token says. */
+export interface Actor {
+  userId: string;
+  username: string;
+}
+
+/**
+ * Why someone is present. A connection holds its handle until it goes: a socket in the room,
+ * a WHEP session, a media session signalled over a socket. A REST view is a lease instead.
+ */
+export type ConnectionHandle = `socket:${string}` | `whep:${string}` | `media:${string}`;
+export type PresenceHandle = 'rest' | ConnectionHandle;
+
+export const presenceHandle = {
+  rest: 'rest',
+  socket: (socketId: string) => `socket:${socketId}`,
+  whep: (sessionId: string) => `whep:${sessionId}`,
+  media: (sessionId: string) => `media:${sessionId}`,
+} as const satisfies Record<string, PresenceHandle | ((id: string) => ConnectionHandle)>;
+
+export interface JoinOutcome {
+  stream: Stream;
+  viewerCount: number;
+  /** True for the host, who is in the room but never counted. */
+  isHost: boolean;
+}
+
+export interface PresenceOptions {
+  /** This process's node id, recorded on the handles it holds (dropped when it restarts). */
+  nodeId: string;
+  /** How long a REST view lasts unless renewed (`VIEW_LEASE_SECONDS`, default 60). */
+  leaseSeconds: number;
+}
+
+/** Expired leases handled per sweep; the rest wait for the next one. */
+const sweepBatch = 500;
+
+/**
+ * Who is watching which stream, for every transport alike: each calls `enter`/`leave` with its
+ * own handle (or `view` for a REST lease). A user counts once however many handles they hold;
+ * counts are recomputed from the rows under the stream's row lock, so they are exact on one
+ * node or many. The host may hold handles (to be in the room) but is never counted.
+ */
+export class PresenceService {
+  constructor(
+    private readonly db: Db,
+    private readonly events: LiveEvents,
+    private readonly options: PresenceOptions,
+  ) {}
+
+  get leaseSeconds(): number {
+    return this.options.leaseSeconds;
+  }
+
+  /** Holds `actor` in the stream through a connection until `leave` (or the stream ends). */
+  enter(streamId: string, actor: Actor, handle: ConnectionHandle): Promise<JoinOutcome> {
+    return this.add(streamId, actor, handle, null);
+  }
+
+  /** A REST view: present for `leaseSeconds`; calling again renews the lease. */
+  view(streamId: string, actor: Actor): Promise<JoinOutcome> {
+    return this.add(streamId, actor, presenceHandle.rest, this.options.leaseSeconds);
+  }
+
+  /** Drops one handle; the user leaves when it was their last. Unknown handles are a no-op. */
+  async leave(streamId: string, actor: Actor, handle: PresenceHandle): Promise<void> {
+    await this.remove(streamId, actor, eq(streamPresence.handle, handle));
+  }
+
+  async isPresent(streamId: string, userId: string, handle: PresenceHandle): Promise<boolean> {
+    const [row] = await this.db
+      .select({ one: sql`1` })
+      .from(streamPresence)
+      .where(
+        and(
+          eq(streamPresence.streamId, streamId),
+          eq(streamPresence.userId, userId),
+          eq(streamPresence.handle, handle),
+        ),
+      )
+      .limit(1);
+    return row !== undefined;
+  }
+
+  /**
+   * `userId` no longer follows `hostId`: they leave every live private stream of that host at
+   * once, whatever held them there, and `access_revoked` tells the transports to close their
+   * rooms and media. Call it after the follow is gone, so no new join can slip in meanwhile.
+   */
+  async revokeFollower(hostId: string, userId: string): Promise<void> {
+    const streams = await this.db
+      .select({ streamId: liveStreams.streamId })
+      .from(liveStreams)
+      .where(
+        and(
+          eq(liveStreams.hostId, hostId),
+          eq(liveStreams.status, 'live'),
+          eq(liveStreams.isPrivate, true),
+        ),
+      );
+    if (streams.length === 0) return;
+    const [user] = await this.db
+      .select({ username: users.username })
+      .from(users)
+      .where(eq(users.id, userId))
+      .limit(1);
+    if (!user) return;
+    for (const { streamId } of streams) {
+      await this.remove(streamId, { userId, username: user.username }, undefined);
+      this.events.emit('access_revoked', { streamId, userId });
+    }
+  }
+
+  /** Ends the REST views whose lease ran out; returns how many users left because of it. */
+  async expireLeases(): Promise<number> {
+    const due = await this.db
+      .selectDistinct({
+        streamId: streamPresence.streamId,
+        userId: streamPresence.userId,
+        username: users.username,
+      })
+      .from(streamPresence)
+      .innerJoin(users, eq(users.id, streamPresence.userId))
+      .where(and(isNotNull(streamPresence.expiresAt), lte(streamPresence.expiresAt, sql`now()`)))
+      .limit(sweepBatch);
+    let left = 0;
+    for (const { streamId, userId, username } of due) {
+      // Checked again under the lock: a renewal may have come in since the read.
+      const lapsed = and(
+        eq(streamPresence.handle, presenceHandle.rest),
+        lte(streamPresence.expiresAt, sql`now()`),
+      );
+      if (await this.remove(streamId, { userId, username }, lapsed)) left += 1;
+    }
+    return left;
+  }
+
+  /**
+   * Expires leases every `everyMs` until the returned function is called. Every node may sweep:
+   * each removal re-checks the lease under the stream's lock, so sweeps never double-count.
+   */
+  sweepLeases(everyMs: number, onError: (error: unknown) => void): () => void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      this.expireLeases()
+        .catch(onError)
+        .finally(() => (running = false));
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** Everyone leaves a stream that ends; to be called in the transaction that ends it. */
+  async endAll(tx: Db, streamId: string): Promise<void> {
+    await tx.delete(streamPresence).where(eq(streamPresence.streamId, streamId));
+    await tx
+      .update(streamViewers)
+      .set({ leftAt: sql`now()` })
+      .where(and(eq(streamViewers.streamId, streamId), isNull(streamViewers.leftAt)));
+  }
+
+  /**
+   * After this node restarts, the connections it held are gone: their handles are dropped and
+   * the counts of their streams recomputed. Leases are not tied to a node and run their course.
+   */
+  async forgetNode(): Promise<void> {
+    const stale = await this.db
+      .delete(streamPresence)
+      .where(and(eq(streamPresence.node, this.options.nodeId), isNull(streamPresence.expiresAt)))
+      .returning({ streamId: streamPresence.streamId });
+    for (const streamId of new Set(stale.map((s) => s.streamId))) {
+      await this.db.transaction(async (tx) => {
+        await lockStream(tx, streamId);
+        await tx.execute(sql`update ${streamViewers} set left_at = now()
+          where ${streamViewers.streamId} = ${streamId} and ${streamViewers.leftAt} is null
+          and not exists (select 1 from ${streamPresence} p where p.stream_id = ${streamViewers.streamId} and p.user_id = ${streamViewers.userId})`);
+        await this.recount(tx, streamId);
+      });
+    }
+  }
+
+  private async add(
+    streamId: string,
+    actor: Actor,
+    handle: PresenceHandle,
+    leaseSeconds: number | null,
+  ): Promise<JoinOutcome> {
+    const { userId } = actor;
+    const change = await this.db.transaction(async (tx) => {
+      const stream = await lockVisibleStream(tx, streamId, userId);
+      if (stream.status !== 'live') throw AppError.streamEnded();
+      if (stream.hostId === userId) return { stream, changed: false };
+      const before = await this.handlesOf(tx, streamId, userId);
+      const expiresAt =
+        leaseSeconds === null ? null : sql`now() + make_interval(secs => ${leaseSeconds})`;
+      await tx
+        .insert(streamPresence)
+        .values({ streamId, userId, handle, node: this.options.nodeId, expiresAt })
+        .onConflictDoUpdate({
+          target: [streamPresence.streamId, streamPresence.userId, streamPresence.handle],
+          // Entering again through the same handle renews a lease and changes nothing else.
+          set: { expiresAt },
+        });
+      if (before > 0) return { stream, changed: false };
+      await tx
+        .insert(streamViewers)
+        .values({ streamId, userId })
+        .onConflictDoUpdate({
+          target: [streamViewers.streamId, streamViewers.userId],
+          set: { joinedAt: sql`now()`, leftAt: null },
+        });
+      return { stream: await this.recount(tx, streamId), changed: true };
+    });
+    if (change.changed) this.report(change.stream, actor, 'viewer_joined');
+    return {
+      stream: toStream(change.stream, await readHost(this.db, change.stream.hostId)),
+      viewerCount: change.stream.viewerCount,
+      isHost: change.stream.hostId === userId,
+    };
+  }
+
+  /** Removes the user's handles that match `which` (all when undefined); true when they left. */
+  private async remove(streamId: string, actor: Actor, which: SQL | undefined): Promise<boolean> {
+    const { userId } = actor;
+    const left = await this.db.transaction(async (tx): Promise<StreamRow | null> => {
+      const stream = await lockStream(tx, streamId);
+      if (!stream) return null;
+      const removed = await tx
+        .delete(streamPresence)
+        .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId), which))
+        .returning({ handle: streamPresence.handle });
+      if (removed.length === 0) return null;
+      if ((await this.handlesOf(tx, streamId, userId)) > 0) return null;
+      await tx
+        .update(streamViewers)
+        .set({ leftAt: sql`now()` })
+        .where(and(eq(streamViewers.streamId, streamId), eq(streamViewers.userId, userId)));
+      return this.recount(tx, streamId);
+    });
+    if (left) this.report(left, actor, 'viewer_left');
+    return left !== null;
+  }
+
+  private async handlesOf(tx: Db, streamId: string, userId: string): Promise<number> {
+    const [row] = await tx
+      .select({ n: sql<number>`count(*)::int` })
+      .from(streamPresence)
+      .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId)));
+    return row?.n ?? 0;
+  }
+
+  /** Sets the count from presence itself; exact because callers hold the stream's row lock. */
+  private async recount(tx: Db, streamId: string): Promise<StreamRow> {
+    const present = sql`(select count(distinct ${streamPresence.userId})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId})`;
+    const [row] = await tx
+      .update(liveStreams)
+      .set({
+        viewerCount: present,
+        peakViewers: sql`greatest(${liveStreams.peakViewers}, ${present})`,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(liveStreams.streamId, streamId))
+      .returning();
+    if (!row) throw AppError.notFound();
+    return row;
+  }
+
+  private report(stream: StreamRow, actor: Actor, kind: 'viewer_joined' | 'viewer_left'): void {
+    this.events.emit(kind, {
+      streamId: stream.streamId,
+      userId: actor.userId,
+      username: actor.username,
+    });
+    this.events.emit('viewer_count', {
+      streamId: stream.streamId,
+      viewerCount: stream.viewerCount,
+    });
+  }
+}
