@@ -64,7 +64,7 @@ const settings = {
   repeats: numbers(flag('repeats'))?.[0] ?? 3,
   floor: !process.argv.includes('--no-floor'),
   firstFrameJoins: quick ? 6 : 20,
-  churn: quick ? { sessions: 150, every: 50 } : { sessions: 1000, every: 200 },
+  churn: quick ? { sessions: 100, every: 50 } : { sessions: 1000, every: 200 },
   chat: quick ? { sizes: [1000], seconds: 10 } : { sizes: [1000, 5000], seconds: 30 },
   api: quick ? { users: 200, seconds: 5 } : { users: 1000, seconds: 10 },
 };
@@ -110,6 +110,8 @@ async function main(): Promise<void> {
   // Each scenario gets a fresh server so one's leftovers do not weigh on the next. A scenario
   // that fails is recorded as failed; the others still run and the report is still written.
   const failures: Record<string, string> = {};
+  const durations: Record<string, number> = {};
+  results.durationsSeconds = durations;
   const scenario = async <T>(
     name: (typeof scenarios)[number],
     key: string,
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
     nodeArgs: string[] = [],
   ): Promise<void> => {
     if (!wanted(name)) return;
+    const t0 = performance.now();
     try {
       const server = await startServerProcess({ nodeArgs, env: serverEnv, serverRoot });
       try {
@@ -128,6 +131,8 @@ async function main(): Promise<void> {
       failures[name] = error instanceof Error ? error.message : String(error);
       log(`${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
     }
+    durations[name] = Math.round((performance.now() - t0) / 1000);
+    log(`(${name}: ${durations[name]} s)`);
   };
 
   await scenario(

@@ -89,6 +89,8 @@ export function serveParent(
     (m: WorkerMessage) => Promise<WorkerMessage | undefined> | WorkerMessage | undefined
   >,
 ): void {
+  // A worker whose harness is gone has nobody to report to.
+  process.once('disconnect', () => process.exit(0));
   process.on('message', (m: WorkerMessage) => {
     const handler = handlers[m.type];
     if (!handler) return;

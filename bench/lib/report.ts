@@ -2,7 +2,7 @@ import type { ChurnResult } from '../scenarios/churn';
 import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
 import { firstFrameDescription, type FirstFrameResult } from '../scenarios/first-frame';
 import { saturationRule } from './saturation';
-import type { Spread } from './stats';
+import { spread, type Spread } from './stats';
 
 export const table = (
   rows: Record<string, unknown>[],
@@ -48,7 +48,7 @@ function fanoutSection(f: FanoutResult, headline: string[]): string[] {
     p50: figure(s, fmtSpread(s.summary.delayP50Ms)),
     p99: figure(s, fmtSpread(s.summary.delayP99Ms)),
     loop: figure(s, fmtSpread(s.summary.eventLoopP99Ms)),
-    rss: figure(s, `${num(s.serverRssMB)} (${s.serverProcesses})`),
+    rss: `${fmtSpread(spread(s.memory.map((r) => r.rssMB)))} (${s.serverProcesses})`,
     load: `${fmtSpread(s.summary.loadCpuPct)} / ${fmtSpread(s.summary.loadMaxProcessPct)} (${s.loadProcesses})`,
     idle: fmtSpread(s.summary.machineIdlePct),
   }));
@@ -63,7 +63,7 @@ function fanoutSection(f: FanoutResult, headline: string[]): string[] {
     '- **µs/pkt**: server CPU time ÷ RTP packets received by all viewers in the window.',
     '- **UDP floor**: one process replaying the same fixture packets at the same timing and sending each, unencrypted, with `dgram.send` to as many UDP sockets in another process; its CPU per received packet, measured the same way. **× floor** = our median µs/pkt ÷ the floor’s median.',
     '- **event loop p99**: `onair_nodejs_eventloop_lag_p99_seconds` from `GET /metrics`, scraped at the start of each window (which resets it) and at its end: the API process only. It includes the 10 ms sampling interval of `monitorEventLoopDelay`, so an idle loop reads about 10 ms.',
-    '- **server RSS**: summed over the server process and its children (their number in brackets), read after the step’s windows once the main process has collected its garbage (through the inspector the harness opens on a loopback port; media workers are not collected).',
+    '- **server RSS**: summed over the server process and its children (their number in brackets), read after the step’s windows, each time 1 s after the main process collected its garbage (through the inspector the harness opens on a loopback port; media workers are not collected). Shown even for INVALID steps.',
     '- **load gen CPU**: all load-generator processes together / the busiest one, share of one core (number of processes in brackets).',
     `- **INVALID**: ${saturationRule}; its figures are not reported as results (they stay in the JSON).`,
     '',
@@ -88,8 +88,12 @@ function fanoutSection(f: FanoutResult, headline: string[]): string[] {
   ];
   if (f.stoppedEarly) out.push(`Ramp ${f.stoppedEarly}.`, '');
   if (m.rssKBPerViewer !== undefined) {
+    const unreliable = (r2: number | undefined) =>
+      r2 !== undefined && r2 < 0.9
+        ? ` — **not reliable** (r² ${num(r2, 3)}): memory moved for reasons other than viewers (V8's and the allocator's housekeeping; see the readings)`
+        : ` (r² ${num(r2, 3)})`;
     out.push(
-      `Memory per viewer, least-squares slope over the ${m.points.length} steps (viewers: RSS MB, of which the API process's V8 young generation — ${m.points.map((p) => `${p.viewers}: ${num(p.rssMB)}, ${num(p.youngGenerationMB)}`).join('; ')}): server RSS (main + children) **${num(m.rssKBPerViewer, 0)} KB per viewer** (r² ${num(m.rssR2, 3)}); heap of the API process **${num(m.heapKBPerViewer, 0)} KB per viewer** (r² ${num(m.heapR2, 3)}, from \`onair_nodejs_heap_size_used_bytes\` in \`GET /metrics\`, which covers the main process only, not media workers). Steps marked INVALID are included here: memory does not depend on the load generator keeping up.`,
+      `Memory per viewer, least-squares slope over ${m.points.length} readings (${f.repeats} per step, 2 s apart, each 1 s after the main process collected its garbage): server RSS (main + children) **${num(m.rssKBPerViewer, 0)} KB per viewer**${unreliable(m.rssR2)}; heap of the API process **${num(m.heapKBPerViewer, 0)} KB per viewer**${unreliable(m.heapR2)}, from \`onair_nodejs_heap_size_used_bytes\` in \`GET /metrics\`, which covers the main process only, not media workers. Steps marked INVALID are included: memory does not depend on the load generator keeping up. Readings (viewers: server RSS MB, of which the API process's V8 young generation MB): ${f.steps.map((s) => `${s.connected}: ${s.memory.map((r) => `${num(r.rssMB)} (${num(r.youngGenerationMB)})`).join(', ')}`).join('; ')}.`,
       '',
     );
   }

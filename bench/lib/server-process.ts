@@ -79,8 +79,23 @@ export async function startServerProcess(
       }
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  }).catch(async (error: unknown) => {
+    child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
   });
   child.stdout!.resume();
+  // If the harness dies before it can stop the server, the server and its workers die with it.
+  const killOnExit = () => {
+    for (const pid of processTree(child.pid!).reverse()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  process.once('exit', killOnExit);
   return {
     url,
     pid: child.pid!,
@@ -95,6 +110,7 @@ export async function startServerProcess(
       }
     },
     async stop() {
+      process.off('exit', killOnExit);
       // Its media workers, if any: they must not outlive a server that failed to stop them.
       const descendants = processTree(child.pid!).slice(1);
       if (child.exitCode === null && child.signalCode === null) {

@@ -74,13 +74,14 @@ export interface FanoutStep {
     | 'machineIdlePct',
     Spread
   >;
-  /** Server RSS (main process and all its children) and API-process heap after the step's windows. */
+  /** Memory readings after the step's windows (see memoryReadings), and their medians. */
+  memory: MemoryReading[];
   serverRssMB: number;
   serverProcesses: number;
   heapUsedMB: number;
   /** The API process's V8 young generation (committed), part of serverRssMB. */
   youngGenerationMB: number;
-  /** Whether the main process collected its garbage just before (through its inspector). */
+  /** Whether the main process collected its garbage before every reading (through its inspector). */
   gcForced: boolean;
   floor?: FloorResult;
   /** Our median µs/pkt over the floor's median µs/pkt. */
@@ -97,7 +98,7 @@ export interface FanoutResult {
   steps: FanoutStep[];
   stoppedEarly?: string;
   memory: {
-    /** Least-squares slope of server RSS (main + children) against connected viewers. */
+    /** Least-squares slope of server RSS (main + children) against connected viewers, over every reading. */
     rssKBPerViewer?: number;
     rssR2?: number;
     /** Same for the heap of the API process (GET /metrics exposes only that process). */
@@ -148,28 +149,35 @@ const summaryKeys = [
   'machineIdlePct',
 ] as const;
 
+export interface MemoryReading {
+  rssMB: number;
+  heapUsedMB: number;
+  youngGenerationMB: number;
+  serverProcesses: number;
+  gcForced: boolean;
+}
+
 /**
- * Server memory once the main process has collected its garbage: RSS of the server and all its
- * children, and the API process's heap from /metrics.
+ * `n` readings of server memory, 2 s apart, each 1 s after the main process collected its
+ * garbage: RSS of the server and all its children, and the API process's heap from /metrics.
+ * RSS also moves with V8's and the allocator's housekeeping; several readings show by how much.
  */
-async function memoryReading(
-  server: ServerProcess,
-): Promise<
-  Pick<
-    FanoutStep,
-    'serverRssMB' | 'serverProcesses' | 'heapUsedMB' | 'youngGenerationMB' | 'gcForced'
-  >
-> {
-  const gcForced = await server.collectGarbage();
-  await sleep(1000);
-  const heap = await heapFigures(server.url);
-  return {
-    serverRssMB: mb(treeRssBytes(server.pid)),
-    serverProcesses: processTree(server.pid).length,
-    heapUsedMB: mb(heap.heapUsedBytes),
-    youngGenerationMB: mb(heap.youngGenerationBytes),
-    gcForced,
-  };
+async function memoryReadings(server: ServerProcess, n: number): Promise<MemoryReading[]> {
+  const readings: MemoryReading[] = [];
+  for (let i = 0; i < n; i += 1) {
+    if (i) await sleep(1000);
+    const gcForced = await server.collectGarbage();
+    await sleep(1000);
+    const heap = await heapFigures(server.url);
+    readings.push({
+      rssMB: mb(treeRssBytes(server.pid)),
+      heapUsedMB: mb(heap.heapUsedBytes),
+      youngGenerationMB: mb(heap.youngGenerationBytes),
+      serverProcesses: processTree(server.pid).length,
+      gcForced,
+    });
+  }
+  return readings;
 }
 
 /**
@@ -260,7 +268,7 @@ export async function runFanout(
       log(
         `fan-out N=${target}: ${workers.reduce((s, w) => s + w.connected, 0)} ${options.viewerType} viewers connected in ${round((performance.now() - joinStarted) / 1000)} s`,
       );
-      await sleep(3000);
+      await sleep(2000);
 
       const windows: FanoutWindow[] = [];
       for (let r = 0; r < options.repeats; r += 1) {
@@ -320,6 +328,7 @@ export async function runFanout(
         summaryKeys.map((k) => [k, spread(windows.map((w) => w[k]))]),
       ) as FanoutStep['summary'];
       const invalid = windows.filter((w) => w.saturated);
+      const memory = await memoryReadings(server, options.repeats);
       const step: FanoutStep = {
         viewers: target,
         viewerType: options.viewerType,
@@ -331,7 +340,12 @@ export async function runFanout(
         windows,
         valid: invalid.length === 0,
         summary,
-        ...(await memoryReading(server)),
+        memory,
+        serverRssMB: spread(memory.map((m) => m.rssMB)).median,
+        serverProcesses: Math.max(...memory.map((m) => m.serverProcesses)),
+        heapUsedMB: spread(memory.map((m) => m.heapUsedMB)).median,
+        youngGenerationMB: spread(memory.map((m) => m.youngGenerationMB)).median,
+        gcForced: memory.every((m) => m.gcForced),
       };
       if (invalid.length)
         step.invalidReason = `${invalid.length} of ${windows.length} windows saturated: ${invalid[0]!.saturated}`;
@@ -372,12 +386,14 @@ export async function runFanout(
     }
   }
 
-  const points = steps.map((s) => ({
-    viewers: s.connected,
-    rssMB: s.serverRssMB,
-    heapUsedMB: s.heapUsedMB,
-    youngGenerationMB: s.youngGenerationMB,
-  }));
+  const points = steps.flatMap((s) =>
+    s.memory.map((m) => ({
+      viewers: s.connected,
+      rssMB: m.rssMB,
+      heapUsedMB: m.heapUsedMB,
+      youngGenerationMB: m.youngGenerationMB,
+    })),
+  );
   const rssFit = linearFit(points.map((p) => ({ x: p.viewers, y: p.rssMB })));
   const heapFit = linearFit(points.map((p) => ({ x: p.viewers, y: p.heapUsedMB })));
   const memory: FanoutResult['memory'] = { points };
@@ -391,7 +407,7 @@ export async function runFanout(
   }
   if (memory.rssKBPerViewer !== undefined)
     log(
-      `memory: server RSS ${memory.rssKBPerViewer} KB/viewer (r² ${memory.rssR2}), API-process heap ${memory.heapKBPerViewer} KB/viewer (r² ${memory.heapR2}), least squares over ${points.length} steps`,
+      `memory: server RSS ${memory.rssKBPerViewer} KB/viewer (r² ${memory.rssR2}), API-process heap ${memory.heapKBPerViewer} KB/viewer (r² ${memory.heapR2}), least squares over ${points.length} readings in ${steps.length} steps`,
     );
   const result: FanoutResult = {
     windowMs: options.windowMs,

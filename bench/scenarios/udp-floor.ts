@@ -49,7 +49,7 @@ export async function runUdpFloor(options: {
       JSON.stringify(receiver.ready.ports),
     ]);
     started.push(sender);
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 1000));
     const windows: FloorWindow[] = [];
     for (let r = 0; r < options.repeats; r += 1) {
       await receiver.request({ type: 'take' }, 'counts');
