@@ -44,6 +44,10 @@ export async function startServerProcess(
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
         WEB_DIR: path.join(dataDir, 'no-web'),
+        // Every benchmark user registers and signs in from 127.0.0.1 (servers without per-address
+        // limits ignore these).
+        REGISTRATIONS_PER_IP: '1000000',
+        LOGIN_FAILURES_PER_IP: '1000000',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,11 +151,25 @@ export async function post(url: string, body: unknown, token?: string): Promise<
   return text ? JSON.parse(text) : undefined;
 }
 
+/** Registers a user; a server that is busy hashing passwords (429/503) is asked again later. */
 export async function registerUser(
   baseUrl: string,
   name: string,
 ): Promise<{ token: string; user: { id: string } }> {
-  return post(`${baseUrl}/api/auth/register`, { username: name, password: 'benchmark-password' });
+  for (let attempt = 1; ; attempt += 1) {
+    const res = await fetch(`${baseUrl}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: name, password: 'benchmark-password' }),
+    });
+    const text = await res.text();
+    if (res.ok) return JSON.parse(text);
+    if ((res.status !== 429 && res.status !== 503) || attempt === 20)
+      throw new Error(`register ${name}: ${res.status} ${text}`);
+    const retryAfter = Number(res.headers.get('retry-after'));
+    const waitMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 500;
+    await new Promise((r) => setTimeout(r, Math.min(waitMs, 5000)));
+  }
 }
 
 /**
