@@ -1,22 +1,25 @@
 /**
- * Re-renders bench/results/latest.md and fanout.png from results JSON files, later files'
- * scenarios replacing earlier ones': `npx tsx bench/render.ts full.json fanout-only.json
- * [--before=old.json]` (the fan-out of an older run, shown as before → after).
+ * Re-renders bench/results/latest.md (and fanout.png) from ONE run's results JSON:
+ * `npx tsx bench/render.ts bench/results/<run>.json`. Runs are never merged.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderChart, renderReport } from './lib/report';
+import type { FanoutResult } from './scenarios/fanout';
 
 const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-const before = process.argv.find((a) => a.startsWith('--before='))?.slice('--before='.length);
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-if (files.length === 0) throw new Error('usage: tsx bench/render.ts <results.json>...');
-const merged: Record<string, any> = {};
-for (const file of files) Object.assign(merged, JSON.parse(readFileSync(file, 'utf8')));
-merged.sources = files.map((f) => path.basename(f));
-if (before) merged.fanoutBefore = JSON.parse(readFileSync(before, 'utf8')).fanout;
-const { markdown, headline } = renderReport(merged);
+if (files.length !== 1)
+  throw new Error(
+    'usage: tsx bench/render.ts <results.json> (exactly one run: runs are not merged)',
+  );
+const file = files[0]!;
+const results = JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
+if (!results.settings)
+  throw new Error(`${file} was written by an older harness (no settings): run the benchmark again`);
+const { markdown, headline } = renderReport(results, path.basename(file));
 writeFileSync(path.join(resultsDir, 'latest.md'), markdown);
-if (merged.fanout) await renderChart(merged.fanout, path.join(resultsDir, 'fanout.png'));
+if (results.fanout)
+  await renderChart(results.fanout as FanoutResult, path.join(resultsDir, 'fanout.png'));
 process.stdout.write(`${headline.join('\n')}\n`);

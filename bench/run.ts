@@ -1,91 +1,179 @@
 /**
- * The benchmark suite: `npm run bench` (full) or `npm run bench -- --quick` (under 3 minutes).
+ * The benchmark suite: `npm run bench` (full) or `npm run bench -- --quick` (about 5 minutes).
  * Starts the real server on the embedded database in its own process, runs the scenarios against
- * it from separate load-generator processes, and writes bench/results/<timestamp>.json,
- * bench/results/latest.md and bench/results/fanout.png. Headline figures are printed last.
+ * it from separate load-generator processes, and writes bench/results/<timestamp>[-<label>].json
+ * and, from that one run alone, bench/results/latest.md and bench/results/fanout.png.
+ *
+ * Flags:
+ *   --quick                 fewer and shorter steps
+ *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api
+ *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
+ *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
+ *   --steps=50,100,200      fan-out viewer counts (a ramp)
+ *   --window=<seconds>      length of each of the fan-out's measurement windows
+ *   --repeats=<n>           measurement windows per fan-out step (default 3)
+ *   --no-floor              skip the plain-UDP floor after the fan-out
+ *   --server-root=<dir>     measure the server of another checkout (same HTTP contract)
+ *   --media-workers=<n>     MEDIA_WORKERS for the server (servers that fork media workers)
+ *   --profile               CPU profile of the server's main process during the fan-out
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine } from './lib/proc';
-import { renderReport, renderChart } from './lib/report';
-import { startServerProcess } from './lib/server-process';
+import { renderChart, renderReport } from './lib/report';
+import { benchRoot, startServerProcess, type ServerProcess } from './lib/server-process';
+import { viewerTypes, type ViewerType } from './lib/viewers/types';
 import { runApi } from './scenarios/api';
 import { runChat } from './scenarios/chat';
-import { runFanout } from './scenarios/fanout';
+import { runChurn } from './scenarios/churn';
+import { runFanout, type FanoutResult } from './scenarios/fanout';
 import { runFirstFrame } from './scenarios/first-frame';
 
+const scenarios = ['fanout', 'first-frame', 'churn', 'chat', 'api'] as const;
+const flag = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const numbers = (text: string | undefined): number[] | undefined =>
+  text?.split(',').map((n) => {
+    const value = Number(n);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`not a positive number: ${n}`);
+    return value;
+  });
+
 const quick = process.argv.includes('--quick');
-const only = process.argv
-  .find((a) => a.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',');
+const only = flag('only')?.split(',');
+for (const name of only ?? [])
+  if (!(scenarios as readonly string[]).includes(name))
+    throw new Error(`--only: unknown scenario ${name} (known: ${scenarios.join(', ')})`);
+const label = flag('label');
+if (label !== undefined && !/^[\w.-]{1,40}$/.test(label))
+  throw new Error('--label: letters, digits, dot, dash and underscore only');
+const viewerType = (flag('viewer') ?? 'node-datachannel') as ViewerType;
+if (!viewerTypes.includes(viewerType))
+  throw new Error(`--viewer: one of ${viewerTypes.join(', ')}`);
+const serverRoot = flag('server-root') ? path.resolve(flag('server-root')!) : benchRoot;
+const mediaWorkers = flag('media-workers');
 const profile = process.argv.includes('--profile');
+const settings = {
+  // A ramp: viewers are only ever added.
+  steps: [...new Set(numbers(flag('steps')) ?? (quick ? [20, 50, 100] : [50, 100, 200]))].sort(
+    (a, b) => a - b,
+  ),
+  windowMs: (numbers(flag('window'))?.[0] ?? (quick ? 4 : 10)) * 1000,
+  repeats: numbers(flag('repeats'))?.[0] ?? 3,
+  floor: !process.argv.includes('--no-floor'),
+  firstFrameJoins: quick ? 6 : 20,
+  churn: quick ? { sessions: 100, every: 50 } : { sessions: 1000, every: 200 },
+  chat: quick ? { sizes: [1000], seconds: 10 } : { sizes: [1000, 5000], seconds: 30 },
+  api: quick ? { users: 200, seconds: 5 } : { users: 1000, seconds: 10 },
+};
+
 const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const wanted = (name: string) => !only || only.includes(name);
+const wanted = (name: (typeof scenarios)[number]) => !only || only.includes(name);
+
+/** Which commit of the measured server, and whether its server/ or packages/ had changes. */
+function serverVersion(): { commit: string; dirty: boolean } | undefined {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: serverRoot, encoding: 'utf8' }).trim();
+    const changes = git('status', '--porcelain', '--', 'server', 'packages');
+    return { commit: git('rev-parse', 'HEAD'), dirty: changes.length > 0 };
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
   const startedAt = new Date();
+  const serverEnv: Record<string, string> = mediaWorkers ? { MEDIA_WORKERS: mediaWorkers } : {};
   const results: Record<string, unknown> = {
+    label: label ?? null,
     startedAt: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',
+    args: process.argv.slice(2),
     machine: machine(),
     node: process.version,
+    server: {
+      root: serverRoot,
+      ...serverVersion(),
+      mediaWorkers: mediaWorkers ?? process.env.MEDIA_WORKERS ?? null,
+    },
+    settings: { ...settings, viewerType },
   };
-  log(`OnAir benchmarks (${quick ? 'quick' : 'full'}) on ${JSON.stringify(results.machine)}`);
+  log(
+    `OnAir benchmarks (${quick ? 'quick' : 'full'}${label ? `, ${label}` : ''}) on ${JSON.stringify(results.machine)}, server ${serverRoot}`,
+  );
 
-  if (wanted('fanout')) {
-    const server = await startServerProcess({
-      nodeArgs: profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
-    });
+  // Each scenario gets a fresh server so one's leftovers do not weigh on the next. A scenario
+  // that fails is recorded as failed; the others still run and the report is still written.
+  const failures: Record<string, string> = {};
+  const durations: Record<string, number> = {};
+  results.durationsSeconds = durations;
+  const scenario = async <T>(
+    name: (typeof scenarios)[number],
+    key: string,
+    run: (server: ServerProcess) => Promise<T>,
+    nodeArgs: string[] = [],
+  ): Promise<void> => {
+    if (!wanted(name)) return;
+    const t0 = performance.now();
     try {
-      results.fanout = await runFanout(server, {
-        steps: quick ? [1, 10, 50, 100] : [1, 10, 50, 100, 150, 200, 300, 400, 500],
-        windowMs: quick ? 5000 : 10_000,
+      const server = await startServerProcess({ nodeArgs, env: serverEnv, serverRoot });
+      try {
+        results[key] = await run(server);
+      } finally {
+        await server.stop();
+      }
+    } catch (error) {
+      failures[name] = error instanceof Error ? error.message : String(error);
+      log(`${name} FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    durations[name] = Math.round((performance.now() - t0) / 1000);
+    log(`(${name}: ${durations[name]} s)`);
+  };
+
+  await scenario(
+    'fanout',
+    'fanout',
+    (server) =>
+      runFanout(server, {
+        steps: settings.steps,
+        windowMs: settings.windowMs,
+        repeats: settings.repeats,
+        viewerType,
+        floor: settings.floor,
         log,
-      });
-    } finally {
-      await server.stop();
-    }
-  }
-
-  // Each scenario gets a fresh server so one's leftovers do not weigh on the next.
-  const withServer = async <T>(
-    run: (server: Awaited<ReturnType<typeof startServerProcess>>) => Promise<T>,
-  ) => {
-    const server = await startServerProcess();
-    try {
-      return await run(server);
-    } finally {
-      await server.stop();
-    }
-  };
-  if (wanted('first-frame')) {
-    results.firstFrame = await withServer((server) =>
-      runFirstFrame(server, { joins: quick ? 10 : 20, log }),
-    );
-  }
-  if (wanted('chat')) {
-    results.chat = await withServer((server) =>
-      runChat(server, { sizes: quick ? [1000] : [1000, 5000], seconds: quick ? 10 : 30, log }),
-    );
-  }
-  if (wanted('api')) {
-    results.api = await withServer((server) =>
-      runApi(server, { users: quick ? 200 : 1000, seconds: quick ? 5 : 10, log }),
-    );
-  }
+      }),
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
+  );
+  await scenario('first-frame', 'firstFrame', (server) =>
+    runFirstFrame(server, { joins: settings.firstFrameJoins, log }),
+  );
+  await scenario('churn', 'churn', (server) => runChurn(server, { ...settings.churn, log }));
+  await scenario('chat', 'chat', (server) => runChat(server, { ...settings.chat, log }));
+  await scenario('api', 'api', (server) => runApi(server, { ...settings.api, log }));
+  if (Object.keys(failures).length) results.failures = failures;
+  results.finishedAt = new Date().toISOString();
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  await writeFile(path.join(resultsDir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  const { markdown, headline } = renderReport(results);
+  const file = path.join(resultsDir, `${stamp}${label ? `-${label}` : ''}.json`);
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  const { markdown, headline } = renderReport(results, path.basename(file));
   await writeFile(path.join(resultsDir, 'latest.md'), markdown);
   if (results.fanout)
-    await renderChart(results.fanout as never, path.join(resultsDir, 'fanout.png'));
+    await renderChart(results.fanout as FanoutResult, path.join(resultsDir, 'fanout.png')).catch(
+      (error: unknown) => log(`fanout.png not drawn: ${String(error)}`),
+    );
   log('');
+  const minutes = (Date.parse(String(results.finishedAt)) - startedAt.getTime()) / 60_000;
+  log(
+    `Results (${minutes.toFixed(1)} min): ${path.relative(process.cwd(), file)} and bench/results/latest.md`,
+  );
   for (const line of headline) log(line);
+  if (results.failures) throw new Error(`failed: ${Object.keys(failures).join(', ')}`);
 }
 
 main().then(

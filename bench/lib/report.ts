@@ -1,142 +1,210 @@
-import type { FanoutRow } from '../scenarios/fanout';
+import type { ChurnResult } from '../scenarios/churn';
+import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
+import { firstFrameDescription, type FirstFrameResult } from '../scenarios/first-frame';
+import { saturationRule } from './saturation';
+import { spread, type Spread } from './stats';
 
-const table = (rows: Record<string, unknown>[], columns: [key: string, label: string][]): string =>
+export const table = (
+  rows: Record<string, unknown>[],
+  columns: [key: string, label: string][],
+): string =>
   [
     `| ${columns.map(([, label]) => label).join(' | ')} |`,
     `| ${columns.map(() => '---').join(' | ')} |`,
     ...rows.map((row) => `| ${columns.map(([key]) => String(row[key] ?? '')).join(' | ')} |`),
   ].join('\n');
 
-/** Server memory growth per viewer between the first step with many viewers and the largest clean one. */
-function memoryLine(rows: FanoutRow[]): string {
-  const clean = rows.filter((r) => r.lossPct < 0.5 && r.viewers >= 50);
-  const first = clean[0];
-  const last = clean[clean.length - 1];
-  if (!first || !last || last.viewers === first.viewers) return '';
-  const kb = ((last.serverRssMB - first.serverRssMB) * 1024) / (last.viewers - first.viewers);
-  return `Server RSS grew ${kb.toFixed(0)} KB per viewer between ${first.viewers} and ${last.viewers} viewers (RSS at start-up is inflated by the embedded database and the TypeScript loader and shrinks after the first collections, so per-step figures say little).`;
+const num = (x: number | undefined, digits = 1): string =>
+  x === undefined || !Number.isFinite(x)
+    ? '—'
+    : String(Math.round(x * 10 ** digits) / 10 ** digits);
+
+/** `median (min–max)` of repeated measurements. */
+export const fmtSpread = (s: Spread | undefined, digits = 1): string =>
+  !s || !Number.isFinite(s.median)
+    ? '—'
+    : s.min === s.max
+      ? num(s.median, digits)
+      : `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`;
+
+/** What the report shows for a step's figure: nothing but the reason when the step is INVALID. */
+const figure = (step: FanoutStep, text: string): string => (step.valid ? text : '—');
+
+function fanoutSection(f: FanoutResult, headline: string[]): string[] {
+  const rows = f.steps.map((s) => ({
+    viewers: `${s.viewers}${s.retriedJoins ? ` (${s.retriedJoins} joins retried${s.failedJoins ? `, ${s.failedJoins} failed` : ''})` : ''}`,
+    type: s.viewerType,
+    valid: s.valid ? 'yes' : `**INVALID**: ${s.invalidReason ?? ''}`,
+    cpu: figure(s, fmtSpread(s.summary.serverCpuPct)),
+    pps: figure(s, fmtSpread(s.summary.forwardedPps, 0)),
+    us: figure(s, fmtSpread(s.summary.cpuUsPerPacket, 2)),
+    floor: s.floor
+      ? s.floor.valid
+        ? fmtSpread(s.floor.summary.cpuUsPerPacket, 2)
+        : `INVALID: ${s.floor.invalidReason ?? ''}`
+      : '—',
+    ratio: figure(s, s.floor?.valid ? num(s.floorRatio, 2) : '—'),
+    loss: figure(s, fmtSpread(s.summary.lossPct, 3)),
+    p50: figure(s, fmtSpread(s.summary.delayP50Ms)),
+    p99: figure(s, fmtSpread(s.summary.delayP99Ms)),
+    loop: figure(s, fmtSpread(s.summary.eventLoopP99Ms)),
+    rss: `${fmtSpread(spread(s.memory.map((r) => r.rssMB)))} (${s.serverProcesses})`,
+    load: `${fmtSpread(s.summary.loadCpuPct)} / ${fmtSpread(s.summary.loadMaxProcessPct)} (${s.loadProcesses})`,
+    idle: fmtSpread(s.summary.machineIdlePct),
+  }));
+  const m = f.memory;
+  const validSteps = f.steps.filter((s) => s.valid);
+  const out = [
+    '## 1. SFU fan-out (real VP8 + Opus, ~1.5 Mbit/s, one publisher)',
+    '',
+    `Viewers are added in a ramp (${f.steps.map((s) => s.viewers).join(' → ')}); each step is measured in ${f.repeats} windows of ${f.windowMs / 1000} s and every figure is the **median (min–max)** of those windows. Viewers in the load generator: ${f.viewerType}, ${f.viewersPerProcess} per process, plus ${f.probes} werift probe viewers in the harness process that decrypt everything and time each packet from the publisher (delay).`,
+    '',
+    '- **server CPU**: the server process plus all its child processes (media workers), re-read at every window; one core = 100%.',
+    '- **µs/pkt**: server CPU time ÷ RTP packets received by all viewers in the window.',
+    '- **UDP floor**: one process replaying the same fixture packets at the same timing and sending each, unencrypted, with `dgram.send` to as many UDP sockets in another process; its CPU per received packet, measured the same way. **× floor** = our median µs/pkt ÷ the floor’s median.',
+    '- **event loop p99**: `onair_nodejs_eventloop_lag_p99_seconds` from `GET /metrics`, scraped at the start of each window (which resets it) and at its end: the API process only. It includes the 10 ms sampling interval of `monitorEventLoopDelay`, so an idle loop reads about 10 ms.',
+    '- **server RSS**: summed over the server process and its children (their number in brackets), read after the step’s windows, each time 1 s after the main process collected its garbage (through the inspector the harness opens on a loopback port; media workers are not collected). Shown even for INVALID steps.',
+    '- **load gen CPU**: all load-generator processes together / the busiest one, share of one core (number of processes in brackets).',
+    `- **INVALID**: ${saturationRule}; its figures are not reported as results (they stay in the JSON).`,
+    '',
+    table(rows, [
+      ['viewers', 'viewers'],
+      ['type', 'viewer type'],
+      ['valid', 'valid'],
+      ['cpu', 'server CPU %'],
+      ['pps', 'forwarded pkt/s'],
+      ['us', 'µs/pkt'],
+      ['floor', 'UDP floor µs/pkt'],
+      ['ratio', '× floor'],
+      ['loss', 'loss %'],
+      ['p50', 'delay p50 ms'],
+      ['p99', 'delay p99 ms'],
+      ['loop', 'event loop p99 ms'],
+      ['rss', 'server RSS MB (processes)'],
+      ['load', 'load gen CPU % all / busiest (processes)'],
+      ['idle', 'machine idle %'],
+    ]),
+    '',
+  ];
+  if (f.stoppedEarly) out.push(`Ramp ${f.stoppedEarly}.`, '');
+  if (m.rssKBPerViewer !== undefined) {
+    const unreliable = (r2: number | undefined) =>
+      r2 !== undefined && r2 < 0.9
+        ? ` — **not reliable** (r² ${num(r2, 3)}): memory moved for reasons other than viewers (V8's and the allocator's housekeeping; see the readings)`
+        : ` (r² ${num(r2, 3)})`;
+    out.push(
+      `Memory per viewer, least-squares slope over ${m.points.length} readings (${f.repeats} per step, 2 s apart, each 1 s after the main process collected its garbage): server RSS (main + children) **${num(m.rssKBPerViewer, 0)} KB per viewer**${unreliable(m.rssR2)}; heap of the API process **${num(m.heapKBPerViewer, 0)} KB per viewer**${unreliable(m.heapR2)}, from \`onair_nodejs_heap_size_used_bytes\` in \`GET /metrics\`, which covers the main process only, not media workers. Steps marked INVALID are included: memory does not depend on the load generator keeping up. Readings (viewers: server RSS MB, of which the API process's V8 young generation MB): ${f.steps.map((s) => `${s.connected}: ${s.memory.map((r) => `${num(r.rssMB)} (${num(r.youngGenerationMB)})`).join(', ')}`).join('; ')}.`,
+      '',
+    );
+  }
+  if (f.steps.length) out.push('![fan-out](fanout.png)', '');
+  const best = validSteps[validSteps.length - 1];
+  if (best)
+    headline.push(
+      `Fan-out at ${best.viewers} viewers (${best.viewerType}): ${fmtSpread(best.summary.cpuUsPerPacket, 2)} µs/pkt${best.floorRatio !== undefined ? ` (${best.floorRatio}× the UDP floor)` : ''}, loss ${num(best.summary.lossPct.median, 3)}%, delay p99 ${num(best.summary.delayP99Ms.median)} ms, event loop p99 ${num(best.summary.eventLoopP99Ms.median)} ms`,
+    );
+  else headline.push('Fan-out: no valid step');
+  if (m.rssKBPerViewer !== undefined)
+    headline.push(`Server memory: ${num(m.rssKBPerViewer, 0)} KB RSS per viewer`);
+  return out;
 }
 
-/** Viewers one core of the server can carry at under 0.5% loss, from the best qualifying step. */
-export function viewersPerCore(
-  rows: FanoutRow[],
-): { viewers: number; perCore: number } | undefined {
-  const ok = rows.filter((r) => r.lossPct < 0.5 && r.serverCpuPct > 0);
-  const best = ok[ok.length - 1];
-  if (!best) return undefined;
-  return { viewers: best.viewers, perCore: Math.round(best.viewers / (best.serverCpuPct / 100)) };
+function firstFrameSection(f: FirstFrameResult, headline: string[]): string[] {
+  const rows = f.series.map((s) => ({
+    client: firstFrameDescription[s.path],
+    p50: num(s.p50, 0),
+    p95: num(s.p95, 0),
+    from: s.path === 'socket' ? 'start' : 'POST',
+    startP50: num(s.fromStartP50, 0),
+    gathering: num(s.gatheringP50, 0),
+    joins: `${s.samples.length}${s.failures.length ? ` (${s.failures.length} failed)` : ''}`,
+    samples: s.samples.join(', '),
+  }));
+  for (const s of f.series)
+    if (s.path !== 'socket')
+      headline.push(
+        `First frame, ${s.path}: p50 ${num(s.p50, 0)} ms, p95 ${num(s.p95, 0)} ms from the POST`,
+      );
+  const failures = f.series.flatMap((s) => s.failures.slice(0, 2).map((e) => `${s.path}: ${e}`));
+  return [
+    '## 2. Time to first frame (Chromium viewers, fake-camera Chromium publisher)',
+    '',
+    'Fresh page per join, joins alternating between the clients. WHEP figures are measured from the POST of the offer to the first decoded frame (`requestVideoFrameCallback`); the non-trickle client waits for its own ICE gathering to complete before it POSTs, as OBS and many players do, and that wait is shown apart (it is in "from start"). Chromium runs with `--allow-loopback-in-peer-connection`.',
+    '',
+    table(rows, [
+      ['client', 'client'],
+      ['p50', 'p50 ms'],
+      ['p95', 'p95 ms'],
+      ['from', 'measured from'],
+      ['startP50', 'p50 from start ms'],
+      ['gathering', 'gathering wait p50 ms'],
+      ['joins', 'joins'],
+      ['samples', 'samples (ms)'],
+    ]),
+    '',
+    ...(failures.length ? ['Failures: ' + failures.join('; '), ''] : []),
+  ];
 }
 
-export function renderReport(results: Record<string, any>): {
-  markdown: string;
-  headline: string[];
-} {
+function churnSection(c: ChurnResult, headline: string[]): string[] {
+  headline.push(
+    `Session churn: ${num(c.mbPer1000, 2)} MB of server RSS per 1,000 WHEP sessions opened and closed`,
+  );
+  return [
+    '## 3. Session churn (WHEP viewers opened and closed)',
+    '',
+    `${c.sessions} WHEP sessions, ${c.parallel} at a time (a user each), each a node-datachannel viewer that connects to the live stream and then DELETEs its resource (${c.failed} failed; ${c.seconds} s), after ${c.warmup} warm-up sessions that are not counted. Server RSS (main + children) read 2 s after each batch and then 10 s after a full collection in the main process${c.gcForced ? '' : ' (**could not be forced this run**)'}, so that V8's memory reducer has given back what it gives back on a quiet heap; the young generation of the API process is shown because V8 sizes it by allocation rate, not by what is retained:`,
+    '',
+    table(
+      c.points.map((p) => ({
+        sessions: p.sessions,
+        rss: num(p.rssMB),
+        heap: num(p.heapUsedMB),
+        young: num(p.youngGenerationMB),
+        processes: p.serverProcesses,
+      })),
+      [
+        ['sessions', 'sessions closed'],
+        ['rss', 'server RSS MB'],
+        ['heap', 'API heap used MB'],
+        ['young', 'API young generation MB'],
+        ['processes', 'server processes'],
+      ],
+    ),
+    '',
+    `**${num(c.mbPer1000, 2)} MB of RSS per 1,000 sessions** (after − before; least-squares slope over the points: ${num(c.slopeMbPer1000, 2)} MB per 1,000), API-process heap ${num(c.heapMbPer1000, 2)} MB per 1,000.`,
+    '',
+    ...(c.errors.length ? ['Failures: ' + c.errors.join('; '), ''] : []),
+  ];
+}
+
+/** The report of ONE run's results JSON. */
+export function renderReport(
+  results: Record<string, any>,
+  source: string,
+): { markdown: string; headline: string[] } {
   const m = results.machine;
+  const server = results.server ?? {};
   const parts = [
-    `# Benchmark results (${results.mode})`,
+    `# Benchmark results${results.label ? ` — ${results.label}` : ''} (${results.mode})`,
     '',
-    `${results.startedAt} on ${m.cores} cores (${m.model}), ${m.memoryGiB} GiB, Node ${results.node}. The server runs in its own process on the embedded database; load generators run in other processes on the same machine, so their CPU is shown too.`,
+    `One run, from \`${source}\`: ${results.startedAt}${results.finishedAt ? ` to ${results.finishedAt}` : ''} on ${m.cores} cores (${m.model}), ${m.memoryGiB} GiB, Node ${results.node}. Server${server.commit ? ` at ${String(server.commit).slice(0, 12)}${server.dirty ? ' with uncommitted changes' : ''}` : ''}${server.mediaWorkers ? `, MEDIA_WORKERS=${server.mediaWorkers}` : ''}, in its own process on the embedded database; load generators run in other processes on the same machine, so their CPU is shown too.`,
     '',
-    ...(results.sources
-      ? [
-          `Merged from ${results.sources.join(', ')} (later files' scenarios replace earlier ones').`,
-          '',
-        ]
-      : []),
   ];
   const headline: string[] = [];
-  if (results.fanout) {
-    const rows = results.fanout as FanoutRow[];
-    parts.push(
-      '## 1. SFU fan-out (real VP8 + Opus, ~1.5 Mbit/s)',
-      '',
-      table(rows as never, [
-        ['viewers', 'viewers'],
-        ['serverCpuPct', 'server CPU %'],
-        ['forwardedPps', 'forwarded pkt/s'],
-        ['cpuUsPerPacket', 'CPU µs/pkt'],
-        ['lossPct', 'loss %'],
-        ['delayP50Ms', 'delay p50 ms'],
-        ['delayP99Ms', 'delay p99 ms'],
-        ['serverRssMB', 'server RSS MB'],
-        ['loadCpuPct', 'load gen CPU %'],
-      ]),
-      '',
-      '![fan-out](fanout.png)',
-      '',
-      memoryLine(rows),
-      '',
-    );
-    if (results.fanoutBefore) {
-      const before = results.fanoutBefore as FanoutRow[];
-      const after = new Map(rows.map((r) => [r.viewers, r]));
-      parts.push(
-        '### Before and after the direct forwarding path',
-        '',
-        table(
-          before
-            .filter((b) => after.has(b.viewers))
-            .map((b) => {
-              const a = after.get(b.viewers)!;
-              return {
-                viewers: b.viewers,
-                cpu: `${b.serverCpuPct} → ${a.serverCpuPct}`,
-                us: `${b.cpuUsPerPacket} → ${a.cpuUsPerPacket}`,
-                loss: `${b.lossPct} → ${a.lossPct}`,
-                p99: `${b.delayP99Ms} → ${a.delayP99Ms}`,
-              };
-            }),
-          [
-            ['viewers', 'viewers'],
-            ['cpu', 'server CPU %'],
-            ['us', 'CPU µs/pkt'],
-            ['loss', 'loss %'],
-            ['p99', 'delay p99 ms'],
-          ],
-        ),
-        '',
-      );
-      const b = viewersPerCore(before);
-      if (b) headline.push(`Before the direct forwarding path: ${b.perCore} viewers per core`);
-    }
-    const best = viewersPerCore(rows);
-    headline.push(
-      best
-        ? `Viewers per server core at <0.5% loss: ${best.perCore} (measured up to ${best.viewers} viewers)`
-        : 'Viewers per server core: no step stayed under 0.5% loss',
-    );
+  for (const [name, message] of Object.entries(
+    (results.failures ?? {}) as Record<string, string>,
+  )) {
+    parts.push(`**Scenario ${name} failed** in this run: ${message}`, '');
+    headline.push(`${name} FAILED`);
   }
-  if (results.firstFrame) {
-    const f = results.firstFrame;
-    parts.push(
-      '## 2. Time to first frame (Chromium viewers, fake-camera Chromium publisher)',
-      '',
-      table(
-        [
-          { path: 'WHEP', p50: f.whep.p50, p95: f.whep.p95, samples: f.whep.samples.join(', ') },
-          {
-            path: 'Socket.IO signalling',
-            p50: f.socket.p50,
-            p95: f.socket.p95,
-            samples: f.socket.samples.join(', '),
-          },
-        ],
-        [
-          ['path', 'path'],
-          ['p50', 'p50 ms'],
-          ['p95', 'p95 ms'],
-          ['samples', 'samples (ms)'],
-        ],
-      ),
-      '',
-    );
-    headline.push(
-      `First frame for a late joiner: p50 ${f.whep.p50} ms (WHEP), ${f.socket.p50} ms (web app signalling)`,
-    );
-  }
+  if (results.fanout) parts.push(...fanoutSection(results.fanout as FanoutResult, headline));
+  if (results.firstFrame)
+    parts.push(...firstFrameSection(results.firstFrame as FirstFrameResult, headline));
+  if (results.churn) parts.push(...churnSection(results.churn as ChurnResult, headline));
   if (results.chat) {
     parts.push(
-      '## 3. Chat fan-out (10 senders, 10 comments/s)',
+      '## 4. Chat fan-out (10 senders, 10 comments/s)',
       '',
       table(results.chat, [
         ['sockets', 'sockets'],
@@ -158,7 +226,7 @@ export function renderReport(results: Record<string, any>): {
   }
   if (results.api) {
     parts.push(
-      '## 4. API under concurrent load (50 concurrent clients)',
+      '## 5. API under concurrent load (50 concurrent clients)',
       '',
       table(results.api, [
         ['endpoint', 'endpoint'],
@@ -177,34 +245,38 @@ export function renderReport(results: Record<string, any>): {
   return { markdown: `${parts.join('\n')}\n`, headline };
 }
 
-/** Draws CPU % and loss % against viewers as SVG and has Chromium turn it into a PNG. */
-export async function renderChart(rows: FanoutRow[], file: string): Promise<void> {
+/** Draws median server CPU % (with min–max whiskers) and loss % against viewers, valid steps only. */
+export async function renderChart(fanout: FanoutResult, file: string): Promise<void> {
+  const rows = fanout.steps.filter((s) => s.valid);
   const width = 800;
   const height = 420;
   const pad = { left: 60, right: 60, top: 40, bottom: 50 };
-  const maxN = Math.max(...rows.map((r) => r.viewers), 1);
-  const maxLoss = Math.max(1, ...rows.map((r) => r.lossPct));
+  const maxN = Math.max(...fanout.steps.map((r) => r.viewers), 1);
+  const maxCpu = Math.max(100, ...rows.map((r) => Math.ceil(r.summary.serverCpuPct.max / 50) * 50));
+  const maxLoss = Math.max(1, ...rows.map((r) => r.summary.lossPct.median));
   const x = (n: number) => pad.left + (n / maxN) * (width - pad.left - pad.right);
   const yCpu = (c: number) =>
-    height - pad.bottom - (Math.min(c, 200) / 200) * (height - pad.top - pad.bottom);
+    height - pad.bottom - (Math.min(c, maxCpu) / maxCpu) * (height - pad.top - pad.bottom);
   const yLoss = (l: number) =>
     height - pad.bottom - (l / maxLoss) * (height - pad.top - pad.bottom);
-  const line = (f: (r: FanoutRow) => [number, number]) => rows.map((r) => f(r).join(',')).join(' ');
+  const line = (f: (r: FanoutStep) => [number, number]) =>
+    rows.map((r) => f(r).join(',')).join(' ');
+  const cpuTicks = Array.from({ length: maxCpu / 50 + 1 }, (_, i) => i * 50);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="13">
   <rect width="100%" height="100%" fill="white"/>
-  <text x="${width / 2}" y="24" text-anchor="middle" font-size="16">SFU fan-out: server CPU and loss against viewers</text>
+  <text x="${width / 2}" y="24" text-anchor="middle" font-size="16">SFU fan-out: server CPU (main + children) and loss against viewers</text>
   <line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#333"/>
   <line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#333"/>
   <line x1="${width - pad.right}" y1="${pad.top}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#333"/>
-  ${[0, 50, 100, 150, 200].map((c) => `<text x="${pad.left - 8}" y="${yCpu(c) + 4}" text-anchor="end" fill="#1d4ed8">${c}%</text><line x1="${pad.left}" x2="${width - pad.right}" y1="${yCpu(c)}" y2="${yCpu(c)}" stroke="#eee"/>`).join('')}
+  ${cpuTicks.map((c) => `<text x="${pad.left - 8}" y="${yCpu(c) + 4}" text-anchor="end" fill="#1d4ed8">${c}%</text><line x1="${pad.left}" x2="${width - pad.right}" y1="${yCpu(c)}" y2="${yCpu(c)}" stroke="#eee"/>`).join('')}
   ${[0, 0.5, 1].map((f) => `<text x="${width - pad.right + 8}" y="${yLoss(f * maxLoss) + 4}" fill="#dc2626">${(f * maxLoss).toFixed(2)}%</text>`).join('')}
-  ${rows.map((r) => `<text x="${x(r.viewers)}" y="${height - pad.bottom + 18}" text-anchor="middle">${r.viewers}</text>`).join('')}
+  ${fanout.steps.map((r) => `<text x="${x(r.viewers)}" y="${height - pad.bottom + 18}" text-anchor="middle"${r.valid ? '' : ' fill="#999"'}>${r.viewers}${r.valid ? '' : ' (invalid)'}</text>`).join('')}
   <text x="${width / 2}" y="${height - 12}" text-anchor="middle">viewers</text>
-  <polyline fill="none" stroke="#1d4ed8" stroke-width="2.5" points="${line((r) => [x(r.viewers), yCpu(r.serverCpuPct)])}"/>
-  <polyline fill="none" stroke="#dc2626" stroke-width="2.5" stroke-dasharray="6 4" points="${line((r) => [x(r.viewers), yLoss(r.lossPct)])}"/>
-  <line x1="${pad.left}" x2="${width - pad.right}" y1="${yLoss(0.5)}" y2="${yLoss(0.5)}" stroke="#dc2626" stroke-opacity="0.3"/>
-  <text x="${pad.left + 10}" y="${pad.top + 14}" fill="#1d4ed8">— server CPU % (one core = 100%)</text>
-  <text x="${pad.left + 10}" y="${pad.top + 32}" fill="#dc2626">- - loss % (right axis; faint line: 0.5%)</text>
+  ${rows.map((r) => `<line x1="${x(r.viewers)}" x2="${x(r.viewers)}" y1="${yCpu(r.summary.serverCpuPct.min)}" y2="${yCpu(r.summary.serverCpuPct.max)}" stroke="#1d4ed8" stroke-width="6" stroke-opacity="0.35"/>`).join('')}
+  <polyline fill="none" stroke="#1d4ed8" stroke-width="2.5" points="${line((r) => [x(r.viewers), yCpu(r.summary.serverCpuPct.median)])}"/>
+  <polyline fill="none" stroke="#dc2626" stroke-width="2.5" stroke-dasharray="6 4" points="${line((r) => [x(r.viewers), yLoss(r.summary.lossPct.median)])}"/>
+  <text x="${pad.left + 10}" y="${pad.top + 14}" fill="#1d4ed8">— server CPU %, median of ${fanout.repeats} windows (bar: min–max; one core = 100%)</text>
+  <text x="${pad.left + 10}" y="${pad.top + 32}" fill="#dc2626">- - loss %, median (right axis)</text>
 </svg>`;
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({

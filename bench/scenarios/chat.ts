@@ -2,8 +2,8 @@ import { percentile } from '../lib/stats';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMeter, rssBytes } from '../lib/proc';
-import { post, registerUser, type ServerProcess } from '../lib/server-process';
+import { cpuMeter, treeRssBytes } from '../lib/proc';
+import { post, registerUser, settleMemory, type ServerProcess } from '../lib/server-process';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -45,6 +45,7 @@ export async function runChat(
   );
   const tokens = users.map((u) => u.token);
   const rows: ChatRow[] = [];
+  await settleMemory(server);
   for (const size of options.sizes) {
     const stream = await post(
       `${server.url}/api/live/start`,
@@ -52,7 +53,8 @@ export async function runChat(
       host.token,
     );
     const perWorker = 500;
-    const rssBefore = rssBytes(server.pid);
+    await server.collectGarbage();
+    const rssBefore = treeRssBytes(server.pid);
     const children: ChildProcess[] = [];
     try {
       for (let i = 0; i < size; i += perWorker) {
@@ -76,18 +78,22 @@ export async function runChat(
           );
         });
       }
-      const rssAfter = rssBytes(server.pid);
+      await server.collectGarbage();
+      const rssAfter = treeRssBytes(server.pid);
       await Promise.all(children.map((c) => request(c, { type: 'reset' }, 'reset-done')));
       const serverCpu = cpuMeter([server.pid]);
-      const loadCpu = cpuMeter([process.pid, ...children.map((c) => c.pid!)]);
+      const loadCpu = cpuMeter(
+        children.map((c) => c.pid!),
+        [process.pid],
+      );
       const { sent } = await request<{ sent: number }>(
         children[0]!,
         { type: 'send', seconds: options.seconds, senders: 10 },
         'sent',
       );
       await new Promise((r) => setTimeout(r, 2000));
-      const serverShare = serverCpu();
-      const loadShare = loadCpu();
+      const serverShare = serverCpu().share;
+      const loadShare = loadCpu().share;
       const counts = await Promise.all(
         children.map((c) =>
           request<{ received: number; latencies: number[] }>(c, { type: 'take' }, 'counts'),
@@ -105,7 +111,7 @@ export async function runChat(
         latencyP99Ms: percentile(latencies, 0.99),
         serverCpuPct: Math.round(serverShare * 1000) / 10,
         loadCpuPct: Math.round(loadShare * 1000) / 10,
-        // Garbage collected while connecting can make the difference negative: then it says nothing.
+        // Both readings follow a collection; a negative difference would still say nothing.
         rssPerSocketKB:
           rssAfter > rssBefore ? Math.round((rssAfter - rssBefore) / 1024 / size) : NaN,
       };

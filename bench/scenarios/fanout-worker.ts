@@ -1,119 +1,77 @@
 /**
- * A load-generator process for the fan-out scenario: `count` receive-only werift viewers that
- * complete ICE + DTLS over WHEP and then count packets by their (clear-text) RTP headers without
- * decrypting them, so one process can stand in for many viewers. Loss is read from each viewer's
- * own sequence numbers, which the server keeps continuous.
+ * A load-generator process for the fan-out scenario: one receive-only WHEP viewer per token
+ * given, all of one type (node-datachannel or werift), that join and then count packets per SSRC
+ * until told to close. Loss is read from each viewer's own sequence numbers, which the server
+ * keeps continuous.
  */
-import { RTCPeerConnection } from 'werift';
-import { loopbackPeerConfig } from '../../server/test/support/loopback-peers';
+import { serveParent } from '../lib/ipc';
+import { viewerFactory } from '../lib/viewers';
+import type { CountingViewer, ViewerType, WhepTarget } from '../lib/viewers/types';
 
-const [baseUrl, streamId, token, countText] = process.argv.slice(2);
-const count = Number(countText);
-const loopback = loopbackPeerConfig;
-
-interface SsrcCount {
-  first: number;
-  highest: number;
-  /** Sequence numbers advance past 65535: unwrap them. */
-  cycles: number;
-  received: number;
-}
-
-class CountingViewer {
-  readonly pc = new RTCPeerConnection(loopback);
-  private readonly counts = new Map<number, SsrcCount>();
-  location = '';
-
-  async join(): Promise<void> {
-    this.pc.addTransceiver('audio', { direction: 'recvonly' });
-    this.pc.addTransceiver('video', { direction: 'recvonly' });
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    const res = await fetch(`${baseUrl}/api/live/${streamId}/whep`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
-      body: this.pc.localDescription!.sdp,
-    });
-    if (res.status !== 201) throw new Error(`WHEP ${res.status} ${await res.text()}`);
-    this.location = res.headers.get('location') ?? '';
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('viewer did not connect')), 20_000);
-      this.pc.connectionStateChange.subscribe((state) => {
-        if (state === 'connected') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    const transport = this.pc.dtlsTransports[0] as any;
-    const dropped = Buffer.from([0x80, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    // Count from the clear-text header; hand werift a packet it will discard.
-    transport.srtp.decrypt = (packet: Buffer) => {
-      this.count(packet.readUInt32BE(8), packet.readUInt16BE(2));
-      return dropped;
-    };
-  }
-
-  private count(ssrc: number, seq: number): void {
-    const c = this.counts.get(ssrc);
-    if (!c) {
-      this.counts.set(ssrc, { first: seq, highest: seq, cycles: 0, received: 1 });
-      return;
-    }
-    c.received += 1;
-    const ahead = (seq - c.highest + 0x10000) & 0xffff;
-    if (ahead > 0 && ahead < 0x8000) {
-      if (seq < c.highest) c.cycles += 1;
-      c.highest = seq;
-    }
-  }
-
-  /** Packets received and expected since the last reset. */
-  take(): { received: number; expected: number } {
-    let received = 0;
-    let expected = 0;
-    for (const c of this.counts.values()) {
-      received += c.received;
-      expected += c.cycles * 0x10000 + c.highest - c.first + 1;
-    }
-    this.counts.clear();
-    return { received, expected };
-  }
-
-  close(): Promise<void> {
-    return this.pc.close();
-  }
-}
-
+const [baseUrl, streamId, tokensJson, type] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  ViewerType,
+];
+/** One viewer per token (a user each). */
+const tokens = JSON.parse(tokensJson) as string[];
+const count = tokens.length;
+/** Every viewer stays referenced from here for the life of the process. */
 const viewers: CountingViewer[] = [];
+let failed = 0;
+let retried = 0;
+const errors: string[] = [];
+
+/** Joins one viewer; a session that fails to set up is closed (and DELETEd) and tried once more. */
+async function joinOne(
+  create: (target: WhepTarget) => CountingViewer,
+  token: string,
+): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const viewer = create({ baseUrl, streamId, token });
+    // Referenced even when it failed: its native callbacks may still fire while it closes.
+    viewers.push(viewer);
+    try {
+      await viewer.join();
+      return;
+    } catch (error) {
+      if (errors.length < 5) errors.push(String(error));
+      await viewer.close(true).catch(() => undefined);
+      if (attempt === 0) retried += 1;
+    }
+  }
+  failed += 1;
+}
 
 async function main(): Promise<void> {
-  for (let i = 0; i < count; i += 5) {
-    const batch = Array.from({ length: Math.min(5, count - i) }, () => new CountingViewer());
-    await Promise.all(batch.map((v) => v.join()));
-    viewers.push(...batch);
-  }
-  process.send!({ type: 'ready' });
+  const create = await viewerFactory(type);
+  const parallel = type === 'node-datachannel' ? 10 : 5;
+  for (let i = 0; i < count; i += parallel)
+    await Promise.all(tokens.slice(i, i + parallel).map((token) => joinOne(create, token)));
+  process.send!({ type: 'ready', connected: count - failed, failed, retried, errors });
 }
 
-process.on('message', async (message: { type: string }) => {
-  if (message.type === 'reset') {
+serveParent({
+  reset: () => {
     for (const v of viewers) v.take();
-    process.send!({ type: 'reset-done' });
-  } else if (message.type === 'take') {
+    return { type: 'reset-done' };
+  },
+  take: () => {
     let received = 0;
     let expected = 0;
     for (const v of viewers) {
       const t = v.take();
       received += t.received;
-      // A viewer whose first packet was lost is counted from its first received one; fine at this scale.
       expected += t.expected;
     }
-    process.send!({ type: 'counts', received, expected });
-  } else if (message.type === 'close') {
+    return { type: 'counts', received, expected };
+  },
+  close: async () => {
     await Promise.all(viewers.map((v) => v.close().catch(() => undefined)));
+    // node-datachannel's cleanup() can crash at exit; leave without it.
     process.exit(0);
-  }
+  },
 });
 
 main().catch((error: unknown) => {

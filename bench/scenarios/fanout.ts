@@ -1,5 +1,3 @@
-import { percentile } from '../lib/stats';
-import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -8,78 +6,204 @@ import {
   connected,
   fingerprint,
 } from '../../server/test/support/loopback-peers';
-import { cpuMeter, rssBytes } from '../lib/proc';
-import { post, registerUser, type ServerProcess } from '../lib/server-process';
+import { startWorker, type Worker } from '../lib/ipc';
+import { eventLoopWindow, heapFigures } from '../lib/metrics';
+import { cpuMeter, idleMeter, processTree, treeRssBytes } from '../lib/proc';
+import { saturation, saturationOf } from '../lib/saturation';
+import {
+  post,
+  registerUser,
+  registerUsers,
+  settleMemory,
+  type ServerProcess,
+} from '../lib/server-process';
+import { linearFit, percentile, round, spread, type Spread } from '../lib/stats';
+import type { ViewerType } from '../lib/viewers/types';
+import { runUdpFloor, type FloorResult } from './udp-floor';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export interface FanoutRow {
-  viewers: number;
+export interface FanoutWindow {
+  seconds: number;
   serverCpuPct: number;
-  loadCpuPct: number;
+  serverCpuSeconds: number;
+  serverProcesses: number;
+  /** RTP packets received by all viewers (probes included) in the window. */
+  received: number;
+  expected: number;
   forwardedPps: number;
   cpuUsPerPacket: number;
   lossPct: number;
   delayP50Ms: number;
   delayP99Ms: number;
+  eventLoopP99Ms: number;
+  eventLoopMaxMs: number;
+  /** All load-generator processes together, share of one core in %. */
+  loadCpuPct: number;
+  /** The busiest load-generator process, share of one core in %. */
+  loadMaxProcessPct: number;
+  machineIdlePct: number;
+  /** Why this window cannot be trusted, if it cannot. */
+  saturated?: string;
+}
+
+export interface FanoutStep {
+  viewers: number;
+  viewerType: ViewerType;
+  connected: number;
+  /** Viewers that could not connect even on a second attempt. */
+  failedJoins: number;
+  /** Viewers whose first attempt failed (closed, DELETEd and tried again). */
+  retriedJoins: number;
+  joinErrors: string[];
+  loadProcesses: number;
+  windows: FanoutWindow[];
+  valid: boolean;
+  invalidReason?: string;
+  /** Medians and ranges over the windows. */
+  summary: Record<
+    | 'serverCpuPct'
+    | 'forwardedPps'
+    | 'cpuUsPerPacket'
+    | 'lossPct'
+    | 'delayP50Ms'
+    | 'delayP99Ms'
+    | 'eventLoopP99Ms'
+    | 'loadCpuPct'
+    | 'loadMaxProcessPct'
+    | 'machineIdlePct',
+    Spread
+  >;
+  /** Memory readings after the step's windows (see memoryReadings), and their medians. */
+  memory: MemoryReading[];
   serverRssMB: number;
-  rssPerViewerKB: number;
+  serverProcesses: number;
+  heapUsedMB: number;
+  /** The API process's V8 young generation (committed), part of serverRssMB. */
+  youngGenerationMB: number;
+  /** Whether the main process collected its garbage before every reading (through its inspector). */
+  gcForced: boolean;
+  floor?: FloorResult;
+  /** Our median µs/pkt over the floor's median µs/pkt. */
+  floorRatio?: number;
 }
 
-interface Worker {
-  child: ChildProcess;
-  request<T>(type: string, reply: string): Promise<T>;
-}
-
-function startWorker(url: string, streamId: string, token: string, count: number): Promise<Worker> {
-  const child = fork(path.join(here, 'fanout-worker.ts'), [url, streamId, token, String(count)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const request = <T>(type: string, reply: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (m: any) => {
-        if (m.type === reply) {
-          child.off('message', onMessage);
-          resolve(m as T);
-        } else if (m.type === 'error') reject(new Error(m.message));
-      };
-      child.on('message', onMessage);
-      child.send({ type });
-    });
-  return new Promise((resolve, reject) => {
-    child.on('message', (m: any) => {
-      if (m.type === 'ready') resolve({ child, request });
-      if (m.type === 'error') reject(new Error(m.message));
-    });
-    child.once('exit', (code) => code && reject(new Error(`worker exited ${code}`)));
-  });
+export interface FanoutResult {
+  windowMs: number;
+  repeats: number;
+  viewerType: ViewerType;
+  viewersPerProcess: number;
+  probes: number;
+  saturation: typeof saturation;
+  steps: FanoutStep[];
+  stoppedEarly?: string;
+  memory: {
+    /** Least-squares slope of server RSS (main + children) against connected viewers, over every reading. */
+    rssKBPerViewer?: number;
+    rssR2?: number;
+    /** Same for the heap of the API process (GET /metrics exposes only that process). */
+    heapKBPerViewer?: number;
+    heapR2?: number;
+    points: { viewers: number; rssMB: number; heapUsedMB: number; youngGenerationMB: number }[];
+  };
 }
 
 /** A viewer in this process that decrypts everything, to time packets from publisher to viewer. */
 class ProbeViewer extends RecordingViewer {
   readonly delays: number[] = [];
+  packets = 0;
   constructor(private readonly publisher: FixturePublisher) {
     super();
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((packet) => {
+        this.packets += 1;
         const sentAt = this.publisher.sentAt.get(fingerprint(track.kind, packet.payload));
         if (sentAt !== undefined) this.delays.push(performance.now() - sentAt);
       });
     });
   }
+
+  reset(): void {
+    this.delays.length = 0;
+    this.packets = 0;
+    // The recording base class keeps every sequence number: not needed here.
+    this.sequences.audio.length = 0;
+    this.sequences.video.length = 0;
+    this.payloadIndexes.length = 0;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mb = (bytes: number) => round(bytes / 1048576);
+
+const summaryKeys = [
+  'serverCpuPct',
+  'forwardedPps',
+  'cpuUsPerPacket',
+  'lossPct',
+  'delayP50Ms',
+  'delayP99Ms',
+  'eventLoopP99Ms',
+  'loadCpuPct',
+  'loadMaxProcessPct',
+  'machineIdlePct',
+] as const;
+
+export interface MemoryReading {
+  rssMB: number;
+  heapUsedMB: number;
+  youngGenerationMB: number;
+  serverProcesses: number;
+  gcForced: boolean;
 }
 
 /**
- * One publisher replaying real VP8 + Opus at ~1.5 Mbit/s; viewers added in steps, each step
- * measured over a window: server CPU from /proc, packets and loss counted by the viewers.
+ * `n` readings of server memory, 2 s apart, each 1 s after the main process collected its
+ * garbage: RSS of the server and all its children, and the API process's heap from /metrics.
+ * RSS also moves with V8's and the allocator's housekeeping; several readings show by how much.
+ */
+async function memoryReadings(server: ServerProcess, n: number): Promise<MemoryReading[]> {
+  const readings: MemoryReading[] = [];
+  for (let i = 0; i < n; i += 1) {
+    if (i) await sleep(1000);
+    const gcForced = await server.collectGarbage();
+    await sleep(1000);
+    const heap = await heapFigures(server.url);
+    readings.push({
+      rssMB: mb(treeRssBytes(server.pid)),
+      heapUsedMB: mb(heap.heapUsedBytes),
+      youngGenerationMB: mb(heap.youngGenerationBytes),
+      serverProcesses: processTree(server.pid).length,
+      gcForced,
+    });
+  }
+  return readings;
+}
+
+/**
+ * One publisher replaying real VP8 + Opus at ~1.5 Mbit/s; viewers added in steps (a ramp), each
+ * step measured in `repeats` windows: server CPU (the server process and all its children) from
+ * /proc, packets and loss counted by the viewers, delay from two decrypting probe viewers,
+ * event-loop delay of the API process from /metrics. Then, for every step, the UDP floor.
  */
 export async function runFanout(
   server: ServerProcess,
-  options: { steps: number[]; windowMs: number; log: (line: string) => void },
-): Promise<FanoutRow[]> {
+  options: {
+    steps: number[];
+    windowMs: number;
+    repeats: number;
+    viewerType: ViewerType;
+    viewersPerProcess?: number;
+    floor: boolean;
+    log: (line: string) => void;
+  },
+): Promise<FanoutResult> {
+  const { log } = options;
+  const perProcess = options.viewersPerProcess ?? (options.viewerType === 'werift' ? 50 : 100);
   const host = await registerUser(server.url, `bench_host_${Date.now().toString(36)}`);
-  const viewer = await registerUser(server.url, `bench_view_${Date.now().toString(36)}`);
+  const probeCount = 2;
+  const users = await registerUsers(server.url, 'fv', Math.max(...options.steps) + probeCount);
+  const tokens = users.map((u) => u.token);
   const stream = await post(
     `${server.url}/api/live/start`,
     { title: 'fan-out benchmark' },
@@ -92,92 +216,209 @@ export async function runFanout(
     headers: { 'content-type': 'application/sdp', authorization: `Bearer ${stream.streamKey}` },
     body: await publisher.offer(),
   });
+  if (whip.status !== 201) throw new Error(`WHIP ${whip.status} ${await whip.text()}`);
   await publisher.accept(await whip.text());
   publisher.start();
 
   const probes: ProbeViewer[] = [];
-  for (let i = 0; i < 2; i += 1) {
+  for (let i = 0; i < probeCount; i += 1) {
     const probe = new ProbeViewer(publisher);
     const res = await fetch(`${server.url}/api/live/${stream.streamId}/whep`, {
       method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${viewer.token}` },
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${tokens[i]}` },
       body: await probe.offer(),
     });
+    if (res.status !== 201) throw new Error(`WHEP ${res.status} ${await res.text()}`);
     await probe.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     await connected(probe.pc);
     probes.push(probe);
   }
-  await new Promise((r) => setTimeout(r, 2000));
-  let firstStep: { viewers: number; rss: number } | undefined;
+  await settleMemory(server);
 
-  const workers: Worker[] = [];
+  const workers: (Worker & {
+    connected: number;
+    failed: number;
+    retried: number;
+    errors: string[];
+  })[] = [];
+  const steps: FanoutStep[] = [];
+  let stoppedEarly: string | undefined;
   let viewers = 0;
-  const rows: FanoutRow[] = [];
-  const perWorker = 100;
   try {
     for (const target of options.steps) {
+      const joinStarted = performance.now();
       while (viewers < target) {
-        const add = Math.min(perWorker, target - viewers);
-        workers.push(await startWorker(server.url, stream.streamId, viewer.token, add));
+        const add = Math.min(perProcess, target - viewers);
+        const first = probeCount + viewers;
+        const w = await startWorker(path.join(here, 'fanout-worker.ts'), [
+          server.url,
+          stream.streamId,
+          JSON.stringify(tokens.slice(first, first + add)),
+          options.viewerType,
+        ]);
+        workers.push({
+          ...w,
+          connected: Number(w.ready.connected),
+          failed: Number(w.ready.failed),
+          retried: Number(w.ready.retried),
+          errors: w.ready.errors as string[],
+        });
         viewers += add;
       }
-      await new Promise((r) => setTimeout(r, 2000));
-      await Promise.all(workers.map((w) => w.request('reset', 'reset-done')));
-      for (const p of probes) p.delays.length = 0;
-      const serverCpu = cpuMeter([server.pid]);
-      const loadCpu = cpuMeter([process.pid, ...workers.map((w) => w.child.pid!)]);
-      const t0 = performance.now();
-      await new Promise((r) => setTimeout(r, options.windowMs));
-      const counts = await Promise.all(
-        workers.map((w) => w.request<{ received: number; expected: number }>('take', 'counts')),
+      log(
+        `fan-out N=${target}: ${workers.reduce((s, w) => s + w.connected, 0)} ${options.viewerType} viewers connected in ${round((performance.now() - joinStarted) / 1000)} s`,
       );
-      const seconds = (performance.now() - t0) / 1000;
-      const serverShare = serverCpu();
-      const received = counts.reduce((s, c) => s + c.received, 0);
-      const expected = counts.reduce((s, c) => s + c.expected, 0);
-      const delays = probes.flatMap((p) => p.delays);
-      const rss = rssBytes(server.pid);
-      const row: FanoutRow = {
+      await sleep(2000);
+
+      const windows: FanoutWindow[] = [];
+      for (let r = 0; r < options.repeats; r += 1) {
+        await Promise.all(workers.map((w) => w.request({ type: 'reset' }, 'reset-done')));
+        for (const p of probes) p.reset();
+        const eventLoop = await eventLoopWindow(server.url);
+        const serverCpu = cpuMeter([server.pid]);
+        const loadCpu = cpuMeter(
+          workers.map((w) => w.pid),
+          [process.pid],
+        );
+        const idle = idleMeter();
+        await sleep(options.windowMs);
+        const counts = await Promise.all(
+          workers.map((w) =>
+            w.request<{ type: string; received: number; expected: number }>(
+              { type: 'take' },
+              'counts',
+            ),
+          ),
+        );
+        const serverReading = serverCpu();
+        const loadReading = loadCpu();
+        const idleShare = idle();
+        const lag = await eventLoop();
+        const probeReceived = probes.reduce((s, p) => s + p.packets, 0);
+        const received = counts.reduce((s, c) => s + c.received, 0) + probeReceived;
+        const expected = counts.reduce((s, c) => s + c.expected, 0) + probeReceived;
+        const delays = probes.flatMap((p) => p.delays);
+        const seconds = serverReading.wallSeconds;
+        const window: FanoutWindow = {
+          seconds: round(seconds, 2),
+          serverCpuPct: round(serverReading.share * 100),
+          serverCpuSeconds: round(serverReading.seconds, 2),
+          serverProcesses: serverReading.perProcess.size,
+          received,
+          expected,
+          forwardedPps: Math.round(received / seconds),
+          cpuUsPerPacket: round((serverReading.seconds * 1e6) / Math.max(1, received), 2),
+          lossPct: round(expected ? Math.max(0, (1 - received / expected) * 100) : 100, 3),
+          delayP50Ms: round(percentile(delays, 0.5)),
+          delayP99Ms: round(percentile(delays, 0.99)),
+          eventLoopP99Ms: round(lag.p99Ms),
+          eventLoopMaxMs: round(lag.maxMs),
+          loadCpuPct: round(loadReading.share * 100),
+          loadMaxProcessPct: round(Math.max(0, ...loadReading.perProcess.values()) * 100),
+          machineIdlePct: round(idleShare * 100),
+        };
+        const why = saturationOf(loadReading, idleShare);
+        if (why) window.saturated = why;
+        windows.push(window);
+        log(
+          `  window ${r + 1}/${options.repeats}: server ${window.serverCpuPct}% CPU (${window.serverProcesses} processes), ${window.forwardedPps} pkt/s, ${window.cpuUsPerPacket} µs/pkt, loss ${window.lossPct}%, delay p50 ${window.delayP50Ms} / p99 ${window.delayP99Ms} ms, event loop p99 ${window.eventLoopP99Ms} ms; load gen ${window.loadCpuPct}% (busiest process ${window.loadMaxProcessPct}%), machine idle ${window.machineIdlePct}%${why ? ` — SATURATED: ${why}` : ''}`,
+        );
+      }
+      const summary = Object.fromEntries(
+        summaryKeys.map((k) => [k, spread(windows.map((w) => w[k]))]),
+      ) as FanoutStep['summary'];
+      const invalid = windows.filter((w) => w.saturated);
+      const memory = await memoryReadings(server, options.repeats);
+      const step: FanoutStep = {
         viewers: target,
-        serverCpuPct: round(serverShare * 100),
-        loadCpuPct: round(loadCpu() * 100),
-        forwardedPps: Math.round(received / seconds),
-        cpuUsPerPacket: round((serverShare * seconds * 1e6) / Math.max(1, received)),
-        lossPct: round(expected ? Math.max(0, (1 - received / expected) * 100) : 100, 3),
-        delayP50Ms: round(percentile(delays, 0.5)),
-        delayP99Ms: round(percentile(delays, 0.99)),
-        serverRssMB: round(rss / 1048576),
-        // Growth per added viewer since the first step (RSS before any viewer includes start-up garbage).
-        rssPerViewerKB: firstStep
-          ? round((rss - firstStep.rss) / 1024 / (target - firstStep.viewers))
-          : NaN,
+        viewerType: options.viewerType,
+        connected: workers.reduce((s, w) => s + w.connected, 0),
+        failedJoins: workers.reduce((s, w) => s + w.failed, 0),
+        retriedJoins: workers.reduce((s, w) => s + w.retried, 0),
+        joinErrors: workers.flatMap((w) => w.errors).slice(0, 5),
+        loadProcesses: workers.length + 1,
+        windows,
+        valid: invalid.length === 0,
+        summary,
+        memory,
+        serverRssMB: spread(memory.map((m) => m.rssMB)).median,
+        serverProcesses: Math.max(...memory.map((m) => m.serverProcesses)),
+        heapUsedMB: spread(memory.map((m) => m.heapUsedMB)).median,
+        youngGenerationMB: spread(memory.map((m) => m.youngGenerationMB)).median,
+        gcForced: memory.every((m) => m.gcForced),
       };
-      rows.push(row);
-      firstStep ??= { viewers: target, rss };
-      options.log(
-        `fan-out N=${row.viewers}: server ${row.serverCpuPct}% CPU, ${row.forwardedPps} pkt/s, ${row.cpuUsPerPacket} µs/pkt, loss ${row.lossPct}%, delay p50 ${row.delayP50Ms} ms p99 ${row.delayP99Ms} ms, ${row.rssPerViewerKB} KB/viewer (load generator ${row.loadCpuPct}%)`,
+      if (invalid.length)
+        step.invalidReason = `${invalid.length} of ${windows.length} windows saturated: ${invalid[0]!.saturated}`;
+      steps.push(step);
+      log(
+        `fan-out N=${target}${step.valid ? '' : ' INVALID'}: median ${summary.cpuUsPerPacket.median} µs/pkt (${summary.cpuUsPerPacket.min}–${summary.cpuUsPerPacket.max}), loss ${summary.lossPct.median}%, server RSS ${step.serverRssMB} MB in ${step.serverProcesses} processes, API heap ${step.heapUsedMB} MB${step.retriedJoins ? `, ${step.retriedJoins} joins retried` : ''}${step.failedJoins ? `, ${step.failedJoins} failed` : ''}`,
       );
-      if (row.lossPct > 0.5 || row.serverCpuPct > 95) break;
+      if (summary.lossPct.median > 5) {
+        stoppedEarly = `stopped after ${target} viewers: median loss ${summary.lossPct.median}% (the server cannot keep up; larger steps would say nothing more)`;
+        log(stoppedEarly);
+        break;
+      }
     }
   } finally {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            w.child.once('exit', () => resolve());
-            w.child.send({ type: 'close' });
-            setTimeout(() => {
-              w.child.kill('SIGKILL');
-              resolve();
-            }, 5000);
-          }),
-      ),
-    );
+    await Promise.all(workers.map((w) => w.stop()));
     await Promise.all(probes.map((p) => p.close()));
     await publisher.close();
   }
-  return rows;
-}
 
-const round = (x: number, digits = 1) =>
-  Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x;
+  if (options.floor) {
+    // With the viewers gone and the publisher stopped, the server idles while the floor runs.
+    await sleep(2000);
+    for (const step of steps) {
+      try {
+        step.floor = await runUdpFloor({
+          receivers: step.viewers,
+          windowMs: options.windowMs,
+          repeats: options.repeats,
+          log,
+        });
+      } catch (error) {
+        log(`UDP floor N=${step.viewers} failed: ${String(error)}`);
+        continue;
+      }
+      const ours = step.summary.cpuUsPerPacket.median;
+      const floor = step.floor.summary.cpuUsPerPacket.median;
+      if (Number.isFinite(ours) && floor > 0) step.floorRatio = round(ours / floor, 2);
+    }
+  }
+
+  const points = steps.flatMap((s) =>
+    s.memory.map((m) => ({
+      viewers: s.connected,
+      rssMB: m.rssMB,
+      heapUsedMB: m.heapUsedMB,
+      youngGenerationMB: m.youngGenerationMB,
+    })),
+  );
+  const rssFit = linearFit(points.map((p) => ({ x: p.viewers, y: p.rssMB })));
+  const heapFit = linearFit(points.map((p) => ({ x: p.viewers, y: p.heapUsedMB })));
+  const memory: FanoutResult['memory'] = { points };
+  if (rssFit) {
+    memory.rssKBPerViewer = round(rssFit.slope * 1024);
+    memory.rssR2 = round(rssFit.r2, 3);
+  }
+  if (heapFit) {
+    memory.heapKBPerViewer = round(heapFit.slope * 1024);
+    memory.heapR2 = round(heapFit.r2, 3);
+  }
+  if (memory.rssKBPerViewer !== undefined)
+    log(
+      `memory: server RSS ${memory.rssKBPerViewer} KB/viewer (r² ${memory.rssR2}), API-process heap ${memory.heapKBPerViewer} KB/viewer (r² ${memory.heapR2}), least squares over ${points.length} readings in ${steps.length} steps`,
+    );
+  const result: FanoutResult = {
+    windowMs: options.windowMs,
+    repeats: options.repeats,
+    viewerType: options.viewerType,
+    viewersPerProcess: perProcess,
+    probes: probes.length,
+    saturation,
+    steps,
+    memory,
+  };
+  if (stoppedEarly) result.stoppedEarly = stoppedEarly;
+  return result;
+}
