@@ -4,14 +4,15 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { createTokenService, type TokenService } from './auth/tokens';
+import { persistentValue, randomNodeId, randomSecret } from './cluster/node-identity';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { createHttpApp } from './http/app';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
-import { whipRoutes } from './http/routes/whip';
 import { userRoutes } from './http/routes/users';
+import { whipRoutes } from './http/routes/whip';
 import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
@@ -22,16 +23,15 @@ import { SignInGuard } from './live/sign-in-guard';
 import { StreamService } from './live/streams';
 import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
-import { connectMediaLifecycle } from './media-lifecycle';
-import { connectMediaPresence } from './media-presence';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
-import { Metrics } from './metrics';
-import { persistentValue, randomNodeId, randomSecret } from './node-identity';
+import { Metrics } from './observability/Metrics';
 import { relayLiveEvents } from './realtime/broadcasts';
 import { createRealtimeServer } from './realtime/io';
 import { registerLiveHandlers } from './realtime/live-handlers';
 import { registerMediaHandlers } from './realtime/media-handlers';
 import type { LiveServer } from './realtime/types';
+import { connectMediaLifecycle } from './wiring/media-lifecycle';
+import { connectMediaPresence } from './wiring/media-presence';
 
 export interface OnAirServer {
   /** The base URL this server answers on, e.g. `http://127.0.0.1:3000`. */

@@ -5,7 +5,7 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { errorSerializer, requestSerializer, responseSerializer } from '../logging/redaction';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../observability/Metrics';
 import { apiNotFound, errorHandler } from './errors';
 import { metricsAccess } from './metrics-access';
 import { securityHeaders } from './security-headers';

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { AppError } from '../live/errors';
 import { parse } from '../http/validate';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../observability/Metrics';
 import type { LiveSocket } from './types';
 
 export function toErrorBody(error: unknown, logger: Logger): ErrorBody {

@@ -12,7 +12,7 @@ import { AppError } from '../live/errors';
 import { presenceHandle, type Actor, type PresenceService } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../observability/Metrics';
 import { onEvent } from './ack';
 import type { LiveSocket } from './types';
 

@@ -10,10 +10,10 @@ import { AppError } from '../live/errors';
 import { presenceHandle, type Actor } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
-import { mediaCall } from '../media-errors';
-import type { MediaPresence } from '../media-presence';
 import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../observability/Metrics';
+import { mediaCall } from '../wiring/media-errors';
+import type { MediaPresence } from '../wiring/media-presence';
 import { onEvent } from './ack';
 import type { LiveSocket } from './types';
 

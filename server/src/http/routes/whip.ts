@@ -5,9 +5,9 @@ import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
 import { presenceHandle, type Actor } from '../../live/presence';
 import type { StreamService } from '../../live/streams';
-import { mediaCall } from '../../media-errors';
-import type { MediaPresence } from '../../media-presence';
 import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
+import { mediaCall } from '../../wiring/media-errors';
+import type { MediaPresence } from '../../wiring/media-presence';
 import { bearerToken } from '../auth';
 import { parse } from '../validate';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { LiveEvents } from './live/events';
-import type { Actor, ConnectionHandle, JoinOutcome, PresenceService } from './live/presence';
-import type { MediaWorkerPool } from './media/MediaWorkerPool';
+import type { LiveEvents } from '../live/events';
+import type { Actor, ConnectionHandle, JoinOutcome, PresenceService } from '../live/presence';
+import type { MediaWorkerPool } from '../media/MediaWorkerPool';
 
 export interface MediaPresence {
   /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { LiveEvents } from './live/events';
-import type { StreamService } from './live/streams';
-import type { MediaWorkerPool } from './media/MediaWorkerPool';
+import type { LiveEvents } from '../live/events';
+import type { StreamService } from '../live/streams';
+import type { MediaWorkerPool } from '../media/MediaWorkerPool';
 
 export interface MediaLifecycle {
   /** Gives a live stream without a publisher `graceSeconds` to get one back before it ends. */

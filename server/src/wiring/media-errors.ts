@@ -1,5 +1,5 @@
-import { AppError } from './live/errors';
-import { MediaError } from './media/MediaError';
+import { AppError } from '../live/errors';
+import { MediaError } from '../media/MediaError';
 
 /** The media plane's sentinel errors as the coded errors clients see; others pass through. */
 export function fromMediaError(error: unknown): unknown {
