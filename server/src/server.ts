@@ -106,8 +106,9 @@ export async function startServer(
   const limitStore: LimitStore = redis
     ? { kind: 'redis', client: redis, keyPrefix: config.redisKeyPrefix }
     : { kind: 'memory' };
-  const events = new LiveEvents();
-  events.on('error', (err) => logger.error({ err }, 'live event listener failed'));
+  const events = new LiveEvents((err, event) =>
+    logger.error({ err, event }, 'live event listener failed'),
+  );
   const presence = new PresenceService(database.db, events, {
     nodeId,
     leaseSeconds: config.viewLeaseSeconds,
@@ -182,7 +183,6 @@ export async function startServer(
     logLevel: config.logLevel,
     logger,
   });
-  media.on('error', (err) => logger.error({ err }, 'media event listener failed'));
   const mediaPresence = connectMediaPresence({ media, presence, events, logger });
   // Leases are checked a few times per lease, so a lapsed view goes within about a third of one.
   const stopLeaseSweep = presence.sweepLeases(

@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import type { LiveComment, LiveReaction, Stream, ViewerCount, ViewerEvent } from '@onair/protocol';
+import { SafeEmitter } from '../events/SafeEmitter';
 
 /** Who may learn of a stream: everyone, or the listed users (a private stream's host and followers). */
 export type Audience = { kind: 'public' } | { kind: 'users'; userIds: string[] };
@@ -24,13 +24,10 @@ export interface LiveEventMap {
    * presence is gone; the transports take them out of its room and close their media for it.
    */
   access_revoked: [revocation: { streamId: string; userId: string }];
-  /** A listener threw or rejected; logged, never allowed to break the emitter. */
-  error: [error: unknown];
 }
 
-export class LiveEvents extends EventEmitter<LiveEventMap> {
-  constructor() {
-    // A throwing listener must not break the domain operation that emitted.
-    super({ captureRejections: true });
-  }
-}
+/**
+ * The domain's events. Each is emitted once the change it reports is committed: a listener that
+ * fails is reported to the handler given here and never undoes, or fails, the operation.
+ */
+export class LiveEvents extends SafeEmitter<LiveEventMap> {}

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { SafeEmitter, type ListenerErrorHandler } from '../events/SafeEmitter';
 import type { MediaKind, StreamCodecs } from './codecs';
 import { MediaError } from './MediaError';
 import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
@@ -14,6 +14,11 @@ export interface MediaEngineOptions {
   publisherSilenceMs?: number;
   /** A session (publisher or viewer) not connected this long after negotiating is closed. Default 15 s. */
   connectTimeoutMs?: number;
+  /**
+   * Told of a listener that threw or rejected. Events are emitted from the library's callbacks,
+   * where a throw would end the worker and every connection on it.
+   */
+  onListenerError: ListenerErrorHandler;
 }
 
 /** What the media plane reports outward; the worker passes it on to the main process. */
@@ -22,7 +27,6 @@ export interface MediaEventMap {
   publisher_lost: [streamId: string, sessionId: string];
   subscriber_connected: [streamId: string, sessionId: string];
   subscriber_closed: [streamId: string, sessionId: string];
-  error: [error: unknown];
 }
 
 export type SessionRole = 'publish' | 'watch';
@@ -34,7 +38,7 @@ interface Session {
 }
 
 /** The SFU of one worker process: a router per stream, and the sessions (publishers and viewers) in them. */
-export class MediaEngine extends EventEmitter<MediaEventMap> {
+export class MediaEngine extends SafeEmitter<MediaEventMap> {
   private readonly routers = new Map<string, StreamRouter>();
   private readonly sessions = new Map<string, Session>();
 
@@ -43,7 +47,7 @@ export class MediaEngine extends EventEmitter<MediaEventMap> {
     /** How a router reaches the other workers of its stream (set per stream by the worker). */
     private readonly relayFor: (streamId: string) => RouterRelay | undefined = () => undefined,
   ) {
-    super({ captureRejections: true });
+    super(options.onListenerError);
   }
 
   /** Takes a publisher's offer; `publisher_exists` if one is already connected. */

@@ -1,9 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
+import { SafeEmitter } from '../events/SafeEmitter';
 import type { StreamCodecs } from './codecs';
 import type {
   MainToWorker,
@@ -25,7 +25,6 @@ export interface MediaEventMap {
   publisher_lost: [streamId: string, sessionId: string];
   subscriber_connected: [streamId: string, sessionId: string];
   subscriber_closed: [streamId: string, sessionId: string];
-  error: [error: unknown];
 }
 
 export interface MediaWorkerPoolOptions extends WorkerSettings {
@@ -92,7 +91,7 @@ const counterNames = [
  * relay. The main process keeps the registry of sessions, so it answers who owns what without
  * asking a worker, and never waits on media for anything but negotiation.
  */
-export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
+export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   private readonly workers: Worker[] = [];
   private readonly streams = new Map<string, StreamState>();
   private readonly sessions = new Map<string, Session>();
@@ -109,7 +108,8 @@ export class MediaWorkerPool extends EventEmitter<MediaEventMap> {
   };
 
   constructor(private readonly options: MediaWorkerPoolOptions) {
-    super({ captureRejections: true });
+    // Events are emitted from IPC message handlers: a listener's throw there would end the process.
+    super((err, event) => options.logger.error({ err, event }, 'media event listener failed'));
     for (let i = 0; i < Math.max(1, options.workers); i += 1) this.workers.push(this.spawn(i));
     this.recycler = setInterval(() => void this.recycleIdleWorkers(), 30_000);
     this.recycler.unref();

@@ -52,6 +52,7 @@ const engine = new MediaEngine(
     network: settings.network,
     maxPublishBitrate: settings.maxPublishBitrate,
     connectTimeoutMs: settings.connectTimeoutMs,
+    onListenerError: (err, event) => logger.error({ err, event }, 'media listener failed'),
   },
   (streamId) => relays.get(streamId),
 );
@@ -63,7 +64,6 @@ for (const event of [
 ] as const) {
   engine.on(event, (streamId, sessionId) => send({ event, streamId, sessionId } as WorkerEvent));
 }
-engine.on('error', (err) => logger.error({ err }, 'media listener failed'));
 
 relaySocket.on('message', (datagram, from) => {
   if (from.address !== '127.0.0.1' || datagram.length < relayHeaderLength) return;
