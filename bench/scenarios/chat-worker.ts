@@ -3,6 +3,7 @@
  * Senders stamp each comment with its send time; every viewer records delivery latency and counts.
  */
 import { io, type Socket } from 'socket.io-client';
+import { serveParent } from '../lib/ipc';
 
 const [baseUrl, streamId, tokensJson, countText] = process.argv.slice(2);
 const tokens = JSON.parse(tokensJson!) as string[];
@@ -44,42 +45,40 @@ async function main(): Promise<void> {
   process.send!({ type: 'ready' });
 }
 
-process.on(
-  'message',
-  async (message: { type: string; rate?: number; seconds?: number; senders?: number }) => {
-    if (message.type === 'reset') {
-      latencies = [];
-      received = 0;
-      process.send!({ type: 'reset-done' });
-    } else if (message.type === 'send') {
-      // Senders are this worker's first sockets, each sending once a second (within the chat limit).
-      const senders = sockets.slice(0, message.senders ?? 10);
-      let sent = 0;
-      let refused = 0;
-      const until = Date.now() + (message.seconds ?? 10) * 1000;
-      while (Date.now() < until) {
-        const round = Date.now();
-        const acks = await Promise.all(
-          senders.map((s) =>
-            s
-              .timeout(10_000)
-              .emitWithAck('live_comment', { streamId, comment: `t ${Date.now()}` })
-              .catch(() => ({ ok: false })),
-          ),
-        );
-        sent += acks.filter((a: { ok: boolean }) => a.ok).length;
-        refused += acks.filter((a: { ok: boolean }) => !a.ok).length;
-        await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - round))));
-      }
-      process.send!({ type: 'sent', sent, refused });
-    } else if (message.type === 'take') {
-      process.send!({ type: 'counts', received, latencies });
-    } else if (message.type === 'close') {
-      for (const s of sockets) s.close();
-      process.exit(0);
-    }
+serveParent({
+  reset: () => {
+    latencies = [];
+    received = 0;
+    return { type: 'reset-done' };
   },
-);
+  // Senders are this worker's first sockets, each sending once a second (within the chat limit).
+  send: async (message) => {
+    const senders = sockets.slice(0, Number(message.senders ?? 10));
+    let sent = 0;
+    let refused = 0;
+    const until = Date.now() + Number(message.seconds ?? 10) * 1000;
+    while (Date.now() < until) {
+      const round = Date.now();
+      const acks = await Promise.all(
+        senders.map((s) =>
+          s
+            .timeout(10_000)
+            .emitWithAck('live_comment', { streamId, comment: `t ${Date.now()}` })
+            .catch(() => ({ ok: false })),
+        ),
+      );
+      sent += acks.filter((a: { ok: boolean }) => a.ok).length;
+      refused += acks.filter((a: { ok: boolean }) => !a.ok).length;
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (Date.now() - round))));
+    }
+    return { type: 'sent', sent, refused };
+  },
+  take: () => ({ type: 'counts', received, latencies }),
+  close: () => {
+    for (const s of sockets) s.close();
+    process.exit(0);
+  },
+});
 
 main().catch((error: unknown) => {
   process.send!({ type: 'error', message: String(error) });

@@ -275,6 +275,7 @@ export async function startServer(
     },
     clustered: redis !== undefined,
     onRemoteRevocation: ({ streamId, userId }) => media.closeViewerSessions(streamId, userId),
+    logger,
   });
   metrics.attach({
     liveCount: () => streams.liveCount(),
@@ -313,7 +314,8 @@ export async function startServer(
       mediaPresence.close();
       await media.close();
       io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // Resolves once the HTTP server has closed too.
+      await io.close();
       http.closeAllConnections();
       await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
       await database.close();

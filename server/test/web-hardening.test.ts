@@ -24,12 +24,15 @@ function rawExchange(
       clearTimeout(timer);
       resolve({ response, closedAfterMs: Date.now() - started });
     });
-    socket.on('connect', async () => {
+    const send = async () => {
       for (const chunk of chunks) {
         if (socket.destroyed) return;
         socket.write(chunk);
         if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
       }
+    };
+    socket.on('connect', () => {
+      send().catch(reject);
     });
   });
 }

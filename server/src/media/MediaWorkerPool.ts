@@ -111,7 +111,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     // Events are emitted from IPC message handlers: a listener's throw there would end the process.
     super((err, event) => options.logger.error({ err, event }, 'media event listener failed'));
     for (let i = 0; i < Math.max(1, options.workers); i += 1) this.workers.push(this.spawn(i));
-    this.recycler = setInterval(() => void this.recycleIdleWorkers(), 30_000);
+    this.recycler = setInterval(() => {
+      this.recycleIdleWorkers().catch((err: unknown) =>
+        options.logger.error({ err }, 'could not recycle idle media workers'),
+      );
+    }, 30_000);
     this.recycler.unref();
   }
 
@@ -185,7 +189,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     stream.relays.delete(worker);
     // Relays follow the publisher: tell each where the stream now comes from, and what it is.
     for (const relay of stream.relays.keys()) {
-      void this.call(relay, {
+      this.call(relay, {
         type: 'relay_from',
         streamId,
         channel: stream.channel,

@@ -1,4 +1,5 @@
 import { streamRoom, type LiveComment, type LiveReaction, type Stream } from '@onair/protocol';
+import type { Logger } from 'pino';
 import type { Audience, LiveEvents } from '../live/events';
 import { userRoom, type LiveServer } from './types';
 
@@ -14,6 +15,7 @@ export interface RelayOptions {
   clustered: boolean;
   /** Another node revoked a user's access to a stream: close what this node holds of theirs. */
   onRemoteRevocation: (revocation: Revocation) => void;
+  logger: Logger;
 }
 
 type Revocation = { streamId: string; userId: string };
@@ -25,7 +27,7 @@ type Revocation = { streamId: string; userId: string };
 export function relayLiveEvents(
   io: LiveServer,
   events: LiveEvents,
-  { resolveAudience, clustered, onRemoteRevocation }: RelayOptions,
+  { resolveAudience, clustered, onRemoteRevocation, logger }: RelayOptions,
 ): () => void {
   const audienceOf = new Map<string, Audience>();
   const pendingCounts = new Map<string, number>();
@@ -87,7 +89,11 @@ export function relayLiveEvents(
     if (throttle) throttle.held = count.viewerCount;
     else tellRoom(count.streamId, count.viewerCount);
     pendingCounts.set(count.streamId, count.viewerCount);
-    flushTimer ??= setTimeout(() => void flushCounts(), listCountIntervalMs);
+    flushTimer ??= setTimeout(() => {
+      flushCounts().catch((err: unknown) =>
+        logger.error({ err }, 'could not send viewer counts to the live list'),
+      );
+    }, listCountIntervalMs);
   };
   const onJoined = (e: { streamId: string; userId: string; username: string }) =>
     io.to(streamRoom(e.streamId)).emit('viewer_joined', e);

@@ -57,7 +57,10 @@ export function createRealtimeServer(
   });
 
   io.on('connection', (socket) => {
-    void socket.join(userRoom(socket.data.userId));
+    // Synchronous with the adapters in use; an adapter that joins later may also fail to.
+    Promise.resolve(socket.join(userRoom(socket.data.userId))).catch((err: unknown) =>
+      logger.error({ err, userId: socket.data.userId }, 'could not join the user room'),
+    );
     logger.debug({ socketId: socket.id, userId: socket.data.userId }, 'socket connected');
   });
   return io;

@@ -52,6 +52,7 @@ export function connectMediaPresence(deps: {
     const viewer = held.get(sessionId);
     if (!viewer) return;
     held.delete(sessionId);
+    // `leave` logs its own failure, and nothing here depends on when it finishes.
     void leave(sessionId, viewer);
   };
   const onRevoked = ({ streamId, userId }: { streamId: string; userId: string }) =>

@@ -38,7 +38,14 @@ export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
         <Radio className="h-7 w-7 text-rose-500" aria-hidden /> OnAir
       </div>
       <h1 className="text-xl font-semibold">{signingUp ? 'Create your account' : 'Sign in'}</h1>
-      <form onSubmit={submit} className="flex flex-col gap-4" noValidate>
+      <form
+        onSubmit={(event) => {
+          // `submit` shows its own failure in the form: nothing is left to wait for.
+          void submit(event);
+        }}
+        className="flex flex-col gap-4"
+        noValidate
+      >
         <label className="flex flex-col gap-1 text-sm">
           Username
           <input

@@ -122,7 +122,13 @@ export function LiveChat({ streamId, disabled = false }: { streamId: string; dis
             {error}
           </p>
         )}
-        <form onSubmit={send} className="mt-2 flex gap-2">
+        <form
+          onSubmit={(event) => {
+            // `send` shows its own failure under the chat box: nothing is left to wait for.
+            void send(event);
+          }}
+          className="mt-2 flex gap-2"
+        >
           <label className="sr-only" htmlFor={`chat-${streamId}`}>
             Message
           </label>

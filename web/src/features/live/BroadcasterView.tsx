@@ -194,6 +194,7 @@ export function BroadcasterView({
           <select
             aria-label="Camera"
             className={select}
+            // `switchDevice` shows its own failure; nothing is left to wait for.
             onChange={(e) => void switchDevice('videoinput', e.target.value)}
           >
             {devices
@@ -207,6 +208,7 @@ export function BroadcasterView({
           <select
             aria-label="Microphone"
             className={select}
+            // As above.
             onChange={(e) => void switchDevice('audioinput', e.target.value)}
           >
             {devices
@@ -249,6 +251,7 @@ export function BroadcasterView({
                   variant="danger"
                   onClick={() => {
                     setConfirming(false);
+                    // `end` shows its own failure as the broadcast's error.
                     void end();
                   }}
                 >

@@ -52,7 +52,10 @@ export function GoLiveForm() {
 
   return (
     <form
-      onSubmit={submit}
+      onSubmit={(event) => {
+        // `submit` shows its own failure in the form: nothing is left to wait for.
+        void submit(event);
+      }}
       aria-labelledby="go-live-heading"
       className="flex flex-col gap-3 rounded-xl border border-zinc-800 bg-zinc-900/60 p-4"
     >

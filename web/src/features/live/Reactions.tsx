@@ -66,11 +66,11 @@ export function ReactionBar({
           type="button"
           aria-label={`React ${reaction}`}
           className="rounded-full bg-zinc-800 px-2 py-1 text-lg hover:bg-zinc-700"
-          onClick={() =>
+          onClick={() => {
             socket
               .request('live_reaction', { streamId, reaction })
-              .catch((e: Error) => onError(e.message))
-          }
+              .catch((e: Error) => onError(e.message));
+          }}
         >
           {reaction}
         </button>

@@ -59,6 +59,7 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
         .catch((e: SocketError) =>
           e.error?.code === 'stream_ended' ? ended.current() : setJoinError(e.message),
         );
+    // `join` shows its own failure (or the end); nothing is left to wait for.
     void join();
     // The server forgets a socket's rooms when it goes, and joining is idempotent: every connect
     // joins. Media is not idempotent, and requests made while the socket is down wait in its
@@ -70,7 +71,7 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
         dropped = true;
         return;
       }
-      void join();
+      void join(); // as above: it settles its own failure
       if (dropped) {
         dropped = false;
         setReconnects((n) => n + 1);
@@ -134,7 +135,13 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
         pcRef.current = pc;
         setPhase((p) => (p === 'ended' ? p : 'live'));
         const sample = healthSampler(pc);
-        timer = setInterval(() => void sample().then((h) => h && setHealth(h)), 1000);
+        timer = setInterval(() => {
+          // A connection closing under the sampler has no stats: skip that reading.
+          sample().then(
+            (h) => h && setHealth(h),
+            () => undefined,
+          );
+        }, 1000);
         pc.addEventListener('connectionstatechange', onState);
         onState();
       },
@@ -159,9 +166,16 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
     await sender?.replaceTrack(track);
   }, []);
 
+  /** Ends the stream; a failure is shown as the broadcast's error, never thrown. */
   const end = useCallback(async () => {
-    await room.socket.request('end_live', { streamId });
-    setPhase('ended');
+    try {
+      await room.socket.request('end_live', { streamId });
+      setPhase('ended');
+    } catch (e) {
+      // Already over (ended elsewhere, or its publisher never came back): what was asked for.
+      if ((e as SocketError).error?.code === 'stream_ended') setPhase('ended');
+      else setError((e as Error).message);
+    }
   }, [room.socket, streamId]);
 
   return {
@@ -245,6 +259,7 @@ export function useWatch(streamId: string) {
         }
       }
     };
+    // `start` turns every failure into a phase of its own; nothing is left to wait for.
     void start();
     return () => {
       closed = true;
