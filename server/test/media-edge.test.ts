@@ -193,9 +193,10 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
     expect((await whep(privateStream.streamId)).status).toBe(401);
     expect((await whep(privateStream.streamId, other.token)).status).toBe(404);
     const publicStream = await start({ title: 'media' }, secondHost);
-    // No publisher yet: nothing to watch, and no viewer is recorded.
+    // No publisher yet: nothing to watch (a wait, not a clash), and no viewer is recorded.
     const early = await whep(publicStream.streamId, other.token);
     expect(early.status).toBe(409);
+    expect(((await early.json()) as any).error.code).toBe('no_publisher');
     const details = await request()('GET', `/api/live/${publicStream.streamId}`);
     expect(details.body.viewerCount).toBe(0);
   });
@@ -212,6 +213,9 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
         description: { type: 'offer', sdp },
       });
       expect(forbidden).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+      // Asking to watch before the host publishes: the viewer is told to wait for the broadcaster.
+      const early = await emitAck(otherSocket, 'live_offer', { streamId: stream.streamId });
+      expect(early).toMatchObject({ ok: false, error: { code: 'no_publisher' } });
       const bad = await emitAck(hostSocket, 'live_offer', {
         streamId: stream.streamId,
         description: { type: 'offer', sdp: 'nonsense' },

@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'username_taken',
   'already_live',
   'conflict',
+  /** The stream is live but its broadcaster is not sending yet (or is reconnecting): wait for them. */
+  'no_publisher',
   'not_in_room',
   'rate_limited',
   'unsupported_media_type',

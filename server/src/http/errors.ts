@@ -15,6 +15,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   username_taken: 409,
   already_live: 409,
   conflict: 409,
+  no_publisher: 409,
   not_in_room: 403,
   rate_limited: 429,
   unsupported_media_type: 415,

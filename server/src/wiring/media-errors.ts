@@ -12,7 +12,8 @@ export function fromMediaError(error: unknown): unknown {
     case 'publisher_exists':
       return new AppError('conflict', error.message);
     case 'no_publisher':
-      return new AppError('conflict', error.message);
+      // Not a clash with anyone: a viewer waits for the broadcaster, and is told so.
+      return new AppError('no_publisher', error.message);
     case 'session_not_found':
       return AppError.notFound('Media session');
     case 'closed':

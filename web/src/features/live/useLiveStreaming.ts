@@ -90,6 +90,7 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The stream still has a publisher: this broadcaster's own, from before its socket dropped. */
 const isConflict = (e: unknown) => (e as SocketError).error?.code === 'conflict';
 
 /** The broadcaster's side: camera, publishing, health. Never used by a viewer. */
@@ -251,7 +252,8 @@ export function useWatch(streamId: string) {
       } catch (e) {
         if (closed) return;
         const code = (e as SocketError).error?.code;
-        if (code === 'conflict') setPhase('waiting');
+        // Live, but its broadcaster is not sending yet: `broadcaster_resumed` starts watching.
+        if (code === 'no_publisher') setPhase('waiting');
         else if (code === 'stream_ended') setPhase('ended');
         else {
           setError((e as Error).message);
