@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { whipPath } from '@onair/protocol';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
@@ -26,9 +27,10 @@ import { createLogger, withSafeSerializers } from './logging/logger';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
 import { Metrics } from './observability/Metrics';
 import { relayLiveEvents } from './realtime/broadcasts';
+import { handleClientEvents } from './realtime/client-events';
 import { createRealtimeServer } from './realtime/io';
-import { registerLiveHandlers } from './realtime/live-handlers';
-import { registerMediaHandlers } from './realtime/media-handlers';
+import { liveHandlers } from './realtime/live-handlers';
+import { mediaHandlers } from './realtime/media-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectMediaPresence } from './wiring/media-presence';
@@ -213,7 +215,8 @@ export async function startServer(
 
   let ready = false;
   let baseUrl = config.publicUrl ?? '';
-  const publicUrl = () => baseUrl;
+  // The one place a WHIP URL is made: REST and socket starts both hand it to the host.
+  const whipUrl = (streamId: string) => `${baseUrl}${whipPath(streamId)}`;
   const app = createHttpApp({
     logger,
     metrics,
@@ -225,7 +228,7 @@ export async function startServer(
       ['/api/users', userRoutes(users, tokens)],
       ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
       ['/api/live', whipRoutes({ media, mediaPresence, streams, tokens, iceLinks })],
-      ['/api/live', liveRoutes({ streams, presence, comments, tokens, publicUrl })],
+      ['/api/live', liveRoutes({ streams, presence, comments, tokens, whipUrl })],
     ],
   });
   // Per-address limits count the client, not a proxy in front of it, only when told which to trust.
@@ -247,26 +250,24 @@ export async function startServer(
     redisClients.push(sub);
     io.adapter(createAdapter(redis, sub));
   }
-  const whipUrl = (streamId: string) => `${publicUrl()}/api/live/${streamId}/whip`;
   io.on('connection', (socket) => {
-    const closeMedia = registerMediaHandlers(socket, {
+    const signalling = mediaHandlers(socket, {
       media,
       mediaPresence,
       streams,
       joinLeave: limits.joinLeave,
-      logger,
-      metrics,
     });
-    registerLiveHandlers(socket, {
+    const live = liveHandlers(socket, {
       streams,
       presence,
       comments,
       joinLeave: limits.joinLeave,
       logger,
-      metrics,
       whipUrl,
-      onLeave: closeMedia,
+      onLeave: signalling.closeWatching,
     });
+    // Every event of the protocol's table needs a handler here, or this does not compile.
+    handleClientEvents(socket, { logger, metrics }, { ...live, ...signalling.handlers });
   });
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {

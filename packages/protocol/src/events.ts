@@ -1,13 +1,14 @@
+import type { z } from 'zod';
 import type { AckCallback } from './errors';
-import type {
-  IceCandidate,
-  LiveCommentPayload,
-  LiveIceCandidatePayload,
-  LiveReactionPayload,
-  LiveSdpPayload,
-  SessionDescription,
-  StartStreamBody,
-  StreamRef,
+import {
+  liveAnswerPayload,
+  liveCommentPayload,
+  liveIceCandidatePayload,
+  liveOfferPayload,
+  liveReactionPayload,
+  startStreamBody,
+  streamRef,
+  type SessionDescription,
 } from './schemas';
 import type {
   JoinResult,
@@ -22,34 +23,63 @@ import type {
 /** Room that carries one stream's events. */
 export const streamRoom = (streamId: string): `live_${string}` => `live_${streamId}`;
 
+declare const ackResult: unique symbol;
+
 /**
- * Client → server. Every event takes an acknowledgement; payloads are validated by the server
- * with the schemas in ./schemas, so their static types here are what a well-behaved client sends.
+ * One client → server event: the schema its payload must pass and, as a type only, what its
+ * acknowledgement carries beside `ok: true` when it succeeds.
  */
-export interface ClientToServerEvents {
-  /** Start a stream (same as `POST /api/live/start`); `live_started` goes out once. */
-  start_live: (
-    payload: Partial<StartStreamBody>,
-    ack: AckCallback<{ stream: StartedStream }>,
-  ) => void;
-  join_live: (payload: StreamRef, ack: AckCallback<JoinResult>) => void;
-  leave_live: (payload: StreamRef, ack: AckCallback) => void;
-  live_comment: (payload: LiveCommentPayload, ack: AckCallback<{ comment: LiveComment }>) => void;
-  live_reaction: (payload: LiveReactionPayload, ack: AckCallback) => void;
-  end_live: (payload: StreamRef, ack: AckCallback<{ stream: Stream }>) => void;
-  /**
-   * The broadcaster sends its offer to publish; a viewer sends `{streamId}` with no description
-   * to ask to watch. The server answers with `live_answer` (publish) or `live_offer` (watch),
-   * in the acknowledgement.
-   */
-  live_offer: (
-    payload: LiveSdpPayload | StreamRef,
-    ack: AckCallback<{ description: SessionDescription }>,
-  ) => void;
-  /** A viewer's answer to the server's watch offer. */
-  live_answer: (payload: LiveSdpPayload, ack: AckCallback) => void;
-  live_ice_candidate: (payload: LiveIceCandidatePayload, ack: AckCallback) => void;
+export interface ClientEvent<S extends z.ZodType = z.ZodType, R extends object = object> {
+  readonly payload: S;
+  readonly [ackResult]?: R;
 }
+
+const clientEvent = <S extends z.ZodType>(payload: S) => ({
+  /** What a successful acknowledgement of this event carries. */
+  acks: <R extends object = object>(): ClientEvent<S, R> => ({ payload }),
+});
+
+/**
+ * Every client → server event, with its payload's schema and its acknowledgement's type. The
+ * server registers its handlers against this table and the clients' types are derived from it,
+ * so an event's name, payload and ack cannot drift apart. Every event takes an acknowledgement.
+ */
+export const clientEvents = {
+  /** Start a stream (same as `POST /api/live/start`); `live_started` goes out once. */
+  start_live: clientEvent(startStreamBody).acks<{ stream: StartedStream }>(),
+  join_live: clientEvent(streamRef).acks<JoinResult>(),
+  leave_live: clientEvent(streamRef).acks(),
+  live_comment: clientEvent(liveCommentPayload).acks<{ comment: LiveComment }>(),
+  live_reaction: clientEvent(liveReactionPayload).acks(),
+  end_live: clientEvent(streamRef).acks<{ stream: Stream }>(),
+  /**
+   * The broadcaster sends its offer to publish and gets the server's answer; a viewer sends
+   * `{ streamId }` with no description to ask to watch and gets the server's offer.
+   */
+  live_offer: clientEvent(liveOfferPayload).acks<{ description: SessionDescription }>(),
+  /** A viewer's answer to the server's watch offer. */
+  live_answer: clientEvent(liveAnswerPayload).acks(),
+  live_ice_candidate: clientEvent(liveIceCandidatePayload).acks(),
+} as const;
+
+export type ClientEventName = keyof typeof clientEvents;
+
+/** What a client sends with event `E` (the schema's input). */
+export type ClientPayload<E extends ClientEventName> = z.input<(typeof clientEvents)[E]['payload']>;
+
+/** What the server's handler of `E` receives: the payload once parsed (the schema's output). */
+export type ParsedPayload<E extends ClientEventName> = z.output<
+  (typeof clientEvents)[E]['payload']
+>;
+
+/** What a successful acknowledgement of `E` carries beside `ok: true`. */
+export type AckResult<E extends ClientEventName> =
+  (typeof clientEvents)[E] extends ClientEvent<z.ZodType, infer R> ? R : never;
+
+/** Client → server, as Socket.IO's typed sockets take it: derived from `clientEvents`. */
+export type ClientToServerEvents = {
+  [E in ClientEventName]: (payload: ClientPayload<E>, ack: AckCallback<AckResult<E>>) => void;
+};
 
 export interface ServerToClientEvents {
   live_started: (stream: Stream) => void;
@@ -59,14 +89,6 @@ export interface ServerToClientEvents {
   viewer_count: (payload: ViewerCount) => void;
   live_comment_added: (comment: LiveComment) => void;
   live_reaction_received: (reaction: LiveReaction) => void;
-  /** The server's description for one of this socket's media connections. */
-  live_offer: (payload: { streamId: string; description: SessionDescription }) => void;
-  live_answer: (payload: { streamId: string; description: SessionDescription }) => void;
-  live_ice_candidate: (payload: {
-    streamId: string;
-    role: 'publish' | 'watch';
-    candidate: IceCandidate | null;
-  }) => void;
   /** The publisher's media dropped; the stream stays live for a grace period. */
   broadcaster_reconnecting: (payload: { streamId: string; graceSeconds: number }) => void;
   /** The publisher's media is back. */

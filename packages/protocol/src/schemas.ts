@@ -123,12 +123,23 @@ export const sessionDescription = z.object({
 });
 export type SessionDescription = z.infer<typeof sessionDescription>;
 
-/** A broadcaster's offer to publish, or a viewer's answer to the server's offer. */
-export const liveSdpPayload = z.object({
-  streamId: id,
-  description: sessionDescription,
-});
-export type LiveSdpPayload = z.infer<typeof liveSdpPayload>;
+const describedAs = <T extends SessionDescription['type']>(type: T) =>
+  z.object({ type: z.literal(type), sdp: sdpText });
+
+/**
+ * `live_offer`: a broadcaster's offer to publish, or a viewer's bare `{ streamId }` asking the
+ * server to offer. A payload with a description is an offer and must be a valid one: it is never
+ * read as a bare request to watch.
+ */
+export const liveOfferPayload = z.union([
+  z.object({ streamId: id, description: describedAs('offer') }),
+  z.strictObject({ streamId: id }),
+]);
+export type LiveOfferPayload = z.infer<typeof liveOfferPayload>;
+
+/** `live_answer`: a viewer's answer to the server's offer. */
+export const liveAnswerPayload = z.object({ streamId: id, description: describedAs('answer') });
+export type LiveAnswerPayload = z.infer<typeof liveAnswerPayload>;
 
 const sdpToken = (max: number) =>
   z.string().max(max).refine(isSingleLine, { message: textMessages.singleLine });

@@ -1,10 +1,26 @@
-import type { Ack, ErrorBody } from '@onair/protocol';
+import {
+  clientEvents,
+  describeIssues,
+  type Ack,
+  type AckResult,
+  type ClientEventName,
+  type ErrorBody,
+  type ParsedPayload,
+} from '@onair/protocol';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
 import { AppError } from '../live/errors';
-import { parse } from '../http/validate';
 import type { Metrics } from '../observability/Metrics';
 import type { LiveSocket } from './types';
+
+/** One handler per client event: it gets the parsed payload and resolves with what the ack carries. */
+export type ClientEventHandlers = {
+  [E in ClientEventName]: (payload: ParsedPayload<E>) => Promise<AckResult<E>>;
+};
+
+interface HandlerContext {
+  logger: Logger;
+  metrics: Metrics;
+}
 
 export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
   if (error instanceof AppError) return error.toBody();
@@ -13,25 +29,45 @@ export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
 }
 
 /**
- * Registers a client event whose payload is parsed with `schema` and whose result, or error,
- * goes back in the acknowledgement. A client that sends no ack function still gets the work done.
+ * Registers `handlers` on `socket` against the protocol's table of client events: the type asks
+ * for a handler for every event in it, each payload is parsed with its event's schema, and the
+ * result, or the error, goes back in the acknowledgement. A client that sends no ack function
+ * still gets the work done.
  */
-export function onEvent<S extends z.ZodType, R extends object>(
+export function handleClientEvents(
   socket: LiveSocket,
-  context: { logger: Logger; metrics: Metrics },
-  event: string,
-  schema: S,
-  run: (payload: z.output<S>) => Promise<R>,
+  context: HandlerContext,
+  handlers: ClientEventHandlers,
 ): void {
-  const listener = async (raw: unknown, ack: unknown): Promise<void> => {
-    const reply = typeof ack === 'function' ? (ack as (response: Ack<R>) => void) : undefined;
+  const register = <E extends ClientEventName>(event: E) =>
+    listen(socket, context, event, handlers[event]);
+  for (const event of Object.keys(clientEvents) as ClientEventName[]) register(event);
+}
+
+function listen<E extends ClientEventName>(
+  socket: LiveSocket,
+  { logger, metrics }: HandlerContext,
+  event: E,
+  handler: (payload: ParsedPayload<E>) => Promise<AckResult<E>>,
+): void {
+  const schema = clientEvents[event].payload;
+  const run = async (raw: unknown): Promise<AckResult<E>> => {
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw AppError.invalidInput(describeIssues(parsed.error));
+    // The table pairs each event with its schema, so this is E's payload; TypeScript cannot
+    // follow that pairing through a generic index.
+    return handler(parsed.data as ParsedPayload<E>);
+  };
+  const respond = async (raw: unknown, ack: unknown): Promise<void> => {
+    const reply =
+      typeof ack === 'function' ? (ack as (response: Ack<AckResult<E>>) => void) : undefined;
     try {
-      const result = await run(parse(schema, raw));
-      context.metrics.socketEvents.inc({ event, outcome: 'ok' });
+      const result = await run(raw);
+      metrics.socketEvents.inc({ event, outcome: 'ok' });
       reply?.({ ok: true, ...result });
     } catch (error) {
-      const body = toErrorBody(error, context.logger);
-      context.metrics.socketEvents.inc({ event, outcome: body.code });
+      const body = toErrorBody(error, logger);
+      metrics.socketEvents.inc({ event, outcome: body.code });
       reply?.({ ok: false, error: body });
     }
   };
@@ -39,6 +75,10 @@ export function onEvent<S extends z.ZodType, R extends object>(
   // validated above, so the untyped registration loses nothing.
   (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
     event,
-    (raw, ack) => void listener(raw, ack),
+    (raw, ack) => {
+      respond(raw, ack).catch((err: unknown) =>
+        logger.error({ err, event }, 'could not acknowledge a socket event'),
+      );
+    },
   );
 }

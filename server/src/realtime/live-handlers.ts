@@ -1,19 +1,11 @@
-import {
-  liveCommentPayload,
-  liveReactionPayload,
-  startStreamBody,
-  streamRef,
-  streamRoom,
-  type StartedStream,
-} from '@onair/protocol';
+import { streamRoom, type StartedStream } from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { CommentService } from '../live/comments';
 import { AppError } from '../live/errors';
 import { presenceHandle, type Actor, type PresenceService } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
-import type { Metrics } from '../observability/Metrics';
-import { onEvent } from './ack';
+import type { ClientEventHandlers } from './client-events';
 import type { LiveSocket } from './types';
 
 export interface LiveHandlerDeps {
@@ -23,14 +15,19 @@ export interface LiveHandlerDeps {
   /** Joins and leaves per socket (a client flipping rooms in a loop costs a transaction each). */
   joinLeave: Limit;
   logger: Logger;
-  metrics: Metrics;
+  /** The absolute WHIP URL of a stream on this node, given to its host. */
   whipUrl: (streamId: string) => string;
   /** Called when the socket leaves a stream, to release its media there. */
   onLeave?: (streamId: string) => void;
 }
 
+export type LiveEventHandlers = Pick<
+  ClientEventHandlers,
+  'start_live' | 'join_live' | 'leave_live' | 'live_comment' | 'live_reaction' | 'end_live'
+>;
+
 /** The plan's stream, chat and reaction events for one authenticated socket. */
-export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): void {
+export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEventHandlers {
   const { streams, presence, comments, joinLeave } = deps;
   const actor: Actor = { userId: socket.data.userId, username: socket.data.username };
   const handle = presenceHandle.socket(socket.id);
@@ -44,54 +41,6 @@ export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps):
     }
   };
 
-  onEvent(socket, deps, 'start_live', startStreamBody, async (body) => {
-    const { stream, streamKey } = await streams.start(actor.userId, body);
-    await socket.join(streamRoom(stream.streamId));
-    const started: StartedStream = { ...stream, streamKey, whipUrl: deps.whipUrl(stream.streamId) };
-    return { stream: started };
-  });
-
-  onEvent(socket, deps, 'join_live', streamRef, async ({ streamId }) => {
-    await joinLeave.take(socket.id);
-    const joined = await presence.enter(streamId, actor, handle);
-    if (socket.disconnected) {
-      // The socket went away while we were writing its presence; undo it so it cannot linger.
-      await presence.leave(streamId, actor, handle);
-      throw AppError.unauthorized('Disconnected');
-    }
-    await socket.join(streamRoom(streamId));
-    // Access may have been revoked between the presence and the room (an unfollow): the
-    // revocation removed the presence, so its absence means this socket must not stay.
-    if (!joined.isHost && !(await presence.isPresent(streamId, actor.userId, handle))) {
-      await socket.leave(streamRoom(streamId));
-      throw AppError.notFound();
-    }
-    return { stream: joined.stream, viewerCount: joined.viewerCount };
-  });
-
-  onEvent(socket, deps, 'leave_live', streamRef, async ({ streamId }) => {
-    await joinLeave.take(socket.id);
-    await socket.leave(streamRoom(streamId));
-    deps.onLeave?.(streamId);
-    await presence.leave(streamId, actor, handle);
-    return {};
-  });
-
-  onEvent(socket, deps, 'live_comment', liveCommentPayload, async ({ streamId, comment }) => {
-    await assertInRoom(streamId);
-    return { comment: await comments.add(streamId, actor, comment) };
-  });
-
-  onEvent(socket, deps, 'live_reaction', liveReactionPayload, async ({ streamId, reaction }) => {
-    await assertInRoom(streamId);
-    await comments.react(streamId, actor, reaction);
-    return {};
-  });
-
-  onEvent(socket, deps, 'end_live', streamRef, async ({ streamId }) => {
-    return { stream: await streams.end(streamId, actor.userId) };
-  });
-
   socket.on('disconnecting', () => {
     for (const room of socket.rooms) {
       if (!room.startsWith('live_')) continue;
@@ -101,4 +50,58 @@ export function registerLiveHandlers(socket: LiveSocket, deps: LiveHandlerDeps):
       });
     }
   });
+
+  return {
+    async start_live(body) {
+      const { stream, streamKey } = await streams.start(actor.userId, body);
+      await socket.join(streamRoom(stream.streamId));
+      const started: StartedStream = {
+        ...stream,
+        streamKey,
+        whipUrl: deps.whipUrl(stream.streamId),
+      };
+      return { stream: started };
+    },
+
+    async join_live({ streamId }) {
+      await joinLeave.take(socket.id);
+      const joined = await presence.enter(streamId, actor, handle);
+      if (socket.disconnected) {
+        // The socket went away while we were writing its presence; undo it so it cannot linger.
+        await presence.leave(streamId, actor, handle);
+        throw AppError.unauthorized('Disconnected');
+      }
+      await socket.join(streamRoom(streamId));
+      // Access may have been revoked between the presence and the room (an unfollow): the
+      // revocation removed the presence, so its absence means this socket must not stay.
+      if (!joined.isHost && !(await presence.isPresent(streamId, actor.userId, handle))) {
+        await socket.leave(streamRoom(streamId));
+        throw AppError.notFound();
+      }
+      return { stream: joined.stream, viewerCount: joined.viewerCount };
+    },
+
+    async leave_live({ streamId }) {
+      await joinLeave.take(socket.id);
+      await socket.leave(streamRoom(streamId));
+      deps.onLeave?.(streamId);
+      await presence.leave(streamId, actor, handle);
+      return {};
+    },
+
+    async live_comment({ streamId, comment }) {
+      await assertInRoom(streamId);
+      return { comment: await comments.add(streamId, actor, comment) };
+    },
+
+    async live_reaction({ streamId, reaction }) {
+      await assertInRoom(streamId);
+      await comments.react(streamId, actor, reaction);
+      return {};
+    },
+
+    async end_live({ streamId }) {
+      return { stream: await streams.end(streamId, actor.userId) };
+    },
+  };
 }

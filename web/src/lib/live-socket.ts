@@ -1,12 +1,13 @@
-import type { Ack, ClientToServerEvents, ErrorBody, ServerToClientEvents } from '@onair/protocol';
+import type {
+  Ack,
+  AckResult,
+  ClientEventName,
+  ClientPayload,
+  ClientToServerEvents,
+  ErrorBody,
+  ServerToClientEvents,
+} from '@onair/protocol';
 import { io, type Socket } from 'socket.io-client';
-
-type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
-type Result<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends (
-  response: Ack<infer R>,
-) => void
-  ? R
-  : never;
 
 /** An acknowledgement that came back with `ok: false`. */
 export class SocketError extends Error {
@@ -30,11 +31,11 @@ export class LiveSocket {
     return this.socket.connected;
   }
 
-  async request<E extends keyof ClientToServerEvents>(
+  async request<E extends ClientEventName>(
     event: E,
-    payload: Payload<E>,
-  ): Promise<Result<E>> {
-    let response: Ack<Result<E>>;
+    payload: ClientPayload<E>,
+  ): Promise<AckResult<E>> {
+    let response: Ack<AckResult<E>>;
     try {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- socket.io's emitWithAck cannot infer over a generic event
       response = await (this.socket.timeout(8000) as any).emitWithAck(event, payload);
@@ -42,7 +43,7 @@ export class LiveSocket {
       throw new SocketError({ code: 'timeout', message: 'The server did not answer in time.' });
     }
     if (!response.ok) throw new SocketError(response.error);
-    return response as unknown as Result<E>;
+    return response as unknown as AckResult<E>;
   }
 
   on<E extends keyof ServerToClientEvents>(event: E, handler: ServerToClientEvents[E]): () => void {

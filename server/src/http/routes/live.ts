@@ -20,8 +20,8 @@ export interface LiveRouteDeps {
   presence: PresenceService;
   comments: CommentService;
   tokens: TokenService;
-  /** Absolute base URL of this node, for the WHIP URL given to the host. */
-  publicUrl: () => string;
+  /** The absolute WHIP URL of a stream on this node, given to its host. */
+  whipUrl: (streamId: string) => string;
 }
 
 export function liveRoutes({
@@ -29,7 +29,7 @@ export function liveRoutes({
   presence,
   comments,
   tokens,
-  publicUrl,
+  whipUrl,
 }: LiveRouteDeps): Router {
   const router = Router();
   const required = authenticate(tokens, 'required');
@@ -38,11 +38,7 @@ export function liveRoutes({
   router.post('/start', required, async (req, res) => {
     const body = parse(startStreamBody, req.body ?? {});
     const { stream, streamKey } = await streams.start(actorOf(res).userId, body);
-    const started: StartedStream = {
-      ...stream,
-      streamKey,
-      whipUrl: `${publicUrl()}/api/live/${stream.streamId}/whip`,
-    };
+    const started: StartedStream = { ...stream, streamKey, whipUrl: whipUrl(stream.streamId) };
     res.status(201).json(started);
   });
 

@@ -1,5 +1,5 @@
 import express, { Router, type Request, type Response, type NextFunction } from 'express';
-import { sdpText, streamIdParams } from '@onair/protocol';
+import { sdpText, streamIdParams, whepSessionPath, whipSessionPath } from '@onair/protocol';
 import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
@@ -117,13 +117,7 @@ export function whipRoutes({
     await authorizePublisher(req, streamId);
     const offer = requireSdp(req);
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
-    sendAnswer(
-      res,
-      `/api/live/${streamId}/whip/${sessionId}`,
-      sessionId,
-      answer,
-      iceLinks(undefined),
-    );
+    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks(undefined));
   });
 
   router.post('/:streamId/whep', sdpBody, async (req, res) => {
@@ -139,7 +133,7 @@ export function whipRoutes({
     await mediaPresence.hold(streamId, actor, presenceHandle.whep(sessionId), sessionId);
     sendAnswer(
       res,
-      `/api/live/${streamId}/whep/${sessionId}`,
+      whepSessionPath(streamId, sessionId),
       sessionId,
       answer,
       iceLinks(actor.userId),
