@@ -1,6 +1,6 @@
 import { id } from '@onair/protocol';
 import { SignJWT, jwtVerify, errors } from 'jose';
-import { AppError } from '../live/errors';
+import { AuthError } from './AuthError';
 
 export interface TokenClaims {
   userId: string;
@@ -9,7 +9,7 @@ export interface TokenClaims {
 
 export interface TokenService {
   sign(claims: TokenClaims): Promise<string>;
-  /** Throws `unauthorized` for a malformed, forged or expired token, or one whose user is gone. */
+  /** Throws an `AuthError` for a malformed, forged or expired token, or one whose user is gone. */
   verify(token: string): Promise<TokenClaims>;
 }
 
@@ -35,12 +35,12 @@ export function createTokenService(
       const { sub, username } = payload;
       // The subject goes to the database next: anything but a user id is refused here.
       if (typeof sub !== 'string' || !id.safeParse(sub).success || typeof username !== 'string') {
-        throw AppError.unauthorized('Invalid token');
+        throw new AuthError('invalid_token', 'Invalid token');
       }
       return { userId: sub, username };
     } catch (error) {
-      if (error instanceof errors.JWTExpired) throw AppError.unauthorized('Token expired');
-      throw AppError.unauthorized('Invalid token');
+      if (error instanceof errors.JWTExpired) throw new AuthError('token_expired', 'Token expired');
+      throw new AuthError('invalid_token', 'Invalid token');
     }
   };
   return {
@@ -56,7 +56,7 @@ export function createTokenService(
     async verify(token) {
       const claims = await verifySignature(token);
       if (!(await isCurrentUser(claims.userId))) {
-        throw AppError.unauthorized('This account no longer exists; sign in again');
+        throw new AuthError('account_gone', 'This account no longer exists; sign in again');
       }
       return claims;
     },

@@ -1,7 +1,8 @@
 import type { RequestHandler, Response } from 'express';
+import { AuthError } from '../auth/AuthError';
 import type { TokenService } from '../auth/tokens';
 import { AppError } from '../live/errors';
-import type { Actor } from '../live/streams';
+import type { Actor } from '../live/presence';
 
 /** The bearer token of an `Authorization` header, or undefined when there is none. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -9,6 +10,16 @@ export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match?.[1]) throw AppError.unauthorized('Malformed Authorization header');
   return match[1];
+}
+
+/** The caller a bearer token names; a refused token is a 401 carrying the reason's sentence. */
+export async function actorOfToken(tokens: TokenService, token: string): Promise<Actor> {
+  try {
+    return await tokens.verify(token);
+  } catch (error) {
+    if (error instanceof AuthError) throw AppError.unauthorized(error.message);
+    throw error;
+  }
 }
 
 /** Who is calling; set by `authenticate`. */
@@ -34,7 +45,7 @@ export function authenticate(tokens: TokenService, mode: 'required' | 'optional'
       next();
       return;
     }
-    res.locals.actor = await tokens.verify(token);
+    res.locals.actor = await actorOfToken(tokens, token);
     next();
   };
 }

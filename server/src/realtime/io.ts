@@ -1,8 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
 import type { Logger } from 'pino';
+import { AuthError } from '../auth/AuthError';
 import type { TokenService } from '../auth/tokens';
-import { AppError } from '../live/errors';
 import type { LiveServer } from './types';
 import { userRoom } from './types';
 
@@ -50,7 +50,7 @@ export function createRealtimeServer(
         next();
       },
       (error: unknown) => {
-        const message = error instanceof AppError ? error.message : 'Invalid token';
+        const message = error instanceof AuthError ? error.message : 'Invalid token';
         next(Object.assign(new Error('unauthorized'), { data: { code: 'unauthorized', message } }));
       },
     );

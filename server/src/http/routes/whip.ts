@@ -8,7 +8,7 @@ import type { StreamService } from '../../live/streams';
 import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { mediaCall } from '../../wiring/media-errors';
 import type { MediaPresence } from '../../wiring/media-presence';
-import { bearerToken } from '../auth';
+import { actorOfToken, bearerToken } from '../auth';
 import { parse } from '../validate';
 
 const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
@@ -96,7 +96,7 @@ export function whipRoutes({
     let row = await streams.verifyStreamKey(streamId, token);
     if (!row) {
       // Not this stream's key: it may be the host's own access token (401 when it is neither).
-      const { userId } = await tokens.verify(token);
+      const { userId } = await actorOfToken(tokens, token);
       row = await streams.visibleRow(streamId, userId);
       if (row.hostId !== userId)
         throw AppError.forbidden('Only the host can publish to this stream');
@@ -107,7 +107,7 @@ export function whipRoutes({
   const viewerOf = async (req: Request): Promise<Actor> => {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw AppError.unauthorized('Send your access token as a Bearer token');
-    return tokens.verify(token);
+    return actorOfToken(tokens, token);
   };
 
   router.use(['/:streamId/whip', '/:streamId/whep'], cors);
