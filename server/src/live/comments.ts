@@ -5,7 +5,8 @@ import { liveComments, users } from '../db/schema';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import type { Limit } from './rate-limits';
-import type { Actor, StreamService } from './streams';
+import type { Actor } from './presence';
+import type { StreamService } from './streams';
 import { toPublicUser } from './users';
 
 type CommentRow = typeof liveComments.$inferSelect;

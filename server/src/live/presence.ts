@@ -1,10 +1,19 @@
-import { and, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
-import type { Stream } from '@onair/protocol';
+import { and, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import type { Stream, StreamViewer } from '@onair/protocol';
 import type { Db } from '../db/database';
 import { liveStreams, streamPresence, streamViewers, users } from '../db/schema';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
-import { lockStream, lockVisibleStream, readHost, toStream, type StreamRow } from './stream-rows';
+import {
+  hostColumns,
+  iso,
+  lockStream,
+  lockVisibleStream,
+  readHost,
+  toStream,
+  type StreamRow,
+} from './stream-rows';
+import { toPublicUser } from './users';
 
 /** Who acts, as the verified token says. */
 export interface Actor {
@@ -73,6 +82,22 @@ export class PresenceService {
   /** Drops one handle; the user leaves when it was their last. Unknown handles are a no-op. */
   async leave(streamId: string, actor: Actor, handle: PresenceHandle): Promise<void> {
     await this.remove(streamId, actor, eq(streamPresence.handle, handle));
+  }
+
+  /** Who watched a stream and when, newest first (at most 200): the plan's `viewers[]`. */
+  async viewersOf(streamId: string): Promise<StreamViewer[]> {
+    const rows = await this.db
+      .select({ viewer: streamViewers, user: hostColumns })
+      .from(streamViewers)
+      .innerJoin(users, eq(users.id, streamViewers.userId))
+      .where(eq(streamViewers.streamId, streamId))
+      .orderBy(desc(streamViewers.joinedAt))
+      .limit(200);
+    return rows.map((r) => ({
+      user: toPublicUser(r.user),
+      joinedAt: r.viewer.joinedAt.toISOString(),
+      leftAt: iso(r.viewer.leftAt),
+    }));
   }
 
   async isPresent(streamId: string, userId: string, handle: PresenceHandle): Promise<boolean> {

@@ -1,24 +1,22 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { StartStreamBody, Stream, StreamDetails, StreamViewer } from '@onair/protocol';
+import type { StartStreamBody, Stream, StreamDetails } from '@onair/protocol';
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database';
-import { liveStreams, streamViewers, users } from '../db/schema';
+import { liveStreams, users } from '../db/schema';
 import { AppError } from './errors';
 import type { Audience, EndReason, LiveEvents } from './events';
 import type { PresenceService } from './presence';
 import { isUniqueViolation } from './sql-errors';
 import {
   hostColumns,
-  iso,
   readHost,
   toStream,
   visibleTo,
   type HostRow,
   type StreamRow,
 } from './stream-rows';
-import { toPublicUser, type UserService } from './users';
+import type { UserService } from './users';
 
-export type { Actor, JoinOutcome } from './presence';
 export { toStream } from './stream-rows';
 
 /** How long the public list of live streams may be served from memory. */
@@ -185,18 +183,7 @@ export class StreamService {
 
   async details(streamId: string, viewerId: string | undefined): Promise<StreamDetails> {
     const row = await this.visibleRow(streamId, viewerId);
-    const viewerRows = await this.db
-      .select({ viewer: streamViewers, user: hostColumns })
-      .from(streamViewers)
-      .innerJoin(users, eq(users.id, streamViewers.userId))
-      .where(eq(streamViewers.streamId, streamId))
-      .orderBy(desc(streamViewers.joinedAt))
-      .limit(200);
-    const viewers: StreamViewer[] = viewerRows.map((r) => ({
-      user: toPublicUser(r.user),
-      joinedAt: r.viewer.joinedAt.toISOString(),
-      leftAt: iso(r.viewer.leftAt),
-    }));
+    const viewers = await this.presence.viewersOf(streamId);
     return { ...toStream(row, await this.host(row.hostId)), viewers };
   }
 
