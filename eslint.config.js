@@ -2,26 +2,52 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const transports = [
-  { name: 'express', message: 'Transports live in server/src/http.' },
-  { name: 'socket.io', message: 'Socket.IO lives in server/src/realtime.' },
-];
-const noTransportPatterns = {
-  group: ['**/http/**', '**/realtime/**'],
-  message: 'The domain never imports a transport.',
-};
-const onlyInWorkers = {
-  name: 'node-datachannel',
-  message: 'Only the media worker processes load node-datachannel.',
-};
-const mediaInternals = [
-  '**/media/*',
-  '!**/media/MediaWorkerPool',
-  '!**/media/MediaError',
-  '!**/media/ipc',
+/*
+ * Import boundaries of the server (STYLE.md: imports flow one way, http/realtime -> live -> db, and
+ * -> media). In flat config a later object's `no-restricted-imports` replaces an earlier one's for
+ * the files both match, so each folder's rule below is built whole: what every main-process module
+ * is refused, plus what that folder is refused.
+ */
+const rule = (...parts) => [
+  'error',
+  {
+    paths: parts.flatMap((part) => part.paths ?? []),
+    patterns: parts.flatMap((part) => part.patterns ?? []),
+  },
 ];
 const mainProcessMessage =
   'The main process reaches the media engine through MediaWorkerPool only.';
+/** node-datachannel aborts a process whose second JS isolate loads it: only media workers may. */
+const mainProcess = {
+  paths: [
+    { name: 'node-datachannel', message: 'Only the media worker processes load node-datachannel.' },
+  ],
+  patterns: [
+    {
+      group: ['**/media/*', '!**/media/MediaWorkerPool', '!**/media/MediaError', '!**/media/ipc'],
+      message: mainProcessMessage,
+    },
+  ],
+};
+const noTransports = {
+  paths: [
+    { name: 'express', message: 'Express lives in server/src/http.' },
+    { name: 'socket.io', message: 'Socket.IO lives in server/src/realtime.' },
+  ],
+  patterns: [
+    {
+      group: ['**/http/**', '**/realtime/**'],
+      message: 'Only the composition imports a transport.',
+    },
+  ],
+};
+const forbid = (message, ...folders) => ({
+  patterns: [{ group: folders.map((folder) => `**/${folder}/**`), message }],
+});
+const noWiring = forbid(
+  'Wiring ties the domain to the media plane from above: only transports and the composition use it.',
+  'wiring',
+);
 
 export default tseslint.config(
   {
@@ -78,48 +104,130 @@ export default tseslint.config(
     },
   },
   {
-    // The domain and the media engine never reach for a transport (STYLE.md: imports flow one
-    // way); outside the media folder, nothing loads node-datachannel, which aborts the process
-    // when a second JS isolate loads it: only the media worker processes may.
     files: ['server/src/**'],
+    rules: { 'no-restricted-imports': rule(mainProcess) },
+  },
+  {
+    files: ['server/src/http/**'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [onlyInWorkers],
-          patterns: [{ group: mediaInternals, message: mainProcessMessage }],
-        },
-      ],
+      'no-restricted-imports': rule(mainProcess, {
+        paths: [{ name: 'socket.io', message: 'Socket.IO lives in server/src/realtime.' }],
+        patterns: [
+          {
+            group: ['**/realtime/**'],
+            message:
+              'HTTP and realtime are separate transports: share through the protocol or the domain.',
+          },
+        ],
+      }),
     },
   },
   {
-    files: ['server/src/live/**', 'server/src/db/**'],
+    files: ['server/src/realtime/**'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [...transports, onlyInWorkers],
-          patterns: [noTransportPatterns, { group: mediaInternals, message: mainProcessMessage }],
-        },
-      ],
+      'no-restricted-imports': rule(mainProcess, {
+        paths: [{ name: 'express', message: 'Express lives in server/src/http.' }],
+        patterns: [
+          {
+            group: ['**/http/**'],
+            message:
+              'HTTP and realtime are separate transports: share through the protocol or the domain.',
+          },
+        ],
+      }),
     },
   },
   {
+    // The domain knows neither its transports nor the media plane (wiring connects the two).
+    files: ['server/src/live/**'],
+    rules: {
+      'no-restricted-imports': rule(
+        mainProcess,
+        noTransports,
+        noWiring,
+        forbid('The domain never imports the media plane: wiring connects them.', 'media'),
+      ),
+    },
+  },
+  {
+    files: ['server/src/wiring/**'],
+    rules: { 'no-restricted-imports': rule(mainProcess, noTransports) },
+  },
+  {
+    // Auth sits below the domain (which hashes passwords with it): a refused token is its own error.
+    files: ['server/src/auth/**'],
+    rules: {
+      'no-restricted-imports': rule(
+        mainProcess,
+        noTransports,
+        noWiring,
+        forbid('Auth sits below the domain and never imports it.', 'live'),
+        forbid('Auth needs neither the database nor the media plane.', 'db', 'media'),
+      ),
+    },
+  },
+  {
+    files: ['server/src/db/**'],
+    rules: {
+      'no-restricted-imports': rule(
+        mainProcess,
+        noTransports,
+        noWiring,
+        forbid('The database layer sits below the domain and never imports it.', 'live'),
+        forbid('The database layer imports no other layer.', 'auth', 'media'),
+      ),
+    },
+  },
+  {
+    // Modules every layer may use import none of them.
+    files: [
+      'server/src/events/**',
+      'server/src/logging/**',
+      'server/src/observability/**',
+      'server/src/cluster/**',
+    ],
+    rules: {
+      'no-restricted-imports': rule(
+        mainProcess,
+        noTransports,
+        noWiring,
+        forbid('A module every layer uses imports none of them.', 'live', 'db', 'auth', 'media'),
+      ),
+    },
+  },
+  {
+    // The media plane (worker side included: node-datachannel is allowed here) reports outward
+    // with typed events and knows nothing of signalling, the domain or the database.
     files: ['server/src/media/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: transports, patterns: [noTransportPatterns] }],
+      'no-restricted-imports': rule(
+        noTransports,
+        noWiring,
+        forbid(
+          'The media plane knows nothing of the domain, auth or the database.',
+          'live',
+          'auth',
+          'db',
+        ),
+      ),
     },
   },
   {
     // The pool and the IPC types run in the main process: the engine is reached over IPC only.
     files: ['server/src/media/MediaWorkerPool.ts', 'server/src/media/ipc.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
+      'no-restricted-imports': rule(
+        { paths: mainProcess.paths },
+        noTransports,
+        noWiring,
+        forbid(
+          'The media plane knows nothing of the domain, auth or the database.',
+          'live',
+          'auth',
+          'db',
+        ),
         {
-          paths: [...transports, onlyInWorkers],
           patterns: [
-            noTransportPatterns,
             {
               group: [
                 './MediaEngine',
@@ -129,6 +237,24 @@ export default tseslint.config(
                 './worker-main',
               ],
               message: mainProcessMessage,
+            },
+          ],
+        },
+      ),
+    },
+  },
+  {
+    // All socket traffic goes through the one typed socket (STYLE.md: excalidraw's Portal).
+    files: ['web/src/**'],
+    ignores: ['web/src/lib/live-socket.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'socket.io-client',
+              message: 'Use the typed socket in web/src/lib/live-socket.',
             },
           ],
         },
