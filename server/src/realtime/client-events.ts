@@ -75,7 +75,11 @@ function listen<E extends ClientEventName>(
   // validated above, so the untyped registration loses nothing.
   (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
     event,
-    (raw, ack) => {
+    (...args) => {
+      // Socket.IO passes the ack last: a client that sent no payload, or extra arguments, still
+      // gets its answer (an invalid_input one) instead of a timeout.
+      const ack = typeof args.at(-1) === 'function' ? args.at(-1) : undefined;
+      const raw = args[0] === ack ? undefined : args[0];
       respond(raw, ack).catch((err: unknown) =>
         logger.error({ err, event }, 'could not acknowledge a socket event'),
       );
