@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { embeddedEnv, spawnEntryPoint, startEntryPoint } from './support/entry-point';
 import { api, registerUser, startTestServer } from './support/server';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const metric = (text: string, name: string): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -107,38 +105,26 @@ describe('operations', () => {
 
   it('starts from the entry point, prints its URL and stops cleanly on SIGTERM', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-main-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-      cwd: root,
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /live at (http:\/\/\S+)/.exec(out);
-          if (match?.[1]) resolve(match[1]);
+      const server = await startEntryPoint({ DATA_DIR: dataDir });
+      try {
+        expect((await (await fetch(`${server.url}/api/health`)).json()) as unknown).toEqual({
+          ok: true,
         });
-        child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-        setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 30_000);
-      });
-      expect((await (await fetch(`${url}/api/health`)).json()) as unknown).toEqual({ ok: true });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+        // The embedded database, even when the test run has DATABASE_URL set (as CI does).
+        expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      } finally {
+        await server.stop();
+      }
     } finally {
-      child.kill('SIGKILL');
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
 
   it('refuses invalid configuration with a message naming the variable', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-      cwd: root,
-      env: { ...process.env, PORT: 'abc', ICE_SERVERS: 'not json' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnEntryPoint(embeddedEnv({ PORT: 'abc', ICE_SERVERS: 'not json' }));
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
