@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FixturePublisher } from '../server/test/support/loopback-peers';
 import { machine } from './lib/proc';
-import { post, registerUser, startServerProcess } from './lib/server-process';
+import { post, registerUser, registerUsers, startServerProcess } from './lib/server-process';
 import { createSampler, type Sample } from './soak/sampler';
 import { renderMarkdown, tableHeader, tableRow } from './soak/report';
 import type { ViewerCommand, ViewerStats } from './soak/viewer-process';
@@ -104,11 +104,7 @@ async function main(): Promise<void> {
     publisher.start();
 
     // A user may hold at most 3 watching sessions of one stream: one user per 3 viewers.
-    const users = await Promise.all(
-      Array.from({ length: Math.ceil(options.viewers / 3) }, (_, i) =>
-        registerUser(server.url, `soak_${stamp}_${i}`),
-      ),
-    );
+    const users = await registerUsers(server.url, 'soak', Math.ceil(options.viewers / 3));
     const tokens = Array.from(
       { length: options.viewers },
       (_, i) => users[Math.floor(i / 3)]!.token,
