@@ -108,7 +108,10 @@ export async function runFirstFrame(
   );
   // Loopback candidates, in the clear: a server on 127.0.0.1 must be reachable from Chromium's
   // own candidates, whichever ICE implementation the server uses.
+  // The measuring pages are scripts injected into a page of the server's origin, which its Content
+  // Security Policy rightly refuses: the benchmark's browser does not enforce it.
   const browser = await launchChromium({
+    bypassCSP: true,
     extraArgs: [
       '--allow-loopback-in-peer-connection',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
