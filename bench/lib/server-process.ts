@@ -47,6 +47,8 @@ export async function startServerProcess(
         // Every benchmark user registers and signs in from 127.0.0.1 (servers without per-address
         // limits ignore these).
         REGISTRATIONS_PER_IP: '1000000',
+        // The chat and API scenarios use streams nobody publishes to: they must not end for it.
+        PUBLISHER_GRACE_SECONDS: '3600',
         LOGIN_FAILURES_PER_IP: '1000000',
         ...options.env,
       },
