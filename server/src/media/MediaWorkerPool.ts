@@ -1,8 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
+import { childProcessEntry } from '../child-process-entry';
 import { SafeEmitter } from '../events/SafeEmitter';
 import type { StreamCodecs } from './codecs';
 import type {
@@ -72,9 +71,8 @@ interface Session {
   createdAt: number;
 }
 
-const workerEntry = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-/** Workers run the TypeScript sources through the same loader as the server. */
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** The compiled worker beside the compiled server, or the TypeScript one when run from sources. */
+const workerEntry = childProcessEntry(import.meta.url, 'worker-main');
 
 const counterNames = [
   'forwardedPackets',
@@ -503,12 +501,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   private spawn(index: number): Worker {
     const { logger, network, maxPublishBitrate, connectTimeoutMs, logLevel } = this.options;
     const settings: WorkerSettings = { network, maxPublishBitrate, connectTimeoutMs, logLevel };
-    const child = fork(workerEntry, [], {
+    const child = fork(workerEntry.path, [], {
       // A server started under --cpu-prof (the benchmark's --profile) profiles its workers too.
       execArgv: [
         ...process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
-        '--import',
-        tsxLoader,
+        ...workerEntry.execArgv,
       ],
       env: { ...process.env, ONAIR_MEDIA_WORKER: JSON.stringify(settings) },
       serialization: 'advanced',
