@@ -8,8 +8,9 @@
 // `npm run typecheck`, not here. Every npm dependency stays an ordinary import resolved from
 // node_modules at run time (node-datachannel is native, PGlite finds its .wasm beside itself).
 //
-// Layout: dist/main.js and the processes it starts beside it (dist/worker-main.js), each found as
-// `./<name>.js` next to the code that starts it, and the SQL migrations in dist/migrations.
+// Layout: dist/main.js and the processes it starts beside it (dist/worker-main.js,
+// dist/create-database.js), each found as `./<name>.js` next to the code that starts it, and the
+// SQL migrations in dist/migrations.
 import { cp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,7 @@ const result = await build({
   entryPoints: {
     main: 'src/main.ts',
     'worker-main': 'src/media/worker-main.ts',
+    'create-database': 'src/db/create-database.ts',
   },
   outdir: dist,
   bundle: true,
