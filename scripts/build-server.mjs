@@ -1,5 +1,7 @@
 // `npm run build -w @onair/server`: compiles the server to plain JavaScript in server/dist, so
 // `npm start` runs `node` on it with no TypeScript loader in the main process or the workers.
+// `node scripts/build-server.mjs <folder>` builds into another folder inside the repository (a
+// test does, so as not to replace a build that may be running); npm packages are found from there.
 //
 // esbuild rather than `tsc` emit: the sources import each other without extensions and
 // `@onair/protocol` exports its TypeScript sources, neither of which Node resolves at run time;
@@ -17,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const server = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../server');
-const dist = path.join(server, 'dist');
+const dist = process.argv[2] ? path.resolve(process.argv[2]) : path.join(server, 'dist');
 const manifest = JSON.parse(await readFile(path.join(server, 'package.json'), 'utf8'));
 /** The workspace's own TypeScript packages are compiled in; everything from npm is not. */
 const external = Object.keys(manifest.dependencies).filter((name) => !name.startsWith('@onair/'));
@@ -54,4 +56,5 @@ await cp(path.join(server, 'src/db/migrations'), path.join(dist, 'migrations'), 
   recursive: true,
 });
 const elapsed = Math.round(performance.now() - started);
-process.stdout.write(`server built into server/dist in ${elapsed} ms\n`);
+const where = path.relative(path.dirname(server), dist);
+process.stdout.write(`server built into ${where} in ${elapsed} ms\n`);
