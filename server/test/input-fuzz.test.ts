@@ -170,6 +170,8 @@ describe.each(engines)('hostile input on %s', (engine) => {
     const watcher = new RecordingViewer();
     offers = { publish: await publisher.offer(), watch: await watcher.offer() };
     await Promise.all([publisher.pc.close(), watcher.close()]);
+    // Workers start with the first media session: start the one the fuzz must not kill now.
+    await server.media.ready();
     workerPids = server.media.pids;
     expect(workerPids.length).toBe(1);
   });

@@ -1,10 +1,16 @@
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { embeddedEnv, spawnEntryPoint, startEntryPoint } from './support/entry-point';
+import { childPids, embeddedEnv, spawnEntryPoint, startEntryPoint } from './support/entry-point';
+import { SyntheticPublisher } from './support/loopback-peers';
 import { api, registerUser, startTestServer } from './support/server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const metric = (text: string, name: string): number => {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -120,6 +126,50 @@ describe('operations', () => {
       }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('runs compiled under plain node, media workers included, as npm start does', async () => {
+    // A build of its own, so a build someone is running from server/dist stays as it is.
+    const outDir = path.join(root, 'server/.tmp', `dist-${process.pid}`);
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-compiled-'));
+    const publisher = new SyntheticPublisher();
+    try {
+      await promisify(execFile)(process.execPath, ['scripts/build-server.mjs', outDir], {
+        cwd: root,
+      });
+      const server = await startEntryPoint({ DATA_DIR: dataDir }, [path.join(outDir, 'main.js')]);
+      try {
+        // No media worker runs before the first media session.
+        expect(childPids(server.pid)).toEqual([]);
+        const host = await registerUser(server);
+        const { body } = await api(server.url)('POST', '/api/live/start', {
+          token: host.token,
+          body: { title: 'compiled' },
+        });
+        const res = await fetch(`${server.url}/api/live/${body.streamId}/whip`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/sdp', authorization: `Bearer ${body.streamKey}` },
+          body: await publisher.offer(),
+        });
+        expect(res.status).toBe(201);
+        await publisher.accept(await res.text());
+        const workers = childPids(server.pid);
+        expect(workers.length).toBeGreaterThan(0);
+        for (const pid of workers) {
+          const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+          expect(command).toContain(path.join(outDir, 'worker-main.js'));
+          expect(command).not.toMatch(/tsx/);
+        }
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      await publisher.close();
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(outDir, { recursive: true, force: true });
     }
   }, 60_000);
 

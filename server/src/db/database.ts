@@ -1,13 +1,17 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import { promisify } from 'node:util';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { childProcessEntry } from '../child-process-entry';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -21,7 +25,36 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Beside this module in the sources, beside main.js in the compiled server (copied by the build). */
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+const creator = childProcessEntry(import.meta.url, 'create-database');
+
+/**
+ * Postgres settings for the embedded engine, sized for one small application database.
+ *
+ * PGlite starts Postgres with the stock `shared_buffers` of 128 MB; the shared memory lives in the
+ * WebAssembly heap, resident as soon as Postgres starts and never handed back (a WebAssembly
+ * memory only grows): measured, 147 MB of the heap is resident at 128 MB and 29 MB at 16 MB.
+ * OnAir's tables are a few MB and the engine reads its files through the operating system's page
+ * cache anyway, so 16 MB holds the working set with room to spare. The per-operation limits are
+ * lowered for the same reason: what a sort or an index build takes stays in the heap for the life
+ * of the process.
+ *
+ * `initialMemory` is left alone: PGlite's module declares 128 MB as its minimum, and pages never
+ * touched cost nothing resident. `relaxedDurability` only changes when IndexedDB is written (the
+ * browser); on Node's file system it does nothing.
+ */
+const embeddedOptions: PGliteOptions = {
+  startParams: [
+    ...PGlite.defaultStartParams,
+    ...[
+      'shared_buffers=16MB',
+      'work_mem=2MB',
+      'maintenance_work_mem=16MB',
+      'temp_buffers=1MB',
+    ].flatMap((setting) => ['-c', setting]),
+  ],
+};
 
 export interface DatabaseOptions {
   /** A `postgres://` URL; when absent the embedded engine is used. */
@@ -47,9 +80,40 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return { db: db as unknown as Db, engine: 'postgres', close: () => pool.end() };
   }
   const dataDir = options.dataDir;
-  if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  if (!dataDir.startsWith('memory://')) {
+    await mkdir(dataDir, { recursive: true });
+    if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await createInChildProcess(dataDir);
+  }
+  const client = await PGlite.create(dataDir, embeddedOptions);
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder });
   return { db: db as unknown as Db, engine: 'pglite', close: () => client.close() };
+}
+
+/** Creates an embedded database in `dataDir` and applies every migration (see `create-database`). */
+export async function createEmbeddedDatabase(dataDir: string): Promise<void> {
+  const client = await PGlite.create(dataDir, embeddedOptions);
+  try {
+    await migratePglite(drizzlePglite({ client }), { migrationsFolder });
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Creates a new embedded database in a short-lived process. Creating one takes PGlite a second
+ * engine and initdb's own WebAssembly module, and creating the tables grows the engine's heap:
+ * in this process that would keep ~550 MB more resident, until a garbage collection an idle
+ * server may never run, or for good (a WebAssembly memory never shrinks). A process that exits
+ * gives all of it back. An in-memory database has no files to hand over and is created in place.
+ */
+async function createInChildProcess(dataDir: string): Promise<void> {
+  try {
+    await promisify(execFile)(process.execPath, [...creator.execArgv, creator.path, dataDir]);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`Could not create the database in ${dataDir}${stderr ? `: ${stderr}` : ''}`, {
+      cause: error,
+    });
+  }
 }

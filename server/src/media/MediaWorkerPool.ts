@@ -1,8 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
+import { childProcessEntry } from '../child-process-entry';
 import { SafeEmitter } from '../events/SafeEmitter';
 import type { StreamCodecs } from './codecs';
 import type {
@@ -72,9 +71,8 @@ interface Session {
   createdAt: number;
 }
 
-const workerEntry = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-/** Workers run the TypeScript sources through the same loader as the server. */
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** The compiled worker beside the compiled server, or the TypeScript one when run from sources. */
+const workerEntry = childProcessEntry(import.meta.url, 'worker-main');
 
 const counterNames = [
   'forwardedPackets',
@@ -110,7 +108,6 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   constructor(private readonly options: MediaWorkerPoolOptions) {
     // Events are emitted from IPC message handlers: a listener's throw there would end the process.
     super((err, event) => options.logger.error({ err, event }, 'media event listener failed'));
-    for (let i = 0; i < Math.max(1, options.workers); i += 1) this.workers.push(this.spawn(i));
     this.recycler = setInterval(() => {
       this.recycleIdleWorkers().catch((err: unknown) =>
         options.logger.error({ err }, 'could not recycle idle media workers'),
@@ -120,6 +117,16 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   }
 
   private readonly recycler: NodeJS.Timeout;
+
+  /**
+   * Workers start with the first media session, not with the server: a server nobody streams to
+   * holds no worker processes (~55 MB resident each), and the first publisher waits once for
+   * them to start (~0.15 s). Once started they stay, and one that dies is replaced.
+   */
+  private startWorkers(): void {
+    if (this.workers.length > 0 || this.closing) return;
+    for (let i = 0; i < Math.max(1, this.options.workers); i += 1) this.workers.push(this.spawn(i));
+  }
 
   /** Replaces idle workers whose memory crept up with connections opened and closed over time. */
   private async recycleIdleWorkers(): Promise<void> {
@@ -150,8 +157,9 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     worker.lastStats = undefined;
   }
 
-  /** Resolves once every worker has started. */
+  /** Starts the workers now, if the first session has not already, and resolves once they run. */
   async ready(): Promise<void> {
+    this.startWorkers();
     await Promise.all(this.workers.map((w) => w.ready));
   }
 
@@ -449,6 +457,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
 
   /** The live worker with the fewest sessions; ties go to `preferred` (no relay needed there). */
   private leastLoaded(preferred: Worker | undefined): Worker {
+    this.startWorkers();
     const load = new Map<Worker, number>();
     for (const worker of this.workers) if (worker.alive) load.set(worker, 0);
     for (const session of this.sessions.values())
@@ -503,12 +512,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   private spawn(index: number): Worker {
     const { logger, network, maxPublishBitrate, connectTimeoutMs, logLevel } = this.options;
     const settings: WorkerSettings = { network, maxPublishBitrate, connectTimeoutMs, logLevel };
-    const child = fork(workerEntry, [], {
+    const child = fork(workerEntry.path, [], {
       // A server started under --cpu-prof (the benchmark's --profile) profiles its workers too.
       execArgv: [
         ...process.execArgv.filter((a) => a.startsWith('--cpu-prof')),
-        '--import',
-        tsxLoader,
+        ...workerEntry.execArgv,
       ],
       env: { ...process.env, ONAIR_MEDIA_WORKER: JSON.stringify(settings) },
       serialization: 'advanced',

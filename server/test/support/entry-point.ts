@@ -22,11 +22,18 @@ export function embeddedEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
   return env;
 }
 
-/** Runs the entry point with `env` (the embedded environment is the caller's to choose). */
+/** The TypeScript entry point through the tsx loader, as `npm run dev` runs it. */
+const sourceEntry = ['--import', 'tsx', 'server/src/main.ts'];
+
+/**
+ * Runs the entry point with `env` (the embedded environment is the caller's to choose);
+ * `nodeArgs` names another one, such as a compiled `main.js`.
+ */
 export function spawnEntryPoint(
   env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = sourceEntry,
 ): ChildProcessByStdio<null, Readable, Readable> {
-  return spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+  return spawn(process.execPath, nodeArgs, {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,9 +51,13 @@ export interface EntryPoint {
 }
 
 /** Starts the entry point on the embedded database and resolves once it prints its URL. */
-export async function startEntryPoint(env: Record<string, string>): Promise<EntryPoint> {
+export async function startEntryPoint(
+  env: Record<string, string>,
+  nodeArgs: string[] = sourceEntry,
+): Promise<EntryPoint> {
   const child = spawnEntryPoint(
     embeddedEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }),
+    nodeArgs,
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   let stderr = '';
