@@ -45,6 +45,8 @@ export interface TestServerOptions extends StartOptions {
   env?: Record<string, string>;
 }
 
+const testLogLevel = process.env.TEST_LOG_LEVEL ?? 'silent';
+
 /** The real server on 127.0.0.1, a random port and a fresh database. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const engine = options.engine ?? 'pglite';
@@ -53,14 +55,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: 'memory://',
-    LOG_LEVEL: 'silent',
+    // TEST_LOG_LEVEL=debug shows a failing test's server (and media worker) logs.
+    LOG_LEVEL: testLogLevel,
     // Limits kept in Redis outlive a test run: each server counts in a namespace of its own
     // unless a test gives several nodes one to share.
     REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
     ...(scratch ? { DATABASE_URL: scratch.url } : {}),
     ...options.env,
   });
-  const server = await startServer(config, { logger: pino({ level: 'silent' }), ...options });
+  const server = await startServer(config, { logger: pino({ level: testLogLevel }), ...options });
   return Object.assign(server, {
     databaseUrl: scratch?.url ?? options.env?.DATABASE_URL,
     async stop() {
