@@ -58,7 +58,8 @@ export function mediaHandlers(
   const publish = async (streamId: string, offer: string): Promise<SessionDescription> => {
     const host = actorOfSocket(socket);
     const row = await streams.liveRow(streamId, host.userId);
-    if (row.hostId !== host.userId) throw AppError.forbidden('Only the host can publish to this stream');
+    if (row.hostId !== host.userId)
+      throw AppError.forbidden('Only the host can publish to this stream');
     // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session.
     replaceSession(streamId, 'publish');
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
