@@ -4,6 +4,7 @@ import {
   liveAnswerPayload,
   liveCommentPayload,
   liveIceCandidatePayload,
+  liveMediaStatePayload,
   liveOfferPayload,
   liveReactionPayload,
   startStreamBody,
@@ -11,6 +12,7 @@ import {
   type SessionDescription,
 } from './schemas';
 import type {
+  BroadcastMediaState,
   JoinResult,
   LiveComment,
   LiveReaction,
@@ -60,7 +62,21 @@ export const clientEvents = {
   /** A viewer's answer to the server's watch offer. */
   live_answer: clientEvent(liveAnswerPayload).acks(),
   live_ice_candidate: clientEvent(liveIceCandidatePayload).acks(),
+  /** The host announces their camera and microphone; the room gets `live_media_state`. Host only. */
+  live_media_state: clientEvent(liveMediaStatePayload).acks(),
 } as const;
+
+/**
+ * What a socket without a token may send: watching public streams. Every other event is refused
+ * with `unauthorized` ("Sign in to chat" in the web app).
+ */
+export const ANONYMOUS_EVENTS = [
+  'join_live',
+  'leave_live',
+  'live_offer',
+  'live_answer',
+  'live_ice_candidate',
+] as const satisfies readonly ClientEventName[];
 
 export type ClientEventName = keyof typeof clientEvents;
 
@@ -98,6 +114,10 @@ export interface ServerToClientEvents {
    * has taken their tabs out of its room and closed their media for it.
    */
   live_access_revoked: (payload: { streamId: string }) => void;
+  /** The broadcaster turned their camera or microphone on or off. */
+  live_media_state: (payload: { streamId: string } & BroadcastMediaState) => void;
+  /** A new thumbnail of a stream (to the room and the list pages, like `viewer_count`). */
+  live_thumbnail: (payload: { streamId: string; thumbnail: string }) => void;
 }
 
 export interface InterServerEvents {
@@ -106,8 +126,10 @@ export interface InterServerEvents {
   access_revoked: (revocation: { streamId: string; userId: string }) => void;
 }
 
-/** What the server keeps on every socket after authentication. */
-export interface SocketData {
-  userId: string;
-  username: string;
-}
+/**
+ * What the server keeps on every socket after authentication. A socket without a token is an
+ * anonymous watcher: no user, and it is counted as one viewer by its own id.
+ */
+export type SocketData =
+  | { anonymous: false; userId: string; username: string }
+  | { anonymous: true; userId: null; username: null };

@@ -14,3 +14,16 @@ export const whepPath = (streamId: string): string => `/api/live/${streamId}/whe
 /** One WHEP session's resource, as WHIP's. */
 export const whepSessionPath = (streamId: string, sessionId: string): string =>
   `${whepPath(streamId)}/${sessionId}`;
+
+/**
+ * WHIP with the host's persistent stream key (OBS's "Server"): each offer starts a live stream
+ * named by the host's next-stream settings, or resumes the one it left within the grace period.
+ */
+export const userWhipPath = '/api/live/whip';
+
+/** A stream's latest thumbnail; `?v=` names the upload so a cached copy is never stale. */
+export const thumbnailPath = (streamId: string): string => `/api/live/${streamId}/thumbnail`;
+
+/** Thumbnails: JPEG or WebP, checked by their first bytes, at most this many bytes. */
+export const THUMBNAIL_MAX_BYTES = 200 * 1024;
+export const THUMBNAIL_TYPES = ['image/jpeg', 'image/webp'] as const;

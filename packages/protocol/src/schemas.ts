@@ -9,6 +9,7 @@ export const LIMITS = {
   passwordMin: 8,
   passwordMax: 200,
   displayNameMax: 60,
+  bioMax: 500,
   titleMax: 200,
   descriptionMax: 1000,
   tagMax: 30,
@@ -67,6 +68,11 @@ export type LoginBody = z.infer<typeof loginBody>;
 export const id = z.uuid();
 
 export const streamIdParams = z.object({ streamId: id });
+export const usernameParams = z.object({
+  username: z.string().min(1).max(LIMITS.usernameMax).refine(isSingleLine, {
+    message: textMessages.singleLine,
+  }),
+});
 export const userIdParams = z.object({ userId: id });
 
 const tag = singleLineText().min(1).max(LIMITS.tagMax);
@@ -90,6 +96,29 @@ export const startStreamBody = z.object({
     .optional(),
 });
 export type StartStreamBody = z.infer<typeof startStreamBody>;
+
+/**
+ * `PUT /api/me/next-stream`: a stream started from OBS takes these. A missing or empty title
+ * becomes "<display name> is live".
+ */
+export const nextStreamBody = z.object({
+  title: singleLineText().max(LIMITS.titleMax).optional().default(''),
+  description: startStreamBody.shape.description,
+  isPrivate: startStreamBody.shape.isPrivate,
+  tags: startStreamBody.shape.tags,
+});
+export type NextStreamBody = z.infer<typeof nextStreamBody>;
+
+/** `PATCH /api/me`: what a user may change about themselves; at least one field. */
+export const updateMeBody = z
+  .object({
+    displayName: displayName.optional(),
+    bio: multiLineText().max(LIMITS.bioMax).nullable().optional(),
+  })
+  .refine((b) => b.displayName !== undefined || b.bio !== undefined, {
+    message: 'Nothing to change',
+  });
+export type UpdateMeBody = z.infer<typeof updateMeBody>;
 
 /** Chat is one line, as in the web app's chat box. */
 export const commentText = singleLineText().min(1).max(LIMITS.commentMax);
@@ -160,3 +189,11 @@ export const liveIceCandidatePayload = z.object({
   candidate: iceCandidate.nullable(),
 });
 export type LiveIceCandidatePayload = z.infer<typeof liveIceCandidatePayload>;
+
+/** `live_media_state`: the broadcaster turned their camera or microphone on or off. */
+export const liveMediaStatePayload = z.object({
+  streamId: id,
+  camera: z.boolean(),
+  microphone: z.boolean(),
+});
+export type LiveMediaStatePayload = z.infer<typeof liveMediaStatePayload>;

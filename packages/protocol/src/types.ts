@@ -26,6 +26,12 @@ export interface UserProfile {
 
 export type StreamStatus = 'live' | 'ended';
 
+/** Whether the broadcaster's camera and microphone are on, as the broadcaster announces them. */
+export interface BroadcastMediaState {
+  camera: boolean;
+  microphone: boolean;
+}
+
 /** One shape for a stream everywhere: REST responses and socket payloads. Dates are ISO 8601 strings. */
 export interface Stream {
   streamId: string;
@@ -34,8 +40,14 @@ export interface Stream {
   status: StreamStatus;
   isPrivate: boolean;
   tags: string[];
+  /**
+   * The latest frame the broadcaster's app uploaded, as a URL on this server (it changes with each
+   * upload, so it can be cached for long); null until the first upload.
+   */
   thumbnail: string | null;
   host: PublicUser;
+  /** The broadcaster's camera and microphone, so a viewer who joins late shows the right cue. */
+  media: BroadcastMediaState;
   /** Distinct non-host users present now, counted by the server. */
   viewerCount: number;
   peakViewers: number;
@@ -62,6 +74,49 @@ export interface StartedStream extends Stream {
   /** Bearer token for WHIP ingest of this stream only (OBS "Bearer Token"). */
   streamKey: string;
   whipUrl: string;
+}
+
+/**
+ * What a stream came to: the host's end screen. `uniqueViewers` counts every distinct signed-in
+ * viewer and every anonymous watcher who was ever present.
+ */
+export interface StreamSummary {
+  streamId: string;
+  status: StreamStatus;
+  /** Seconds between start and end, or until now while live. */
+  duration: number;
+  peakViewers: number;
+  uniqueViewers: number;
+  commentCount: number;
+}
+
+/** `GET /api/users/by-username/:username`: everything a profile page shows. */
+export interface ProfilePage extends UserProfile {
+  /** The stream this user is live on now, when the caller may see it. */
+  liveStream: Stream | null;
+  /** Ended streams the caller may see, newest first (at most 50). */
+  pastStreams: Stream[];
+}
+
+/** `GET /api/me/stream-key`: the host's persistent key for OBS, with the one WHIP URL it goes to. */
+export interface StreamKeyInfo {
+  /** The Bearer token OBS sends to `whipUrl`. Shown only to its owner. */
+  streamKey: string;
+  /** Absolute URL of `POST /api/live/whip`. */
+  whipUrl: string;
+}
+
+/** `GET`/`PUT /api/me/next-stream`: what a stream started from OBS is called and who may watch it. */
+export interface NextStreamSettings {
+  title: string;
+  description: string;
+  tags: string[];
+  isPrivate: boolean;
+}
+
+/** `PUT /api/live/:streamId/thumbnail`'s answer. */
+export interface ThumbnailResult {
+  thumbnail: string;
 }
 
 export interface LiveComment {

@@ -27,6 +27,16 @@ async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<voi
     drop: async () => {
       const c = new pg.Client({ connectionString: base });
       await c.connect();
+      // A closed pool has told its connections to end, but they may not have gone yet: forcing
+      // the drop under them makes the server terminate them, an error nobody listens for any more.
+      for (let waited = 0; waited < 3000; waited += 50) {
+        const open = await c.query<{ n: number }>(
+          'select count(*)::int as n from pg_stat_activity where datname = $1',
+          [name],
+        );
+        if (open.rows[0]?.n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
     },
