@@ -30,6 +30,7 @@ export function toStream(row: StreamRow, host: HostRow): Stream {
     tags: row.tags,
     thumbnail: row.thumbnail,
     host: toPublicUser(host),
+    media: { camera: true, microphone: true },
     viewerCount: row.viewerCount,
     peakViewers: row.peakViewers,
     duration: row.duration,

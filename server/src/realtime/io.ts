@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { AuthError } from '../auth/AuthError';
 import type { TokenService } from '../auth/tokens';
 import type { LiveServer } from './types';
-import { userRoom } from './types';
+import { signedInUser, userRoom } from './types';
 
 export interface RealtimeOptions {
   tokens: TokenService;
@@ -45,8 +45,7 @@ export function createRealtimeServer(
     }
     tokens.verify(token).then(
       (claims) => {
-        socket.data.userId = claims.userId;
-        socket.data.username = claims.username;
+        socket.data = { anonymous: false, userId: claims.userId, username: claims.username };
         next();
       },
       (error: unknown) => {
@@ -58,10 +57,11 @@ export function createRealtimeServer(
 
   io.on('connection', (socket) => {
     // Synchronous with the adapters in use; an adapter that joins later may also fail to.
-    Promise.resolve(socket.join(userRoom(socket.data.userId))).catch((err: unknown) =>
-      logger.error({ err, userId: socket.data.userId }, 'could not join the user room'),
+    const { userId } = signedInUser(socket);
+    Promise.resolve(socket.join(userRoom(userId))).catch((err: unknown) =>
+      logger.error({ err, userId }, 'could not join the user room'),
     );
-    logger.debug({ socketId: socket.id, userId: socket.data.userId }, 'socket connected');
+    logger.debug({ socketId: socket.id, userId }, 'socket connected');
   });
   return io;
 }

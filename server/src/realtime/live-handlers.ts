@@ -6,7 +6,7 @@ import { presenceHandle, type Actor, type PresenceService } from '../live/presen
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import type { ClientEventHandlers } from './client-events';
-import type { LiveSocket } from './types';
+import { signedInUser, type LiveSocket } from './types';
 
 export interface LiveHandlerDeps {
   streams: StreamService;
@@ -29,7 +29,7 @@ export type LiveEventHandlers = Pick<
 /** The plan's stream, chat and reaction events for one authenticated socket. */
 export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEventHandlers {
   const { streams, presence, comments, joinLeave } = deps;
-  const actor: Actor = { userId: socket.data.userId, username: socket.data.username };
+  const actor: Actor = signedInUser(socket);
   const handle = presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */

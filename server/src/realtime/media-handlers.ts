@@ -7,7 +7,7 @@ import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
 import { mediaCall } from '../wiring/media-errors';
 import type { MediaPresence } from '../wiring/media-presence';
 import type { ClientEventHandlers } from './client-events';
-import type { LiveSocket } from './types';
+import { signedInUser, type LiveSocket } from './types';
 
 export interface MediaHandlerDeps {
   media: MediaWorkerPool;
@@ -33,8 +33,8 @@ export function mediaHandlers(
   deps: MediaHandlerDeps,
 ): { handlers: MediaEventHandlers; closeWatching: (streamId: string) => void } {
   const { media, mediaPresence, streams, joinLeave } = deps;
-  const userId = socket.data.userId;
-  const actor: Actor = { userId, username: socket.data.username };
+  const actor: Actor = signedInUser(socket);
+  const { userId } = actor;
   const sessions = new Map<string, string>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
 
