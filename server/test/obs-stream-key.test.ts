@@ -366,6 +366,8 @@ describe.each(engines)('WHIP with the persistent stream key (%s)', (engine) => {
       await new SyntheticPublisher().offer(),
     );
     expect(viaKey.status).toBe(409);
-    expect((await viaKey.json()).error.streamId).toBe(started.body.streamId);
+    expect(((await viaKey.json()) as { error: { streamId: string } }).error.streamId).toBe(
+      started.body.streamId,
+    );
   }, 30_000);
 });

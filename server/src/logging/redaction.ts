@@ -76,7 +76,10 @@ export function scrubUrl(url: string): string {
 function scrubQuery(query: unknown): unknown {
   if (!query || typeof query !== 'object') return query;
   return Object.fromEntries(
-    Object.entries(query).map(([name, value]) => [name, isSecretParam(name) ? censor : value]),
+    Object.entries(query).map(([name, value]) => [
+      name,
+      isSecretParam(name) ? censor : typeof value === 'string' ? scrubText(value) : value,
+    ]),
   );
 }
 
