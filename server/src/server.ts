@@ -21,7 +21,6 @@ import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
 import { NextStreamService } from './live/next-stream';
-import { AppError } from './live/errors';
 import { FairQueue } from './live/FairQueue';
 import { PresenceService } from './live/presence';
 import { createLimit, type Budget, type LimitStore } from './live/rate-limits';
@@ -302,17 +301,7 @@ export async function startServer(
       onLeave: signalling.closeWatching,
     });
     // Every event of the protocol's table needs a handler here, or this does not compile.
-    handleClientEvents(
-      socket,
-      { logger, metrics },
-      {
-        ...live,
-        ...signalling.handlers,
-        // Placeholder until broadcaster media state is served: refused, never half-done.
-        live_media_state: () =>
-          Promise.reject(AppError.invalidInput('Camera and microphone state is not supported yet')),
-      },
-    );
+    handleClientEvents(socket, { logger, metrics }, { ...live, ...signalling.handlers });
   });
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {
