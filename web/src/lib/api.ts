@@ -13,7 +13,10 @@ export class ApiError extends Error {
   }
 }
 
-/** JSON over fetch, with the session's bearer token when there is one. */
+/**
+ * JSON over fetch, with the session's bearer token when there is one. A `Blob` body (an image)
+ * goes as it is, with its own type.
+ */
 export async function apiRequest<T>(
   method: string,
   path: string,
@@ -21,13 +24,20 @@ export async function apiRequest<T>(
 ): Promise<T> {
   const headers: Record<string, string> = {};
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const raw = options.body instanceof Blob;
+  if (options.body !== undefined)
+    headers['content-type'] = raw ? (options.body as Blob).type : 'application/json';
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body:
+        options.body === undefined
+          ? undefined
+          : raw
+            ? (options.body as Blob)
+            : JSON.stringify(options.body),
     });
   } catch {
     throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
