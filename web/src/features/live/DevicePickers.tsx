@@ -26,15 +26,17 @@ export function DevicePickers({
   useEffect(() => {
     if (!media) return;
     let cancelled = false;
-    const read = () =>
-      listDevices()
+    const read = () => {
+      // Settles its own failure: the lists stay as they were.
+      void listDevices()
         .then((d) => {
           if (cancelled) return;
           setCameras(d.cameras);
           setMicrophones(d.microphones);
         })
         .catch(() => undefined);
-    void read(); // settles its own failure: the lists stay as they were
+    };
+    read();
     navigator.mediaDevices.addEventListener('devicechange', read);
     return () => {
       cancelled = true;
