@@ -4,6 +4,7 @@ import { AuthProvider } from './features/auth/AuthContext';
 import { AuthScreen } from './features/auth/AuthScreen';
 import { RequireAuth } from './features/auth/RequireAuth';
 import { LivePage } from './features/live/LivePage';
+import { SettingsPage } from './features/settings/SettingsPage';
 import { StreamPage } from './features/live/StreamPage';
 
 export function App() {
@@ -27,6 +28,15 @@ export function App() {
             element={
               <RequireAuth>
                 <StreamPage />
+              </RequireAuth>
+            }
+          />
+          <Route
+            path="/settings"
+            element={
+              <RequireAuth>
+                <SettingsPage />
+                <BottomNav />
               </RequireAuth>
             }
           />

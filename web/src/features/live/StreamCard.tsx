@@ -1,7 +1,9 @@
 import type { Stream } from '@onair/protocol';
 import { motion } from 'framer-motion';
 import { Lock, Users } from 'lucide-react';
+import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
+import { useSession } from '../auth/AuthContext';
 
 export function Avatar({ user, size = 'h-12 w-12' }: { user: Stream['host']; size?: string }) {
   return (
@@ -17,7 +19,23 @@ export function Avatar({ user, size = 'h-12 w-12' }: { user: Stream['host']; siz
   );
 }
 
+/** The stream's latest thumbnail: the one it was listed with, then each `live_thumbnail`. */
+function useThumbnail(stream: Stream): string | null {
+  const { socket } = useSession();
+  const [thumbnail, setThumbnail] = useState(stream.thumbnail);
+  useEffect(() => setThumbnail(stream.thumbnail), [stream.thumbnail]);
+  useEffect(
+    () =>
+      socket.on('live_thumbnail', (event) => {
+        if (event.streamId === stream.streamId) setThumbnail(event.thumbnail);
+      }),
+    [socket, stream.streamId],
+  );
+  return thumbnail;
+}
+
 export function StreamCard({ stream }: { stream: Stream }) {
+  const thumbnail = useThumbnail(stream);
   return (
     <motion.li
       layout
@@ -29,9 +47,18 @@ export function StreamCard({ stream }: { stream: Stream }) {
         to={`/live/${stream.streamId}`}
         data-testid="stream-card"
         aria-label={`Watch ${stream.title} by ${stream.host.display_name}`}
-        className="flex items-center gap-4 rounded-xl border border-zinc-800 bg-zinc-900 p-4 transition-colors hover:bg-zinc-800"
+        className="flex min-w-0 items-center gap-3 rounded-xl border border-zinc-800 bg-zinc-900 p-4 transition-colors hover:bg-zinc-800"
       >
-        <Avatar user={stream.host} />
+        {thumbnail ? (
+          <img
+            src={thumbnail}
+            alt=""
+            data-testid="card-thumbnail"
+            className="aspect-video w-28 shrink-0 rounded-lg bg-black object-cover sm:w-40"
+          />
+        ) : (
+          <Avatar user={stream.host} />
+        )}
         <div className="min-w-0 flex-1">
           <h3 className="truncate font-semibold">{stream.title}</h3>
           <p className="truncate text-sm text-zinc-400">{stream.host.display_name}</p>

@@ -5,6 +5,7 @@ import { Button } from '../../components/Button';
 import { apiRequest } from '../../lib/api';
 import { useSession } from '../auth/AuthContext';
 import { BroadcasterView } from './BroadcasterView';
+import { StreamEndedScreen } from './StreamEndedScreen';
 import { ViewerView } from './ViewerView';
 
 /** `/live/:streamId`: the broadcaster's view for the host of a live stream, the viewer's for everyone else. */
@@ -38,17 +39,8 @@ export function StreamPage() {
         Loading stream…
       </p>
     );
-  if (stream.status === 'ended') {
-    return (
-      <div
-        className="flex min-h-dvh flex-col items-center justify-center gap-4 p-6 text-center"
-        data-testid="stream-ended"
-      >
-        <h1 className="text-2xl font-bold">This stream has ended</h1>
-        <Button onClick={leave}>Back to Live</Button>
-      </div>
-    );
-  }
+  if (stream.status === 'ended')
+    return <StreamEndedScreen streamId={stream.streamId} onLeave={leave} />;
   return stream.host.id === session.user.id ? (
     <BroadcasterView stream={stream} onLeave={leave} />
   ) : (
