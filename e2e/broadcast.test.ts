@@ -15,7 +15,7 @@ import { openRtcPage } from './support/rtc-page';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** 60 characters, one of them a single long word: the worst a title does to a narrow layout. */
-const longTitle = 'Late-night synthesizer jam: Supercalifragilisticexpialidocious';
+const longTitle = 'Late-night synth jam with friends: Supercalifragilisticexpia';
 
 /** Frames decoded by the web app's <video>. */
 const framesDecoded = (page: Page) =>
@@ -274,9 +274,9 @@ describe('broadcasting from the web app and from OBS', () => {
         timeout: 5000,
       })
       .toBe(1);
-    expect(await broadcaster.getByLabel('Stream health').isVisible()).toBe(false);
+    expect(await broadcaster.getByLabel('Stream health', { exact: true }).isVisible()).toBe(false);
     await broadcaster.getByRole('button', { name: 'Show stream health' }).click();
-    expect(await broadcaster.getByLabel('Stream health').isVisible()).toBe(true);
+    expect(await broadcaster.getByLabel('Stream health', { exact: true }).isVisible()).toBe(true);
     expect(await overflowsSideways(broadcaster)).toBe(false);
   }, 120_000);
 });
