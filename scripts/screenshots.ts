@@ -74,17 +74,25 @@ async function main() {
         await browser.context.addInitScript((t) => localStorage.setItem('onair.token', t), token);
       return browser.context.newPage();
     };
-    const shot = async (page: Page, name: string, options: { fullPage?: boolean } = {}) => {
-      const width = page.viewportSize()?.width ?? 0;
-      const file = path.join(out, `${name}-${width}.png`);
-      await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
-      say(`wrote ${path.relative(root, file)}`);
-    };
-    const both = async (page: Page, name: string, options: { fullPage?: boolean } = {}) => {
+    /**
+     * The page at a phone's width and a laptop's. `tall`: the window grows to the page's height
+     * (a full-page capture would paint fixed headers and bars in the middle of the page).
+     */
+    const both = async (page: Page, name: string, options: { tall?: boolean } = {}) => {
       for (const viewport of [laptop, phone]) {
         await page.setViewportSize(viewport);
         await sleep(400); // layout and video sizes settle
-        await shot(page, name, options);
+        if (options.tall) {
+          const height = await page.evaluate(() => document.documentElement.scrollHeight);
+          await page.setViewportSize({
+            width: viewport.width,
+            height: Math.min(Math.max(height, viewport.height), 2400),
+          });
+          await sleep(300);
+        }
+        const file = path.join(out, `${name}-${viewport.width}.png`);
+        await page.screenshot({ path: file });
+        say(`wrote ${path.relative(root, file)}`);
       }
       await page.setViewportSize(laptop);
     };
@@ -141,7 +149,7 @@ async function main() {
     await sleep(1500);
     const goLive = host.getByRole('form', { name: 'Go live' });
     await goLive.scrollIntoViewIfNeeded();
-    await both(host, '03-go-live-camera-check-obs', { fullPage: true });
+    await both(host, '03-go-live-camera-check-obs', { tall: true });
     await host.getByRole('button', { name: 'Go Live' }).click();
     await until(async () => (await host.getByTestId('broadcast-status').textContent()) === 'LIVE');
 
@@ -154,7 +162,7 @@ async function main() {
       15_000,
     );
     await sleep(1000);
-    await both(viewer, '04-home-live-list', { fullPage: true });
+    await both(viewer, '04-home-live-list', { tall: true });
 
     // Ben watches Anna and chats; Cara joins in.
     await viewer
@@ -200,16 +208,16 @@ async function main() {
     await both(host, '08-end-summary');
     await until(() => viewer.getByTestId('stream-ended').isVisible());
     await sleep(500);
-    await both(viewer, '09-viewer-stream-ended', { fullPage: true });
+    await both(viewer, '09-viewer-stream-ended', { tall: true });
 
     // Profile and settings.
     await viewer.goto(`${base}/u/anna`);
     await sleep(1500);
-    await both(viewer, '10-profile', { fullPage: true });
+    await both(viewer, '10-profile', { tall: true });
     await host.goto(`${base}/settings`);
     await until(() => host.getByTestId('stream-key-panel').isVisible());
     await sleep(500);
-    await both(host, '11-settings', { fullPage: true });
+    await both(host, '11-settings', { tall: true });
   } finally {
     for (const b of browsers) await b.close();
     await server?.stop();

@@ -1,5 +1,5 @@
 import type { StreamDetails } from '@onair/protocol';
-import { Activity, Mic, MicOff, PhoneOff, Users, Video, VideoOff } from 'lucide-react';
+import { Activity, Mic, MicOff, PhoneOff, Settings2, Users, Video, VideoOff } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -41,6 +41,7 @@ export function BroadcasterView({
   const [camOn, setCamOn] = useState(true);
   const [confirming, setConfirming] = useState(false);
   const [showHealth, setShowHealth] = useState(false);
+  const [showDevices, setShowDevices] = useState(false);
   const [now, setNow] = useState(Date.now());
   const [, setSwitches] = useState(0);
   const preview = useRef<HTMLVideoElement>(null);
@@ -257,18 +258,31 @@ export function BroadcasterView({
               <VideoOff className="h-5 w-5" aria-hidden />
             )}
           </Button>
+          <Button
+            variant="secondary"
+            className="md:hidden"
+            aria-expanded={showDevices}
+            aria-controls="broadcast-devices"
+            aria-label={
+              showDevices ? 'Hide camera and microphone choice' : 'Choose camera and microphone'
+            }
+            onClick={() => setShowDevices((s) => !s)}
+          >
+            <Settings2 className="h-5 w-5" aria-hidden />
+          </Button>
           <Button variant="danger" className="ml-auto" onClick={() => setConfirming(true)}>
             <PhoneOff className="h-5 w-5" aria-hidden /> End stream
           </Button>
-          <DevicePickers
-            media={media}
-            // `switchDevice` shows its own failure; nothing is left to wait for.
-            onPick={(kind, deviceId) => void switchDevice(kind, deviceId)}
-            className="w-full"
-          />
+          <div id="broadcast-devices" className={`w-full md:block ${showDevices ? '' : 'hidden'}`}>
+            <DevicePickers
+              media={media}
+              // `switchDevice` shows its own failure; nothing is left to wait for.
+              onPick={(kind, deviceId) => void switchDevice(kind, deviceId)}
+            />
+          </div>
         </div>
       </section>
-      <aside className="flex h-[50dvh] min-h-0 min-w-0 flex-col border-zinc-800 md:h-full md:w-80 md:border-l">
+      <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
         <LiveChat streamId={stream.streamId} disabled={ended} />
       </aside>
       {confirming && (

@@ -69,11 +69,16 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
             : null;
 
   return (
-    <div className="flex min-h-dvh w-full flex-col overflow-x-hidden md:h-dvh md:flex-row">
-      <section aria-label="Live video" className="flex min-w-0 flex-col md:min-h-0 md:flex-1">
+    // A phone shows the video at its own shape, then the chat filling the rest of the screen
+    // (its input always in view); wider screens put the chat beside the video.
+    <div className="flex h-dvh w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
+      <section
+        aria-label="Live video"
+        className="flex min-w-0 shrink-0 flex-col md:min-h-0 md:flex-1 md:shrink"
+      >
         <div
           ref={player}
-          className="relative h-[45dvh] min-h-56 bg-black md:h-auto md:min-h-0 md:flex-1"
+          className="relative aspect-video max-h-[45dvh] w-full bg-black md:aspect-auto md:max-h-none md:min-h-0 md:flex-1"
         >
           <video
             ref={video}
@@ -146,7 +151,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
         </div>
         <StreamInfo stream={watched.stream ?? stream} />
       </section>
-      <aside className="flex h-[60dvh] min-h-0 min-w-0 flex-col border-zinc-800 md:h-full md:w-80 md:border-l">
+      <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
         <LiveChat streamId={stream.streamId} />
       </aside>
     </div>

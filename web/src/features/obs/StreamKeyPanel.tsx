@@ -5,8 +5,9 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
 import { useStreamKey } from './useStreamKey';
 
+// Wraps rather than truncating: the whole value is visible, and a long one never widens the page.
 const field =
-  'min-w-0 flex-1 truncate rounded-lg border border-zinc-700 bg-zinc-950 px-3 py-1.5 font-mono text-sm';
+  'min-w-0 flex-1 break-all rounded-lg border border-zinc-700 bg-zinc-950 px-3 py-1.5 font-mono text-sm';
 
 /** The WHIP URL and the persistent key (masked until asked), each with a copy button. */
 export function StreamKeyPanel({ allowRotate = false }: { allowRotate?: boolean }) {
@@ -42,7 +43,7 @@ export function StreamKeyPanel({ allowRotate = false }: { allowRotate?: boolean 
         <span id="stream-key-label">Stream key (Bearer Token)</span>
         <div className="flex min-w-0 flex-wrap items-center gap-2">
           <output aria-labelledby="stream-key-label" className={field} data-testid="stream-key">
-            {shown ? info.streamKey : '•'.repeat(24)}
+            {shown ? info.streamKey : '•'.repeat(16)}
           </output>
           <div className="flex gap-2">
             <Button
