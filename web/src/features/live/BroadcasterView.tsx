@@ -25,6 +25,7 @@ const phaseLabel = {
   live: 'LIVE',
   ended: 'ENDED',
   reconnecting: 'RECONNECTING',
+  error: 'OFFLINE',
 } as const;
 
 export function BroadcasterView({
@@ -156,7 +157,10 @@ export function BroadcasterView({
     );
   }
 
-  const status = phase === 'live' || phase === 'reconnecting' ? phaseLabel[phase] : 'STARTING';
+  const status =
+    phase === 'live' || phase === 'reconnecting' || phase === 'error'
+      ? phaseLabel[phase]
+      : 'STARTING';
   return (
     <div className="flex min-h-dvh w-full flex-col overflow-x-hidden md:h-dvh md:flex-row">
       <section aria-label="Your broadcast" className="flex min-w-0 flex-col md:min-h-0 md:flex-1">
