@@ -162,9 +162,13 @@ export function BroadcasterView({
       ? phaseLabel[phase]
       : 'STARTING';
   return (
-    <div className="flex min-h-dvh w-full flex-col overflow-x-hidden md:h-dvh md:flex-row">
-      <section aria-label="Your broadcast" className="flex min-w-0 flex-col md:min-h-0 md:flex-1">
-        <div className="relative h-[45dvh] min-h-56 bg-black md:h-auto md:min-h-0 md:flex-1">
+    // As the viewer's page: on a phone the chat fills what the video and controls leave.
+    <div className="flex h-dvh w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
+      <section
+        aria-label="Your broadcast"
+        className="flex min-w-0 shrink-0 flex-col md:min-h-0 md:flex-1 md:shrink"
+      >
+        <div className="relative aspect-video max-h-[45dvh] w-full bg-black md:aspect-auto md:max-h-none md:min-h-0 md:flex-1">
           <video
             ref={preview}
             autoPlay
