@@ -12,6 +12,7 @@ import { createHttpApp } from './http/app';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
+import { meRoutes } from './http/routes/me';
 import { userRoutes } from './http/routes/users';
 import { whipRoutes } from './http/routes/whip';
 import { dataResponseHeaders } from './http/security-headers';
@@ -204,7 +205,7 @@ export async function startServer(
     turnTtlSeconds: config.turnTtlSeconds,
   };
   const iceLinks = (userId: string | undefined) =>
-    iceServersFor(iceOptions, userId ?? 'whip').flatMap((server) =>
+    iceServersFor(iceOptions, userId).flatMap((server) =>
       [server.urls].flat().map((url) => {
         const auth = server.username
           ? `; username="${server.username}"; credential="${server.credential ?? ''}"; credential-type="password"`
@@ -225,9 +226,20 @@ export async function startServer(
     metricsToken: config.metricsToken,
     routes: [
       ['/api/auth', authRoutes(users, tokens, signIn)],
-      ['/api/users', userRoutes(users, tokens)],
+      ['/api/users', userRoutes(users, streams, tokens)],
+      ['/api/me', meRoutes(users, tokens)],
       ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
-      ['/api/live', whipRoutes({ media, mediaPresence, streams, tokens, iceLinks })],
+      [
+        '/api/live',
+        whipRoutes({
+          media,
+          mediaPresence,
+          streams,
+          tokens,
+          iceLinks,
+          anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+        }),
+      ],
       ['/api/live', liveRoutes({ streams, presence, comments, tokens, whipUrl })],
     ],
   });

@@ -4,7 +4,7 @@
  * shape (or succeeds), acknowledges socket events with `{ok, ...}`, keeps serving, and keeps its
  * media workers. The seed is fixed (printed; FUZZ_SEED replays another, FUZZ_RUNS runs longer).
  */
-import { ERROR_CODES, REACTIONS, type ErrorCode } from '@onair/protocol';
+import { ANONYMOUS_EVENTS, ERROR_CODES, REACTIONS, type ErrorCode } from '@onair/protocol';
 import fc from 'fast-check';
 import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,7 +51,7 @@ function expectClientError(error: unknown, context: string): void {
 
 interface Endpoint {
   method: string;
-  /** `:streamId`, `:userId` and `:sessionId` are filled from the id arbitraries. */
+  /** `:streamId`, `:userId`, `:username` and `:sessionId` are filled from the id arbitraries. */
   path: string;
   body: 'json' | 'sdp' | 'none';
   /** Field names the endpoint reads, so generated objects often carry them. */
@@ -67,7 +67,9 @@ const endpoints: Endpoint[] = [
   },
   { method: 'POST', path: '/api/auth/login', body: 'json', fields: ['username', 'password'] },
   { method: 'GET', path: '/api/auth/me', body: 'none' },
+  { method: 'GET', path: '/api/users/by-username/:username', body: 'none' },
   { method: 'GET', path: '/api/users/:userId', body: 'none' },
+  { method: 'PATCH', path: '/api/me', body: 'json', fields: ['displayName', 'bio'] },
   { method: 'POST', path: '/api/users/:userId/follow', body: 'json', fields: [] },
   { method: 'DELETE', path: '/api/users/:userId/follow', body: 'none' },
   {
@@ -85,6 +87,7 @@ const endpoints: Endpoint[] = [
   { method: 'POST', path: '/api/live/:streamId/leave', body: 'json', fields: [] },
   { method: 'POST', path: '/api/live/:streamId/comment', body: 'json', fields: ['comment'] },
   { method: 'GET', path: '/api/live/:streamId/comments', body: 'none' },
+  { method: 'GET', path: '/api/live/:streamId/summary', body: 'none' },
   { method: 'POST', path: '/api/live/:streamId/whip', body: 'sdp' },
   { method: 'POST', path: '/api/live/:streamId/whep', body: 'sdp' },
   { method: 'PATCH', path: '/api/live/:streamId/whip/:sessionId', body: 'sdp' },
@@ -105,6 +108,7 @@ const socketEvents: Record<string, string[]> = {
   live_offer: ['streamId', 'description'],
   live_answer: ['streamId', 'description'],
   live_ice_candidate: ['streamId', 'role', 'candidate'],
+  live_media_state: ['streamId', 'camera', 'microphone'],
 };
 
 /** Names Socket.IO keeps for itself: its client refuses to emit them. */
@@ -204,7 +208,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
   afterAll(() => server?.stop());
 
   /** Names for what exists on the server, resolved when a request is sent (ids change as streams end). */
-  type Ref = { ref: 'live' | 'ended' | 'host' | 'viewer' | 'other' | 'key' };
+  type Ref = { ref: 'live' | 'ended' | 'host' | 'viewer' | 'other' | 'key' | 'hostname' };
   const resolve = (value: string | Ref): string => {
     if (typeof value === 'string') return value;
     const known = {
@@ -214,6 +218,8 @@ describe.each(engines)('hostile input on %s', (engine) => {
       viewer: viewer.user.id,
       other: other.user.id,
       key: streamKey,
+      // Any case of it names the same user.
+      hostname: host.username.toUpperCase(),
     };
     return known[value.ref];
   };
@@ -275,6 +281,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
       ? idArbitrary(ref('host', 'viewer', 'other', 'live'))
       : ref('viewer', 'host');
     const sessions = idArbitrary(ref('live', 'host'));
+    const usernames = wild ? idArbitrary(ref('hostname')) : ref('hostname');
     const chosen = wild
       ? endpoints
       : endpoints.filter((e) => e.body !== 'none' && !e.path.includes(':sessionId'));
@@ -291,6 +298,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
           endpoint: fc.constant(endpoint),
           streamId: streams,
           userId: users,
+          username: usernames,
           sessionId: sessions,
           authorization: wild ? authArbitrary : validAuth,
           contentType: wild
@@ -341,6 +349,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
     endpoint: Endpoint;
     streamId: string | Ref;
     userId: string | Ref;
+    username: string | Ref;
     sessionId: string | Ref;
     authorization: string | Ref | undefined;
     contentType: string | undefined;
@@ -354,6 +363,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
     const path = r.endpoint.path
       .replace(':streamId', resolve(r.streamId))
       .replace(':userId', resolve(r.userId))
+      .replace(':username', resolve(r.username))
       .replace(':sessionId', resolve(r.sessionId));
     const headers: Record<string, string> = {};
     const auth = r.authorization;
@@ -408,7 +418,9 @@ describe.each(engines)('hostile input on %s', (engine) => {
     return Object.fromEntries(entries.map(([k, v]) => [k, resolveDeep(v)]));
   };
   const isRef = (value: object): value is Ref =>
-    ['live', 'ended', 'host', 'viewer', 'other', 'key'].includes(String((value as Ref).ref));
+    ['live', 'ended', 'host', 'viewer', 'other', 'key', 'hostname'].includes(
+      String((value as Ref).ref),
+    );
 
   /** Per field, a value of about the right kind most of the time, and anything now and then. */
   const mostly = <T>(right: fc.Arbitrary<T>) =>
@@ -449,6 +461,14 @@ describe.each(engines)('hostile input on %s', (engine) => {
       fc.record({ streamId: streamField }),
     ),
     live_answer: fc.record({ streamId: streamField, description: description('answer') }),
+    live_media_state: fc.record(
+      {
+        streamId: streamField,
+        camera: mostly(fc.boolean()),
+        microphone: mostly(fc.boolean()),
+      },
+      { requiredKeys: [] },
+    ),
     live_ice_candidate: fc.record({
       streamId: streamField,
       role: mostly(fc.constantFrom('publish', 'watch')),
@@ -497,9 +517,11 @@ describe.each(engines)('hostile input on %s', (engine) => {
   };
 
   it('acknowledges every hostile socket event with ok or a client error, and stays connected', async () => {
-    const sockets: Record<'host' | 'viewer', ClientSocket | undefined> = {
+    // An anonymous socket too: whatever it sends, it is refused or allowed to watch, no more.
+    const sockets: Record<'host' | 'viewer' | 'anonymous', ClientSocket | undefined> = {
       host: undefined,
       viewer: undefined,
+      anonymous: undefined,
     };
     const open = () => Object.values(sockets).filter((s): s is ClientSocket => !!s);
     // A real publisher, so requests to watch get an offer and hostile answers reach the engine.
@@ -514,6 +536,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
       for (const socket of open()) socket.close();
       sockets.host = await connectSocket(server, host.token);
       sockets.viewer = await connectSocket(server, viewer.token);
+      sockets.anonymous = await connectSocket(server, undefined);
       await joinAll(open());
       const publisher = new SyntheticPublisher();
       publishers.push(publisher);
@@ -546,13 +569,13 @@ describe.each(engines)('hostile input on %s', (engine) => {
     try {
       await assertProperty(
         fc.asyncProperty(
-          fc.constantFrom('host', 'viewer'),
+          fc.constantFrom('host', 'viewer', 'anonymous'),
           fc.oneof({ arbitrary: fc.oneof(...known), weight: 8 }, { arbitrary: unknown, weight: 1 }),
           async (who, { event, args, withAck }) => {
             // A new stream if hostile events ended the last: both sockets join its room, so chat
             // and media get past the room check.
             await prepare();
-            const socket = sockets[who as 'host' | 'viewer']!;
+            const socket = sockets[who as 'host' | 'viewer' | 'anonymous']!;
             const sent = args.map(resolveDeep);
             const context = `${who} ${event} ${fc.stringify(args).slice(0, 300)}`;
             const emitter = socket as unknown as {
@@ -569,6 +592,9 @@ describe.each(engines)('hostile input on %s', (engine) => {
               expect(typeof ack?.ok, context).toBe('boolean');
               if (ack.ok === false) expectClientError(ack.error, context);
               else accepted.add(event);
+              // Without an account, only watching gets past the door, whatever the payload.
+              if (who === 'anonymous' && !(ANONYMOUS_EVENTS as readonly string[]).includes(event))
+                expect(ack, context).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
             } else {
               emitter.emit(event, ...sent);
             }

@@ -162,13 +162,40 @@ async function fullScenario(baseUrl: string): Promise<Secrets> {
     await connected(viewer.pc);
     await waitFor(() => viewer.received('video') > 0, 10_000, 'video at the WHEP viewer');
 
+    // Watching without an account: its session's ICE credentials are as secret as anyone's.
+    const anonymousViewer = new RecordingViewer();
+    cleanup.push(() => anonymousViewer.close());
+    const anonymousOffer = await anonymousViewer.offer();
+    iceCredentials(anonymousOffer).forEach((c, i) =>
+      secrets.set(`anonymous viewer ICE credential ${i}`, c),
+    );
+    const anonymousWhep = await fetch(`${baseUrl}/api/live/${streamId}/whep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: anonymousOffer,
+    });
+    expect(anonymousWhep.status).toBe(201);
+    iceCredentials(await anonymousWhep.text()).forEach((c, i) =>
+      secrets.set(`anonymous WHEP answer ICE credential ${i}`, c),
+    );
+    const settings = await request('PATCH', '/api/me', {
+      token: viewerToken,
+      body: { displayName: 'Renamed viewer' },
+    });
+    expect(settings.status).toBe(200);
+
     const sockets: ClientSocket[] = [];
     cleanup.push(() => sockets.forEach((s) => s.close()));
     const hostSocket = await connectSocket({ url: baseUrl }, hostToken);
     const viewerSocket = await connectSocket({ url: baseUrl }, viewerToken);
-    sockets.push(hostSocket, viewerSocket);
+    const anonymousSocket = await connectSocket({ url: baseUrl }, undefined);
+    sockets.push(hostSocket, viewerSocket, anonymousSocket);
     expect((await emitAck(hostSocket, 'join_live', { streamId })).ok).toBe(true);
     expect((await emitAck(viewerSocket, 'join_live', { streamId })).ok).toBe(true);
+    expect((await emitAck(anonymousSocket, 'join_live', { streamId })).ok).toBe(true);
+    expect((await emitAck(anonymousSocket, 'live_comment', { streamId, comment: 'x' })).ok).toBe(
+      false,
+    );
     const heard = nextEvent(hostSocket, 'live_comment_added');
     expect((await emitAck(viewerSocket, 'live_comment', { streamId, comment: 'hi' })).ok).toBe(
       true,

@@ -261,7 +261,10 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
   });
 
   it('hands out expiring TURN credentials (TURN REST API) and passes STUN entries through', async () => {
-    expect((await request()('GET', '/api/live/ice-servers')).status).toBe(401);
+    // Anonymous watchers get the STUN entries, never a relay's credentials.
+    const anonymous = await request()('GET', '/api/live/ice-servers');
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body.iceServers).toEqual([{ urls: 'stun:stun.example.test:3478' }]);
     const res = await request()('GET', '/api/live/ice-servers', { token: other.token });
     expect(res.status).toBe(200);
     const [stun, turn] = res.body.iceServers;

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
   index,
   integer,
   pgTable,
@@ -9,6 +10,7 @@ import {
   timestamp,
   uniqueIndex,
   uuid,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () =>
@@ -64,6 +66,9 @@ export const liveStreams = pgTable(
     duration: integer('duration').notNull().default(0),
     isPrivate: boolean('is_private').notNull().default(false),
     thumbnail: text('thumbnail'),
+    /** The broadcaster's camera and microphone as they last announced them; on at the start. */
+    camera: boolean('camera').notNull().default(true),
+    microphone: boolean('microphone').notNull().default(true),
     tags: text('tags')
       .array()
       .notNull()
@@ -87,26 +92,46 @@ export const liveStreams = pgTable(
   ],
 );
 
-/** The plan's `viewers[]`: one row per user per stream, reopened when they come back. */
+/**
+ * Who a presence or viewer row is: a user, or an anonymous watcher named by what holds it
+ * (`anon:<socket id>`, `anon:whep:<session id>`). Exactly one of the two is set; `viewer` is
+ * whichever it is, so anonymous watchers are keyed, locked and counted exactly like users.
+ */
+const viewerColumns = () => ({
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  anonymousId: text('anonymous_id'),
+  viewer: text('viewer')
+    .notNull()
+    .generatedAlwaysAs(sql`coalesce(user_id::text, anonymous_id)`),
+});
+
+const oneViewer = (name: string, t: { userId: AnyPgColumn; anonymousId: AnyPgColumn }) =>
+  check(name, sql`num_nonnulls(${t.userId}, ${t.anonymousId}) = 1`);
+
+/**
+ * The plan's `viewers[]`: one row per viewer per stream, reopened when they come back. Anonymous
+ * watchers have rows too (for the number of distinct viewers), but are never listed.
+ */
 export const streamViewers = pgTable(
   'stream_viewers',
   {
     streamId: uuid('stream_id')
       .notNull()
       .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    ...viewerColumns(),
     joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     leftAt: timestamp('left_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [primaryKey({ columns: [t.streamId, t.userId] })],
+  (t) => [
+    primaryKey({ columns: [t.streamId, t.viewer] }),
+    oneViewer('stream_viewers_one_viewer', t),
+  ],
 );
 
 /**
- * Why a user counts as present: one row per handle that holds them in the stream (`rest`,
- * `socket:<id>`, `whep:<id>`, `media:<id>`). A user is a viewer while any row remains, so several
- * tabs count once and presence is shared by every node on the same database.
+ * Why a viewer counts as present: one row per handle that holds them in the stream (`rest`,
+ * `socket:<id>`, `whep:<id>`, `media:<id>`). A viewer is present while any row remains, so
+ * several tabs count once and presence is shared by every node on the same database.
  */
 export const streamPresence = pgTable(
   'stream_presence',
@@ -114,9 +139,7 @@ export const streamPresence = pgTable(
     streamId: uuid('stream_id')
       .notNull()
       .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    ...viewerColumns(),
     handle: text('handle').notNull(),
     node: text('node').notNull(),
     createdAt: createdAt(),
@@ -124,7 +147,8 @@ export const streamPresence = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
-    primaryKey({ columns: [t.streamId, t.userId, t.handle] }),
+    primaryKey({ columns: [t.streamId, t.viewer, t.handle] }),
+    oneViewer('stream_presence_one_viewer', t),
     index('stream_presence_node_idx').on(t.node),
     index('stream_presence_expires_idx')
       .on(t.expiresAt)

@@ -1,4 +1,10 @@
-import { streamRoom, type LiveComment, type LiveReaction, type Stream } from '@onair/protocol';
+import {
+  streamRoom,
+  type BroadcastMediaState,
+  type LiveComment,
+  type LiveReaction,
+  type Stream,
+} from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { Audience, LiveEvents } from '../live/events';
 import { userRoom, type LiveServer } from './types';
@@ -109,6 +115,8 @@ export function relayLiveEvents(
     io.to(streamRoom(streamId)).emit('broadcaster_reconnecting', { streamId, graceSeconds });
   const onResumed = (streamId: string) =>
     io.to(streamRoom(streamId)).emit('broadcaster_resumed', { streamId });
+  const onMediaState = (state: { streamId: string } & BroadcastMediaState) =>
+    io.to(streamRoom(state.streamId)).emit('live_media_state', state);
 
   /** The list's updates of a private stream stop reaching an ex-follower too. */
   const dropFromAudience = ({ streamId, userId }: Revocation) => {
@@ -136,6 +144,7 @@ export function relayLiveEvents(
   io.on('access_revoked', onRemoteRevoked);
   events.on('broadcaster_reconnecting', onReconnecting);
   events.on('broadcaster_resumed', onResumed);
+  events.on('media_state', onMediaState);
   events.on('stream_started', onStarted);
   events.on('stream_ended', onEnded);
   events.on('viewer_count', onCount);
@@ -151,6 +160,7 @@ export function relayLiveEvents(
     io.off('access_revoked', onRemoteRevoked);
     events.off('broadcaster_reconnecting', onReconnecting);
     events.off('broadcaster_resumed', onResumed);
+    events.off('media_state', onMediaState);
     events.off('stream_started', onStarted);
     events.off('stream_ended', onEnded);
     events.off('viewer_count', onCount);

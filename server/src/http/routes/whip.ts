@@ -3,12 +3,13 @@ import { sdpText, streamIdParams, whepSessionPath, whipSessionPath } from '@onai
 import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
-import { presenceHandle, type Actor } from '../../live/presence';
+import { anonymousViewer, presenceHandle, userIdOf, type Actor } from '../../live/presence';
 import type { StreamService } from '../../live/streams';
 import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { mediaCall } from '../../wiring/media-errors';
 import type { MediaPresence } from '../../wiring/media-presence';
 import { actorOfToken, bearerToken } from '../auth';
+import { clientAddress } from '../client-address';
 import { parse } from '../validate';
 
 const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
@@ -18,8 +19,10 @@ export interface WhipRouteDeps {
   mediaPresence: MediaPresence;
   streams: StreamService;
   tokens: TokenService;
-  /** Link headers advertising ICE servers to a client (RFC 9725 §4.6). */
+  /** Link headers advertising ICE servers to a client (RFC 9725 §4.6); undefined: anonymous. */
   iceLinks: (userId: string | undefined) => string[];
+  /** WHEP sessions without an account one address may hold at once (`ANONYMOUS_WHEP_PER_IP`). */
+  anonymousSessionsPerAddress: number;
 }
 
 /** WHIP and WHEP resources answer browsers on other origins: no cookies are used, so `*` is safe. */
@@ -86,6 +89,7 @@ export function whipRoutes({
   streams,
   tokens,
   iceLinks,
+  anonymousSessionsPerAddress,
 }: WhipRouteDeps): Router {
   const router = Router();
 
@@ -104,11 +108,21 @@ export function whipRoutes({
     if (row.status !== 'live') throw AppError.notFound();
   };
 
-  const viewerOf = async (req: Request): Promise<Actor> => {
+  /**
+   * Who watches: the user a token names, or, with no Authorization header at all, someone
+   * anonymous (public streams only). A token that is present but refused is a 401 as anywhere.
+   */
+  const viewerOf = async (req: Request): Promise<Actor | undefined> => {
     const token = bearerToken(req.headers.authorization);
-    if (!token) throw AppError.unauthorized('Send your access token as a Bearer token');
-    return actorOfToken(tokens, token);
+    return token ? actorOfToken(tokens, token) : undefined;
   };
+
+  /**
+   * Whose a watching session is: its user's, or for anonymous sessions the client's address, so
+   * the address's sessions are bounded and only that address may end or extend them.
+   */
+  const ownerOf = (req: Request, actor: Actor | undefined): string =>
+    actor ? actor.userId : `address:${clientAddress(req)}`;
 
   router.use(['/:streamId/whip', '/:streamId/whep'], cors);
 
@@ -117,26 +131,31 @@ export function whipRoutes({
     await authorizePublisher(req, streamId);
     const offer = requireSdp(req);
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
-    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks(undefined));
+    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks('whip'));
   });
 
   router.post('/:streamId/whep', sdpBody, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
     const actor = await viewerOf(req);
-    const row = await streams.visibleRow(streamId, actor.userId);
+    const row = await streams.visibleRow(streamId, actor?.userId);
     if (row.status !== 'live') throw AppError.notFound();
     const offer = requireSdp(req);
+    const owner = ownerOf(req, actor);
     const { sessionId, answer } = await mediaCall(() =>
-      media.answerViewer(streamId, offer, actor.userId),
+      actor
+        ? media.answerViewer(streamId, offer, owner)
+        : media.answerViewer(streamId, offer, owner, anonymousSessionsPerAddress),
     );
-    // A WHEP session is a viewer for as long as it lives (closed with it, refused with it).
-    await mediaPresence.hold(streamId, actor, presenceHandle.whep(sessionId), sessionId);
+    // A WHEP session is a viewer for as long as it lives (closed with it, refused with it); an
+    // anonymous one is a viewer of its own.
+    const viewer = actor ?? anonymousViewer.whep(sessionId);
+    await mediaPresence.hold(streamId, viewer, presenceHandle.whep(sessionId), sessionId);
     sendAnswer(
       res,
       whepSessionPath(streamId, sessionId),
       sessionId,
       answer,
-      iceLinks(actor.userId),
+      iceLinks(userIdOf(viewer)),
     );
   });
 
@@ -146,7 +165,7 @@ export function whipRoutes({
     if (!info || info.streamId !== streamId || info.role !== role)
       throw AppError.notFound('Session');
     if (role === 'publish') await authorizePublisher(req, streamId);
-    else if (info.owner !== (await viewerOf(req)).userId) {
+    else if (info.owner !== ownerOf(req, await viewerOf(req))) {
       throw AppError.forbidden('This is not your session');
     }
     return sessionId;
