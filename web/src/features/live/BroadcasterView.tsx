@@ -106,7 +106,7 @@ export function BroadcasterView({
 
   if (mediaError && !media) {
     return (
-      <div className="mx-auto flex min-h-dvh max-w-md flex-col items-center justify-center gap-4 p-6 text-center">
+      <div className="mx-auto flex min-h-[calc(100dvh-3.5rem)] max-w-md flex-col items-center justify-center gap-4 p-6 text-center">
         <VideoOff className="h-12 w-12 text-rose-400" aria-hidden />
         <p role="alert">{mediaError}</p>
         <Button variant="secondary" onClick={onLeave}>
@@ -118,7 +118,7 @@ export function BroadcasterView({
 
   const select = 'rounded-lg border border-zinc-700 bg-zinc-900 px-2 py-1 text-sm';
   return (
-    <div className="flex min-h-dvh flex-col md:h-dvh md:flex-row">
+    <div className="flex min-h-[calc(100dvh-3.5rem)] min-w-0 flex-col md:h-[calc(100dvh-3.5rem)] md:flex-row">
       <div className="relative flex-1 bg-black">
         <video
           ref={preview}
@@ -147,7 +147,7 @@ export function BroadcasterView({
             <Users className="h-4 w-4" aria-hidden />{' '}
             <span data-testid="viewer-count">{viewerCount}</span>
           </span>
-          <span className="truncate font-semibold">{stream.title}</span>
+          <h1 className="min-w-0 flex-1 truncate font-semibold">{stream.title}</h1>
         </div>
         {health && (
           <dl
@@ -271,7 +271,7 @@ export function BroadcasterView({
         )}
       </div>
       <aside className="flex h-[50dvh] min-h-0 flex-col border-zinc-800 md:h-full md:w-80 md:border-l">
-        <LiveChat streamId={stream.streamId} disabled={phase === 'ended'} />
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} disabled={phase === 'ended'} />
       </aside>
     </div>
   );

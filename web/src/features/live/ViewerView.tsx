@@ -1,6 +1,7 @@
 import type { StreamDetails } from '@onair/protocol';
 import { ArrowLeft, Users, VolumeX } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
+import { Link } from 'react-router-dom';
 import { Button } from '../../components/Button';
 import { LiveChat } from '../chat/LiveChat';
 import { FloatingReactions } from './Reactions';
@@ -30,7 +31,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
   if (phase === 'ended') {
     return (
       <div
-        className="flex min-h-dvh flex-col items-center justify-center gap-4 p-6 text-center"
+        className="flex min-h-[calc(100dvh-3.5rem)] flex-col items-center justify-center gap-4 p-6 text-center"
         data-testid="stream-ended"
       >
         <h1 className="text-2xl font-bold">This stream has ended</h1>
@@ -41,7 +42,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
   }
 
   return (
-    <div className="flex min-h-dvh flex-col md:h-dvh md:flex-row">
+    <div className="flex min-h-[calc(100dvh-3.5rem)] min-w-0 flex-col md:h-[calc(100dvh-3.5rem)] md:flex-row">
       <div className="relative flex-1 bg-black">
         <video
           ref={video}
@@ -62,10 +63,14 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
             <Users className="h-4 w-4" aria-hidden />{' '}
             <span data-testid="viewer-count">{viewerCount}</span>
           </span>
-          <Avatar user={stream.host} size="h-7 w-7 text-xs" />
-          <span className="min-w-0 truncate">
-            <span className="font-semibold">{stream.host.display_name}</span> · {stream.title}
-          </span>
+          <Link
+            to={`/u/${stream.host.username}`}
+            className="flex min-w-0 max-w-[40%] shrink-0 items-center gap-2 hover:underline"
+          >
+            <Avatar user={stream.host} size="h-7 w-7 text-xs" />
+            <span className="truncate font-semibold">{stream.host.display_name}</span>
+          </Link>
+          <h1 className="min-w-0 flex-1 truncate text-sm font-normal">{stream.title}</h1>
         </div>
         {muted && remote && (
           <button
@@ -96,7 +101,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
         )}
       </div>
       <aside className="flex h-[50dvh] min-h-0 flex-col border-zinc-800 md:h-full md:w-80 md:border-l">
-        <LiveChat streamId={stream.streamId} />
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} />
       </aside>
     </div>
   );
