@@ -15,7 +15,12 @@ const chatErrors = {
   unauthorized: 'Sign in to chat.',
 } as const;
 
-const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+// A 24-hour clock, "14:05": short, and the same shape in every message.
+const clock = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
 
 function ChatMessage({
   comment,
