@@ -46,9 +46,10 @@ export function FollowButton({
   };
 
   return (
-    <div className="flex flex-col items-end gap-1">
+    <div className="flex flex-col gap-1 sm:items-end">
       <Button
         variant={following ? 'secondary' : 'primary'}
+        className="w-full sm:w-auto"
         aria-label="Follow"
         aria-pressed={following}
         disabled={busy}

@@ -80,16 +80,18 @@ function LoadedProfile({ username }: { username: string }) {
             {profile.followers === 1 ? 'follower' : 'followers'} · {profile.following} following
           </p>
         </div>
-        {isMe ? (
-          <Link
-            to="/settings"
-            className="rounded-lg bg-zinc-800 px-4 py-2 text-sm font-medium hover:bg-zinc-700"
-          >
-            Edit profile
-          </Link>
-        ) : (
-          <FollowButton profile={profile} onChange={load} />
-        )}
+        <div className="w-full sm:w-auto">
+          {isMe ? (
+            <Link
+              to="/settings"
+              className="rounded-lg bg-zinc-800 px-4 py-2 text-sm font-medium hover:bg-zinc-700"
+            >
+              Edit profile
+            </Link>
+          ) : (
+            <FollowButton profile={profile} onChange={load} />
+          )}
+        </div>
       </section>
       {user.bio && (
         <p className="whitespace-pre-wrap text-zinc-300 [overflow-wrap:anywhere]">{user.bio}</p>
@@ -168,7 +170,8 @@ function PastStream({ stream }: { stream: Stream }) {
             <span className="sr-only">Duration</span> {formatDuration(stream.duration)}
           </span>
           <span className="flex items-center gap-1">
-            <Users className="h-3.5 w-3.5" aria-hidden /> {stream.peakViewers} at most
+            <Users className="h-3.5 w-3.5" aria-hidden /> Peak {stream.peakViewers}{' '}
+            {stream.peakViewers === 1 ? 'viewer' : 'viewers'}
           </span>
         </p>
       </div>
