@@ -39,11 +39,15 @@ export function failureCode(error: unknown): FailureCode | undefined {
   return undefined;
 }
 
+/** For a failure with no code: the browser's own (a media error), or a bug. */
+const unknownFailure = 'Something went wrong. Try again.';
+
 /** The sentence to show for an error; `overrides` give a screen its own words for some codes. */
 export function describeError(
   error: unknown,
   overrides: Partial<Record<FailureCode, string>> = {},
 ): string {
-  const code = failureCode(error) ?? 'internal';
+  const code = failureCode(error);
+  if (!code) return unknownFailure;
   return overrides[code] ?? errorSentences[code];
 }
