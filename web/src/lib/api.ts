@@ -1,4 +1,13 @@
-import type { ErrorBody, ErrorCode, ErrorResponse } from '@onair/protocol';
+import type {
+  CommentPage,
+  ErrorBody,
+  ErrorCode,
+  ErrorResponse,
+  ProfilePage,
+  Stream,
+  StreamDetails,
+  UserProfile,
+} from '@onair/protocol';
 
 /** A failed API call, with the server's error code and, when the code has them, its details. */
 export class ApiError extends Error {
@@ -43,7 +52,13 @@ export async function apiRequest<T>(
     throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
   }
   const text = await res.text();
-  const data: unknown = text ? JSON.parse(text) : undefined;
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not our API's JSON (a proxy's error page, say): judged by its status alone.
+    data = undefined;
+  }
   if (!res.ok) {
     const error = (data as ErrorResponse | undefined)?.error;
     throw new ApiError(
@@ -55,3 +70,47 @@ export async function apiRequest<T>(
   }
   return data as T;
 }
+
+type Token = string | null | undefined;
+
+/**
+ * The REST calls the pages make, typed with the protocol's shapes. The token is optional where
+ * the server lets anyone in (public streams, profiles): signed-out visitors send none.
+ */
+export const api = {
+  activeStreams: (token: Token) => apiRequest<Stream[]>('GET', '/api/live/active', { token }),
+  stream: (streamId: string, token: Token) =>
+    apiRequest<StreamDetails>('GET', `/api/live/${encodeURIComponent(streamId)}`, { token }),
+  comments: (streamId: string, token: Token, limit = 50) =>
+    apiRequest<CommentPage>(
+      'GET',
+      `/api/live/${encodeURIComponent(streamId)}/comments?limit=${limit}`,
+      { token },
+    ),
+  profilePage: (username: string, token: Token) =>
+    apiRequest<ProfilePage>('GET', `/api/users/by-username/${encodeURIComponent(username)}`, {
+      token,
+    }),
+  follow: (userId: string, token: string) =>
+    apiRequest<UserProfile>('POST', `/api/users/${encodeURIComponent(userId)}/follow`, { token }),
+  unfollow: (userId: string, token: string) =>
+    apiRequest<UserProfile>('DELETE', `/api/users/${encodeURIComponent(userId)}/follow`, {
+      token,
+    }),
+  /**
+   * ICE servers for a media connection. A signed-out visitor may not be given any (TURN
+   * credentials are per user): on a network that needs none, watching works without.
+   */
+  iceServers: async (token: Token): Promise<RTCIceServer[]> => {
+    try {
+      return (
+        await apiRequest<{ iceServers: RTCIceServer[] }>('GET', '/api/live/ice-servers', {
+          token,
+        })
+      ).iceServers;
+    } catch (e) {
+      if (!token && e instanceof ApiError && e.code === 'unauthorized') return [];
+      throw e;
+    }
+  },
+};

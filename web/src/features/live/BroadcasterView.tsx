@@ -147,7 +147,7 @@ export function BroadcasterView({
 
   if (mediaError && !media) {
     return (
-      <div className="mx-auto flex min-h-dvh max-w-md flex-col items-center justify-center gap-4 p-6 text-center">
+      <div className="mx-auto flex min-h-[calc(100dvh-3.5rem)] max-w-md flex-col items-center justify-center gap-4 p-6 text-center">
         <VideoOff className="h-12 w-12 text-rose-400" aria-hidden />
         <p role="alert">{mediaError}</p>
         <Button variant="secondary" onClick={onLeave}>
@@ -163,7 +163,7 @@ export function BroadcasterView({
       : 'STARTING';
   return (
     // As the viewer's page: on a phone the chat fills what the video and controls leave.
-    <div className="flex h-dvh w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
+    <div className="flex h-[calc(100dvh-3.5rem)] w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
       <section
         aria-label="Your broadcast"
         className="flex min-w-0 shrink-0 flex-col md:min-h-0 md:flex-1 md:shrink"
@@ -201,9 +201,9 @@ export function BroadcasterView({
               <Users className="h-4 w-4" aria-hidden />{' '}
               <span data-testid="viewer-count">{viewerCount}</span>
             </span>
-            <span className="min-w-0 flex-1 truncate font-semibold" title={stream.title}>
+            <h1 className="min-w-0 flex-1 truncate font-semibold" title={stream.title}>
               {stream.title}
-            </span>
+            </h1>
             {health && (
               <button
                 type="button"
@@ -291,7 +291,7 @@ export function BroadcasterView({
         </div>
       </section>
       <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
-        <LiveChat streamId={stream.streamId} disabled={ended} />
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} disabled={ended} />
       </aside>
       {confirming && (
         <ConfirmDialog

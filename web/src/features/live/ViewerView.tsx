@@ -71,7 +71,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
   return (
     // A phone shows the video at its own shape, then the chat filling the rest of the screen
     // (its input always in view); wider screens put the chat beside the video.
-    <div className="flex h-dvh w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
+    <div className="flex h-[calc(100dvh-3.5rem)] w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
       <section
         aria-label="Live video"
         className="flex min-w-0 shrink-0 flex-col md:min-h-0 md:flex-1 md:shrink"
@@ -152,7 +152,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
         <StreamInfo stream={watched.stream ?? stream} />
       </section>
       <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
-        <LiveChat streamId={stream.streamId} />
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} />
       </aside>
     </div>
   );
