@@ -2,6 +2,7 @@ import type { StreamSummary } from '@onair/protocol';
 import { CheckCircle2 } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { Button } from '../../components/Button';
+import { describeError } from '../../lib/errors';
 import { streamApi } from '../../lib/stream-api';
 import { useSession } from '../auth/AuthContext';
 import { clock } from './format';
@@ -24,7 +25,7 @@ export function EndSummary({
     let cancelled = false;
     streamApi.summary(session.token, streamId).then(
       (s) => !cancelled && setSummary(s),
-      (e: Error) => !cancelled && setError(e.message),
+      (e: unknown) => !cancelled && setError(describeError(e)),
     );
     return () => {
       cancelled = true;
@@ -41,8 +42,8 @@ export function EndSummary({
     : [];
 
   return (
-    <main
-      className="mx-auto flex min-h-dvh w-full max-w-lg flex-col items-center justify-center gap-6 p-6 text-center"
+    <div
+      className="mx-auto flex min-h-[calc(100dvh-3.5rem)] w-full max-w-lg flex-col items-center justify-center gap-6 p-6 text-center"
       data-testid="end-summary"
     >
       <CheckCircle2 className="h-12 w-12 text-emerald-400" aria-hidden />
@@ -69,6 +70,6 @@ export function EndSummary({
         </dl>
       )}
       <Button onClick={onHome}>Back home</Button>
-    </main>
+    </div>
   );
 }

@@ -4,6 +4,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { Button } from '../../components/Button';
 import { ApiError, apiRequest } from '../../lib/api';
+import { describeError } from '../../lib/errors';
 import { parseTags } from '../../lib/tags';
 import { useSession } from '../auth/AuthContext';
 import { ObsPanel } from '../obs/ObsPanel';
@@ -79,7 +80,7 @@ export function GoLiveForm() {
         setError(
           'You are already live. Go back to that stream, or end it before starting another.',
         );
-      } else setError((e as Error).message);
+      } else setError(describeError(e));
       setBusy(false);
     }
   };

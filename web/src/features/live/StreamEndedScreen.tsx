@@ -2,7 +2,7 @@ import type { Stream } from '@onair/protocol';
 import { useEffect, useState } from 'react';
 import { Button } from '../../components/Button';
 import { streamApi } from '../../lib/stream-api';
-import { useSession } from '../auth/AuthContext';
+import { useAuth } from '../auth/AuthContext';
 import { StreamCard } from './StreamCard';
 
 /** A viewer's end of a stream, with what else is live now. */
@@ -15,12 +15,13 @@ export function StreamEndedScreen({
   hostName?: string;
   onLeave: () => void;
 }) {
-  const { session } = useSession();
+  const { session } = useAuth();
+  const token = session?.token ?? null;
   const [others, setOthers] = useState<Stream[] | null>(null);
 
   useEffect(() => {
     let cancelled = false;
-    streamApi.active(session.token).then(
+    streamApi.active(token).then(
       (list) => !cancelled && setOthers(list.filter((s) => s.streamId !== streamId).slice(0, 6)),
       // Only a suggestion: without the list the screen still says the stream ended.
       () => !cancelled && setOthers([]),
@@ -28,11 +29,11 @@ export function StreamEndedScreen({
     return () => {
       cancelled = true;
     };
-  }, [session.token, streamId]);
+  }, [token, streamId]);
 
   return (
-    <main
-      className="mx-auto flex min-h-dvh w-full max-w-xl flex-col items-center justify-center gap-4 p-6 text-center"
+    <div
+      className="mx-auto flex min-h-[calc(100dvh-3.5rem)] w-full max-w-xl flex-col items-center justify-center gap-4 p-6 text-center"
       data-testid="stream-ended"
     >
       <h1 className="text-2xl font-bold">This stream has ended</h1>
@@ -50,6 +51,6 @@ export function StreamEndedScreen({
           </ul>
         </section>
       )}
-    </main>
+    </div>
   );
 }

@@ -1,19 +1,30 @@
 import type { Stream } from '@onair/protocol';
 import { Lock } from 'lucide-react';
+import { Link } from 'react-router-dom';
+import { Avatar } from '../../components/Avatar';
 import { ShareButton } from '../../components/ShareButton';
-import { Avatar } from './StreamCard';
 
 /** Who is live, with what, and a way to pass it on. */
 export function StreamInfo({ stream }: { stream: Stream }) {
   return (
     <div className="flex min-w-0 flex-col gap-2 border-b border-zinc-800 p-3">
       <div className="flex min-w-0 items-start gap-3">
-        <Avatar user={stream.host} size="h-9 w-9 text-sm" />
+        <Link
+          to={`/u/${stream.host.username}`}
+          aria-label={`${stream.host.display_name}’s profile`}
+        >
+          <Avatar user={stream.host} size="h-9 w-9 text-sm" />
+        </Link>
         <div className="min-w-0 flex-1">
           <h1 className="break-words font-semibold leading-snug" data-testid="stream-title">
             {stream.title}
           </h1>
-          <p className="truncate text-sm text-zinc-400">{stream.host.display_name}</p>
+          <Link
+            to={`/u/${stream.host.username}`}
+            className="block max-w-full truncate text-sm text-zinc-400 hover:text-zinc-200 hover:underline"
+          >
+            {stream.host.display_name}
+          </Link>
         </div>
         <ShareButton title={stream.title} url={`${location.origin}/live/${stream.streamId}`} />
       </div>

@@ -1,6 +1,6 @@
 import type { BroadcastMediaState } from '@onair/protocol';
 import { useEffect, useState } from 'react';
-import { useSession } from '../auth/AuthContext';
+import { useAuth } from '../auth/AuthContext';
 
 /**
  * The broadcaster's camera and microphone as a viewer should show them: what the stream said when
@@ -11,7 +11,7 @@ export function useBroadcasterMedia(
   initial: BroadcastMediaState,
   latest: BroadcastMediaState | undefined,
 ): BroadcastMediaState {
-  const { socket } = useSession();
+  const { socket } = useAuth();
   const [state, setState] = useState(initial);
   useEffect(() => {
     if (latest) setState(latest);

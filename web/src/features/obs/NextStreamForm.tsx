@@ -2,6 +2,8 @@ import { LIMITS, nextStreamBody, type NextStreamSettings } from '@onair/protocol
 import { useEffect, useState, type FormEvent } from 'react';
 import { Button } from '../../components/Button';
 import { accountApi } from '../../lib/account-api';
+import { describeError } from '../../lib/errors';
+import { fieldErrors } from '../../lib/field-messages';
 import { parseTags } from '../../lib/tags';
 import { useSession } from '../auth/AuthContext';
 
@@ -30,7 +32,7 @@ export function NextStreamForm() {
     let cancelled = false;
     accountApi.nextStream(session.token).then(
       (settings) => !cancelled && show(settings),
-      (e: Error) => !cancelled && setStatus({ ok: false, text: e.message }),
+      (e: unknown) => !cancelled && setStatus({ ok: false, text: describeError(e) }),
     );
     return () => {
       cancelled = true;
@@ -46,7 +48,13 @@ export function NextStreamForm() {
       isPrivate,
     });
     if (!parsed.success) {
-      setStatus({ ok: false, text: parsed.error.issues[0]?.message ?? 'Check the fields.' });
+      const errors = fieldErrors(nextStreamBody, {
+        title: title.trim(),
+        description,
+        tags: parseTags(tags),
+        isPrivate,
+      });
+      setStatus({ ok: false, text: Object.values(errors)[0] ?? 'Check the fields.' });
       return;
     }
     setBusy(true);
@@ -55,7 +63,7 @@ export function NextStreamForm() {
       show(await accountApi.saveNextStream(session.token, parsed.data));
       setStatus({ ok: true, text: 'Saved. Your next stream from OBS starts with these.' });
     } catch (e) {
-      setStatus({ ok: false, text: (e as Error).message });
+      setStatus({ ok: false, text: describeError(e) });
     } finally {
       setBusy(false);
     }

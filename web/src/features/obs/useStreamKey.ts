@@ -1,6 +1,7 @@
 import type { StreamKeyInfo } from '@onair/protocol';
 import { useCallback, useEffect, useState } from 'react';
 import { accountApi } from '../../lib/account-api';
+import { describeError } from '../../lib/errors';
 import { useSession } from '../auth/AuthContext';
 
 /** The host's persistent stream key and WHIP URL, and a way to replace the key. */
@@ -13,7 +14,7 @@ export function useStreamKey() {
     let cancelled = false;
     accountApi.streamKey(session.token).then(
       (key) => !cancelled && setInfo(key),
-      (e: Error) => !cancelled && setError(e.message),
+      (e: unknown) => !cancelled && setError(describeError(e)),
     );
     return () => {
       cancelled = true;
@@ -27,7 +28,7 @@ export function useStreamKey() {
       setError(null);
       return true;
     } catch (e) {
-      setError((e as Error).message);
+      setError(describeError(e));
       return false;
     }
   }, [session.token]);
