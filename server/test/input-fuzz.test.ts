@@ -4,7 +4,16 @@
  * shape (or succeeds), acknowledges socket events with `{ok, ...}`, keeps serving, and keeps its
  * media workers. The seed is fixed (printed; FUZZ_SEED replays another, FUZZ_RUNS runs longer).
  */
-import { ANONYMOUS_EVENTS, ERROR_CODES, REACTIONS, type ErrorCode } from '@onair/protocol';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ANONYMOUS_EVENTS,
+  ERROR_CODES,
+  REACTIONS,
+  THUMBNAIL_MAX_BYTES,
+  type ErrorCode,
+} from '@onair/protocol';
 import fc from 'fast-check';
 import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +46,24 @@ console.info(`input fuzz: seed ${seed} (set FUZZ_SEED to replay another, FUZZ_RU
 
 const codes = new Set<string>(ERROR_CODES);
 
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+/** Real images, images cut short or run on, things that only start like one, and far too much. */
+const imageBody: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+  fc.constantFrom(
+    readFileSync(path.join(fixtures, 'thumbnail.jpg')),
+    readFileSync(path.join(fixtures, 'thumbnail.webp')),
+  ),
+  fc.uint8Array({ maxLength: 4096 }),
+  fc
+    .uint8Array({ maxLength: 2048 })
+    .map((tail) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), tail])),
+  fc
+    .uint8Array({ maxLength: 64 })
+    .map((tail) => Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBP'), tail])),
+  fc.constant(Buffer.alloc(THUMBNAIL_MAX_BYTES + 1, 0xff)),
+  hostileString,
+);
+
 /** Bytes a value takes as JSON, as Socket.IO would send it. */
 const sizeOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
 
@@ -53,7 +80,7 @@ interface Endpoint {
   method: string;
   /** `:streamId`, `:userId`, `:username` and `:sessionId` are filled from the id arbitraries. */
   path: string;
-  body: 'json' | 'sdp' | 'none';
+  body: 'json' | 'sdp' | 'image' | 'none';
   /** Field names the endpoint reads, so generated objects often carry them. */
   fields?: string[];
 }
@@ -95,6 +122,19 @@ const endpoints: Endpoint[] = [
   { method: 'DELETE', path: '/api/live/:streamId/whip/:sessionId', body: 'none' },
   { method: 'DELETE', path: '/api/live/:streamId/whep/:sessionId', body: 'none' },
   { method: 'OPTIONS', path: '/api/live/:streamId/whep', body: 'none' },
+  { method: 'POST', path: '/api/live/whip', body: 'sdp' },
+  { method: 'OPTIONS', path: '/api/live/whip', body: 'none' },
+  { method: 'PUT', path: '/api/live/:streamId/thumbnail', body: 'image' },
+  { method: 'GET', path: '/api/live/:streamId/thumbnail', body: 'none' },
+  { method: 'GET', path: '/api/me/stream-key', body: 'none' },
+  { method: 'POST', path: '/api/me/stream-key/rotate', body: 'json', fields: [] },
+  { method: 'GET', path: '/api/me/next-stream', body: 'none' },
+  {
+    method: 'PUT',
+    path: '/api/me/next-stream',
+    body: 'json',
+    fields: ['title', 'description', 'isPrivate', 'tags'],
+  },
 ];
 
 /** Every client event of the protocol, with the fields each reads. */
@@ -133,6 +173,9 @@ const contentTypes = [
   'application/x-www-form-urlencoded',
   'multipart/form-data; boundary=xyz',
   'application/octet-stream',
+  'image/jpeg',
+  'image/webp',
+  'image/png',
   '*/*',
   'application/',
   ';;;',
@@ -145,6 +188,8 @@ describe.each(engines)('hostile input on %s', (engine) => {
   let other: TestUser;
   let streamId: string;
   let streamKey: string;
+  /** The host's persistent key (OBS); the fuzz may rotate it, so it is read again when used. */
+  let obsKey: string;
   let endedStreamId: string;
   let offers: { publish: string; watch: string };
   let workerPids: number[];
@@ -187,6 +232,8 @@ describe.each(engines)('hostile input on %s', (engine) => {
    */
   const ensureLive = async (fresh = false): Promise<void> => {
     const request = api(server.url);
+    // The fuzz may have rotated it.
+    obsKey = (await request('GET', '/api/me/stream-key', { token: host.token })).body.streamKey;
     const isLive =
       streamId && (await request('GET', `/api/live/${streamId}`)).body.status === 'live';
     if (isLive && !fresh) return;
@@ -208,7 +255,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
   afterAll(() => server?.stop());
 
   /** Names for what exists on the server, resolved when a request is sent (ids change as streams end). */
-  type Ref = { ref: 'live' | 'ended' | 'host' | 'viewer' | 'other' | 'key' | 'hostname' };
+  type Ref = { ref: 'live' | 'ended' | 'host' | 'viewer' | 'other' | 'key' | 'hostname' | 'obs' };
   const resolve = (value: string | Ref): string => {
     if (typeof value === 'string') return value;
     const known = {
@@ -220,13 +267,18 @@ describe.each(engines)('hostile input on %s', (engine) => {
       key: streamKey,
       // Any case of it names the same user.
       hostname: host.username.toUpperCase(),
+      obs: obsKey,
     };
     return known[value.ref];
   };
   const ref = (...names: Ref['ref'][]): fc.Arbitrary<Ref> =>
     fc.constantFrom(...names).map((name) => ({ ref: name }));
   const tokenOf = (who: Ref['ref']): string =>
-    who === 'key' ? streamKey : { host, viewer, other }[who as 'host' | 'viewer' | 'other'].token;
+    who === 'key'
+      ? streamKey
+      : who === 'obs'
+        ? obsKey
+        : { host, viewer, other }[who as 'host' | 'viewer' | 'other'].token;
 
   /** Ids the server knows, ids it does not, and things that are not ids at all. */
   const idArbitrary = (known: fc.Arbitrary<Ref>): fc.Arbitrary<string | Ref> =>
@@ -241,7 +293,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
       { arbitrary: fc.constantFrom('', '%', '%00', '..', 'user', 'null'), weight: 1 },
     );
 
-  const validAuth = ref('host', 'viewer', 'other', 'key');
+  const validAuth = ref('host', 'viewer', 'other', 'key', 'obs');
   const authArbitrary: fc.Arbitrary<string | Ref | undefined> = fc.oneof(
     { arbitrary: fc.constant(undefined), weight: 1 },
     { arbitrary: validAuth, weight: 6 },
@@ -287,13 +339,17 @@ describe.each(engines)('hostile input on %s', (engine) => {
       : endpoints.filter((e) => e.body !== 'none' && !e.path.includes(':sessionId'));
     return fc.oneof(
       ...chosen.map((endpoint) => {
-        const proper = endpoint.body === 'sdp' ? 'application/sdp' : 'application/json';
-        const body =
+        const proper =
+          { sdp: 'application/sdp', image: 'image/jpeg' }[endpoint.body as string] ??
+          'application/json';
+        const body: fc.Arbitrary<string | Uint8Array | undefined> =
           endpoint.body === 'sdp'
             ? sdpBody([offers.publish, offers.watch])
             : endpoint.body === 'json'
               ? jsonBody(endpoint.fields ?? [])
-              : fc.option(jsonBody([]), { nil: undefined });
+              : endpoint.body === 'image'
+                ? imageBody
+                : fc.option(jsonBody([]), { nil: undefined });
         return fc.record({
           endpoint: fc.constant(endpoint),
           streamId: streams,
@@ -354,7 +410,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
     authorization: string | Ref | undefined;
     contentType: string | undefined;
     contentEncoding: string | undefined;
-    body: string | undefined;
+    body: string | Uint8Array | undefined;
     query: string | undefined;
   };
   let mediaReached = 0;
@@ -418,7 +474,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
     return Object.fromEntries(entries.map(([k, v]) => [k, resolveDeep(v)]));
   };
   const isRef = (value: object): value is Ref =>
-    ['live', 'ended', 'host', 'viewer', 'other', 'key', 'hostname'].includes(
+    ['live', 'ended', 'host', 'viewer', 'other', 'key', 'hostname', 'obs'].includes(
       String((value as Ref).ref),
     );
 

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   boolean,
   check,
+  customType,
   index,
   integer,
   pgTable,
@@ -12,6 +13,12 @@ import {
   uuid,
   type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
+
+/** Raw bytes; PGlite reads them as a Uint8Array and `pg` as a Buffer, so both become a Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => Buffer.from(value),
+});
 
 const createdAt = () =>
   timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -173,3 +180,50 @@ export const liveComments = pgTable(
   },
   (t) => [index('live_comments_stream_created_idx').on(t.streamId, t.createdAt.desc())],
 );
+
+/**
+ * Each user's persistent WHIP stream key (OBS's "Stream Key"). The key is looked up by its hash;
+ * it is also kept sealed with a key derived from the server secret (AES-256-GCM, bound to the
+ * user), so its owner can be shown it again while a copy of the database alone reveals nothing.
+ */
+export const streamKeys = pgTable(
+  'stream_keys',
+  {
+    userId: uuid('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash').notNull(),
+    sealedKey: text('sealed_key').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('stream_keys_key_hash_idx').on(t.keyHash)],
+);
+
+/** What a stream started from OBS is called and who may watch it; an empty title means the default. */
+export const nextStreamSettings = pgTable('next_stream_settings', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  title: text('title').notNull().default(''),
+  description: text('description').notNull().default(''),
+  tags: text('tags')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  isPrivate: boolean('is_private').notNull().default(false),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/**
+ * A stream's latest uploaded thumbnail, in the database so every node serves it. `version` is a
+ * hash of the bytes: it names the upload in the thumbnail's URL and is its ETag.
+ */
+export const streamThumbnails = pgTable('stream_thumbnails', {
+  streamId: uuid('stream_id')
+    .primaryKey()
+    .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+  image: bytea('image').notNull(),
+  contentType: text('content_type').notNull(),
+  version: text('version').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});

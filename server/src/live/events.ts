@@ -33,6 +33,8 @@ export interface LiveEventMap {
    * presence is gone; the transports take them out of its room and close their media for it.
    */
   access_revoked: [revocation: { streamId: string; userId: string }];
+  /** The host uploaded a new thumbnail; `thumbnail` is its URL, as the stream's JSON now has it. */
+  thumbnail_updated: [update: { streamId: string; thumbnail: string }];
 }
 
 /**

@@ -84,15 +84,21 @@ export class StreamService {
         return row;
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        const [live] = await this.db
-          .select({ streamId: liveStreams.streamId })
-          .from(liveStreams)
-          .where(and(eq(liveStreams.hostId, hostId), eq(liveStreams.status, 'live')))
-          .limit(1);
-        if (live) throw AppError.alreadyLive(live.streamId);
+        const live = await this.liveStreamOf(hostId);
+        if (live) throw AppError.alreadyLive(live);
         if (attempt > 0) throw error;
       }
     }
+  }
+
+  /** The id of the host's live stream, if they have one. */
+  async liveStreamOf(hostId: string): Promise<string | undefined> {
+    const [live] = await this.db
+      .select({ streamId: liveStreams.streamId })
+      .from(liveStreams)
+      .where(and(eq(liveStreams.hostId, hostId), eq(liveStreams.status, 'live')))
+      .limit(1);
+    return live?.streamId;
   }
 
   /** Ends a stream on its host's request: 403 for anyone else, 409 when it has already ended. */

@@ -40,8 +40,9 @@ const isAnonymousEvent = (event: ClientEventName): event is AnonymousEvent =>
   anonymousEvents.has(event);
 
 /**
- * Whether an anonymous socket may send this: watching events only, and of those not the ones
- * that publish (an offer with a description, a publisher's ICE candidate).
+ * Why an anonymous socket may not send this, or undefined when it may: it may send watching
+ * events only, and of those not the ones that publish (an offer with a description, a
+ * publisher's ICE candidate), which can be told once the payload is parsed.
  */
 function refusedToAnonymous<E extends ClientEventName>(
   event: E,
