@@ -52,7 +52,7 @@ describe('media survives a socket blip (hardening item 6)', () => {
     await page.getByLabel('Username').fill(user.username);
     await page.getByLabel('Password').fill(user.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/live$/);
+    await page.waitForURL(`${server.url}/`);
   };
 
   const shownCount = (page: Page) => page.getByTestId('viewer-count').textContent();

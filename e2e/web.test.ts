@@ -47,7 +47,9 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
   };
 
   const signUp = async (page: Page, name: string, screenshot?: string) => {
-    await page.goto(`${server.url}/live`);
+    // Anyone may look around; signing up starts from the header's "Sign in".
+    await page.goto(`${server.url}/`);
+    await page.getByRole('link', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/\/signin/);
     if (screenshot) await shot(page, `00-signin-${screenshot}`);
     await page.getByRole('link', { name: 'Create an account' }).click();
@@ -55,11 +57,11 @@ describe('the web app in Chromium: go live, watch, chat, react, end', () => {
     await page.getByLabel('Username').fill(name);
     await page.getByLabel('Password').fill('a good password');
     await page.getByRole('button', { name: 'Sign up' }).click();
-    await page.waitForURL(/\/live$/);
+    await page.waitForURL(`${server.url}/`);
   };
 
   it('serves the app with a Content Security Policy', async () => {
-    const res = await fetch(`${server.url}/live`);
+    const res = await fetch(`${server.url}/`);
     expect(res.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
   });
 

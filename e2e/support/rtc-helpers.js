@@ -64,11 +64,14 @@
     return state;
   };
 
-  w.publishWhip = async (streamId, bearer) => {
+  w.publishWhip = (streamId, bearer) => w.publishWhipTo(`/api/live/${streamId}/whip`, bearer);
+
+  /** WHIP to any URL: a stream's own, or `/api/live/whip` with the host's persistent key (as OBS). */
+  w.publishWhipTo = async (url, bearer) => {
     const pc = await camera();
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
-    const res = await fetch(`/api/live/${streamId}/whip`, {
+    const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/sdp', authorization: `Bearer ${bearer}` },
       body: pc.localDescription.sdp,

@@ -1,36 +1,34 @@
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
-import { BottomNav } from './components/BottomNav';
+import { NotFoundPage } from './components/NotFoundPage';
 import { AuthProvider } from './features/auth/AuthContext';
 import { AuthScreen } from './features/auth/AuthScreen';
 import { RequireAuth } from './features/auth/RequireAuth';
 import { LivePage } from './features/live/LivePage';
 import { StreamPage } from './features/live/StreamPage';
+import { ProfilePage } from './features/profile/ProfilePage';
+import { SettingsPage } from './features/settings/SettingsPage';
 
 export function App() {
   return (
     <AuthProvider>
       <BrowserRouter>
         <Routes>
+          <Route path="/" element={<LivePage />} />
+          {/* The list's old address, kept for bookmarks and links already out there. */}
+          <Route path="/live" element={<Navigate to="/" replace />} />
+          <Route path="/live/:streamId" element={<StreamPage />} />
+          <Route path="/u/:username" element={<ProfilePage />} />
           <Route path="/signin" element={<AuthScreen mode="signin" />} />
           <Route path="/signup" element={<AuthScreen mode="signup" />} />
           <Route
-            path="/live"
+            path="/settings"
             element={
               <RequireAuth>
-                <LivePage />
-                <BottomNav />
+                <SettingsPage />
               </RequireAuth>
             }
           />
-          <Route
-            path="/live/:streamId"
-            element={
-              <RequireAuth>
-                <StreamPage />
-              </RequireAuth>
-            }
-          />
-          <Route path="*" element={<Navigate to="/live" replace />} />
+          <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </BrowserRouter>
     </AuthProvider>

@@ -23,8 +23,9 @@ export class SocketError extends Error {
 export class LiveSocket {
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
 
-  constructor(token: string) {
-    this.socket = io({ auth: { token }, transports: ['websocket', 'polling'] });
+  /** Without a token the socket is an anonymous watcher: it may watch public streams only. */
+  constructor(readonly token: string | null) {
+    this.socket = io({ auth: token ? { token } : {}, transports: ['websocket', 'polling'] });
   }
 
   get connected(): boolean {

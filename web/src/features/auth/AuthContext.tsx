@@ -11,16 +11,19 @@ import {
 import { apiRequest } from '../../lib/api';
 import { LiveSocket } from '../../lib/live-socket';
 
-interface Session {
+export interface Session {
   token: string;
   user: User;
 }
 
 interface AuthValue {
+  /** The signed-in user, or null for a visitor watching without an account. */
   session: Session | null;
-  /** One socket per signed-in session, shared by every screen. */
-  socket: LiveSocket | null;
-  loading: boolean;
+  /**
+   * One socket shared by every screen: anonymous while signed out (public streams only), replaced
+   * by an authenticated one on sign-in and by an anonymous one again on sign-out.
+   */
+  socket: LiveSocket;
   signIn(username: string, password: string): Promise<void>;
   signUp(username: string, password: string, displayName?: string): Promise<void>;
   signOut(): void;
@@ -31,22 +34,22 @@ const storageKey = 'onair.token';
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(null);
-  const [loading, setLoading] = useState(true);
+  // Until a stored token is checked nobody knows which socket to open: none is, so a returning
+  // user never connects anonymously first.
+  const [loading, setLoading] = useState(() => localStorage.getItem(storageKey) !== null);
 
   // A stored token is checked with the server before anything trusts it.
   useEffect(() => {
     const token = localStorage.getItem(storageKey);
-    if (!token) {
-      setLoading(false);
-      return;
-    }
+    if (!token) return;
     apiRequest<{ user: User }>('GET', '/api/auth/me', { token })
       .then(({ user }) => setSession({ token, user }))
       .catch(() => localStorage.removeItem(storageKey))
       .finally(() => setLoading(false));
   }, []);
 
-  const socket = useMemo(() => (session ? new LiveSocket(session.token) : null), [session]);
+  const token = session?.token ?? null;
+  const socket = useMemo(() => (loading ? null : new LiveSocket(token)), [loading, token]);
   useEffect(() => () => socket?.close(), [socket]);
 
   const accept = useCallback((auth: AuthResponse) => {
@@ -54,30 +57,36 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     setSession({ token: auth.token, user: auth.user });
   }, []);
 
-  const value = useMemo<AuthValue>(
-    () => ({
-      session,
-      socket,
-      loading,
-      signIn: async (username, password) =>
-        accept(
-          await apiRequest<AuthResponse>('POST', '/api/auth/login', {
-            body: { username, password },
-          }),
-        ),
-      signUp: async (username, password, displayName) =>
-        accept(
-          await apiRequest<AuthResponse>('POST', '/api/auth/register', {
-            body: { username, password, ...(displayName ? { displayName } : {}) },
-          }),
-        ),
-      signOut: () => {
-        localStorage.removeItem(storageKey);
-        setSession(null);
+  const value = useMemo<AuthValue | null>(
+    () =>
+      socket && {
+        session,
+        socket,
+        signIn: async (username, password) =>
+          accept(
+            await apiRequest<AuthResponse>('POST', '/api/auth/login', {
+              body: { username, password },
+            }),
+          ),
+        signUp: async (username, password, displayName) =>
+          accept(
+            await apiRequest<AuthResponse>('POST', '/api/auth/register', {
+              body: { username, password, ...(displayName ? { displayName } : {}) },
+            }),
+          ),
+        signOut: () => {
+          localStorage.removeItem(storageKey);
+          setSession(null);
+        },
       },
-    }),
-    [session, socket, loading, accept],
+    [session, socket, accept],
   );
+  if (!value)
+    return (
+      <p className="p-8 text-center text-zinc-400" role="status">
+        Loading…
+      </p>
+    );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }
 
@@ -87,9 +96,9 @@ export function useAuth(): AuthValue {
   return value;
 }
 
-/** For screens behind `RequireAuth`: the session and socket are there. */
+/** For screens behind `RequireAuth`: the session is there. */
 export function useSession(): { session: Session; socket: LiveSocket } {
   const { session, socket } = useAuth();
-  if (!session || !socket) throw new Error('useSession outside RequireAuth');
+  if (!session) throw new Error('useSession outside RequireAuth');
   return { session, socket };
 }

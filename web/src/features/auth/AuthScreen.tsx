@@ -1,42 +1,60 @@
-import { LIMITS } from '@onair/protocol';
-import { Radio } from 'lucide-react';
+import { LIMITS, loginBody, registerBody } from '@onair/protocol';
 import { useState, type FormEvent } from 'react';
-import { Link, Navigate, useLocation, useNavigate } from 'react-router-dom';
+import { Link, Navigate, useLocation, useNavigate, useSearchParams } from 'react-router-dom';
 import { Button } from '../../components/Button';
+import { FormField } from '../../components/FormField';
+import { useDocumentTitle } from '../../components/document-title';
+import { PageLayout } from '../../components/PageLayout';
+import { describeError } from '../../lib/errors';
+import { fieldErrors } from '../../lib/field-messages';
 import { useAuth } from './AuthContext';
+import { safeNext, signInPath, signUpPath } from './return-path';
+
+type Field = 'username' | 'password' | 'displayName';
 
 export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
   const { session, signIn, signUp } = useAuth();
   const navigate = useNavigate();
-  const from = (useLocation().state as { from?: string } | null)?.from ?? '/live';
+  const [params] = useSearchParams();
+  // `state.from` is what an older link passed; `?next=` survives a reload and can be shared.
+  const from = (useLocation().state as { from?: string } | null)?.from;
+  const next = safeNext(params.get('next') ?? from);
+  const signingUp = mode === 'signup';
+  useDocumentTitle(signingUp ? 'Create your account' : 'Sign in');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [displayName, setDisplayName] = useState('');
+  const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  if (session) return <Navigate to={from} replace />;
+  if (session) return <Navigate to={next} replace />;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
     setError(null);
+    const found = signingUp
+      ? fieldErrors(registerBody, {
+          username,
+          password,
+          displayName: displayName.trim() ? displayName : undefined,
+        })
+      : fieldErrors(loginBody, { username, password });
+    setErrors(found);
+    if (Object.keys(found).length) return;
+    setBusy(true);
     try {
-      if (mode === 'signin') await signIn(username, password);
-      else await signUp(username, password, displayName || undefined);
-      navigate(from, { replace: true });
+      if (signingUp) await signUp(username, password, displayName.trim() || undefined);
+      else await signIn(username, password);
+      navigate(next, { replace: true });
     } catch (e) {
-      setError((e as Error).message);
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }
   };
 
-  const signingUp = mode === 'signup';
   return (
-    <main className="mx-auto flex min-h-dvh max-w-sm flex-col justify-center gap-6 p-6">
-      <div className="flex items-center gap-2 text-2xl font-bold">
-        <Radio className="h-7 w-7 text-rose-500" aria-hidden /> OnAir
-      </div>
+    <PageLayout className="mx-auto flex w-full max-w-sm flex-col justify-center gap-6 p-6">
       <h1 className="text-xl font-semibold">{signingUp ? 'Create your account' : 'Sign in'}</h1>
       <form
         onSubmit={(event) => {
@@ -46,44 +64,60 @@ export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
         className="flex flex-col gap-4"
         noValidate
       >
-        <label className="flex flex-col gap-1 text-sm">
-          Username
-          <input
-            name="username"
-            autoComplete="username"
-            required
-            minLength={LIMITS.usernameMin}
-            maxLength={LIMITS.usernameMax}
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            className="rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base"
-          />
-        </label>
-        {signingUp && (
-          <label className="flex flex-col gap-1 text-sm">
-            Display name (optional)
+        <FormField
+          label="Username"
+          error={errors.username}
+          hint={
+            signingUp
+              ? `${LIMITS.usernameMin} to ${LIMITS.usernameMax} letters, digits or _`
+              : undefined
+          }
+        >
+          {(field) => (
             <input
-              name="displayName"
-              maxLength={LIMITS.displayNameMax}
-              value={displayName}
-              onChange={(e) => setDisplayName(e.target.value)}
-              className="rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base"
+              {...field}
+              name="username"
+              autoComplete="username"
+              autoCapitalize="none"
+              spellCheck={false}
+              required
+              maxLength={LIMITS.usernameMax}
+              value={username}
+              onChange={(e) => setUsername(e.target.value)}
             />
-          </label>
+          )}
+        </FormField>
+        {signingUp && (
+          <FormField label="Display name (optional)" error={errors.displayName}>
+            {(field) => (
+              <input
+                {...field}
+                name="displayName"
+                maxLength={LIMITS.displayNameMax}
+                value={displayName}
+                onChange={(e) => setDisplayName(e.target.value)}
+              />
+            )}
+          </FormField>
         )}
-        <label className="flex flex-col gap-1 text-sm">
-          Password
-          <input
-            name="password"
-            type="password"
-            autoComplete={signingUp ? 'new-password' : 'current-password'}
-            required
-            minLength={signingUp ? LIMITS.passwordMin : 1}
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            className="rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base"
-          />
-        </label>
+        <FormField
+          label="Password"
+          error={errors.password}
+          hint={signingUp ? `At least ${LIMITS.passwordMin} characters` : undefined}
+        >
+          {(field) => (
+            <input
+              {...field}
+              name="password"
+              type="password"
+              autoComplete={signingUp ? 'new-password' : 'current-password'}
+              required
+              maxLength={LIMITS.passwordMax}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
+        </FormField>
         {error && (
           <p role="alert" className="rounded-lg bg-rose-950 px-3 py-2 text-sm text-rose-200">
             {error}
@@ -97,12 +131,11 @@ export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
         {signingUp ? 'Already have an account? ' : 'New here? '}
         <Link
           className="text-rose-400 underline"
-          to={signingUp ? '/signin' : '/signup'}
-          state={{ from }}
+          to={signingUp ? signInPath(next) : signUpPath(next)}
         >
           {signingUp ? 'Sign in' : 'Create an account'}
         </Link>
       </p>
-    </main>
+    </PageLayout>
   );
 }

@@ -1,20 +1,13 @@
 import type { ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router-dom';
+import { signInPath } from './return-path';
 import { useAuth } from './AuthContext';
 
 /** Sends signed-out visitors to sign in, and back here afterwards. */
 export function RequireAuth({ children }: { children: ReactNode }) {
-  const { session, loading } = useAuth();
+  const { session } = useAuth();
   const location = useLocation();
-  if (loading)
-    return (
-      <p className="p-8 text-center text-zinc-400" role="status">
-        Loading…
-      </p>
-    );
   if (!session)
-    return (
-      <Navigate to="/signin" replace state={{ from: `${location.pathname}${location.search}` }} />
-    );
+    return <Navigate to={signInPath(`${location.pathname}${location.search}`)} replace />;
   return <>{children}</>;
 }

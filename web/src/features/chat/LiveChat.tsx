@@ -1,20 +1,85 @@
-import { LIMITS, type CommentPage, type LiveComment } from '@onair/protocol';
-import { ArrowDown, Send } from 'lucide-react';
+import { LIMITS, type LiveComment } from '@onair/protocol';
+import { ArrowDown, MessageCircle, Send } from 'lucide-react';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Link } from 'react-router-dom';
 import { Button } from '../../components/Button';
-import { apiRequest } from '../../lib/api';
-import { useSession } from '../auth/AuthContext';
+import { api } from '../../lib/api';
+import { describeError } from '../../lib/errors';
+import { useAuth } from '../auth/AuthContext';
+import { signInPath } from '../auth/return-path';
 import { ReactionBar } from '../live/Reactions';
 
-const errorText: Record<string, string> = {
-  rate_limited: 'You are sending messages too fast. Wait a moment.',
-  stream_ended: 'This stream has ended.',
+/** Chat's own words for some refusals; every other code gets the app's sentence. */
+const chatErrors = {
   not_in_room: 'Join the stream to chat.',
-};
+  unauthorized: 'Sign in to chat.',
+} as const;
 
-/** Chat of one stream: history, live comments in order (each once), reactions. Text is rendered as text. */
-export function LiveChat({ streamId, disabled = false }: { streamId: string; disabled?: boolean }) {
-  const { session, socket } = useSession();
+// A 24-hour clock, "14:05": short, and the same shape in every message.
+const clock = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
+function ChatMessage({
+  comment,
+  isHost,
+  isMine,
+}: {
+  comment: LiveComment;
+  isHost: boolean;
+  isMine: boolean;
+}) {
+  return (
+    <li className="min-w-0 text-sm" data-testid="chat-message">
+      <div className="flex min-w-0 items-baseline gap-1.5">
+        <Link
+          to={`/u/${comment.user.username}`}
+          className={`min-w-0 truncate font-semibold hover:underline ${isMine ? 'text-rose-300' : 'text-zinc-200'}`}
+        >
+          {comment.user.display_name}
+        </Link>
+        <span className="min-w-0 shrink truncate text-xs text-zinc-500">
+          @{comment.user.username}
+        </span>
+        {isHost && (
+          <span
+            className="shrink-0 rounded bg-rose-600 px-1 text-[0.65rem] font-bold uppercase leading-4 text-white"
+            data-testid="host-badge"
+          >
+            Host
+          </span>
+        )}
+        <time
+          dateTime={comment.timestamp}
+          className="ml-auto shrink-0 pl-1 text-xs tabular-nums text-zinc-500"
+        >
+          {clock.format(new Date(comment.timestamp))}
+        </time>
+      </div>
+      <p className="whitespace-pre-wrap text-zinc-100 [overflow-wrap:anywhere]">
+        {comment.comment}
+      </p>
+    </li>
+  );
+}
+
+/**
+ * Chat of one stream: history, live comments in order (each once), reactions. Text is rendered
+ * as text. Signed-out visitors read along and are offered to sign in, then come back here.
+ */
+export function LiveChat({
+  streamId,
+  hostId,
+  disabled = false,
+}: {
+  streamId: string;
+  /** The stream's host, whose messages carry a "Host" badge. */
+  hostId: string;
+  disabled?: boolean;
+}) {
+  const { session, socket } = useAuth();
   const [comments, setComments] = useState<LiveComment[]>([]);
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -36,16 +101,15 @@ export function LiveChat({ streamId, disabled = false }: { streamId: string; dis
       add([c]);
       if (!pinned.current) setUnseen((n) => n + 1);
     });
-    apiRequest<CommentPage>('GET', `/api/live/${streamId}/comments?limit=50`, {
-      token: session.token,
-    })
+    api
+      .comments(streamId, socket.token)
       .then((page) => !cancelled && add(page.comments))
       .catch(() => undefined);
     return () => {
       cancelled = true;
       off();
     };
-  }, [socket, session.token, streamId]);
+  }, [socket, streamId]);
 
   // Follow new messages only while the reader is at the bottom.
   useEffect(() => {
@@ -78,17 +142,16 @@ export function LiveChat({ streamId, disabled = false }: { streamId: string; dis
       setDraft('');
       jumpToLatest();
     } catch (e) {
-      const code = (e as { error?: { code: string } }).error?.code ?? '';
-      setError(errorText[code] ?? (e as Error).message);
+      setError(describeError(e, chatErrors));
     }
   };
 
   return (
-    <section aria-label="Live chat" className="relative flex h-full min-h-0 flex-col">
+    <section aria-label="Live chat" className="relative flex h-full min-h-0 min-w-0 flex-col">
       <ol
         ref={list}
         onScroll={onScroll}
-        className="flex-1 space-y-2 overflow-y-auto p-3"
+        className="min-w-0 flex-1 space-y-2 overflow-y-auto overflow-x-hidden p-3"
         aria-live="polite"
         data-testid="chat-list"
       >
@@ -96,14 +159,12 @@ export function LiveChat({ streamId, disabled = false }: { streamId: string; dis
           <li className="text-sm text-zinc-500">No messages yet. Say hello!</li>
         )}
         {comments.map((c) => (
-          <li key={c.id} className="text-sm" data-testid="chat-message">
-            <span
-              className={`font-semibold ${c.userId === session.user.id ? 'text-rose-300' : 'text-zinc-300'}`}
-            >
-              {c.user.display_name}
-            </span>{' '}
-            <span className="break-words text-zinc-100">{c.comment}</span>
-          </li>
+          <ChatMessage
+            key={c.id}
+            comment={c}
+            isHost={c.user.id === hostId}
+            isMine={c.user.id === session?.user.id}
+          />
         ))}
       </ol>
       {unseen > 0 && (
@@ -115,37 +176,55 @@ export function LiveChat({ streamId, disabled = false }: { streamId: string; dis
           <ArrowDown className="h-3 w-3" aria-hidden /> {unseen} new message{unseen > 1 ? 's' : ''}
         </button>
       )}
-      <div className="border-t border-zinc-800 p-3">
-        <ReactionBar streamId={streamId} onError={setError} />
-        {error && (
-          <p role="alert" className="mt-2 text-xs text-rose-300">
-            {error}
-          </p>
-        )}
-        <form
-          onSubmit={(event) => {
-            // `send` shows its own failure under the chat box: nothing is left to wait for.
-            void send(event);
-          }}
-          className="mt-2 flex gap-2"
+      {session ? (
+        <div className="border-t border-zinc-800 p-3">
+          <ReactionBar streamId={streamId} onError={setError} />
+          {error && (
+            <p role="alert" className="mt-2 text-xs text-rose-300">
+              {error}
+            </p>
+          )}
+          <form
+            onSubmit={(event) => {
+              // `send` shows its own failure under the chat box: nothing is left to wait for.
+              void send(event);
+            }}
+            className="mt-2 flex min-w-0 gap-2"
+          >
+            <label className="sr-only" htmlFor={`chat-${streamId}`}>
+              Message
+            </label>
+            <input
+              id={`chat-${streamId}`}
+              value={draft}
+              maxLength={LIMITS.commentMax}
+              disabled={disabled}
+              onChange={(e) => setDraft(e.target.value)}
+              placeholder="Say something…"
+              className="min-w-0 flex-1 rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base"
+            />
+            <Button type="submit" aria-label="Send message" disabled={disabled || !draft.trim()}>
+              <Send className="h-4 w-4" aria-hidden />
+            </Button>
+          </form>
+        </div>
+      ) : (
+        <div
+          className="flex items-center gap-2 border-t border-zinc-800 p-3 text-sm text-zinc-400"
+          data-testid="chat-sign-in"
         >
-          <label className="sr-only" htmlFor={`chat-${streamId}`}>
-            Message
-          </label>
-          <input
-            id={`chat-${streamId}`}
-            value={draft}
-            maxLength={LIMITS.commentMax}
-            disabled={disabled}
-            onChange={(e) => setDraft(e.target.value)}
-            placeholder="Say something…"
-            className="min-w-0 flex-1 rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base"
-          />
-          <Button type="submit" aria-label="Send message" disabled={disabled || !draft.trim()}>
-            <Send className="h-4 w-4" aria-hidden />
-          </Button>
-        </form>
-      </div>
+          <MessageCircle className="h-4 w-4 shrink-0" aria-hidden />
+          <p className="min-w-0">
+            <Link
+              to={signInPath(`/live/${streamId}`)}
+              className="font-medium text-rose-400 underline"
+            >
+              Sign in to chat
+            </Link>{' '}
+            and send reactions.
+          </p>
+        </div>
+      )}
     </section>
   );
 }

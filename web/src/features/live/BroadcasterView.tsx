@@ -1,28 +1,32 @@
 import type { StreamDetails } from '@onair/protocol';
-import { Mic, MicOff, PhoneOff, Users, Video, VideoOff } from 'lucide-react';
+import { Activity, Mic, MicOff, PhoneOff, Settings2, Users, Video, VideoOff } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import {
+  audioConstraints,
+  cameraError,
+  openCamera,
+  release,
+  rememberDevices,
+  rememberedDevices,
+  videoConstraints,
+} from '../../lib/media-devices';
+import { useSession } from '../auth/AuthContext';
 import { LiveChat } from '../chat/LiveChat';
+import { DevicePickers, deviceOf } from './DevicePickers';
+import { EndSummary } from './EndSummary';
+import { clock } from './format';
 import { FloatingReactions } from './Reactions';
 import { useBroadcast } from './useLiveStreaming';
+import { useThumbnailUploads } from './useThumbnailUploads';
 
-const elapsed = (since: string, now: number) => {
-  const s = Math.max(0, Math.floor((now - Date.parse(since)) / 1000));
-  const hh = Math.floor(s / 3600);
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
-  const ss = String(s % 60).padStart(2, '0');
-  return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
-};
-
-function cameraError(error: unknown): string {
-  const name = (error as DOMException)?.name;
-  if (name === 'NotAllowedError')
-    return 'Camera and microphone access was denied. Allow it in your browser settings to go live.';
-  if (name === 'NotFoundError' || name === 'OverconstrainedError')
-    return 'No camera or microphone was found. Connect one to go live.';
-  if (name === 'NotReadableError') return 'Your camera is in use by another application.';
-  return `Could not start the camera: ${(error as Error)?.message ?? error}`;
-}
+const phaseLabel = {
+  live: 'LIVE',
+  ended: 'ENDED',
+  reconnecting: 'RECONNECTING',
+  error: 'OFFLINE',
+} as const;
 
 export function BroadcasterView({
   stream,
@@ -31,45 +35,74 @@ export function BroadcasterView({
   stream: StreamDetails;
   onLeave: () => void;
 }) {
+  const { socket } = useSession();
   const [media, setMedia] = useState<MediaStream | null>(null);
   const [mediaError, setMediaError] = useState<string | null>(null);
-  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
   const [micOn, setMicOn] = useState(true);
   const [camOn, setCamOn] = useState(true);
   const [confirming, setConfirming] = useState(false);
+  const [showHealth, setShowHealth] = useState(false);
+  const [showDevices, setShowDevices] = useState(false);
   const [now, setNow] = useState(Date.now());
+  const [, setSwitches] = useState(0);
   const preview = useRef<HTMLVideoElement>(null);
+  /** Every camera stream this page opened, to be sure each one is released. */
+  const opened = useRef<MediaStream | null>(null);
   const { phase, health, error, viewerCount, end, replaceTrack } = useBroadcast(
     stream.streamId,
     media,
   );
+  const ended = phase === 'ended';
 
   useEffect(() => {
-    let stream: MediaStream | null = null;
     let cancelled = false;
-    navigator.mediaDevices
-      .getUserMedia({ video: { width: 1280, height: 720 }, audio: true })
-      .then(async (m) => {
-        if (cancelled) return m.getTracks().forEach((t) => t.stop());
-        stream = m;
+    openCamera(rememberedDevices()).then(
+      (m) => {
+        if (cancelled) return release(m);
+        opened.current = m;
         setMedia(m);
-        setDevices(await navigator.mediaDevices.enumerateDevices());
-      })
-      .catch((e: unknown) => !cancelled && setMediaError(cameraError(e)));
+      },
+      (e: unknown) => !cancelled && setMediaError(cameraError(e)),
+    );
     return () => {
       cancelled = true;
-      stream?.getTracks().forEach((t) => t.stop());
+      release(opened.current);
     };
   }, []);
 
+  // Over, here or elsewhere: the camera light goes off now, not when the page is left. Dropping
+  // `media` also closes the connection and its health sampler (useBroadcast's effect).
   useEffect(() => {
-    if (preview.current && media) preview.current.srcObject = media;
+    if (!ended) return;
+    release(opened.current);
+    setMedia(null);
+  }, [ended]);
+
+  useEffect(() => {
+    if (preview.current) preview.current.srcObject = media;
   }, [media]);
 
   useEffect(() => {
+    if (ended) return;
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
-  }, []);
+  }, [ended]);
+
+  // The room learns of the camera and microphone from the host: on each change and whenever the
+  // stream (re)starts going out, so a viewer arriving after a reconnect sees the right cue.
+  const live = phase === 'live';
+  useEffect(() => {
+    if (!live) return;
+    socket
+      .request('live_media_state', {
+        streamId: stream.streamId,
+        camera: camOn,
+        microphone: micOn,
+      })
+      .catch(() => undefined);
+  }, [live, camOn, micOn, socket, stream.streamId]);
+
+  useThumbnailUploads(stream.streamId, preview, live && camOn);
 
   const toggle = (kind: 'audio' | 'video') => {
     const on = kind === 'audio' ? !micOn : !camOn;
@@ -81,13 +114,13 @@ export function BroadcasterView({
     else setCamOn(on);
   };
 
-  const switchDevice = async (kind: 'audioinput' | 'videoinput', deviceId: string) => {
+  const switchDevice = async (kind: 'audio' | 'video', deviceId: string) => {
     if (!media) return;
     try {
       const fresh = await navigator.mediaDevices.getUserMedia(
-        kind === 'videoinput'
-          ? { video: { deviceId: { exact: deviceId }, width: 1280, height: 720 } }
-          : { audio: { deviceId: { exact: deviceId } } },
+        kind === 'video'
+          ? { video: videoConstraints(deviceId) }
+          : { audio: audioConstraints(deviceId) },
       );
       const track = fresh.getTracks()[0];
       if (!track) return;
@@ -98,15 +131,23 @@ export function BroadcasterView({
         old.stop();
       }
       media.addTrack(track);
-      track.enabled = track.kind === 'audio' ? micOn : camOn;
+      track.enabled = kind === 'audio' ? micOn : camOn;
+      rememberDevices({
+        videoDeviceId: deviceOf(media, 'video') || null,
+        audioDeviceId: deviceOf(media, 'audio') || null,
+      });
+      // The same MediaStream (a new one would publish again): render so the pickers show it.
+      setSwitches((n) => n + 1);
     } catch (e) {
       setMediaError(cameraError(e));
     }
   };
 
+  if (ended) return <EndSummary streamId={stream.streamId} title={stream.title} onHome={onLeave} />;
+
   if (mediaError && !media) {
     return (
-      <div className="mx-auto flex min-h-dvh max-w-md flex-col items-center justify-center gap-4 p-6 text-center">
+      <div className="mx-auto flex min-h-[calc(100dvh-3.5rem)] max-w-md flex-col items-center justify-center gap-4 p-6 text-center">
         <VideoOff className="h-12 w-12 text-rose-400" aria-hidden />
         <p role="alert">{mediaError}</p>
         <Button variant="secondary" onClick={onLeave}>
@@ -116,57 +157,91 @@ export function BroadcasterView({
     );
   }
 
-  const select = 'rounded-lg border border-zinc-700 bg-zinc-900 px-2 py-1 text-sm';
+  const status =
+    phase === 'live' || phase === 'reconnecting' || phase === 'error'
+      ? phaseLabel[phase]
+      : 'STARTING';
   return (
-    <div className="flex min-h-dvh flex-col md:h-dvh md:flex-row">
-      <div className="relative flex-1 bg-black">
-        <video
-          ref={preview}
-          autoPlay
-          playsInline
-          muted
-          className="h-[50dvh] w-full -scale-x-100 object-contain md:h-full"
-          aria-label="Your camera preview"
-        />
-        <FloatingReactions streamId={stream.streamId} />
-        <div className="absolute inset-x-0 top-0 flex flex-wrap items-center gap-2 bg-gradient-to-b from-black/80 p-3 text-sm">
-          <span
-            className={`rounded px-2 py-0.5 font-bold ${phase === 'live' ? 'bg-rose-600' : 'bg-zinc-700'}`}
-            data-testid="broadcast-status"
-          >
-            {phase === 'live'
-              ? 'LIVE'
-              : phase === 'ended'
-                ? 'ENDED'
-                : phase === 'reconnecting'
-                  ? 'RECONNECTING'
-                  : 'STARTING'}
-          </span>
-          <span aria-label="Elapsed time">{elapsed(stream.startedAt, now)}</span>
-          <span className="flex items-center gap-1" aria-label={`${viewerCount} watching`}>
-            <Users className="h-4 w-4" aria-hidden />{' '}
-            <span data-testid="viewer-count">{viewerCount}</span>
-          </span>
-          <span className="truncate font-semibold">{stream.title}</span>
+    // As the viewer's page: on a phone the chat fills what the video and controls leave.
+    <div className="flex h-[calc(100dvh-3.5rem)] w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
+      <section
+        aria-label="Your broadcast"
+        className="flex min-w-0 shrink-0 flex-col md:min-h-0 md:flex-1 md:shrink"
+      >
+        <div className="relative aspect-video max-h-[45dvh] w-full bg-black md:aspect-auto md:max-h-none md:min-h-0 md:flex-1">
+          <video
+            ref={preview}
+            autoPlay
+            playsInline
+            muted
+            className={`h-full w-full -scale-x-100 object-contain ${camOn ? '' : 'invisible'}`}
+            aria-label="Your camera preview"
+          />
+          {!camOn && (
+            <p className="absolute inset-0 flex flex-col items-center justify-center gap-2 text-zinc-400">
+              <VideoOff className="h-10 w-10" aria-hidden />
+              Your camera is off
+            </p>
+          )}
+          <FloatingReactions streamId={stream.streamId} />
+          <div className="absolute inset-x-0 top-0 flex min-w-0 items-center gap-2 bg-gradient-to-b from-black/80 p-3 text-sm">
+            <span
+              className={`shrink-0 rounded px-2 py-0.5 font-bold ${phase === 'live' ? 'bg-rose-600' : 'bg-zinc-700'}`}
+              data-testid="broadcast-status"
+            >
+              {status}
+            </span>
+            <span className="shrink-0 tabular-nums" aria-label="Elapsed time">
+              {clock((now - Date.parse(stream.startedAt)) / 1000)}
+            </span>
+            <span
+              className="flex shrink-0 items-center gap-1"
+              aria-label={`${viewerCount} watching`}
+            >
+              <Users className="h-4 w-4" aria-hidden />{' '}
+              <span data-testid="viewer-count">{viewerCount}</span>
+            </span>
+            <h1 className="min-w-0 flex-1 truncate font-semibold" title={stream.title}>
+              {stream.title}
+            </h1>
+            {health && (
+              <button
+                type="button"
+                className="shrink-0 rounded p-1 hover:bg-white/10 md:hidden"
+                aria-expanded={showHealth}
+                aria-controls="stream-health"
+                aria-label={showHealth ? 'Hide stream health' : 'Show stream health'}
+                onClick={() => setShowHealth((s) => !s)}
+              >
+                <Activity className="h-4 w-4" aria-hidden />
+              </button>
+            )}
+          </div>
+          {health && (
+            <dl
+              id="stream-health"
+              className={`absolute right-3 top-12 grid-cols-2 gap-x-3 rounded bg-black/70 p-2 text-xs md:grid ${showHealth ? 'grid' : 'hidden'}`}
+              aria-label="Stream health"
+            >
+              <dt>Bitrate</dt>
+              <dd>{health.kbps} kbit/s</dd>
+              <dt>Frame rate</dt>
+              <dd>{health.fps} fps</dd>
+              <dt>Resolution</dt>
+              <dd>
+                {health.width}×{health.height}
+              </dd>
+              <dt>Loss</dt>
+              <dd>{health.lossPct}%</dd>
+            </dl>
+          )}
         </div>
-        {health && (
-          <dl
-            className="absolute bottom-16 left-3 grid grid-cols-2 gap-x-3 rounded bg-black/60 p-2 text-xs"
-            aria-label="Stream health"
-          >
-            <dt>Bitrate</dt>
-            <dd>{health.kbps} kbit/s</dd>
-            <dt>Frame rate</dt>
-            <dd>{health.fps} fps</dd>
-            <dt>Resolution</dt>
-            <dd>
-              {health.width}×{health.height}
-            </dd>
-            <dt>Loss</dt>
-            <dd>{health.lossPct}%</dd>
-          </dl>
+        {(error || mediaError) && (
+          <p role="alert" className="bg-rose-950 px-3 py-2 text-sm">
+            {error ?? mediaError}
+          </p>
         )}
-        <div className="absolute inset-x-0 bottom-0 flex flex-wrap items-center justify-center gap-2 bg-gradient-to-t from-black/80 p-3">
+        <div className="flex min-w-0 flex-wrap items-end gap-2 border-t border-zinc-800 bg-zinc-950 p-3">
           <Button
             variant="secondary"
             onClick={() => toggle('audio')}
@@ -191,88 +266,48 @@ export function BroadcasterView({
               <VideoOff className="h-5 w-5" aria-hidden />
             )}
           </Button>
-          <select
-            aria-label="Camera"
-            className={select}
-            // `switchDevice` shows its own failure; nothing is left to wait for.
-            onChange={(e) => void switchDevice('videoinput', e.target.value)}
+          <Button
+            variant="secondary"
+            className="md:hidden"
+            aria-expanded={showDevices}
+            aria-controls="broadcast-devices"
+            aria-label={
+              showDevices ? 'Hide camera and microphone choice' : 'Choose camera and microphone'
+            }
+            onClick={() => setShowDevices((s) => !s)}
           >
-            {devices
-              .filter((d) => d.kind === 'videoinput')
-              .map((d, i) => (
-                <option key={d.deviceId || i} value={d.deviceId}>
-                  {d.label || `Camera ${i + 1}`}
-                </option>
-              ))}
-          </select>
-          <select
-            aria-label="Microphone"
-            className={select}
-            // As above.
-            onChange={(e) => void switchDevice('audioinput', e.target.value)}
-          >
-            {devices
-              .filter((d) => d.kind === 'audioinput')
-              .map((d, i) => (
-                <option key={d.deviceId || i} value={d.deviceId}>
-                  {d.label || `Microphone ${i + 1}`}
-                </option>
-              ))}
-          </select>
-          {phase === 'ended' ? (
-            <Button variant="secondary" onClick={onLeave}>
-              Back to Live
-            </Button>
-          ) : (
-            <Button variant="danger" onClick={() => setConfirming(true)}>
-              <PhoneOff className="h-5 w-5" aria-hidden /> End stream
-            </Button>
-          )}
-        </div>
-        {confirming && (
-          <div
-            role="dialog"
-            aria-modal="true"
-            aria-labelledby="end-title"
-            className="absolute inset-0 z-20 flex items-center justify-center bg-black/70 p-4"
-          >
-            <div className="max-w-sm rounded-xl bg-zinc-900 p-5">
-              <h2 id="end-title" className="mb-2 text-lg font-semibold">
-                End your stream?
-              </h2>
-              <p className="mb-4 text-sm text-zinc-400">
-                Everyone watching will see that the stream has ended.
-              </p>
-              <div className="flex justify-end gap-2">
-                <Button variant="secondary" autoFocus onClick={() => setConfirming(false)}>
-                  Keep streaming
-                </Button>
-                <Button
-                  variant="danger"
-                  onClick={() => {
-                    setConfirming(false);
-                    // `end` shows its own failure as the broadcast's error.
-                    void end();
-                  }}
-                >
-                  End stream
-                </Button>
-              </div>
-            </div>
+            <Settings2 className="h-5 w-5" aria-hidden />
+          </Button>
+          <Button variant="danger" className="ml-auto" onClick={() => setConfirming(true)}>
+            <PhoneOff className="h-5 w-5" aria-hidden /> End stream
+          </Button>
+          <div id="broadcast-devices" className={`w-full md:block ${showDevices ? '' : 'hidden'}`}>
+            <DevicePickers
+              media={media}
+              // `switchDevice` shows its own failure; nothing is left to wait for.
+              onPick={(kind, deviceId) => void switchDevice(kind, deviceId)}
+            />
           </div>
-        )}
-        {(error || mediaError) && (
-          <p
-            role="alert"
-            className="absolute left-3 right-3 top-14 rounded bg-rose-950/90 p-2 text-sm"
-          >
-            {error ?? mediaError}
-          </p>
-        )}
-      </div>
-      <aside className="flex h-[50dvh] min-h-0 flex-col border-zinc-800 md:h-full md:w-80 md:border-l">
-        <LiveChat streamId={stream.streamId} disabled={phase === 'ended'} />
+        </div>
+      </section>
+      <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} disabled={ended} />
       </aside>
+      {confirming && (
+        <ConfirmDialog
+          title="End your stream?"
+          cancelLabel="Keep streaming"
+          confirmLabel="End stream"
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => {
+            setConfirming(false);
+            // `end` shows its own failure as the broadcast's error.
+            void end();
+          }}
+        >
+          Everyone watching will see that the stream has ended.
+        </ConfirmDialog>
+      )}
     </div>
   );
 }

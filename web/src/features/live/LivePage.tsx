@@ -1,20 +1,29 @@
 import { AnimatePresence } from 'framer-motion';
-import { RadioTower } from 'lucide-react';
+import { Radio, RadioTower } from 'lucide-react';
 import { useEffect, useState } from 'react';
-import { useSession } from '../auth/AuthContext';
+import { Link } from 'react-router-dom';
+import { useDocumentTitle } from '../../components/document-title';
+import { PageLayout } from '../../components/PageLayout';
+import { useAuth } from '../auth/AuthContext';
+import { signInPath } from '../auth/return-path';
 import { GoLiveForm } from './GoLiveForm';
 import { StreamCard } from './StreamCard';
 import { useActiveStreams } from './useActiveStreams';
 
+/** `/`: who is live now, for everyone; going live for the signed in. */
 export function LivePage() {
-  const { socket } = useSession();
+  const { session, socket } = useAuth();
   const { streams, error, loading } = useActiveStreams();
   const [connected, setConnected] = useState(socket.connected);
-  useEffect(() => socket.onConnection(setConnected), [socket]);
+  useEffect(() => {
+    setConnected(socket.connected);
+    return socket.onConnection(setConnected);
+  }, [socket]);
+  useDocumentTitle('Live');
 
   return (
-    <div className="mx-auto min-h-dvh max-w-5xl pb-24">
-      <header className="sticky top-0 z-20 flex items-center justify-between border-b border-zinc-800 bg-zinc-950/90 p-4 backdrop-blur">
+    <PageLayout className="mx-auto w-full max-w-5xl pb-12">
+      <div className="flex items-center justify-between gap-3 p-4">
         <h1 className="text-2xl font-bold">Live</h1>
         <span className="flex items-center gap-2 text-sm text-zinc-400" role="status">
           <span
@@ -23,13 +32,34 @@ export function LivePage() {
           />
           {connected ? 'Connected' : 'Connecting…'}
         </span>
-      </header>
-      <div className="grid gap-6 p-4 md:grid-cols-[20rem_1fr]">
-        <div className="order-2 md:order-1">
-          <GoLiveForm />
+      </div>
+      {/* `grid-cols-1` is `minmax(0, 1fr)`: a long title truncates instead of widening the page. */}
+      <div className="grid grid-cols-1 gap-6 px-4 md:grid-cols-[20rem_minmax(0,1fr)]">
+        <div className="order-2 min-w-0 md:order-1">
+          {session ? (
+            <GoLiveForm />
+          ) : (
+            <section
+              aria-labelledby="go-live-heading"
+              className="flex flex-col gap-3 rounded-xl border border-zinc-800 bg-zinc-900/60 p-4"
+            >
+              <h2 id="go-live-heading" className="text-lg font-semibold">
+                Go live
+              </h2>
+              <p className="text-sm text-zinc-400">
+                Anyone can watch. To stream your camera, chat and follow people, sign in.
+              </p>
+              <Link
+                to={signInPath('/')}
+                className="inline-flex items-center justify-center gap-2 rounded-lg bg-rose-600 px-4 py-2 font-medium text-white hover:bg-rose-500"
+              >
+                <Radio className="h-5 w-5" aria-hidden /> Sign in to go live
+              </Link>
+            </section>
+          )}
         </div>
         {/* On a phone the streams come first: most people open the app to watch. */}
-        <section aria-labelledby="active-heading" className="order-1 md:order-2">
+        <section aria-labelledby="active-heading" className="order-1 min-w-0 md:order-2">
           <h2 id="active-heading" className="mb-3 text-lg font-semibold">
             Active streams
           </h2>
@@ -42,7 +72,7 @@ export function LivePage() {
             <div className="py-12 text-center text-zinc-400" data-testid="empty-list">
               <RadioTower className="mx-auto mb-4 h-12 w-12 opacity-50" aria-hidden />
               <p>No one is live right now</p>
-              <p className="text-sm">Be the first to go live!</p>
+              <p className="text-sm">{session ? 'Be the first to go live!' : 'Check back soon.'}</p>
             </div>
           ) : (
             <ul className="flex flex-col gap-3" aria-live="polite">
@@ -55,6 +85,6 @@ export function LivePage() {
           )}
         </section>
       </div>
-    </div>
+    </PageLayout>
   );
 }

@@ -1,7 +1,8 @@
 import { REACTIONS, type Reaction } from '@onair/protocol';
 import { AnimatePresence, motion, useReducedMotion } from 'framer-motion';
 import { useEffect, useState } from 'react';
-import { useSession } from '../auth/AuthContext';
+import { describeError } from '../../lib/errors';
+import { useAuth } from '../auth/AuthContext';
 
 interface Floating {
   key: string;
@@ -11,7 +12,7 @@ interface Floating {
 
 /** Reactions from everyone in the room, floating up over the video. */
 export function FloatingReactions({ streamId }: { streamId: string }) {
-  const { socket } = useSession();
+  const { socket } = useAuth();
   const [items, setItems] = useState<Floating[]>([]);
   const reduced = useReducedMotion();
   useEffect(
@@ -57,7 +58,7 @@ export function ReactionBar({
   streamId: string;
   onError: (message: string) => void;
 }) {
-  const { socket } = useSession();
+  const { socket } = useAuth();
   return (
     <div className="flex gap-1" role="group" aria-label="Send a reaction">
       {REACTIONS.map((reaction) => (
@@ -69,7 +70,7 @@ export function ReactionBar({
           onClick={() => {
             socket
               .request('live_reaction', { streamId, reaction })
-              .catch((e: Error) => onError(e.message));
+              .catch((e: unknown) => onError(describeError(e)));
           }}
         >
           {reaction}

@@ -1,57 +1,136 @@
-import type { StreamDetails } from '@onair/protocol';
+import { streamIdParams, type StreamDetails } from '@onair/protocol';
+import { Lock } from 'lucide-react';
 import { useEffect, useState } from 'react';
-import { useNavigate, useParams } from 'react-router-dom';
+import { Link, useNavigate, useParams } from 'react-router-dom';
 import { Button } from '../../components/Button';
-import { apiRequest } from '../../lib/api';
-import { useSession } from '../auth/AuthContext';
+import { useDocumentTitle } from '../../components/document-title';
+import { NotFoundPage } from '../../components/NotFoundPage';
+import { PageLayout } from '../../components/PageLayout';
+import { api } from '../../lib/api';
+import { describeError, failureCode, type FailureCode } from '../../lib/errors';
+import { useAuth } from '../auth/AuthContext';
+import { signInPath } from '../auth/return-path';
 import { BroadcasterView } from './BroadcasterView';
 import { ViewerView } from './ViewerView';
 
-/** `/live/:streamId`: the broadcaster's view for the host of a live stream, the viewer's for everyone else. */
+const streamNotFound = {
+  heading: 'Stream not found',
+  detail: 'There is no stream at this address. It may have been mistyped.',
+};
+
+/**
+ * `/live/:streamId`: the broadcaster's view for the host of a live stream, the viewer's for
+ * everyone else (signed in or not). An id that cannot be a stream's is not found without asking
+ * the server.
+ */
 export function StreamPage() {
   const { streamId = '' } = useParams();
-  const { session } = useSession();
+  if (!streamIdParams.safeParse({ streamId }).success) return <NotFoundPage {...streamNotFound} />;
+  return <LoadedStream key={streamId} streamId={streamId} />;
+}
+
+function LoadedStream({ streamId }: { streamId: string }) {
+  const { session } = useAuth();
   const navigate = useNavigate();
   const [stream, setStream] = useState<StreamDetails | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [failure, setFailure] = useState<{ code: FailureCode | undefined; text: string } | null>(
+    null,
+  );
+  const [attempt, setAttempt] = useState(0);
+  const token = session?.token ?? null;
+  useDocumentTitle(stream?.title ?? 'Stream', stream?.host.display_name);
 
   useEffect(() => {
+    let cancelled = false;
     setStream(null);
-    setError(null);
-    apiRequest<StreamDetails>('GET', `/api/live/${streamId}`, { token: session.token })
-      .then(setStream)
-      .catch((e: Error) => setError(e.message));
-  }, [session.token, streamId]);
+    setFailure(null);
+    api
+      .stream(streamId, token)
+      .then((s) => !cancelled && setStream(s))
+      .catch(
+        (e: unknown) => !cancelled && setFailure({ code: failureCode(e), text: describeError(e) }),
+      );
+    return () => {
+      cancelled = true;
+    };
+  }, [token, streamId, attempt]);
 
-  const leave = () => navigate('/live');
-  if (error) {
+  const leave = () => navigate('/');
+  if (failure?.code === 'not_found') return <NotFoundPage {...streamNotFound} />;
+
+  const centred = 'flex flex-col items-center justify-center gap-4 p-6 text-center';
+  if (failure?.code === 'forbidden' || failure?.code === 'unauthorized') {
     return (
-      <div className="flex min-h-dvh flex-col items-center justify-center gap-4 p-6 text-center">
-        <p role="alert">{error}</p>
-        <Button onClick={leave}>Back to Live</Button>
-      </div>
+      <PageLayout className={centred}>
+        <Lock className="h-12 w-12 text-amber-300" aria-hidden />
+        <h1 className="text-2xl font-bold">This stream is for followers</h1>
+        <p className="max-w-md text-zinc-400">
+          {session
+            ? 'Only people who follow its host can watch it. Follow them from their profile to watch.'
+            : 'Only people who follow its host can watch it. Sign in to see whether you can.'}
+        </p>
+        {!session && (
+          <Link
+            to={signInPath(`/live/${streamId}`)}
+            className="rounded-lg bg-rose-600 px-4 py-2 font-medium text-white hover:bg-rose-500"
+          >
+            Sign in
+          </Link>
+        )}
+        <Button variant="secondary" onClick={leave}>
+          Back to Live
+        </Button>
+      </PageLayout>
+    );
+  }
+  if (failure) {
+    return (
+      <PageLayout className={centred}>
+        <h1 className="text-2xl font-bold">This stream could not be opened</h1>
+        <p role="alert" className="text-zinc-300">
+          {failure.text}
+        </p>
+        <div className="flex gap-2">
+          <Button onClick={() => setAttempt((n) => n + 1)}>Try again</Button>
+          <Button variant="secondary" onClick={leave}>
+            Back to Live
+          </Button>
+        </div>
+      </PageLayout>
     );
   }
   if (!stream)
     return (
-      <p className="p-8 text-center text-zinc-400" role="status">
-        Loading stream…
-      </p>
+      <PageLayout className={centred}>
+        <h1 className="sr-only">Stream</h1>
+        <p className="text-zinc-400" role="status">
+          Loading stream…
+        </p>
+      </PageLayout>
     );
   if (stream.status === 'ended') {
     return (
-      <div
-        className="flex min-h-dvh flex-col items-center justify-center gap-4 p-6 text-center"
-        data-testid="stream-ended"
-      >
-        <h1 className="text-2xl font-bold">This stream has ended</h1>
-        <Button onClick={leave}>Back to Live</Button>
-      </div>
+      <PageLayout className={centred}>
+        <div className={centred} data-testid="stream-ended">
+          <h1 className="text-2xl font-bold">This stream has ended</h1>
+          <p className="text-zinc-400">
+            <Link to={`/u/${stream.host.username}`} className="text-rose-400 underline">
+              See {stream.host.display_name}’s profile
+            </Link>{' '}
+            for what they stream next.
+          </p>
+          <Button onClick={leave}>Back to Live</Button>
+        </div>
+      </PageLayout>
     );
   }
-  return stream.host.id === session.user.id ? (
-    <BroadcasterView stream={stream} onLeave={leave} />
-  ) : (
-    <ViewerView stream={stream} onLeave={leave} />
+  return (
+    <PageLayout className="">
+      {stream.host.id === session?.user.id ? (
+        <BroadcasterView stream={stream} onLeave={leave} />
+      ) : (
+        <ViewerView stream={stream} onLeave={leave} />
+      )}
+    </PageLayout>
   );
 }

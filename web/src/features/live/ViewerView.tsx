@@ -1,102 +1,158 @@
 import type { StreamDetails } from '@onair/protocol';
-import { ArrowLeft, Users, VolumeX } from 'lucide-react';
+import { ArrowLeft, MicOff, Users, VideoOff, VolumeX } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
 import { LiveChat } from '../chat/LiveChat';
+import { PlayerControls } from './PlayerControls';
 import { FloatingReactions } from './Reactions';
-import { Avatar } from './StreamCard';
+import { StreamEndedScreen } from './StreamEndedScreen';
+import { StreamInfo } from './StreamInfo';
+import { useBroadcasterMedia } from './useBroadcasterMedia';
 import { useWatch } from './useLiveStreaming';
 
 export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
-  const { phase, remote, interrupted, error, viewerCount } = useWatch(stream.streamId);
+  const watched = useWatch(stream.streamId);
+  const { phase, remote, interrupted, error, viewerCount } = watched;
+  const media = useBroadcasterMedia(stream.streamId, stream.media, watched.stream?.media);
   const video = useRef<HTMLVideoElement>(null);
-  const [muted, setMuted] = useState(true);
+  const player = useRef<HTMLDivElement>(null);
+  const [muted, setMuted] = useState(false);
+  /** The browser refused to play with sound before a tap: say so until there is one. */
+  const [autoMuted, setAutoMuted] = useState(false);
 
   useEffect(() => {
     const el = video.current;
     if (!el || !remote) return;
     el.srcObject = remote;
-    // Browsers allow muted autoplay; sound waits for a tap.
-    el.play().catch(() => undefined);
+    el.muted = false;
+    // With sound if the browser allows it; otherwise muted, which every browser plays.
+    el.play().catch(() => {
+      el.muted = true;
+      setMuted(true);
+      setAutoMuted(true);
+      el.play().catch(() => undefined);
+    });
   }, [remote]);
 
-  const unmute = () => {
-    if (!video.current) return;
-    video.current.muted = false;
-    setMuted(false);
-    video.current.play().catch(() => undefined);
+  // React does not keep a video's `muted` property in step with its attribute: set it here.
+  useEffect(() => {
+    if (video.current) video.current.muted = muted;
+  }, [muted]);
+
+  const changeMuted = (next: boolean) => {
+    setMuted(next);
+    if (!next) {
+      setAutoMuted(false);
+      video.current?.play().catch(() => undefined);
+    }
   };
 
-  if (phase === 'ended') {
+  if (phase === 'ended')
     return (
-      <div
-        className="flex min-h-dvh flex-col items-center justify-center gap-4 p-6 text-center"
-        data-testid="stream-ended"
-      >
-        <h1 className="text-2xl font-bold">This stream has ended</h1>
-        <p className="text-zinc-400">Thanks for watching {stream.host.display_name}.</p>
-        <Button onClick={onLeave}>Back to Live</Button>
-      </div>
+      <StreamEndedScreen
+        streamId={stream.streamId}
+        hostName={stream.host.display_name}
+        onLeave={onLeave}
+      />
     );
-  }
+
+  const statusText = interrupted
+    ? 'Connection lost. Reconnecting…'
+    : phase === 'reconnecting'
+      ? 'The broadcaster is reconnecting…'
+      : phase === 'waiting'
+        ? 'Waiting for the broadcaster’s video…'
+        : phase === 'error'
+          ? (error ?? 'Something went wrong')
+          : phase === 'joining'
+            ? 'Joining…'
+            : null;
 
   return (
-    <div className="flex min-h-dvh flex-col md:h-dvh md:flex-row">
-      <div className="relative flex-1 bg-black">
-        <video
-          ref={video}
-          autoPlay
-          playsInline
-          muted={muted}
-          className="h-[50dvh] w-full object-contain md:h-full"
-          aria-label={`${stream.title} by ${stream.host.display_name}`}
-          data-testid="remote-video"
-        />
-        <FloatingReactions streamId={stream.streamId} />
-        <div className="absolute inset-x-0 top-0 flex items-center gap-2 bg-gradient-to-b from-black/80 p-3 text-sm">
-          <Button variant="ghost" onClick={onLeave} aria-label="Leave stream" className="px-2">
-            <ArrowLeft className="h-5 w-5" aria-hidden />
-          </Button>
-          <span className="rounded bg-rose-600 px-2 py-0.5 font-bold">LIVE</span>
-          <span className="flex items-center gap-1" aria-label={`${viewerCount} watching`}>
-            <Users className="h-4 w-4" aria-hidden />{' '}
-            <span data-testid="viewer-count">{viewerCount}</span>
-          </span>
-          <Avatar user={stream.host} size="h-7 w-7 text-xs" />
-          <span className="min-w-0 truncate">
-            <span className="font-semibold">{stream.host.display_name}</span> · {stream.title}
-          </span>
-        </div>
-        {muted && remote && (
-          <button
-            type="button"
-            onClick={unmute}
-            className="absolute bottom-4 left-1/2 flex -translate-x-1/2 items-center gap-2 rounded-full bg-black/70 px-4 py-2 text-sm"
-          >
-            <VolumeX className="h-4 w-4" aria-hidden /> Tap to unmute
-          </button>
-        )}
-        {(phase !== 'live' || interrupted) && (
-          <div
-            className="absolute inset-0 flex items-center justify-center bg-black/50"
-            role="status"
-          >
-            <p className="rounded bg-black/70 px-4 py-2" data-testid="viewer-status">
-              {interrupted
-                ? 'Connection lost. Reconnecting…'
-                : phase === 'reconnecting'
-                  ? 'The broadcaster is reconnecting…'
-                  : phase === 'waiting'
-                    ? 'Waiting for the broadcaster’s video…'
-                    : phase === 'error'
-                      ? (error ?? 'Something went wrong')
-                      : 'Joining…'}
-            </p>
+    // A phone shows the video at its own shape, then the chat filling the rest of the screen
+    // (its input always in view); wider screens put the chat beside the video.
+    <div className="flex h-[calc(100dvh-3.5rem)] w-full flex-col overflow-x-hidden overflow-y-auto md:flex-row">
+      <section
+        aria-label="Live video"
+        className="flex min-w-0 shrink-0 flex-col md:min-h-0 md:flex-1 md:shrink"
+      >
+        <div
+          ref={player}
+          className="relative aspect-video max-h-[45dvh] w-full bg-black md:aspect-auto md:max-h-none md:min-h-0 md:flex-1"
+        >
+          <video
+            ref={video}
+            autoPlay
+            playsInline
+            className="h-full w-full object-contain"
+            aria-label={`${stream.title} by ${stream.host.display_name}`}
+            data-testid="remote-video"
+          />
+          {!media.camera && !statusText && (
+            <div
+              className="absolute inset-0 flex flex-col items-center justify-center gap-2 bg-zinc-950 text-zinc-300"
+              data-testid="camera-off"
+            >
+              <VideoOff className="h-10 w-10" aria-hidden />
+              <p>Camera is off</p>
+            </div>
+          )}
+          <FloatingReactions streamId={stream.streamId} />
+          <div className="absolute inset-x-0 top-0 flex min-w-0 items-center gap-2 bg-gradient-to-b from-black/80 p-3 text-sm">
+            <Button variant="ghost" onClick={onLeave} aria-label="Leave stream" className="px-2">
+              <ArrowLeft className="h-5 w-5" aria-hidden />
+            </Button>
+            <span className="shrink-0 rounded bg-rose-600 px-2 py-0.5 font-bold">LIVE</span>
+            <span
+              className="flex shrink-0 items-center gap-1"
+              aria-label={`${viewerCount} watching`}
+            >
+              <Users className="h-4 w-4" aria-hidden />{' '}
+              <span data-testid="viewer-count">{viewerCount}</span>
+            </span>
+            {!media.microphone && (
+              <span
+                className="flex shrink-0 items-center gap-1 rounded bg-black/60 px-2 py-0.5 text-xs"
+                data-testid="mic-off"
+              >
+                <MicOff className="h-3.5 w-3.5" aria-hidden /> Host muted
+              </span>
+            )}
           </div>
-        )}
-      </div>
-      <aside className="flex h-[50dvh] min-h-0 flex-col border-zinc-800 md:h-full md:w-80 md:border-l">
-        <LiveChat streamId={stream.streamId} />
+          {autoMuted && muted && remote && !statusText && (
+            <button
+              type="button"
+              onClick={() => changeMuted(false)}
+              className="absolute left-1/2 top-1/2 flex -translate-x-1/2 -translate-y-1/2 items-center gap-2 rounded-full bg-black/75 px-5 py-3 font-medium"
+            >
+              <VolumeX className="h-5 w-5" aria-hidden /> Tap to unmute
+            </button>
+          )}
+          {remote && (
+            <div className="absolute bottom-3 right-3">
+              <PlayerControls
+                video={video}
+                container={player}
+                muted={muted}
+                onMutedChange={changeMuted}
+              />
+            </div>
+          )}
+          {statusText && (
+            <div
+              className="absolute inset-0 flex items-center justify-center bg-black/50 p-4"
+              role="status"
+            >
+              <p className="rounded bg-black/70 px-4 py-2 text-center" data-testid="viewer-status">
+                {statusText}
+              </p>
+            </div>
+          )}
+        </div>
+        <StreamInfo stream={watched.stream ?? stream} />
+      </section>
+      <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} />
       </aside>
     </div>
   );

@@ -1,17 +1,25 @@
 import type { Stream } from '@onair/protocol';
 import { useEffect, useState } from 'react';
-import { apiRequest } from '../../lib/api';
-import { useSession } from '../auth/AuthContext';
+import { api } from '../../lib/api';
+import { describeError } from '../../lib/errors';
+import { useAuth } from '../auth/AuthContext';
 
-/** The live streams this user may see, kept current by the server's events (each stream once). */
+/**
+ * The live streams this visitor may see (public ones when signed out), kept current by the
+ * server's events (each stream once).
+ */
 export function useActiveStreams(): { streams: Stream[]; error: string | null; loading: boolean } {
-  const { session, socket } = useSession();
+  const { socket } = useAuth();
   const [streams, setStreams] = useState<Stream[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
 
   useEffect(() => {
     let cancelled = false;
+    setStreams([]);
+    setLoading(true);
+    const update = (streamId: string, change: Partial<Stream>) =>
+      setStreams((list) => list.map((s) => (s.streamId === streamId ? { ...s, ...change } : s)));
     // Subscribe before fetching, so a stream that starts in between is not missed.
     const offStarted = socket.on('live_started', (stream) =>
       setStreams((list) =>
@@ -22,9 +30,14 @@ export function useActiveStreams(): { streams: Stream[]; error: string | null; l
       setStreams((list) => list.filter((s) => s.streamId !== streamId)),
     );
     const offCount = socket.on('viewer_count', ({ streamId, viewerCount }) =>
-      setStreams((list) => list.map((s) => (s.streamId === streamId ? { ...s, viewerCount } : s))),
+      update(streamId, { viewerCount }),
     );
-    apiRequest<Stream[]>('GET', '/api/live/active', { token: session.token })
+    const offThumbnail = socket.on('live_thumbnail', ({ streamId, thumbnail }) =>
+      update(streamId, { thumbnail }),
+    );
+    // The socket's token is the session's: one list per identity, fetched again on sign-in.
+    api
+      .activeStreams(socket.token)
       .then((fetched) => {
         if (cancelled) return;
         setStreams((live) => {
@@ -33,15 +46,16 @@ export function useActiveStreams(): { streams: Stream[]; error: string | null; l
           return [...byId.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
         });
       })
-      .catch((e: Error) => !cancelled && setError(e.message))
+      .catch((e: unknown) => !cancelled && setError(describeError(e)))
       .finally(() => !cancelled && setLoading(false));
     return () => {
       cancelled = true;
       offStarted();
       offEnded();
       offCount();
+      offThumbnail();
     };
-  }, [session.token, socket]);
+  }, [socket]);
 
   return { streams, error, loading };
 }

@@ -1,17 +1,12 @@
 import type { Stream } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { apiRequest } from '../../lib/api';
+import { api } from '../../lib/api';
+import { describeError } from '../../lib/errors';
 import type { SocketError } from '../../lib/live-socket';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
-import { useSession } from '../auth/AuthContext';
+import { useAuth, useSession } from '../auth/AuthContext';
 
 export type StreamPhase = 'joining' | 'live' | 'reconnecting' | 'waiting' | 'ended' | 'error';
-
-async function iceServersFor(token: string): Promise<RTCIceServer[]> {
-  return (
-    await apiRequest<{ iceServers: RTCIceServer[] }>('GET', '/api/live/ice-servers', { token })
-  ).iceServers;
-}
 
 /**
  * How long a broadcaster back from a socket drop keeps asking while the server still holds its
@@ -28,7 +23,8 @@ const republishRetryMs = 1000;
  * Every listener added here is removed here.
  */
 function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = () => undefined) {
-  const { socket } = useSession();
+  // Signed in or not: an anonymous socket may join public streams.
+  const { socket } = useAuth();
   const [interrupted, setInterrupted] = useState(false);
   const [reconnects, setReconnects] = useState(0);
   const [viewerCount, setViewerCount] = useState(0);
@@ -57,7 +53,7 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
           setViewerCount(joined.viewerCount);
         })
         .catch((e: SocketError) =>
-          e.error?.code === 'stream_ended' ? ended.current() : setJoinError(e.message),
+          e.error?.code === 'stream_ended' ? ended.current() : setJoinError(describeError(e)),
         );
     // `join` shows its own failure (or the end); nothing is left to wait for.
     void join();
@@ -115,7 +111,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
     const resuming = reconnects > 0;
     if (resuming) setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
     const connect = async (): Promise<RTCPeerConnection> => {
-      const iceServers = await iceServersFor(session.token);
+      const iceServers = await api.iceServers(session.token);
       const giveUpAt = Date.now() + republishWindowMs;
       for (;;) {
         try {
@@ -148,7 +144,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
       },
       (e: unknown) => {
         if (closed) return;
-        setError((e as Error).message);
+        setError(describeError(e));
         setPhase((e as SocketError).error?.code === 'stream_ended' ? 'ended' : 'error');
       },
     );
@@ -175,7 +171,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
     } catch (e) {
       // Already over (ended elsewhere, or its publisher never came back): what was asked for.
       if ((e as SocketError).error?.code === 'stream_ended') setPhase('ended');
-      else setError((e as Error).message);
+      else setError(describeError(e));
     }
   }, [room.socket, streamId]);
 
@@ -192,7 +188,6 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
 
 /** The viewer's side: receive-only media from the server. Never asks for the camera. */
 export function useWatch(streamId: string) {
-  const { session } = useSession();
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [remote, setRemote] = useState<MediaStream | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -240,7 +235,7 @@ export function useWatch(streamId: string) {
         const connection = await watch(
           room.socket,
           streamId,
-          await iceServersFor(session.token),
+          await api.iceServers(room.socket.token),
           (stream) => !closed && setRemote(stream),
         );
         if (closed) return connection.close();
@@ -256,7 +251,7 @@ export function useWatch(streamId: string) {
         if (code === 'no_publisher') setPhase('waiting');
         else if (code === 'stream_ended') setPhase('ended');
         else {
-          setError((e as Error).message);
+          setError(describeError(e));
           setPhase('error');
         }
       }
@@ -269,7 +264,7 @@ export function useWatch(streamId: string) {
       pc?.close();
     };
     // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
-  }, [room.socket, session.token, streamId, attempt, reconnects]);
+  }, [room.socket, streamId, attempt, reconnects]);
 
   return {
     phase,

@@ -1,0 +1,236 @@
+/**
+ * `npm run screenshots`: the production build on a temporary data directory, driven through its
+ * main screens by Chromium with a fake camera, at a phone's width and a laptop's. PNGs go to
+ * docs/screenshots/ (shown in the README).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import type { AuthResponse, StartedStream } from '@onair/protocol';
+import { launchChromium, type BrowserSession } from '../e2e/support/chromium';
+import { api, startTestServer, type TestServer } from '../server/test/support/server';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'docs/screenshots');
+const phone = { width: 390, height: 844 };
+const laptop = { width: 1280, height: 800 };
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `check` to hold, or gives up after `ms` (a screenshot of whatever is there is still useful). */
+async function until(check: () => Promise<boolean>, ms = 15_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+/** A scene for a stream that has no camera here: a gradient with a subject, shot as a JPEG. */
+const scenes = [
+  { from: '#f59e0b', to: '#be123c', emoji: '🏺', caption: 'Wheel-thrown bowls' },
+  { from: '#0ea5e9', to: '#312e81', emoji: '🎸', caption: 'Open mic' },
+];
+
+async function main() {
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-screens-'));
+  const browsers: BrowserSession[] = [];
+  let server: TestServer | undefined;
+  try {
+    server = await startTestServer({
+      env: {
+        WEB_DIR: path.join(root, 'web/dist'),
+        DATA_DIR: dataDir,
+        // The list's extra streams have no publisher: they stay live for the whole run.
+        PUBLISHER_GRACE_SECONDS: '600',
+      },
+    });
+    const base = server.url;
+    const request = api(base);
+    say(`server at ${base}`);
+
+    const register = async (username: string, displayName: string) => {
+      const res = await request<AuthResponse>('POST', '/api/auth/register', {
+        body: { username, password: 'a good password', displayName },
+      });
+      if (res.status !== 201) throw new Error(`register ${username}: ${res.status}`);
+      return res.body;
+    };
+    const anna = await register('anna', 'Anna Rivera');
+    const ben = await register('ben', 'Ben Okafor');
+    const cara = await register('cara', 'Cara Lindqvist');
+    const dev = await register('dev', 'Dev Malhotra');
+
+    const open = async (token: string | null, viewport = laptop) => {
+      const browser = await launchChromium({ viewport });
+      browsers.push(browser);
+      if (token)
+        await browser.context.addInitScript((t) => localStorage.setItem('onair.token', t), token);
+      return browser.context.newPage();
+    };
+    /**
+     * The page at a phone's width and a laptop's. `tall`: the window grows to the page's height
+     * (a full-page capture would paint fixed headers and bars in the middle of the page).
+     */
+    const both = async (page: Page, name: string, options: { tall?: boolean } = {}) => {
+      for (const viewport of [laptop, phone]) {
+        await page.setViewportSize(viewport);
+        await sleep(400); // layout and video sizes settle
+        if (options.tall) {
+          const height = await page.evaluate(() => document.documentElement.scrollHeight);
+          await page.setViewportSize({
+            width: viewport.width,
+            height: Math.min(Math.max(height, viewport.height), 2400),
+          });
+          await sleep(300);
+        }
+        const file = path.join(out, `${name}-${viewport.width}.png`);
+        await page.screenshot({ path: file });
+        say(`wrote ${path.relative(root, file)}`);
+      }
+      await page.setViewportSize(laptop);
+    };
+
+    // Two streams started over the API, each with a thumbnail made from a scene.
+    const painter = await open(null);
+    for (const [i, [host, title, tags]] of (
+      [
+        [cara, 'Morning pottery: throwing a set of bowls', ['pottery', 'slow']],
+        [dev, 'Open mic night, come say hi', ['music', 'live']],
+      ] as const
+    ).entries()) {
+      const started = await request<StartedStream>('POST', '/api/live/start', {
+        token: host.token,
+        body: { title, description: '', tags, isPrivate: false },
+      });
+      const scene = scenes[i % scenes.length] ?? {
+        from: '#333',
+        to: '#111',
+        emoji: '📺',
+        caption: '',
+      };
+      await painter.setViewportSize({ width: 480, height: 270 });
+      await painter.setContent(
+        `<body style="margin:0;height:270px;display:flex;flex-direction:column;align-items:center;justify-content:center;gap:8px;background:linear-gradient(135deg,${scene.from},${scene.to});font:600 22px system-ui;color:white"><div style="font-size:96px">${scene.emoji}</div>${scene.caption}</body>`,
+      );
+      const jpeg = await painter.screenshot({ type: 'jpeg', quality: 80 });
+      const put = await fetch(`${base}/api/live/${started.body.streamId}/thumbnail`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${host.token}`, 'content-type': 'image/jpeg' },
+        body: new Uint8Array(jpeg),
+      });
+      if (!put.ok) say(`thumbnail for ${title}: ${put.status} ${await put.text()}`);
+    }
+
+    // Signed out: sign in, and a page that does not exist.
+    const visitor = await open(null);
+    await visitor.goto(`${base}/signin`);
+    await until(() => visitor.getByLabel('Username').isVisible());
+    await both(visitor, '01-sign-in');
+    await visitor.goto(`${base}/no-such-page`);
+    await sleep(500);
+    await both(visitor, '02-not-found');
+
+    // Anna checks her camera and opens the OBS panel, then goes live from the browser.
+    const host = await open(anna.token);
+    await host.goto(`${base}/`);
+    await until(() => host.getByRole('button', { name: 'Go Live' }).isVisible());
+    await host.getByLabel('Title').first().fill('Sunset synth session on the roof');
+    await host.getByLabel('Tags (comma separated)').first().fill('synth, sunset');
+    await host.getByRole('button', { name: 'Camera check' }).click();
+    await host.getByRole('button', { name: 'Stream from OBS' }).click();
+    await until(() => host.getByTestId('stream-key').isVisible());
+    await sleep(1500);
+    const goLive = host.getByRole('form', { name: 'Go live' });
+    await goLive.scrollIntoViewIfNeeded();
+    await both(host, '03-go-live-camera-check-obs', { tall: true });
+    await host.getByRole('button', { name: 'Go Live' }).click();
+    await until(async () => (await host.getByTestId('broadcast-status').textContent()) === 'LIVE');
+
+    // Ben opens the list once Anna's own thumbnail is up (about 5 s after going live).
+    const viewer = await open(ben.token);
+    await viewer.goto(`${base}/`);
+    await until(async () => (await viewer.getByTestId('stream-card').count()) === 3);
+    await until(
+      async () => (await viewer.locator('[data-testid="stream-card"] img, li img').count()) >= 3,
+      15_000,
+    );
+    await sleep(1000);
+    await both(viewer, '04-home-live-list', { tall: true });
+
+    // Ben watches Anna and chats; Cara joins in.
+    await viewer
+      .getByRole('link', { name: /Sunset synth session/ })
+      .first()
+      .click();
+    await until(() =>
+      viewer.evaluate(
+        () =>
+          (document
+            .querySelector<HTMLVideoElement>('[data-testid="remote-video"]')
+            ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
+      ),
+    );
+    const streamId = viewer.url().split('/').pop() ?? '';
+    const caraPage = await open(cara.token);
+    await caraPage.goto(`${base}/live/${streamId}`);
+    const say2 = async (page: Page, text: string) => {
+      await page.getByLabel('Message', { exact: true }).fill(text);
+      await page.getByLabel('Message', { exact: true }).press('Enter');
+      await sleep(300);
+    };
+    await say2(viewer, 'That sky is unreal 🌅');
+    await say2(caraPage, 'What synth is that?');
+    await say2(host, 'A little Korg, thanks for coming!');
+    await caraPage.getByRole('button', { name: 'React 🔥' }).click();
+    await sleep(800);
+    await both(viewer, '05-viewer-with-chat');
+    await both(host, '06-broadcaster-live');
+
+    // The host turns the camera off: what viewers see.
+    await host.getByRole('button', { name: 'Turn camera off' }).click();
+    await host.getByRole('button', { name: 'Mute microphone' }).click();
+    await until(() => viewer.getByText('Camera is off').isVisible(), 5000);
+    await both(viewer, '07-viewer-camera-off');
+    await host.getByRole('button', { name: 'Turn camera on' }).click();
+
+    // Anna ends: her summary, and Ben's end screen with what else is live.
+    await host.getByRole('button', { name: 'End stream' }).click();
+    await host.getByRole('dialog').getByRole('button', { name: 'End stream' }).click();
+    await until(async () => (await host.getByTestId('summary-comments').count()) === 1);
+    await sleep(500);
+    await both(host, '08-end-summary');
+    await until(() => viewer.getByTestId('stream-ended').isVisible());
+    await sleep(500);
+    await both(viewer, '09-viewer-stream-ended', { tall: true });
+
+    // Profile and settings.
+    await viewer.goto(`${base}/u/anna`);
+    await sleep(1500);
+    await both(viewer, '10-profile', { tall: true });
+    await host.goto(`${base}/settings`);
+    await until(() => host.getByTestId('stream-key-panel').isVisible());
+    await sleep(500);
+    await both(host, '11-settings', { tall: true });
+  } finally {
+    for (const b of browsers) await b.close();
+    await server?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  },
+);

@@ -1,0 +1,55 @@
+import type { Stream } from '@onair/protocol';
+import { Lock } from 'lucide-react';
+import { Link } from 'react-router-dom';
+import { Avatar } from '../../components/Avatar';
+import { ShareButton } from '../../components/ShareButton';
+
+/** Who is live, with what, and a way to pass it on. */
+export function StreamInfo({ stream }: { stream: Stream }) {
+  return (
+    <div className="flex min-w-0 flex-col gap-2 border-b border-zinc-800 p-3">
+      <div className="flex min-w-0 items-start gap-3">
+        <Link
+          to={`/u/${stream.host.username}`}
+          aria-label={`${stream.host.display_name}’s profile`}
+        >
+          <Avatar user={stream.host} size="h-9 w-9 text-sm" />
+        </Link>
+        <div className="min-w-0 flex-1">
+          <h1 className="break-words font-semibold leading-snug" data-testid="stream-title">
+            {stream.title}
+          </h1>
+          <Link
+            to={`/u/${stream.host.username}`}
+            className="block max-w-full truncate text-sm text-zinc-400 hover:text-zinc-200 hover:underline"
+          >
+            {stream.host.display_name}
+          </Link>
+        </div>
+        <ShareButton title={stream.title} url={`${location.origin}/live/${stream.streamId}`} />
+      </div>
+      {stream.description && (
+        <p
+          className="line-clamp-3 whitespace-pre-line break-words text-sm text-zinc-300"
+          data-testid="stream-description"
+        >
+          {stream.description}
+        </p>
+      )}
+      {(stream.tags.length > 0 || stream.isPrivate) && (
+        <ul className="flex flex-wrap gap-1" aria-label="Tags">
+          {stream.isPrivate && (
+            <li className="inline-flex items-center gap-1 rounded bg-amber-900/60 px-1.5 py-0.5 text-xs text-amber-200">
+              <Lock className="h-3 w-3" aria-hidden /> Private
+            </li>
+          )}
+          {stream.tags.map((tag) => (
+            <li key={tag} className="rounded bg-zinc-800 px-1.5 py-0.5 text-xs text-zinc-300">
+              #{tag}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
