@@ -60,6 +60,26 @@ describe('media plane with Chromium', () => {
     return res.body as { streamId: string; streamKey: string };
   };
 
+  /** What a viewer that decoded nothing saw, and what the server and the publisher say. */
+  const explain = async (
+    publisher: Page,
+    viewerPage: Page,
+    index: number,
+    viewerStats: unknown,
+    how = '',
+  ) => {
+    const ice: unknown = await viewerPage.evaluate((n) => (window as any).viewerIce(n), index);
+    const publisherStats: unknown = await publisher.evaluate(() =>
+      (window as any).publisherStats(),
+    );
+    const metrics = (await (await fetch(`${server.url}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.startsWith('onair_media'));
+    console.log(
+      `viewer ${index} ${how} decoded nothing: ${JSON.stringify(viewerStats)}\nice: ${JSON.stringify(ice)}\npublisher: ${JSON.stringify(publisherStats)}\n${metrics.join('\n')}`,
+    );
+  };
+
   const newPage = async (): Promise<Page> => {
     const page = await browser.context.newPage();
     await openRtcPage(page, server.url);
@@ -103,6 +123,7 @@ describe('media plane with Chromium', () => {
         (s) => s.framesDecoded > 0 && s.frameWidth > 0,
         10_000,
       );
+      if (first.framesDecoded === 0) await explain(publisher, viewerPage, index, first);
       expect(first.framesDecoded).toBeGreaterThan(0);
       expect(first.frameWidth).toBeGreaterThan(0);
       const later = await until(
@@ -140,6 +161,7 @@ describe('media plane with Chromium', () => {
         (s) => s.firstFrameMs >= 0 && s.framesDecoded > 0,
         10_000,
       );
+      if (stats.framesDecoded === 0) await explain(publisher, viewerPage, index, stats, method);
       expect(stats.framesDecoded).toBeGreaterThan(0);
       firstFrames.push(stats.firstFrameMs);
     }

@@ -16,6 +16,9 @@ export const chromiumArgs = [
   '--disable-sync',
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
+  // The server's media candidates are on 127.0.0.1 in tests: without this Chromium gathers no
+  // loopback candidate and reaches them only from its other interfaces, which sometimes fails.
+  '--allow-loopback-in-peer-connection',
   '--autoplay-policy=no-user-gesture-required',
   // Several pages of one browser play the parts of several people: none may be throttled as a
   // background tab (a hidden publisher tab otherwise stops sending frames).

@@ -165,20 +165,54 @@
     let framesDecoded = 0;
     let frameWidth = 0;
     let frameHeight = 0;
+    let packetsReceived = 0;
+    let keyFramesDecoded = 0;
+    let pliCount = 0;
+    let nackCount = 0;
     (await viewer.pc.getStats()).forEach((r) => {
       if (r.type === 'inbound-rtp' && r.kind === 'video') {
         framesDecoded = r.framesDecoded ?? 0;
         frameWidth = r.frameWidth ?? 0;
         frameHeight = r.frameHeight ?? 0;
+        packetsReceived = r.packetsReceived ?? 0;
+        keyFramesDecoded = r.keyFramesDecoded ?? 0;
+        pliCount = r.pliCount ?? 0;
+        nackCount = r.nackCount ?? 0;
       }
     });
     return {
+      connectionState: viewer.pc.connectionState,
+      packetsReceived,
+      keyFramesDecoded,
+      pliCount,
+      nackCount,
       framesDecoded,
       frameWidth,
       frameHeight,
       videoWidth: viewer.video.videoWidth,
       firstFrameMs: viewer.firstFrameMs,
     };
+  };
+
+  /** The viewer's ICE view: its candidates, the server's, and the state of each pair. */
+  w.viewerIce = async (index) => {
+    const viewer = w.viewers[index];
+    const out = {
+      iceConnectionState: viewer.pc.iceConnectionState,
+      local: [],
+      remote: [],
+      pairs: [],
+    };
+    (await viewer.pc.getStats()).forEach((r) => {
+      if (r.type === 'local-candidate') out.local.push(`${r.address}:${r.port} ${r.candidateType}`);
+      if (r.type === 'remote-candidate')
+        out.remote.push(`${r.address}:${r.port} ${r.candidateType}`);
+      if (r.type === 'candidate-pair')
+        out.pairs.push(
+          `${r.state} req=${r.requestsSent} res=${r.responsesReceived} in=${r.requestsReceived}`,
+        );
+    });
+    return out;
   };
 
   w.publisherStats = async () => {
@@ -191,6 +225,10 @@
           frameWidth: r.frameWidth,
           frameHeight: r.frameHeight,
           targetBitrate: r.targetBitrate,
+          keyFramesEncoded: r.keyFramesEncoded,
+          pliCount: r.pliCount,
+          packetsSent: r.packetsSent,
+          connectionState: w.publisher.connectionState,
         };
       }
     });

@@ -92,6 +92,7 @@ const envSchema = z
     PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     PASSWORD_HASH_QUEUE: count(200),
     VIEW_LEASE_SECONDS: seconds(60),
+    ANONYMOUS_WHEP_PER_IP: count(10),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -156,6 +157,8 @@ export interface Config {
   passwordHashing: { concurrency: number; maxWaiting: number };
   /** How long a REST view counts its viewer unless renewed. */
   viewLeaseSeconds: number;
+  /** WHEP sessions without an account one address (an IPv6 /64) may hold at once. */
+  anonymousWhepPerAddress: number;
 }
 
 export class ConfigError extends Error {}
@@ -218,5 +221,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxWaiting: e.PASSWORD_HASH_QUEUE,
     },
     viewLeaseSeconds: e.VIEW_LEASE_SECONDS,
+    anonymousWhepPerAddress: e.ANONYMOUS_WHEP_PER_IP,
   };
 }

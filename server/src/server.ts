@@ -1,9 +1,10 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { whipPath } from '@onair/protocol';
+import { userWhipPath, whipPath } from '@onair/protocol';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
+import { deriveKey, SecretBox } from './auth/secret-box';
 import { createTokenService, type TokenService } from './auth/tokens';
 import { persistentValue, randomNodeId, randomSecret } from './cluster/node-identity';
 import type { Config } from './config';
@@ -12,16 +13,22 @@ import { createHttpApp } from './http/app';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
+import { meRoutes } from './http/routes/me';
+import { thumbnailRoutes } from './http/routes/thumbnails';
 import { userRoutes } from './http/routes/users';
 import { whipRoutes } from './http/routes/whip';
 import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
+import { NextStreamService } from './live/next-stream';
+import { AppError } from './live/errors';
 import { FairQueue } from './live/FairQueue';
 import { PresenceService } from './live/presence';
 import { createLimit, type Budget, type LimitStore } from './live/rate-limits';
 import { SignInGuard } from './live/sign-in-guard';
+import { StreamKeyService } from './live/stream-keys';
 import { StreamService } from './live/streams';
+import { ThumbnailService } from './live/thumbnails';
 import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
@@ -120,6 +127,19 @@ export async function startServer(
     isCurrentUser: (userId) => users.exists(userId),
   });
   const streams = new StreamService(database.db, events, users, presence, nodeId);
+  // Nodes that share users share JWT_SECRET: every one of them can open the keys and check the
+  // thumbnail signatures the others made.
+  const streamKeys = new StreamKeyService(
+    database.db,
+    new SecretBox(deriveKey(jwtSecret, 'stream keys')),
+  );
+  const nextStream = new NextStreamService(database.db);
+  const thumbnails = new ThumbnailService(
+    database.db,
+    events,
+    streams,
+    deriveKey(jwtSecret, 'thumbnail urls'),
+  );
   const limits = {
     comments: createLimit(
       'comments',
@@ -204,7 +224,7 @@ export async function startServer(
     turnTtlSeconds: config.turnTtlSeconds,
   };
   const iceLinks = (userId: string | undefined) =>
-    iceServersFor(iceOptions, userId ?? 'whip').flatMap((server) =>
+    iceServersFor(iceOptions, userId).flatMap((server) =>
       [server.urls].flat().map((url) => {
         const auth = server.username
           ? `; username="${server.username}"; credential="${server.credential ?? ''}"; credential-type="password"`
@@ -217,6 +237,7 @@ export async function startServer(
   let baseUrl = config.publicUrl ?? '';
   // The one place a WHIP URL is made: REST and socket starts both hand it to the host.
   const whipUrl = (streamId: string) => `${baseUrl}${whipPath(streamId)}`;
+  const userWhipUrl = () => `${baseUrl}${userWhipPath}`;
   const app = createHttpApp({
     logger,
     metrics,
@@ -225,9 +246,23 @@ export async function startServer(
     metricsToken: config.metricsToken,
     routes: [
       ['/api/auth', authRoutes(users, tokens, signIn)],
-      ['/api/users', userRoutes(users, tokens)],
+      ['/api/users', userRoutes(users, streams, tokens)],
       ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
-      ['/api/live', whipRoutes({ media, mediaPresence, streams, tokens, iceLinks })],
+      ['/api/me', meRoutes({ tokens, users, streamKeys, nextStream, userWhipUrl })],
+      [
+        '/api/live',
+        whipRoutes({
+          media,
+          mediaPresence,
+          streams,
+          streamKeys,
+          nextStream,
+          tokens,
+          iceLinks,
+          anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+        }),
+      ],
+      ['/api/live', thumbnailRoutes({ thumbnails, tokens })],
       ['/api/live', liveRoutes({ streams, presence, comments, tokens, whipUrl })],
     ],
   });
@@ -267,7 +302,17 @@ export async function startServer(
       onLeave: signalling.closeWatching,
     });
     // Every event of the protocol's table needs a handler here, or this does not compile.
-    handleClientEvents(socket, { logger, metrics }, { ...live, ...signalling.handlers });
+    handleClientEvents(
+      socket,
+      { logger, metrics },
+      {
+        ...live,
+        ...signalling.handlers,
+        // Placeholder until broadcaster media state is served: refused, never half-done.
+        live_media_state: () =>
+          Promise.reject(AppError.invalidInput('Camera and microphone state is not supported yet')),
+      },
+    );
   });
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {

@@ -4,7 +4,16 @@
  * shape (or succeeds), acknowledges socket events with `{ok, ...}`, keeps serving, and keeps its
  * media workers. The seed is fixed (printed; FUZZ_SEED replays another, FUZZ_RUNS runs longer).
  */
-import { ERROR_CODES, REACTIONS, type ErrorCode } from '@onair/protocol';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ANONYMOUS_EVENTS,
+  ERROR_CODES,
+  REACTIONS,
+  THUMBNAIL_MAX_BYTES,
+  type ErrorCode,
+} from '@onair/protocol';
 import fc from 'fast-check';
 import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +46,24 @@ console.info(`input fuzz: seed ${seed} (set FUZZ_SEED to replay another, FUZZ_RU
 
 const codes = new Set<string>(ERROR_CODES);
 
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+/** Real images, images cut short or run on, things that only start like one, and far too much. */
+const imageBody: fc.Arbitrary<string | Uint8Array> = fc.oneof(
+  fc.constantFrom(
+    readFileSync(path.join(fixtures, 'thumbnail.jpg')),
+    readFileSync(path.join(fixtures, 'thumbnail.webp')),
+  ),
+  fc.uint8Array({ maxLength: 4096 }),
+  fc
+    .uint8Array({ maxLength: 2048 })
+    .map((tail) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), tail])),
+  fc
+    .uint8Array({ maxLength: 64 })
+    .map((tail) => Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBP'), tail])),
+  fc.constant(Buffer.alloc(THUMBNAIL_MAX_BYTES + 1, 0xff)),
+  hostileString,
+);
+
 /** Bytes a value takes as JSON, as Socket.IO would send it. */
 const sizeOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '');
 
@@ -51,9 +78,9 @@ function expectClientError(error: unknown, context: string): void {
 
 interface Endpoint {
   method: string;
-  /** `:streamId`, `:userId` and `:sessionId` are filled from the id arbitraries. */
+  /** `:streamId`, `:userId`, `:username` and `:sessionId` are filled from the id arbitraries. */
   path: string;
-  body: 'json' | 'sdp' | 'none';
+  body: 'json' | 'sdp' | 'image' | 'none';
   /** Field names the endpoint reads, so generated objects often carry them. */
   fields?: string[];
 }
@@ -67,7 +94,9 @@ const endpoints: Endpoint[] = [
   },
   { method: 'POST', path: '/api/auth/login', body: 'json', fields: ['username', 'password'] },
   { method: 'GET', path: '/api/auth/me', body: 'none' },
+  { method: 'GET', path: '/api/users/by-username/:username', body: 'none' },
   { method: 'GET', path: '/api/users/:userId', body: 'none' },
+  { method: 'PATCH', path: '/api/me', body: 'json', fields: ['displayName', 'bio'] },
   { method: 'POST', path: '/api/users/:userId/follow', body: 'json', fields: [] },
   { method: 'DELETE', path: '/api/users/:userId/follow', body: 'none' },
   {
@@ -85,6 +114,7 @@ const endpoints: Endpoint[] = [
   { method: 'POST', path: '/api/live/:streamId/leave', body: 'json', fields: [] },
   { method: 'POST', path: '/api/live/:streamId/comment', body: 'json', fields: ['comment'] },
   { method: 'GET', path: '/api/live/:streamId/comments', body: 'none' },
+  { method: 'GET', path: '/api/live/:streamId/summary', body: 'none' },
   { method: 'POST', path: '/api/live/:streamId/whip', body: 'sdp' },
   { method: 'POST', path: '/api/live/:streamId/whep', body: 'sdp' },
   { method: 'PATCH', path: '/api/live/:streamId/whip/:sessionId', body: 'sdp' },
@@ -92,6 +122,19 @@ const endpoints: Endpoint[] = [
   { method: 'DELETE', path: '/api/live/:streamId/whip/:sessionId', body: 'none' },
   { method: 'DELETE', path: '/api/live/:streamId/whep/:sessionId', body: 'none' },
   { method: 'OPTIONS', path: '/api/live/:streamId/whep', body: 'none' },
+  { method: 'POST', path: '/api/live/whip', body: 'sdp' },
+  { method: 'OPTIONS', path: '/api/live/whip', body: 'none' },
+  { method: 'PUT', path: '/api/live/:streamId/thumbnail', body: 'image' },
+  { method: 'GET', path: '/api/live/:streamId/thumbnail', body: 'none' },
+  { method: 'GET', path: '/api/me/stream-key', body: 'none' },
+  { method: 'POST', path: '/api/me/stream-key/rotate', body: 'json', fields: [] },
+  { method: 'GET', path: '/api/me/next-stream', body: 'none' },
+  {
+    method: 'PUT',
+    path: '/api/me/next-stream',
+    body: 'json',
+    fields: ['title', 'description', 'isPrivate', 'tags'],
+  },
 ];
 
 /** Every client event of the protocol, with the fields each reads. */
@@ -105,6 +148,7 @@ const socketEvents: Record<string, string[]> = {
   live_offer: ['streamId', 'description'],
   live_answer: ['streamId', 'description'],
   live_ice_candidate: ['streamId', 'role', 'candidate'],
+  live_media_state: ['streamId', 'camera', 'microphone'],
 };
 
 /** Names Socket.IO keeps for itself: its client refuses to emit them. */
@@ -129,6 +173,9 @@ const contentTypes = [
   'application/x-www-form-urlencoded',
   'multipart/form-data; boundary=xyz',
   'application/octet-stream',
+  'image/jpeg',
+  'image/webp',
+  'image/png',
   '*/*',
   'application/',
   ';;;',
@@ -141,6 +188,8 @@ describe.each(engines)('hostile input on %s', (engine) => {
   let other: TestUser;
   let streamId: string;
   let streamKey: string;
+  /** The host's persistent key (OBS); the fuzz may rotate it, so it is read again when used. */
+  let obsKey: string;
   let endedStreamId: string;
   let offers: { publish: string; watch: string };
   let workerPids: number[];
@@ -183,6 +232,8 @@ describe.each(engines)('hostile input on %s', (engine) => {
    */
   const ensureLive = async (fresh = false): Promise<void> => {
     const request = api(server.url);
+    // The fuzz may have rotated it.
+    obsKey = (await request('GET', '/api/me/stream-key', { token: host.token })).body.streamKey;
     const isLive =
       streamId && (await request('GET', `/api/live/${streamId}`)).body.status === 'live';
     if (isLive && !fresh) return;
@@ -204,7 +255,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
   afterAll(() => server?.stop());
 
   /** Names for what exists on the server, resolved when a request is sent (ids change as streams end). */
-  type Ref = { ref: 'live' | 'ended' | 'host' | 'viewer' | 'other' | 'key' };
+  type Ref = { ref: 'live' | 'ended' | 'host' | 'viewer' | 'other' | 'key' | 'hostname' | 'obs' };
   const resolve = (value: string | Ref): string => {
     if (typeof value === 'string') return value;
     const known = {
@@ -214,13 +265,20 @@ describe.each(engines)('hostile input on %s', (engine) => {
       viewer: viewer.user.id,
       other: other.user.id,
       key: streamKey,
+      // Any case of it names the same user.
+      hostname: host.username.toUpperCase(),
+      obs: obsKey,
     };
     return known[value.ref];
   };
   const ref = (...names: Ref['ref'][]): fc.Arbitrary<Ref> =>
     fc.constantFrom(...names).map((name) => ({ ref: name }));
   const tokenOf = (who: Ref['ref']): string =>
-    who === 'key' ? streamKey : { host, viewer, other }[who as 'host' | 'viewer' | 'other'].token;
+    who === 'key'
+      ? streamKey
+      : who === 'obs'
+        ? obsKey
+        : { host, viewer, other }[who as 'host' | 'viewer' | 'other'].token;
 
   /** Ids the server knows, ids it does not, and things that are not ids at all. */
   const idArbitrary = (known: fc.Arbitrary<Ref>): fc.Arbitrary<string | Ref> =>
@@ -235,7 +293,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
       { arbitrary: fc.constantFrom('', '%', '%00', '..', 'user', 'null'), weight: 1 },
     );
 
-  const validAuth = ref('host', 'viewer', 'other', 'key');
+  const validAuth = ref('host', 'viewer', 'other', 'key', 'obs');
   const authArbitrary: fc.Arbitrary<string | Ref | undefined> = fc.oneof(
     { arbitrary: fc.constant(undefined), weight: 1 },
     { arbitrary: validAuth, weight: 6 },
@@ -275,22 +333,28 @@ describe.each(engines)('hostile input on %s', (engine) => {
       ? idArbitrary(ref('host', 'viewer', 'other', 'live'))
       : ref('viewer', 'host');
     const sessions = idArbitrary(ref('live', 'host'));
+    const usernames = wild ? idArbitrary(ref('hostname')) : ref('hostname');
     const chosen = wild
       ? endpoints
       : endpoints.filter((e) => e.body !== 'none' && !e.path.includes(':sessionId'));
     return fc.oneof(
       ...chosen.map((endpoint) => {
-        const proper = endpoint.body === 'sdp' ? 'application/sdp' : 'application/json';
-        const body =
+        const proper =
+          { sdp: 'application/sdp', image: 'image/jpeg' }[endpoint.body as string] ??
+          'application/json';
+        const body: fc.Arbitrary<string | Uint8Array | undefined> =
           endpoint.body === 'sdp'
             ? sdpBody([offers.publish, offers.watch])
             : endpoint.body === 'json'
               ? jsonBody(endpoint.fields ?? [])
-              : fc.option(jsonBody([]), { nil: undefined });
+              : endpoint.body === 'image'
+                ? imageBody
+                : fc.option(jsonBody([]), { nil: undefined });
         return fc.record({
           endpoint: fc.constant(endpoint),
           streamId: streams,
           userId: users,
+          username: usernames,
           sessionId: sessions,
           authorization: wild ? authArbitrary : validAuth,
           contentType: wild
@@ -341,11 +405,12 @@ describe.each(engines)('hostile input on %s', (engine) => {
     endpoint: Endpoint;
     streamId: string | Ref;
     userId: string | Ref;
+    username: string | Ref;
     sessionId: string | Ref;
     authorization: string | Ref | undefined;
     contentType: string | undefined;
     contentEncoding: string | undefined;
-    body: string | undefined;
+    body: string | Uint8Array | undefined;
     query: string | undefined;
   };
   let mediaReached = 0;
@@ -354,6 +419,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
     const path = r.endpoint.path
       .replace(':streamId', resolve(r.streamId))
       .replace(':userId', resolve(r.userId))
+      .replace(':username', resolve(r.username))
       .replace(':sessionId', resolve(r.sessionId));
     const headers: Record<string, string> = {};
     const auth = r.authorization;
@@ -408,7 +474,9 @@ describe.each(engines)('hostile input on %s', (engine) => {
     return Object.fromEntries(entries.map(([k, v]) => [k, resolveDeep(v)]));
   };
   const isRef = (value: object): value is Ref =>
-    ['live', 'ended', 'host', 'viewer', 'other', 'key'].includes(String((value as Ref).ref));
+    ['live', 'ended', 'host', 'viewer', 'other', 'key', 'hostname', 'obs'].includes(
+      String((value as Ref).ref),
+    );
 
   /** Per field, a value of about the right kind most of the time, and anything now and then. */
   const mostly = <T>(right: fc.Arbitrary<T>) =>
@@ -449,6 +517,14 @@ describe.each(engines)('hostile input on %s', (engine) => {
       fc.record({ streamId: streamField }),
     ),
     live_answer: fc.record({ streamId: streamField, description: description('answer') }),
+    live_media_state: fc.record(
+      {
+        streamId: streamField,
+        camera: mostly(fc.boolean()),
+        microphone: mostly(fc.boolean()),
+      },
+      { requiredKeys: [] },
+    ),
     live_ice_candidate: fc.record({
       streamId: streamField,
       role: mostly(fc.constantFrom('publish', 'watch')),
@@ -497,9 +573,11 @@ describe.each(engines)('hostile input on %s', (engine) => {
   };
 
   it('acknowledges every hostile socket event with ok or a client error, and stays connected', async () => {
-    const sockets: Record<'host' | 'viewer', ClientSocket | undefined> = {
+    // An anonymous socket too: whatever it sends, it is refused or allowed to watch, no more.
+    const sockets: Record<'host' | 'viewer' | 'anonymous', ClientSocket | undefined> = {
       host: undefined,
       viewer: undefined,
+      anonymous: undefined,
     };
     const open = () => Object.values(sockets).filter((s): s is ClientSocket => !!s);
     // A real publisher, so requests to watch get an offer and hostile answers reach the engine.
@@ -514,6 +592,7 @@ describe.each(engines)('hostile input on %s', (engine) => {
       for (const socket of open()) socket.close();
       sockets.host = await connectSocket(server, host.token);
       sockets.viewer = await connectSocket(server, viewer.token);
+      sockets.anonymous = await connectSocket(server, undefined);
       await joinAll(open());
       const publisher = new SyntheticPublisher();
       publishers.push(publisher);
@@ -546,13 +625,13 @@ describe.each(engines)('hostile input on %s', (engine) => {
     try {
       await assertProperty(
         fc.asyncProperty(
-          fc.constantFrom('host', 'viewer'),
+          fc.constantFrom('host', 'viewer', 'anonymous'),
           fc.oneof({ arbitrary: fc.oneof(...known), weight: 8 }, { arbitrary: unknown, weight: 1 }),
           async (who, { event, args, withAck }) => {
             // A new stream if hostile events ended the last: both sockets join its room, so chat
             // and media get past the room check.
             await prepare();
-            const socket = sockets[who as 'host' | 'viewer']!;
+            const socket = sockets[who as 'host' | 'viewer' | 'anonymous']!;
             const sent = args.map(resolveDeep);
             const context = `${who} ${event} ${fc.stringify(args).slice(0, 300)}`;
             const emitter = socket as unknown as {
@@ -569,6 +648,9 @@ describe.each(engines)('hostile input on %s', (engine) => {
               expect(typeof ack?.ok, context).toBe('boolean');
               if (ack.ok === false) expectClientError(ack.error, context);
               else accepted.add(event);
+              // Without an account, only watching gets past the door, whatever the payload.
+              if (who === 'anonymous' && !(ANONYMOUS_EVENTS as readonly string[]).includes(event))
+                expect(ack, context).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
             } else {
               emitter.emit(event, ...sent);
             }

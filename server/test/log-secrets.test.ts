@@ -162,13 +162,40 @@ async function fullScenario(baseUrl: string): Promise<Secrets> {
     await connected(viewer.pc);
     await waitFor(() => viewer.received('video') > 0, 10_000, 'video at the WHEP viewer');
 
+    // Watching without an account: its session's ICE credentials are as secret as anyone's.
+    const anonymousViewer = new RecordingViewer();
+    cleanup.push(() => anonymousViewer.close());
+    const anonymousOffer = await anonymousViewer.offer();
+    iceCredentials(anonymousOffer).forEach((c, i) =>
+      secrets.set(`anonymous viewer ICE credential ${i}`, c),
+    );
+    const anonymousWhep = await fetch(`${baseUrl}/api/live/${streamId}/whep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: anonymousOffer,
+    });
+    expect(anonymousWhep.status).toBe(201);
+    iceCredentials(await anonymousWhep.text()).forEach((c, i) =>
+      secrets.set(`anonymous WHEP answer ICE credential ${i}`, c),
+    );
+    const settings = await request('PATCH', '/api/me', {
+      token: viewerToken,
+      body: { displayName: 'Renamed viewer' },
+    });
+    expect(settings.status).toBe(200);
+
     const sockets: ClientSocket[] = [];
     cleanup.push(() => sockets.forEach((s) => s.close()));
     const hostSocket = await connectSocket({ url: baseUrl }, hostToken);
     const viewerSocket = await connectSocket({ url: baseUrl }, viewerToken);
-    sockets.push(hostSocket, viewerSocket);
+    const anonymousSocket = await connectSocket({ url: baseUrl }, undefined);
+    sockets.push(hostSocket, viewerSocket, anonymousSocket);
     expect((await emitAck(hostSocket, 'join_live', { streamId })).ok).toBe(true);
     expect((await emitAck(viewerSocket, 'join_live', { streamId })).ok).toBe(true);
+    expect((await emitAck(anonymousSocket, 'join_live', { streamId })).ok).toBe(true);
+    expect((await emitAck(anonymousSocket, 'live_comment', { streamId, comment: 'x' })).ok).toBe(
+      false,
+    );
     const heard = nextEvent(hostSocket, 'live_comment_added');
     expect((await emitAck(viewerSocket, 'live_comment', { streamId, comment: 'hi' })).ok).toBe(
       true,
@@ -182,6 +209,42 @@ async function fullScenario(baseUrl: string): Promise<Secrets> {
     expect(whepDelete.status).toBe(200);
     const ended = await request('POST', `/api/live/end/${streamId}`, { token: hostToken });
     expect(ended.status).toBe(200);
+
+    // OBS with the host's persistent key: shown, rotated, refused once rotated away, used, stopped.
+    const shown = await request('GET', '/api/me/stream-key', { token: hostToken });
+    expect(shown.status).toBe(200);
+    secrets.set('persistent stream key', shown.body.streamKey);
+    const rotated = await request('POST', '/api/me/stream-key/rotate', { token: hostToken });
+    expect(rotated.status).toBe(200);
+    const persistentKey: string = rotated.body.streamKey;
+    secrets.set('rotated persistent stream key', persistentKey);
+    const obs = new SyntheticPublisher();
+    cleanup.push(() => obs.close());
+    const obsOffer = await obs.offer();
+    iceCredentials(obsOffer).forEach((c, i) => secrets.set(`OBS ICE credential ${i}`, c));
+    const toUserWhip = (key: string) =>
+      fetch(`${baseUrl}/api/live/whip`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${key}` },
+        body: obsOffer,
+      });
+    expect((await toUserWhip(shown.body.streamKey)).status).toBe(401);
+    const obsWhip = await toUserWhip(persistentKey);
+    expect(obsWhip.status).toBe(201);
+    const obsAnswer = await obsWhip.text();
+    iceCredentials(obsAnswer).forEach((c, i) => secrets.set(`OBS answer ICE credential ${i}`, c));
+    await obs.accept(obsAnswer);
+    // A key pasted where no key belongs, under a name that says nothing.
+    expect((await request('GET', `/api/live/active?q=${persistentKey}`)).status).toBe(200);
+    const obsStop = await fetch(`${baseUrl}${obsWhip.headers.get('location')}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${persistentKey}` },
+    });
+    expect(obsStop.status).toBe(200);
+    const obsStream = obsWhip.headers.get('location')!.split('/')[3];
+    expect((await request('POST', `/api/live/end/${obsStream}`, { token: hostToken })).status).toBe(
+      200,
+    );
     return secrets;
   } finally {
     for (const fn of cleanup.reverse()) await fn();
@@ -234,6 +297,9 @@ describe('scrubbing', () => {
     expect(
       scrubText('<turn:h:3478>; rel="ice-server"; username="1:u"; credential="a+b/c="; x'),
     ).toBe('<turn:h:3478>; rel="ice-server"; username="1:u"; credential="[redacted]"; x');
+    const key = `onair_${'Ab3_-'.repeat(8)}xyz`;
+    expect(scrubText(`Bearer ${key} was refused`)).toBe('Bearer [redacted] was refused');
+    expect(scrubUrl(`/p?stream_key=${key}`)).toBe('/p?stream_key=[redacted]');
   });
 });
 
@@ -261,6 +327,9 @@ describe('no secret reaches a log line', () => {
       expect(log).toMatch(/"cookie":"\[redacted\]"/);
       expect(log).toContain('key=[redacted]&access_token=[redacted]&limit=1');
       expect(log).toMatch(/"url":"\/api\/live\/[0-9a-f-]+\/whip"/);
+      expect(log).toContain('"url":"/api/live/whip"');
+      expect(log).toContain('"url":"/api/me/stream-key/rotate"');
+      expect(log).toContain('/api/live/active?q=[redacted]');
       expect(log).toContain('"statusCode":409');
       expect(log).toMatch(/Invalid sha-256 fingerprint/);
       expect(log).toMatch(/credential=\\"\[redacted\]\\"/);

@@ -190,8 +190,10 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
         },
         body: sdp,
       });
-    expect((await whep(privateStream.streamId)).status).toBe(401);
+    // Without a token, as with a stranger's: a private stream is not there.
+    expect((await whep(privateStream.streamId)).status).toBe(404);
     expect((await whep(privateStream.streamId, other.token)).status).toBe(404);
+    expect((await whep(privateStream.streamId, 'forged.token.value')).status).toBe(401);
     const publicStream = await start({ title: 'media' }, secondHost);
     // No publisher yet: nothing to watch (a wait, not a clash), and no viewer is recorded.
     const early = await whep(publicStream.streamId, other.token);
@@ -261,7 +263,10 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
   });
 
   it('hands out expiring TURN credentials (TURN REST API) and passes STUN entries through', async () => {
-    expect((await request()('GET', '/api/live/ice-servers')).status).toBe(401);
+    // Anonymous watchers get the STUN entries, never a relay's credentials.
+    const anonymous = await request()('GET', '/api/live/ice-servers');
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body.iceServers).toEqual([{ urls: 'stun:stun.example.test:3478' }]);
     const res = await request()('GET', '/api/live/ice-servers', { token: other.token });
     expect(res.status).toBe(200);
     const [stun, turn] = res.body.iceServers;

@@ -80,4 +80,67 @@ describe('migrations', () => {
       await client.close();
     }
   });
+
+  it('keys existing viewers by their user id when anonymous viewers arrive, and keeps their counts', async () => {
+    const client = await PGlite.create('memory://');
+    const db = drizzle({ client });
+    const before = await migrationsUpTo('0001_limits_presence');
+    try {
+      await migrate(db, { migrationsFolder: before.folder });
+      const {
+        rows: [user],
+      } = await client.query<{ id: string }>(
+        `insert into users (username, display_name, password_hash) values ('watcher', 'w', 'x') returning id`,
+      );
+      const {
+        rows: [stream],
+      } = await client.query<{ stream_id: string }>(
+        `insert into live_streams (host_id, title, media_node) values ($1, 't', 'n') returning stream_id`,
+        [user!.id],
+      );
+      const streamId = stream!.stream_id;
+      await client.query(
+        `insert into stream_presence (stream_id, user_id, handle, node) values ($1, $2, 'rest', 'n')`,
+        [streamId, user!.id],
+      );
+      await client.query(`insert into stream_viewers (stream_id, user_id) values ($1, $2)`, [
+        streamId,
+        user!.id,
+      ]);
+
+      await migrate(db, { migrationsFolder: migrations });
+      const presence = await client.query<{ viewer: string }>(`select viewer from stream_presence`);
+      expect(presence.rows).toEqual([{ viewer: user!.id }]);
+      const viewers = await client.query<{ viewer: string }>(`select viewer from stream_viewers`);
+      expect(viewers.rows).toEqual([{ viewer: user!.id }]);
+      const media = await client.query(`select camera, microphone from live_streams`);
+      expect(media.rows).toEqual([{ camera: true, microphone: true }]);
+
+      // An anonymous watcher beside them; a row that is both, or neither, is refused.
+      await client.query(
+        `insert into stream_presence (stream_id, anonymous_id, handle, node) values ($1, 'anon:s1', 'socket:s1', 'n')`,
+        [streamId],
+      );
+      const counted = await client.query<{ n: number }>(
+        `select count(distinct viewer)::int as n from stream_presence where stream_id = $1`,
+        [streamId],
+      );
+      expect(counted.rows[0]!.n).toBe(2);
+      await expect(
+        client.query(
+          `insert into stream_presence (stream_id, user_id, anonymous_id, handle, node) values ($1, $2, 'anon:x', 'socket:x', 'n')`,
+          [streamId, user!.id],
+        ),
+      ).rejects.toThrow(/one_viewer/);
+      await expect(
+        client.query(
+          `insert into stream_presence (stream_id, handle, node) values ($1, 'socket:y', 'n')`,
+          [streamId],
+        ),
+      ).rejects.toThrow(/one_viewer|null/);
+    } finally {
+      await before.remove();
+      await client.close();
+    }
+  });
 });

@@ -48,9 +48,12 @@ describe('Socket.IO events', () => {
     await server.stop();
   });
 
-  it('refuses connections without a valid token', async () => {
-    await expect(connectSocket(server, undefined)).rejects.toThrow(/unauthorized/);
+  it('refuses a token that is present but not valid (no token at all is an anonymous socket)', async () => {
     await expect(connectSocket(server, 'forged.token.value')).rejects.toThrow(/unauthorized/);
+    await expect(connectSocket(server, '')).rejects.toThrow(/unauthorized/);
+    const anonymous = await connectSocket(server, undefined);
+    expect(anonymous.connected).toBe(true);
+    anonymous.close();
   });
 
   it('announces a stream once to everyone who may see it, and a private one to followers only', async () => {

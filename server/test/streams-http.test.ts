@@ -18,6 +18,7 @@ const streamKeys = [
   'endedAt',
   'host',
   'isPrivate',
+  'media',
   'peakViewers',
   'startedAt',
   'status',

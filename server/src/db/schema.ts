@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
+  customType,
   index,
   integer,
   pgTable,
@@ -9,7 +11,14 @@ import {
   timestamp,
   uniqueIndex,
   uuid,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
+
+/** Raw bytes; PGlite reads them as a Uint8Array and `pg` as a Buffer, so both become a Buffer. */
+const bytea = customType<{ data: Buffer; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => Buffer.from(value),
+});
 
 const createdAt = () =>
   timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -64,6 +73,9 @@ export const liveStreams = pgTable(
     duration: integer('duration').notNull().default(0),
     isPrivate: boolean('is_private').notNull().default(false),
     thumbnail: text('thumbnail'),
+    /** The broadcaster's camera and microphone as they last announced them; on at the start. */
+    camera: boolean('camera').notNull().default(true),
+    microphone: boolean('microphone').notNull().default(true),
     tags: text('tags')
       .array()
       .notNull()
@@ -87,26 +99,46 @@ export const liveStreams = pgTable(
   ],
 );
 
-/** The plan's `viewers[]`: one row per user per stream, reopened when they come back. */
+/**
+ * Who a presence or viewer row is: a user, or an anonymous watcher named by what holds it
+ * (`anon:<socket id>`, `anon:whep:<session id>`). Exactly one of the two is set; `viewer` is
+ * whichever it is, so anonymous watchers are keyed, locked and counted exactly like users.
+ */
+const viewerColumns = () => ({
+  userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+  anonymousId: text('anonymous_id'),
+  viewer: text('viewer')
+    .notNull()
+    .generatedAlwaysAs(sql`coalesce(user_id::text, anonymous_id)`),
+});
+
+const oneViewer = (name: string, t: { userId: AnyPgColumn; anonymousId: AnyPgColumn }) =>
+  check(name, sql`num_nonnulls(${t.userId}, ${t.anonymousId}) = 1`);
+
+/**
+ * The plan's `viewers[]`: one row per viewer per stream, reopened when they come back. Anonymous
+ * watchers have rows too (for the number of distinct viewers), but are never listed.
+ */
 export const streamViewers = pgTable(
   'stream_viewers',
   {
     streamId: uuid('stream_id')
       .notNull()
       .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    ...viewerColumns(),
     joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     leftAt: timestamp('left_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [primaryKey({ columns: [t.streamId, t.userId] })],
+  (t) => [
+    primaryKey({ columns: [t.streamId, t.viewer] }),
+    oneViewer('stream_viewers_one_viewer', t),
+  ],
 );
 
 /**
- * Why a user counts as present: one row per handle that holds them in the stream (`rest`,
- * `socket:<id>`, `whep:<id>`, `media:<id>`). A user is a viewer while any row remains, so several
- * tabs count once and presence is shared by every node on the same database.
+ * Why a viewer counts as present: one row per handle that holds them in the stream (`rest`,
+ * `socket:<id>`, `whep:<id>`, `media:<id>`). A viewer is present while any row remains, so
+ * several tabs count once and presence is shared by every node on the same database.
  */
 export const streamPresence = pgTable(
   'stream_presence',
@@ -114,9 +146,7 @@ export const streamPresence = pgTable(
     streamId: uuid('stream_id')
       .notNull()
       .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
-    userId: uuid('user_id')
-      .notNull()
-      .references(() => users.id, { onDelete: 'cascade' }),
+    ...viewerColumns(),
     handle: text('handle').notNull(),
     node: text('node').notNull(),
     createdAt: createdAt(),
@@ -124,7 +154,8 @@ export const streamPresence = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
-    primaryKey({ columns: [t.streamId, t.userId, t.handle] }),
+    primaryKey({ columns: [t.streamId, t.viewer, t.handle] }),
+    oneViewer('stream_presence_one_viewer', t),
     index('stream_presence_node_idx').on(t.node),
     index('stream_presence_expires_idx')
       .on(t.expiresAt)
@@ -149,3 +180,50 @@ export const liveComments = pgTable(
   },
   (t) => [index('live_comments_stream_created_idx').on(t.streamId, t.createdAt.desc())],
 );
+
+/**
+ * Each user's persistent WHIP stream key (OBS's "Stream Key"). The key is looked up by its hash;
+ * it is also kept sealed with a key derived from the server secret (AES-256-GCM, bound to the
+ * user), so its owner can be shown it again while a copy of the database alone reveals nothing.
+ */
+export const streamKeys = pgTable(
+  'stream_keys',
+  {
+    userId: uuid('user_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash').notNull(),
+    sealedKey: text('sealed_key').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('stream_keys_key_hash_idx').on(t.keyHash)],
+);
+
+/** What a stream started from OBS is called and who may watch it; an empty title means the default. */
+export const nextStreamSettings = pgTable('next_stream_settings', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  title: text('title').notNull().default(''),
+  description: text('description').notNull().default(''),
+  tags: text('tags')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  isPrivate: boolean('is_private').notNull().default(false),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/**
+ * A stream's latest uploaded thumbnail, in the database so every node serves it. `version` is a
+ * hash of the bytes: it names the upload in the thumbnail's URL and is its ETag.
+ */
+export const streamThumbnails = pgTable('stream_thumbnails', {
+  streamId: uuid('stream_id')
+    .primaryKey()
+    .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+  image: bytea('image').notNull(),
+  contentType: text('content_type').notNull(),
+  version: text('version').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});

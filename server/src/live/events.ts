@@ -1,4 +1,11 @@
-import type { LiveComment, LiveReaction, Stream, ViewerCount, ViewerEvent } from '@onair/protocol';
+import type {
+  BroadcastMediaState,
+  LiveComment,
+  LiveReaction,
+  Stream,
+  ViewerCount,
+  ViewerEvent,
+} from '@onair/protocol';
 import { SafeEmitter } from '../events/SafeEmitter';
 
 /** Who may learn of a stream: everyone, or the listed users (a private stream's host and followers). */
@@ -17,6 +24,8 @@ export interface LiveEventMap {
   reaction_sent: [reaction: LiveReaction];
   /** The publisher's media dropped; the stream ends unless it returns within `graceSeconds`. */
   broadcaster_reconnecting: [streamId: string, graceSeconds: number];
+  /** The host turned their camera or microphone on or off (stored on the stream). */
+  media_state: [state: { streamId: string } & BroadcastMediaState];
   /** The publisher's media is flowing (first connection, or back after a drop). */
   broadcaster_resumed: [streamId: string];
   /**
@@ -24,6 +33,8 @@ export interface LiveEventMap {
    * presence is gone; the transports take them out of its room and close their media for it.
    */
   access_revoked: [revocation: { streamId: string; userId: string }];
+  /** The host uploaded a new thumbnail; `thumbnail` is its URL, as the stream's JSON now has it. */
+  thumbnail_updated: [update: { streamId: string; thumbnail: string }];
 }
 
 /**

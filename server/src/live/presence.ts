@@ -22,6 +22,36 @@ export interface Actor {
 }
 
 /**
+ * A watcher without an account (public streams only), named by what holds it for its whole
+ * life: its socket (`anon:<socket id>`) or its WHEP session (`anon:whep:<session id>`).
+ */
+export interface AnonymousViewer {
+  anonymousId: `anon:${string}`;
+}
+
+/** Someone who may be present in a stream: a signed-in user or an anonymous watcher. */
+export type Viewer = Actor | AnonymousViewer;
+
+export const anonymousViewer = {
+  socket: (socketId: string): AnonymousViewer => ({ anonymousId: `anon:${socketId}` }),
+  whep: (sessionId: string): AnonymousViewer => ({ anonymousId: `anon:whep:${sessionId}` }),
+} as const;
+
+export const isSignedIn = (viewer: Viewer): viewer is Actor => 'userId' in viewer;
+
+/** The user id, or undefined for an anonymous watcher (who sees public streams only). */
+export const userIdOf = (viewer: Viewer): string | undefined =>
+  isSignedIn(viewer) ? viewer.userId : undefined;
+
+/** The `viewer` column's value: what rows are keyed, locked and counted by. */
+const keyOf = (viewer: Viewer): string => (isSignedIn(viewer) ? viewer.userId : viewer.anonymousId);
+
+const columnsOf = (viewer: Viewer) =>
+  isSignedIn(viewer)
+    ? { userId: viewer.userId, anonymousId: null }
+    : { userId: null, anonymousId: viewer.anonymousId };
+
+/**
  * Why someone is present. A connection holds its handle until it goes: a socket in the room,
  * a WHEP session, a media session signalled over a socket. A REST view is a lease instead.
  */
@@ -54,9 +84,10 @@ const sweepBatch = 500;
 
 /**
  * Who is watching which stream, for every transport alike: each calls `enter`/`leave` with its
- * own handle (or `view` for a REST lease). A user counts once however many handles they hold;
- * counts are recomputed from the rows under the stream's row lock, so they are exact on one
- * node or many. The host may hold handles (to be in the room) but is never counted.
+ * own handle (or `view` for a REST lease). A viewer (a user, or an anonymous watcher) counts once
+ * however many handles they hold; counts are recomputed from the rows under the stream's row
+ * lock, so they are exact on one node or many. The host may hold handles (to be in the room) but
+ * is never counted.
  */
 export class PresenceService {
   constructor(
@@ -69,9 +100,9 @@ export class PresenceService {
     return this.options.leaseSeconds;
   }
 
-  /** Holds `actor` in the stream through a connection until `leave` (or the stream ends). */
-  enter(streamId: string, actor: Actor, handle: ConnectionHandle): Promise<JoinOutcome> {
-    return this.add(streamId, actor, handle, null);
+  /** Holds `viewer` in the stream through a connection until `leave` (or the stream ends). */
+  enter(streamId: string, viewer: Viewer, handle: ConnectionHandle): Promise<JoinOutcome> {
+    return this.add(streamId, viewer, handle, null);
   }
 
   /** A REST view: present for `leaseSeconds`; calling again renews the lease. */
@@ -79,9 +110,9 @@ export class PresenceService {
     return this.add(streamId, actor, presenceHandle.rest, this.options.leaseSeconds);
   }
 
-  /** Drops one handle; the user leaves when it was their last. Unknown handles are a no-op. */
-  async leave(streamId: string, actor: Actor, handle: PresenceHandle): Promise<void> {
-    await this.remove(streamId, actor, eq(streamPresence.handle, handle));
+  /** Drops one handle; the viewer leaves when it was their last. Unknown handles are a no-op. */
+  async leave(streamId: string, viewer: Viewer, handle: PresenceHandle): Promise<void> {
+    await this.remove(streamId, viewer, eq(streamPresence.handle, handle));
   }
 
   /** Who watched a stream and when, newest first (at most 200): the plan's `viewers[]`. */
@@ -100,14 +131,23 @@ export class PresenceService {
     }));
   }
 
-  async isPresent(streamId: string, userId: string, handle: PresenceHandle): Promise<boolean> {
+  /** Distinct viewers ever present, signed in or anonymous (the host never is). */
+  async uniqueViewers(streamId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(streamViewers)
+      .where(eq(streamViewers.streamId, streamId));
+    return row?.n ?? 0;
+  }
+
+  async isPresent(streamId: string, viewer: Viewer, handle: PresenceHandle): Promise<boolean> {
     const [row] = await this.db
       .select({ one: sql`1` })
       .from(streamPresence)
       .where(
         and(
           eq(streamPresence.streamId, streamId),
-          eq(streamPresence.userId, userId),
+          eq(streamPresence.viewer, keyOf(viewer)),
           eq(streamPresence.handle, handle),
         ),
       )
@@ -149,7 +189,7 @@ export class PresenceService {
     const due = await this.db
       .selectDistinct({
         streamId: streamPresence.streamId,
-        userId: streamPresence.userId,
+        userId: users.id,
         username: users.username,
       })
       .from(streamPresence)
@@ -208,7 +248,7 @@ export class PresenceService {
         await lockStream(tx, streamId);
         await tx.execute(sql`update ${streamViewers} set left_at = now()
           where ${streamViewers.streamId} = ${streamId} and ${streamViewers.leftAt} is null
-          and not exists (select 1 from ${streamPresence} p where p.stream_id = ${streamViewers.streamId} and p.user_id = ${streamViewers.userId})`);
+          and not exists (select 1 from ${streamPresence} p where p.stream_id = ${streamViewers.streamId} and p.viewer = ${streamViewers.viewer})`);
         await this.recount(tx, streamId);
       });
     }
@@ -216,37 +256,39 @@ export class PresenceService {
 
   private async add(
     streamId: string,
-    actor: Actor,
+    viewer: Viewer,
     handle: PresenceHandle,
     leaseSeconds: number | null,
   ): Promise<JoinOutcome> {
-    const { userId } = actor;
+    const userId = userIdOf(viewer);
+    const key = keyOf(viewer);
     const change = await this.db.transaction(async (tx) => {
+      // An anonymous watcher sees public streams only: a private one is "not found".
       const stream = await lockVisibleStream(tx, streamId, userId);
       if (stream.status !== 'live') throw AppError.streamEnded();
       if (stream.hostId === userId) return { stream, changed: false };
-      const before = await this.handlesOf(tx, streamId, userId);
+      const before = await this.handlesOf(tx, streamId, key);
       const expiresAt =
         leaseSeconds === null ? null : sql`now() + make_interval(secs => ${leaseSeconds})`;
       await tx
         .insert(streamPresence)
-        .values({ streamId, userId, handle, node: this.options.nodeId, expiresAt })
+        .values({ streamId, ...columnsOf(viewer), handle, node: this.options.nodeId, expiresAt })
         .onConflictDoUpdate({
-          target: [streamPresence.streamId, streamPresence.userId, streamPresence.handle],
+          target: [streamPresence.streamId, streamPresence.viewer, streamPresence.handle],
           // Entering again through the same handle renews a lease and changes nothing else.
           set: { expiresAt },
         });
       if (before > 0) return { stream, changed: false };
       await tx
         .insert(streamViewers)
-        .values({ streamId, userId })
+        .values({ streamId, ...columnsOf(viewer) })
         .onConflictDoUpdate({
-          target: [streamViewers.streamId, streamViewers.userId],
+          target: [streamViewers.streamId, streamViewers.viewer],
           set: { joinedAt: sql`now()`, leftAt: null },
         });
       return { stream: await this.recount(tx, streamId), changed: true };
     });
-    if (change.changed) this.report(change.stream, actor, 'viewer_joined');
+    if (change.changed) this.report(change.stream, viewer, 'viewer_joined');
     return {
       stream: toStream(change.stream, await readHost(this.db, change.stream.hostId)),
       viewerCount: change.stream.viewerCount,
@@ -254,39 +296,39 @@ export class PresenceService {
     };
   }
 
-  /** Removes the user's handles that match `which` (all when undefined); true when they left. */
-  private async remove(streamId: string, actor: Actor, which: SQL | undefined): Promise<boolean> {
-    const { userId } = actor;
+  /** Removes the viewer's handles that match `which` (all when undefined); true when they left. */
+  private async remove(streamId: string, viewer: Viewer, which: SQL | undefined): Promise<boolean> {
+    const key = keyOf(viewer);
     const left = await this.db.transaction(async (tx): Promise<StreamRow | null> => {
       const stream = await lockStream(tx, streamId);
       if (!stream) return null;
       const removed = await tx
         .delete(streamPresence)
-        .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId), which))
+        .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.viewer, key), which))
         .returning({ handle: streamPresence.handle });
       if (removed.length === 0) return null;
-      if ((await this.handlesOf(tx, streamId, userId)) > 0) return null;
+      if ((await this.handlesOf(tx, streamId, key)) > 0) return null;
       await tx
         .update(streamViewers)
         .set({ leftAt: sql`now()` })
-        .where(and(eq(streamViewers.streamId, streamId), eq(streamViewers.userId, userId)));
+        .where(and(eq(streamViewers.streamId, streamId), eq(streamViewers.viewer, key)));
       return this.recount(tx, streamId);
     });
-    if (left) this.report(left, actor, 'viewer_left');
+    if (left) this.report(left, viewer, 'viewer_left');
     return left !== null;
   }
 
-  private async handlesOf(tx: Db, streamId: string, userId: string): Promise<number> {
+  private async handlesOf(tx: Db, streamId: string, key: string): Promise<number> {
     const [row] = await tx
       .select({ n: sql<number>`count(*)::int` })
       .from(streamPresence)
-      .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.userId, userId)));
+      .where(and(eq(streamPresence.streamId, streamId), eq(streamPresence.viewer, key)));
     return row?.n ?? 0;
   }
 
   /** Sets the count from presence itself; exact because callers hold the stream's row lock. */
   private async recount(tx: Db, streamId: string): Promise<StreamRow> {
-    const present = sql`(select count(distinct ${streamPresence.userId})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId})`;
+    const present = sql`(select count(distinct ${streamPresence.viewer})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId})`;
     const [row] = await tx
       .update(liveStreams)
       .set({
@@ -300,12 +342,14 @@ export class PresenceService {
     return row;
   }
 
-  private report(stream: StreamRow, actor: Actor, kind: 'viewer_joined' | 'viewer_left'): void {
-    this.events.emit(kind, {
-      streamId: stream.streamId,
-      userId: actor.userId,
-      username: actor.username,
-    });
+  private report(stream: StreamRow, viewer: Viewer, kind: 'viewer_joined' | 'viewer_left'): void {
+    // The room hears who came and went among signed-in users; anonymous watchers are a count.
+    if (isSignedIn(viewer))
+      this.events.emit(kind, {
+        streamId: stream.streamId,
+        userId: viewer.userId,
+        username: viewer.username,
+      });
     this.events.emit('viewer_count', {
       streamId: stream.streamId,
       viewerCount: stream.viewerCount,

@@ -30,6 +30,7 @@ export function toStream(row: StreamRow, host: HostRow): Stream {
     tags: row.tags,
     thumbnail: row.thumbnail,
     host: toPublicUser(host),
+    media: { camera: row.camera, microphone: row.microphone },
     viewerCount: row.viewerCount,
     peakViewers: row.peakViewers,
     duration: row.duration,
@@ -48,13 +49,13 @@ export function visibleTo(viewerId: string | undefined): SQL {
 }
 
 /**
- * Locks the stream's row if `viewerId` may see it (404 otherwise). Every change of a stream's
+ * Locks the stream's row if `viewerId` (undefined: an anonymous watcher) may see it (404 otherwise). Every change of a stream's
  * presence or counts happens under this lock, which is what makes the counts exact.
  */
 export async function lockVisibleStream(
   tx: Db,
   streamId: string,
-  viewerId: string,
+  viewerId: string | undefined,
 ): Promise<StreamRow> {
   const [row] = await tx
     .select()

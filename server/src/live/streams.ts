@@ -1,8 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { StartStreamBody, Stream, StreamDetails } from '@onair/protocol';
+import type {
+  BroadcastMediaState,
+  StartStreamBody,
+  Stream,
+  StreamDetails,
+  StreamSummary,
+} from '@onair/protocol';
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database';
-import { liveStreams, users } from '../db/schema';
+import { liveComments, liveStreams, users } from '../db/schema';
 import { AppError } from './errors';
 import type { Audience, EndReason, LiveEvents } from './events';
 import type { PresenceService } from './presence';
@@ -78,15 +84,21 @@ export class StreamService {
         return row;
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        const [live] = await this.db
-          .select({ streamId: liveStreams.streamId })
-          .from(liveStreams)
-          .where(and(eq(liveStreams.hostId, hostId), eq(liveStreams.status, 'live')))
-          .limit(1);
-        if (live) throw AppError.alreadyLive(live.streamId);
+        const live = await this.liveStreamOf(hostId);
+        if (live) throw AppError.alreadyLive(live);
         if (attempt > 0) throw error;
       }
     }
+  }
+
+  /** The id of the host's live stream, if they have one. */
+  async liveStreamOf(hostId: string): Promise<string | undefined> {
+    const [live] = await this.db
+      .select({ streamId: liveStreams.streamId })
+      .from(liveStreams)
+      .where(and(eq(liveStreams.hostId, hostId), eq(liveStreams.status, 'live')))
+      .limit(1);
+    return live?.streamId;
   }
 
   /** Ends a stream on its host's request: 403 for anyone else, 409 when it has already ended. */
@@ -199,7 +211,7 @@ export class StreamService {
   }
 
   /** The stream if it is live and `viewerId` may see it: 404 when hidden or unknown, 409 when ended. */
-  async liveRow(streamId: string, viewerId: string): Promise<StreamRow> {
+  async liveRow(streamId: string, viewerId: string | undefined): Promise<StreamRow> {
     const row = await this.visibleRow(streamId, viewerId);
     if (row.status !== 'live') throw AppError.streamEnded();
     return row;
@@ -208,6 +220,87 @@ export class StreamService {
   async getStream(streamId: string, viewerId: string | undefined): Promise<Stream> {
     const row = await this.visibleRow(streamId, viewerId);
     return toStream(row, await this.host(row.hostId));
+  }
+
+  /**
+   * The host announces their camera and microphone. Stored on the stream, so every node and
+   * everyone who joins later sees the same; the room is told through `media_state`.
+   */
+  async setMediaState(
+    streamId: string,
+    userId: string,
+    state: BroadcastMediaState,
+  ): Promise<BroadcastMediaState> {
+    const row = await this.visibleRow(streamId, userId);
+    if (row.hostId !== userId) throw AppError.forbidden('Only the host can change this');
+    const [updated] = await this.db
+      .update(liveStreams)
+      .set({ camera: state.camera, microphone: state.microphone, updatedAt: sql`now()` })
+      .where(and(eq(liveStreams.streamId, streamId), eq(liveStreams.status, 'live')))
+      .returning({ camera: liveStreams.camera, microphone: liveStreams.microphone });
+    if (!updated) throw AppError.streamEnded();
+    this.events.emit('media_state', { streamId, ...updated });
+    return updated;
+  }
+
+  /**
+   * The host's end screen: how long, how many at most, how many in all (signed in or not) and
+   * how much chat. Only the host may see it; it works while live and after the end.
+   */
+  async summary(streamId: string, userId: string): Promise<StreamSummary> {
+    const row = await this.visibleRow(streamId, userId);
+    if (row.hostId !== userId) throw AppError.forbidden('Only the host can see this summary');
+    const [[comments], [current], uniqueViewers] = await Promise.all([
+      this.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(liveComments)
+        .where(eq(liveComments.streamId, streamId)),
+      // Read again for the latest peak, and timed by the database's clock, as `finish` does.
+      this.db
+        .select({
+          status: liveStreams.status,
+          peakViewers: liveStreams.peakViewers,
+          duration: sql<number>`case when ${liveStreams.status} = 'live'
+            then greatest(0, floor(extract(epoch from now() - ${liveStreams.startedAt})))::int
+            else ${liveStreams.duration} end`,
+        })
+        .from(liveStreams)
+        .where(eq(liveStreams.streamId, streamId)),
+      this.presence.uniqueViewers(streamId),
+    ]);
+    if (!current) throw AppError.notFound();
+    return {
+      streamId,
+      status: current.status,
+      duration: current.duration,
+      peakViewers: current.peakViewers,
+      uniqueViewers,
+      commentCount: comments?.n ?? 0,
+    };
+  }
+
+  /**
+   * A host's streams for their profile page, as `viewerId` may see them: the one live now, and
+   * the ended ones newest first (at most 50).
+   */
+  async ofProfile(
+    hostId: string,
+    viewerId: string | undefined,
+  ): Promise<{ liveStream: Stream | null; pastStreams: Stream[] }> {
+    const read = (status: 'live' | 'ended', limit: number) =>
+      this.db
+        .select({ stream: liveStreams, host: hostColumns })
+        .from(liveStreams)
+        .innerJoin(users, eq(users.id, liveStreams.hostId))
+        .where(
+          and(eq(liveStreams.hostId, hostId), eq(liveStreams.status, status), visibleTo(viewerId)),
+        )
+        .orderBy(desc(liveStreams.startedAt))
+        .limit(limit);
+    const [live, past] = await Promise.all([read('live', 1), read('ended', 50)]);
+    const toStreams = (rows: { stream: StreamRow; host: HostRow }[]) =>
+      rows.map((r) => toStream(r.stream, r.host));
+    return { liveStream: toStreams(live)[0] ?? null, pastStreams: toStreams(past) };
   }
 
   /** Checks a WHIP stream key against the one issued for this stream, in constant time. */

@@ -1,4 +1,4 @@
-import type { PublicUser, RegisterBody, User, UserProfile } from '@onair/protocol';
+import type { PublicUser, RegisterBody, UpdateMeBody, User, UserProfile } from '@onair/protocol';
 import { and, count, eq, sql } from 'drizzle-orm';
 import { decoyHash, hashPassword, verifyPassword } from '../auth/passwords';
 import type { Db } from '../db/database';
@@ -70,6 +70,20 @@ export class UserService {
 
   async get(userId: string): Promise<User> {
     const [row] = await this.db.select().from(users).where(eq(users.id, userId)).limit(1);
+    if (!row) throw AppError.notFound('User');
+    return toUser(row);
+  }
+
+  /** Changes what a user may change about themselves; an empty bio clears it. */
+  async update(userId: string, changes: UpdateMeBody): Promise<User> {
+    const [row] = await this.db
+      .update(users)
+      .set({
+        ...(changes.displayName !== undefined && { displayName: changes.displayName }),
+        ...(changes.bio !== undefined && { bio: changes.bio || null }),
+      })
+      .where(eq(users.id, userId))
+      .returning();
     if (!row) throw AppError.notFound('User');
     return toUser(row);
   }

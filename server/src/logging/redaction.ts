@@ -1,5 +1,5 @@
 /**
- * What must never reach a log line: bearer tokens, cookies, stream keys (also in URLs), password
+ * What must never reach a log line: bearer tokens, cookies, stream keys (also in URLs and text), password
  * hashes and the query parameters that carry them, ICE passwords and TURN credentials. Log lines
  * travel to places with weaker access control than the database, and a token in a log is a
  * session anyone reading it can take over.
@@ -76,7 +76,10 @@ export function scrubUrl(url: string): string {
 function scrubQuery(query: unknown): unknown {
   if (!query || typeof query !== 'object') return query;
   return Object.fromEntries(
-    Object.entries(query).map(([name, value]) => [name, isSecretParam(name) ? censor : value]),
+    Object.entries(query).map(([name, value]) => [
+      name,
+      isSecretParam(name) ? censor : typeof value === 'string' ? scrubText(value) : value,
+    ]),
   );
 }
 
@@ -88,8 +91,11 @@ function scrubQuery(query: unknown): unknown {
 const sdpCredentials =
   /(a=ice-(?:pwd|ufrag):|\bufrag\s+|\bpwd\s+|\bcredential\s*=\s*"?)([^\s";,]+)/gi;
 
+/** Persistent stream keys carry a prefix (`onair_`) so they are recognised wherever they turn up. */
+const persistentStreamKeys = /onair_[A-Za-z0-9_-]{20,}/g;
+
 export function scrubText(text: string): string {
-  return text.replace(sdpCredentials, `$1${censor}`);
+  return text.replace(sdpCredentials, `$1${censor}`).replace(persistentStreamKeys, censor);
 }
 
 type Headers = Record<string, unknown>;
@@ -112,7 +118,7 @@ export function requestSerializer(req: IncomingMessage): Record<string, unknown>
   return {
     id: serialized.id,
     method: serialized.method,
-    url: scrubUrl(String(serialized.url ?? '')),
+    url: scrubText(scrubUrl(String(serialized.url ?? ''))),
     query: scrubQuery(serialized.query),
     params: serialized.params,
     headers: scrubHeaders(serialized.headers),

@@ -5,7 +5,9 @@ export type MediaErrorReason =
   | 'session_not_found'
   | 'closed'
   | 'negotiation_failed'
-  | 'unavailable';
+  | 'unavailable'
+  /** The owner holds as many watching sessions as they may (`answerViewer`'s `maxSessions`). */
+  | 'too_many_sessions';
 
 /** Sentinel errors of the media engine; the transports map each reason to their own codes. */
 export class MediaError extends Error {

@@ -234,13 +234,18 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     }
   }
 
-  /** Viewer-offered connection (WHEP). */
+  /**
+   * Viewer-offered connection (WHEP). With `maxSessions`, the owner may hold that many watching
+   * sessions at once, of any streams, and one more is refused (`too_many_sessions`) rather than
+   * replacing their oldest: for owners that stand for many people, such as one address.
+   */
   async answerViewer(
     streamId: string,
     offerSdp: string,
     owner: string | undefined,
+    maxSessions?: number,
   ): Promise<{ sessionId: string; answer: string }> {
-    const { sessionId, worker, stream } = await this.openWatch(streamId, owner);
+    const { sessionId, worker, stream } = await this.openWatch(streamId, owner, maxSessions);
     try {
       const { sdp } = await this.call(worker, {
         type: 'answer_viewer',
@@ -374,11 +379,14 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   private async openWatch(
     streamId: string,
     owner: string | undefined,
+    maxSessions?: number,
   ): Promise<{ sessionId: string; worker: Worker; stream: StreamState }> {
     const stream = this.streams.get(streamId);
     if (!stream?.codecs)
       throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
-    if (owner !== undefined) this.limitSessions(streamId, owner);
+    // Counted and registered in one turn of the event loop, so racing requests cannot overshoot.
+    if (owner !== undefined && maxSessions !== undefined) this.refuseBeyond(owner, maxSessions);
+    else if (owner !== undefined) this.limitSessions(streamId, owner);
     const worker = this.leastLoaded(stream.origin);
     const sessionId = randomUUID();
     this.sessions.set(sessionId, this.session(streamId, 'watch', worker, owner));
@@ -430,6 +438,14 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
       .sort(([, a], [, b]) => a.createdAt - b.createdAt);
     // The worker reports each close as `subscriber_closed`, which releases the presence.
     for (const [id] of mine.slice(0, Math.max(0, mine.length - max + 1))) this.closeSession(id);
+  }
+
+  private refuseBeyond(owner: string, maxSessions: number): void {
+    let held = 0;
+    for (const session of this.sessions.values())
+      if (session.role === 'watch' && session.owner === owner) held += 1;
+    if (held >= maxSessions)
+      throw new MediaError('too_many_sessions', 'Too many viewing sessions; close one first');
   }
 
   private stream(streamId: string): StreamState {

@@ -1,9 +1,15 @@
-import { streamRoom, type LiveComment, type LiveReaction, type Stream } from '@onair/protocol';
+import {
+  streamRoom,
+  type BroadcastMediaState,
+  type LiveComment,
+  type LiveReaction,
+  type Stream,
+} from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { Audience, LiveEvents } from '../live/events';
 import { userRoom, type LiveServer } from './types';
 
-/** How often, at most, people outside a stream's room hear its viewer count (for list cards). */
+/** How often, at most, people outside a stream's room hear its viewer count and thumbnail (list cards). */
 const listCountIntervalMs = 1000;
 /** How often, at most, a stream's room hears its count: a burst of joins is a few messages, not one each. */
 export const roomCountIntervalMs = 250;
@@ -22,7 +28,7 @@ type Revocation = { streamId: string; userId: string };
 
 /**
  * Translates domain events into Socket.IO messages. The room hears everything at once; the wider
- * audience (the live list) hears starts, ends and a throttled viewer count.
+ * audience (the live list) hears starts, ends, and a throttled viewer count and thumbnail.
  */
 export function relayLiveEvents(
   io: LiveServer,
@@ -31,6 +37,8 @@ export function relayLiveEvents(
 ): () => void {
   const audienceOf = new Map<string, Audience>();
   const pendingCounts = new Map<string, number>();
+  /** The latest thumbnail of each stream not yet told to the list pages. */
+  const pendingThumbnails = new Map<string, string>();
   let flushTimer: NodeJS.Timeout | undefined;
   /** Per room: the count held back while the room was told one less than an interval ago. */
   const roomCounts = new Map<string, { timer: NodeJS.Timeout; held: number | undefined }>();
@@ -52,21 +60,33 @@ export function relayLiveEvents(
   const toAudience = (audience: Audience) =>
     audience.kind === 'public' ? io : io.to(audience.userIds.map(userRoom));
 
-  const flushCounts = async () => {
+  const listAudience = async (streamId: string) => {
+    let audience = audienceOf.get(streamId);
+    if (!audience) {
+      audience = (await resolveAudience(streamId).catch(() => null)) ?? undefined;
+      if (!audience) return undefined;
+      audienceOf.set(streamId, audience);
+    }
+    return toAudience(audience).except(streamRoom(streamId));
+  };
+
+  const flushListUpdates = async () => {
     flushTimer = undefined;
     const counts = [...pendingCounts];
+    const thumbnails = [...pendingThumbnails];
     pendingCounts.clear();
-    for (const [streamId, viewerCount] of counts) {
-      let audience = audienceOf.get(streamId);
-      if (!audience) {
-        audience = (await resolveAudience(streamId).catch(() => null)) ?? undefined;
-        if (!audience) continue;
-        audienceOf.set(streamId, audience);
-      }
-      toAudience(audience)
-        .except(streamRoom(streamId))
-        .emit('viewer_count', { streamId, viewerCount });
-    }
+    pendingThumbnails.clear();
+    for (const [streamId, viewerCount] of counts)
+      (await listAudience(streamId))?.emit('viewer_count', { streamId, viewerCount });
+    for (const [streamId, thumbnail] of thumbnails)
+      (await listAudience(streamId))?.emit('live_thumbnail', { streamId, thumbnail });
+  };
+  const scheduleListFlush = () => {
+    flushTimer ??= setTimeout(() => {
+      flushListUpdates().catch((err: unknown) =>
+        logger.error({ err }, 'could not send updates to the live list'),
+      );
+    }, listCountIntervalMs);
   };
 
   const onStarted = (stream: Stream, audience: Audience) => {
@@ -77,6 +97,7 @@ export function relayLiveEvents(
     const room = streamRoom(stream.streamId);
     audienceOf.delete(stream.streamId);
     pendingCounts.delete(stream.streamId);
+    pendingThumbnails.delete(stream.streamId);
     stopRoomCount(stream.streamId);
     const payload = { streamId: stream.streamId, stream };
     if (audience.kind === 'public') io.emit('live_ended', payload);
@@ -89,11 +110,13 @@ export function relayLiveEvents(
     if (throttle) throttle.held = count.viewerCount;
     else tellRoom(count.streamId, count.viewerCount);
     pendingCounts.set(count.streamId, count.viewerCount);
-    flushTimer ??= setTimeout(() => {
-      flushCounts().catch((err: unknown) =>
-        logger.error({ err }, 'could not send viewer counts to the live list'),
-      );
-    }, listCountIntervalMs);
+    scheduleListFlush();
+  };
+  /** The room sees a new thumbnail at once; list pages get the latest with the next counts. */
+  const onThumbnail = (update: { streamId: string; thumbnail: string }) => {
+    io.to(streamRoom(update.streamId)).emit('live_thumbnail', update);
+    pendingThumbnails.set(update.streamId, update.thumbnail);
+    scheduleListFlush();
   };
   const onJoined = (e: { streamId: string; userId: string; username: string }) =>
     io.to(streamRoom(e.streamId)).emit('viewer_joined', e);
@@ -109,6 +132,8 @@ export function relayLiveEvents(
     io.to(streamRoom(streamId)).emit('broadcaster_reconnecting', { streamId, graceSeconds });
   const onResumed = (streamId: string) =>
     io.to(streamRoom(streamId)).emit('broadcaster_resumed', { streamId });
+  const onMediaState = (state: { streamId: string } & BroadcastMediaState) =>
+    io.to(streamRoom(state.streamId)).emit('live_media_state', state);
 
   /** The list's updates of a private stream stop reaching an ex-follower too. */
   const dropFromAudience = ({ streamId, userId }: Revocation) => {
@@ -136,9 +161,11 @@ export function relayLiveEvents(
   io.on('access_revoked', onRemoteRevoked);
   events.on('broadcaster_reconnecting', onReconnecting);
   events.on('broadcaster_resumed', onResumed);
+  events.on('media_state', onMediaState);
   events.on('stream_started', onStarted);
   events.on('stream_ended', onEnded);
   events.on('viewer_count', onCount);
+  events.on('thumbnail_updated', onThumbnail);
   events.on('viewer_joined', onJoined);
   events.on('viewer_left', onLeft);
   events.on('comment_added', onComment);
@@ -151,9 +178,11 @@ export function relayLiveEvents(
     io.off('access_revoked', onRemoteRevoked);
     events.off('broadcaster_reconnecting', onReconnecting);
     events.off('broadcaster_resumed', onResumed);
+    events.off('media_state', onMediaState);
     events.off('stream_started', onStarted);
     events.off('stream_ended', onEnded);
     events.off('viewer_count', onCount);
+    events.off('thumbnail_updated', onThumbnail);
     events.off('viewer_joined', onJoined);
     events.off('viewer_left', onLeft);
     events.off('comment_added', onComment);

@@ -1,4 +1,5 @@
 import {
+  ANONYMOUS_EVENTS,
   clientEvents,
   describeIssues,
   type Ack,
@@ -22,6 +23,39 @@ interface HandlerContext {
   metrics: Metrics;
 }
 
+type AnonymousEvent = (typeof ANONYMOUS_EVENTS)[number];
+
+const anonymousEvents = new Set<ClientEventName>(ANONYMOUS_EVENTS);
+
+/** What an anonymous socket is told when it sends an event only users may send. */
+const signInTo: Record<Exclude<ClientEventName, AnonymousEvent>, string> = {
+  start_live: 'Sign in to go live',
+  end_live: 'Sign in to go live',
+  live_media_state: 'Sign in to go live',
+  live_comment: 'Sign in to chat',
+  live_reaction: 'Sign in to react',
+};
+
+const isAnonymousEvent = (event: ClientEventName): event is AnonymousEvent =>
+  anonymousEvents.has(event);
+
+/**
+ * Why an anonymous socket may not send this, or undefined when it may: it may send watching
+ * events only, and of those not the ones that publish (an offer with a description, a
+ * publisher's ICE candidate), which can be told once the payload is parsed.
+ */
+function refusedToAnonymous<E extends ClientEventName>(
+  event: E,
+  payload: ParsedPayload<E> | undefined,
+): string | undefined {
+  if (!isAnonymousEvent(event)) return signInTo[event as Exclude<ClientEventName, AnonymousEvent>];
+  if (payload === undefined) return undefined;
+  const publishes =
+    (event === 'live_offer' && 'description' in payload) ||
+    (event === 'live_ice_candidate' && 'role' in payload && payload.role === 'publish');
+  return publishes ? signInTo.start_live : undefined;
+}
+
 export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
   if (error instanceof AppError) return error.toBody();
   logger.error({ err: error }, 'socket handler failed');
@@ -32,7 +66,8 @@ export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
  * Registers `handlers` on `socket` against the protocol's table of client events: the type asks
  * for a handler for every event in it, each payload is parsed with its event's schema, and the
  * result, or the error, goes back in the acknowledgement. A client that sends no ack function
- * still gets the work done.
+ * still gets the work done. This is the one place an anonymous socket is held to watching
+ * (`ANONYMOUS_EVENTS`): anything else is refused with `unauthorized` before a handler runs.
  */
 export function handleClientEvents(
   socket: LiveSocket,
@@ -51,12 +86,20 @@ function listen<E extends ClientEventName>(
   handler: (payload: ParsedPayload<E>) => Promise<AckResult<E>>,
 ): void {
   const schema = clientEvents[event].payload;
+  const refuseAnonymous = (payload: ParsedPayload<E> | undefined) => {
+    if (!socket.data.anonymous) return;
+    const refusal = refusedToAnonymous(event, payload);
+    if (refusal) throw AppError.unauthorized(refusal);
+  };
   const run = async (raw: unknown): Promise<AckResult<E>> => {
+    refuseAnonymous(undefined);
     const parsed = schema.safeParse(raw);
     if (!parsed.success) throw AppError.invalidInput(describeIssues(parsed.error));
     // The table pairs each event with its schema, so this is E's payload; TypeScript cannot
     // follow that pairing through a generic index.
-    return handler(parsed.data as ParsedPayload<E>);
+    const payload = parsed.data as ParsedPayload<E>;
+    refuseAnonymous(payload);
+    return handler(payload);
   };
   const respond = async (raw: unknown, ack: unknown): Promise<void> => {
     const reply =

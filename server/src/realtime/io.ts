@@ -14,9 +14,10 @@ export interface RealtimeOptions {
 }
 
 /**
- * Socket.IO on the HTTP server: no valid token in `auth.token`, no connection. The token must
- * also name a user who still exists (`TokenService.verify` checks), or every later event would
- * act for nobody.
+ * Socket.IO on the HTTP server. A handshake without a token is an anonymous watcher (it may only
+ * watch public streams: `handleClientEvents` refuses it anything else); a token that is present
+ * must be valid and name a user who still exists (`TokenService.verify` checks), or the
+ * connection is refused: a bad token is never silently taken for no token.
  */
 export function createRealtimeServer(
   httpServer: HttpServer,
@@ -35,6 +36,12 @@ export function createRealtimeServer(
 
   io.use((socket, next) => {
     const token: unknown = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    // A signed-out web app sends what its storage holds: nothing, or null.
+    if (token === undefined || token === null) {
+      socket.data = { anonymous: true, userId: null, username: null };
+      next();
+      return;
+    }
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
       next(
         Object.assign(new Error('unauthorized'), {
@@ -45,8 +52,7 @@ export function createRealtimeServer(
     }
     tokens.verify(token).then(
       (claims) => {
-        socket.data.userId = claims.userId;
-        socket.data.username = claims.username;
+        socket.data = { anonymous: false, userId: claims.userId, username: claims.username };
         next();
       },
       (error: unknown) => {
@@ -57,11 +63,13 @@ export function createRealtimeServer(
   });
 
   io.on('connection', (socket) => {
+    const { userId } = socket.data;
     // Synchronous with the adapters in use; an adapter that joins later may also fail to.
-    Promise.resolve(socket.join(userRoom(socket.data.userId))).catch((err: unknown) =>
-      logger.error({ err, userId: socket.data.userId }, 'could not join the user room'),
-    );
-    logger.debug({ socketId: socket.id, userId: socket.data.userId }, 'socket connected');
+    if (userId !== null)
+      Promise.resolve(socket.join(userRoom(userId))).catch((err: unknown) =>
+        logger.error({ err, userId }, 'could not join the user room'),
+      );
+    logger.debug({ socketId: socket.id, userId }, 'socket connected');
   });
   return io;
 }

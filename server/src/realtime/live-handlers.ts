@@ -2,10 +2,11 @@ import { streamRoom, type StartedStream } from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { CommentService } from '../live/comments';
 import { AppError } from '../live/errors';
-import { presenceHandle, type Actor, type PresenceService } from '../live/presence';
+import { presenceHandle, type PresenceService } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import type { ClientEventHandlers } from './client-events';
+import { actorOfSocket, viewerOfSocket } from './socket-identity';
 import type { LiveSocket } from './types';
 
 export interface LiveHandlerDeps {
@@ -23,20 +24,29 @@ export interface LiveHandlerDeps {
 
 export type LiveEventHandlers = Pick<
   ClientEventHandlers,
-  'start_live' | 'join_live' | 'leave_live' | 'live_comment' | 'live_reaction' | 'end_live'
+  | 'start_live'
+  | 'join_live'
+  | 'leave_live'
+  | 'live_comment'
+  | 'live_reaction'
+  | 'end_live'
+  | 'live_media_state'
 >;
 
-/** The plan's stream, chat and reaction events for one authenticated socket. */
+/**
+ * The plan's stream, chat and reaction events for one socket. An anonymous socket reaches only
+ * joining and leaving (the client-event table refuses it the rest), as a viewer of its own.
+ */
 export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEventHandlers {
   const { streams, presence, comments, joinLeave } = deps;
-  const actor: Actor = { userId: socket.data.userId, username: socket.data.username };
+  const viewer = viewerOfSocket(socket);
   const handle = presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */
-  const assertInRoom = async (streamId: string): Promise<void> => {
+  const assertInRoom = async (streamId: string, userId: string): Promise<void> => {
     if (socket.rooms.has(streamRoom(streamId))) return;
-    const row = await streams.visibleRow(streamId, actor.userId);
-    if (row.hostId !== actor.userId) {
+    const row = await streams.visibleRow(streamId, userId);
+    if (row.hostId !== userId) {
       throw new AppError('not_in_room', 'Join the stream before chatting in it');
     }
   };
@@ -45,7 +55,7 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
     for (const room of socket.rooms) {
       if (!room.startsWith('live_')) continue;
       const streamId = room.slice('live_'.length);
-      presence.leave(streamId, actor, handle).catch((err: unknown) => {
+      presence.leave(streamId, viewer, handle).catch((err: unknown) => {
         deps.logger.error({ err, streamId }, 'failed to record a viewer leaving');
       });
     }
@@ -53,7 +63,7 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
 
   return {
     async start_live(body) {
-      const { stream, streamKey } = await streams.start(actor.userId, body);
+      const { stream, streamKey } = await streams.start(actorOfSocket(socket).userId, body);
       await socket.join(streamRoom(stream.streamId));
       const started: StartedStream = {
         ...stream,
@@ -65,16 +75,16 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
 
     async join_live({ streamId }) {
       await joinLeave.take(socket.id);
-      const joined = await presence.enter(streamId, actor, handle);
+      const joined = await presence.enter(streamId, viewer, handle);
       if (socket.disconnected) {
         // The socket went away while we were writing its presence; undo it so it cannot linger.
-        await presence.leave(streamId, actor, handle);
+        await presence.leave(streamId, viewer, handle);
         throw AppError.unauthorized('Disconnected');
       }
       await socket.join(streamRoom(streamId));
       // Access may have been revoked between the presence and the room (an unfollow): the
       // revocation removed the presence, so its absence means this socket must not stay.
-      if (!joined.isHost && !(await presence.isPresent(streamId, actor.userId, handle))) {
+      if (!joined.isHost && !(await presence.isPresent(streamId, viewer, handle))) {
         await socket.leave(streamRoom(streamId));
         throw AppError.notFound();
       }
@@ -85,23 +95,30 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
       await joinLeave.take(socket.id);
       await socket.leave(streamRoom(streamId));
       deps.onLeave?.(streamId);
-      await presence.leave(streamId, actor, handle);
+      await presence.leave(streamId, viewer, handle);
       return {};
     },
 
     async live_comment({ streamId, comment }) {
-      await assertInRoom(streamId);
+      const actor = actorOfSocket(socket);
+      await assertInRoom(streamId, actor.userId);
       return { comment: await comments.add(streamId, actor, comment) };
     },
 
     async live_reaction({ streamId, reaction }) {
-      await assertInRoom(streamId);
+      const actor = actorOfSocket(socket);
+      await assertInRoom(streamId, actor.userId);
       await comments.react(streamId, actor, reaction);
       return {};
     },
 
     async end_live({ streamId }) {
-      return { stream: await streams.end(streamId, actor.userId) };
+      return { stream: await streams.end(streamId, actorOfSocket(socket).userId) };
+    },
+
+    async live_media_state({ streamId, camera, microphone }) {
+      await streams.setMediaState(streamId, actorOfSocket(socket).userId, { camera, microphone });
+      return {};
     },
   };
 }

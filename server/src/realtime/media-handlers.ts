@@ -1,12 +1,13 @@
 import type { SessionDescription } from '@onair/protocol';
 import { AppError } from '../live/errors';
-import { presenceHandle, type Actor } from '../live/presence';
+import { isSignedIn, presenceHandle, userIdOf } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
 import { mediaCall } from '../wiring/media-errors';
 import type { MediaPresence } from '../wiring/media-presence';
 import type { ClientEventHandlers } from './client-events';
+import { actorOfSocket, viewerOfSocket } from './socket-identity';
 import type { LiveSocket } from './types';
 
 export interface MediaHandlerDeps {
@@ -33,8 +34,11 @@ export function mediaHandlers(
   deps: MediaHandlerDeps,
 ): { handlers: MediaEventHandlers; closeWatching: (streamId: string) => void } {
   const { media, mediaPresence, streams, joinLeave } = deps;
-  const userId = socket.data.userId;
-  const actor: Actor = { userId, username: socket.data.username };
+  const viewer = viewerOfSocket(socket);
+  // Signed in: the user (sees what they may, at most a few sessions per stream over all tabs).
+  // Anonymous: this socket only (public streams, one session per stream as for any socket).
+  const userId = userIdOf(viewer);
+  const owner = isSignedIn(viewer) ? viewer.userId : viewer.anonymousId;
   const sessions = new Map<string, string>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
 
@@ -52,8 +56,10 @@ export function mediaHandlers(
   });
 
   const publish = async (streamId: string, offer: string): Promise<SessionDescription> => {
-    const row = await streams.liveRow(streamId, userId);
-    if (row.hostId !== userId) throw AppError.forbidden('Only the host can publish to this stream');
+    const host = actorOfSocket(socket);
+    const row = await streams.liveRow(streamId, host.userId);
+    if (row.hostId !== host.userId)
+      throw AppError.forbidden('Only the host can publish to this stream');
     // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session.
     replaceSession(streamId, 'publish');
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
@@ -64,10 +70,10 @@ export function mediaHandlers(
   const watch = async (streamId: string): Promise<SessionDescription> => {
     await streams.liveRow(streamId, userId);
     await joinLeave.take(socket.id);
-    const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, userId));
+    const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, owner));
     // Watching counts, with or without `join_live`, until the session closes. The new session
     // holds the viewer before the one it replaces lets go, so a re-offer never looks like leaving.
-    await mediaPresence.hold(streamId, actor, presenceHandle.media(sessionId), sessionId);
+    await mediaPresence.hold(streamId, viewer, presenceHandle.media(sessionId), sessionId);
     if (socket.disconnected) {
       // The tab went while we were opening: nothing would ever close this session.
       media.closeSession(sessionId);

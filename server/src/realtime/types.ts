@@ -19,5 +19,15 @@ export type LiveSocket = Socket<
   SocketData
 >;
 
+/**
+ * The user of a socket. Every socket is signed in (the handshake refuses the others), so an
+ * anonymous one here is a programming error.
+ */
+export function signedInUser(socket: LiveSocket): { userId: string; username: string } {
+  const { data } = socket;
+  if (data.anonymous !== false) throw new Error('socket is not signed in');
+  return { userId: data.userId, username: data.username };
+}
+
 /** Room reaching every tab of one user. */
 export const userRoom = (userId: string): `user:${string}` => `user:${userId}`;

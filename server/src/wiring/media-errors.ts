@@ -20,6 +20,8 @@ export function fromMediaError(error: unknown): unknown {
       return AppError.streamEnded();
     case 'unavailable':
       return new AppError('unavailable', error.message);
+    case 'too_many_sessions':
+      return AppError.rateLimited(undefined, error.message);
   }
 }
 

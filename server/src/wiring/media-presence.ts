@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
 import type { LiveEvents } from '../live/events';
-import type { Actor, ConnectionHandle, JoinOutcome, PresenceService } from '../live/presence';
+import type { ConnectionHandle, JoinOutcome, PresenceService, Viewer } from '../live/presence';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool';
 
 export interface MediaPresence {
   /**
-   * Counts `actor` present through `handle` for as long as watching session `sessionId` lives:
+   * Counts `viewer` present through `handle` for as long as watching session `sessionId` lives:
    * a media session implies presence, whether or not its socket joined the room. When presence
    * is refused (hidden stream, ended stream) the session is closed and the error thrown.
    */
   hold(
     streamId: string,
-    actor: Actor,
+    viewer: Viewer,
     handle: ConnectionHandle,
     sessionId: string,
   ): Promise<JoinOutcome>;
@@ -20,7 +20,7 @@ export interface MediaPresence {
 
 interface Held {
   streamId: string;
-  actor: Actor;
+  viewer: Viewer;
   handle: ConnectionHandle;
 }
 
@@ -37,30 +37,29 @@ export function connectMediaPresence(deps: {
   const { media, presence, events, logger } = deps;
   const held = new Map<string, Held>();
 
-  const leave = async (sessionId: string, viewer: Held): Promise<void> => {
+  const leave = async (sessionId: string, entry: Held): Promise<void> => {
     try {
-      await presence.leave(viewer.streamId, viewer.actor, viewer.handle);
+      await presence.leave(entry.streamId, entry.viewer, entry.handle);
     } catch (err) {
       logger.error(
-        { err, streamId: viewer.streamId, sessionId },
+        { err, streamId: entry.streamId, sessionId },
         'failed to record a media viewer leaving',
       );
     }
   };
 
   const onClosed = (_streamId: string, sessionId: string) => {
-    const viewer = held.get(sessionId);
-    if (!viewer) return;
+    const entry = held.get(sessionId);
+    if (!entry) return;
     held.delete(sessionId);
     // `leave` logs its own failure, and nothing here depends on when it finishes.
-    void leave(sessionId, viewer);
+    void leave(sessionId, entry);
   };
   const onRevoked = ({ streamId, userId }: { streamId: string; userId: string }) =>
     media.closeViewerSessions(streamId, userId);
   // An ended stream's presence is gone with it, and its sessions close without a report.
   const onEnded = ({ streamId }: { streamId: string }) => {
-    for (const [sessionId, viewer] of held)
-      if (viewer.streamId === streamId) held.delete(sessionId);
+    for (const [sessionId, entry] of held) if (entry.streamId === streamId) held.delete(sessionId);
   };
 
   media.on('subscriber_closed', onClosed);
@@ -68,12 +67,12 @@ export function connectMediaPresence(deps: {
   events.on('stream_ended', onEnded);
 
   return {
-    async hold(streamId, actor, handle, sessionId) {
-      const viewer: Held = { streamId, actor, handle };
-      held.set(sessionId, viewer);
+    async hold(streamId, viewer, handle, sessionId) {
+      const entry: Held = { streamId, viewer, handle };
+      held.set(sessionId, entry);
       let joined: JoinOutcome;
       try {
-        joined = await presence.enter(streamId, actor, handle);
+        joined = await presence.enter(streamId, viewer, handle);
       } catch (error) {
         held.delete(sessionId);
         media.closeSession(sessionId);
@@ -82,7 +81,7 @@ export function connectMediaPresence(deps: {
       // The session may have closed while its presence was being written: undo that presence.
       if (!media.sessionInfo(sessionId)) {
         held.delete(sessionId);
-        await leave(sessionId, viewer);
+        await leave(sessionId, entry);
       }
       return joined;
     },

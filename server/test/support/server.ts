@@ -27,6 +27,16 @@ async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<voi
     drop: async () => {
       const c = new pg.Client({ connectionString: base });
       await c.connect();
+      // A closed pool has told its connections to end, but they may not have gone yet: forcing
+      // the drop under them makes the server terminate them, an error nobody listens for any more.
+      for (let waited = 0; waited < 3000; waited += 50) {
+        const open = await c.query<{ n: number }>(
+          'select count(*)::int as n from pg_stat_activity where datname = $1',
+          [name],
+        );
+        if (open.rows[0]?.n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
     },
@@ -45,6 +55,8 @@ export interface TestServerOptions extends StartOptions {
   env?: Record<string, string>;
 }
 
+const testLogLevel = process.env.TEST_LOG_LEVEL ?? 'silent';
+
 /** The real server on 127.0.0.1, a random port and a fresh database. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const engine = options.engine ?? 'pglite';
@@ -53,14 +65,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: 'memory://',
-    LOG_LEVEL: 'silent',
+    // TEST_LOG_LEVEL=debug shows a failing test's server (and media worker) logs.
+    LOG_LEVEL: testLogLevel,
     // Limits kept in Redis outlive a test run: each server counts in a namespace of its own
     // unless a test gives several nodes one to share.
     REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
     ...(scratch ? { DATABASE_URL: scratch.url } : {}),
     ...options.env,
   });
-  const server = await startServer(config, { logger: pino({ level: 'silent' }), ...options });
+  const server = await startServer(config, { logger: pino({ level: testLogLevel }), ...options });
   return Object.assign(server, {
     databaseUrl: scratch?.url ?? options.env?.DATABASE_URL,
     async stop() {

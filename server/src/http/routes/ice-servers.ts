@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Router } from 'express';
 import type { TokenService } from '../../auth/tokens';
 import type { IceServerConfig } from '../../config';
-import { actorOf, authenticate } from '../auth';
+import { authenticate, maybeActorOf } from '../auth';
 
 export interface IceServersOptions {
   iceServers: IceServerConfig[];
@@ -15,14 +15,19 @@ const isTurn = (urls: string | string[]) => [urls].flat().some((u) => /^turns?:/
 
 /**
  * The ICE servers a client should use. TURN entries get credentials that expire:
- * username `expiry:userId`, password base64(HMAC-SHA1(secret, username)).
+ * username `expiry:userId`, password base64(HMAC-SHA1(secret, username)). An anonymous caller
+ * (no `userId`) gets the other entries only: a relay costs its operator, so it is for accounts.
  */
 export function iceServersFor(
   options: IceServersOptions,
-  userId: string,
+  userId: string | undefined,
   now = Date.now(),
 ): IceServerConfig[] {
-  return options.iceServers.map((server) => {
+  const servers =
+    userId === undefined
+      ? options.iceServers.filter((server) => !isTurn(server.urls))
+      : options.iceServers;
+  return servers.map((server) => {
     if (!options.turnSecret || !isTurn(server.urls)) return server;
     const username = `${Math.floor(now / 1000) + options.turnTtlSeconds}:${userId}`;
     const credential = createHmac('sha1', options.turnSecret).update(username).digest('base64');
@@ -32,9 +37,10 @@ export function iceServersFor(
 
 export function iceServerRoutes(options: IceServersOptions, tokens: TokenService): Router {
   const router = Router();
-  router.get('/', authenticate(tokens, 'required'), (_req, res) => {
+  // Anonymous watchers of public streams need the STUN servers too.
+  router.get('/', authenticate(tokens, 'optional'), (_req, res) => {
     res.set('Cache-Control', 'no-store');
-    res.json({ iceServers: iceServersFor(options, actorOf(res).userId) });
+    res.json({ iceServers: iceServersFor(options, maybeActorOf(res)?.userId) });
   });
   return router;
 }

@@ -63,6 +63,12 @@ export function liveRoutes({
   });
 
   // A lease: the viewer counts for `leaseSeconds` and renews by calling `view` again.
+  // The host's end screen; it works while live too.
+  router.get('/:streamId/summary', required, async (req, res) => {
+    const { streamId } = parse(streamIdParams, req.params);
+    res.json(await streams.summary(streamId, actorOf(res).userId));
+  });
+
   router.post('/:streamId/view', required, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
     const joined = await presence.view(streamId, actorOf(res));

@@ -1,15 +1,28 @@
-import { userIdParams } from '@onair/protocol';
+import { userIdParams, usernameParams } from '@onair/protocol';
 import { Router } from 'express';
 import type { TokenService } from '../../auth/tokens';
+import { profilePage } from '../../live/profile-page';
+import type { StreamService } from '../../live/streams';
 import type { UserService } from '../../live/users';
 import { actorOf, authenticate, maybeActorOf } from '../auth';
 import { parse } from '../validate';
 
-export function userRoutes(users: UserService, tokens: TokenService): Router {
+export function userRoutes(
+  users: UserService,
+  streams: StreamService,
+  tokens: TokenService,
+): Router {
   const router = Router();
   const required = authenticate(tokens, 'required');
+  const optional = authenticate(tokens, 'optional');
 
-  router.get('/:userId', authenticate(tokens, 'optional'), async (req, res) => {
+  // Before `/:userId`, so "by-username" is never taken for a user id.
+  router.get('/by-username/:username', optional, async (req, res) => {
+    const { username } = parse(usernameParams, req.params);
+    res.json(await profilePage({ users, streams }, username, maybeActorOf(res)?.userId));
+  });
+
+  router.get('/:userId', optional, async (req, res) => {
     const { userId } = parse(userIdParams, req.params);
     res.json(await users.profile(userId, maybeActorOf(res)?.userId));
   });

@@ -1,15 +1,27 @@
 import express, { Router, type Request, type Response, type NextFunction } from 'express';
-import { sdpText, streamIdParams, whepSessionPath, whipSessionPath } from '@onair/protocol';
+import {
+  sdpText,
+  streamIdParams,
+  userWhipPath,
+  whepSessionPath,
+  whipSessionPath,
+} from '@onair/protocol';
 import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
-import { presenceHandle, type Actor } from '../../live/presence';
+import { anonymousViewer, presenceHandle, userIdOf, type Actor } from '../../live/presence';
+import type { NextStreamService } from '../../live/next-stream';
+import type { StreamKeyService } from '../../live/stream-keys';
 import type { StreamService } from '../../live/streams';
 import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { mediaCall } from '../../wiring/media-errors';
 import type { MediaPresence } from '../../wiring/media-presence';
 import { actorOfToken, bearerToken } from '../auth';
+import { clientAddress } from '../client-address';
 import { parse } from '../validate';
+
+/** `userWhipPath`, as this router (mounted at `/api/live`) sees it. */
+const userWhipRoute = userWhipPath.replace(/^\/api\/live/, '');
 
 const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
 
@@ -17,9 +29,13 @@ export interface WhipRouteDeps {
   media: MediaWorkerPool;
   mediaPresence: MediaPresence;
   streams: StreamService;
+  streamKeys: StreamKeyService;
+  nextStream: NextStreamService;
   tokens: TokenService;
-  /** Link headers advertising ICE servers to a client (RFC 9725 §4.6). */
+  /** Link headers advertising ICE servers to a client (RFC 9725 §4.6); undefined: anonymous. */
   iceLinks: (userId: string | undefined) => string[];
+  /** WHEP sessions without an account one address may hold at once (`ANONYMOUS_WHEP_PER_IP`). */
+  anonymousSessionsPerAddress: number;
 }
 
 /** WHIP and WHEP resources answer browsers on other origins: no cookies are used, so `*` is safe. */
@@ -84,19 +100,27 @@ export function whipRoutes({
   media,
   mediaPresence,
   streams,
+  streamKeys,
+  nextStream,
   tokens,
   iceLinks,
+  anonymousSessionsPerAddress,
 }: WhipRouteDeps): Router {
   const router = Router();
 
-  /** The stream's key (OBS) or the host's own token may publish; anything else may not. */
+  /**
+   * The stream's key, the host's persistent key (OBS) or the host's own token may publish;
+   * anything else may not.
+   */
   const authorizePublisher = async (req: Request, streamId: string): Promise<void> => {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw AppError.unauthorized('Send the stream key as a Bearer token');
     let row = await streams.verifyStreamKey(streamId, token);
     if (!row) {
-      // Not this stream's key: it may be the host's own access token (401 when it is neither).
-      const { userId } = await actorOfToken(tokens, token);
+      // Not this stream's key: it may be the host's persistent key or their own access token
+      // (401 when it is neither).
+      const userId =
+        (await streamKeys.ownerOf(token)) ?? (await actorOfToken(tokens, token)).userId;
       row = await streams.visibleRow(streamId, userId);
       if (row.hostId !== userId)
         throw AppError.forbidden('Only the host can publish to this stream');
@@ -104,39 +128,102 @@ export function whipRoutes({
     if (row.status !== 'live') throw AppError.notFound();
   };
 
-  const viewerOf = async (req: Request): Promise<Actor> => {
+  /**
+   * Who watches: the user a token names, or, with no Authorization header at all, someone
+   * anonymous (public streams only). A token that is present but refused is a 401 as anywhere.
+   */
+  const viewerOf = async (req: Request): Promise<Actor | undefined> => {
     const token = bearerToken(req.headers.authorization);
-    if (!token) throw AppError.unauthorized('Send your access token as a Bearer token');
-    return actorOfToken(tokens, token);
+    return token ? actorOfToken(tokens, token) : undefined;
   };
 
-  router.use(['/:streamId/whip', '/:streamId/whep'], cors);
+  /**
+   * Whose a watching session is: its user's, or for anonymous sessions the client's address, so
+   * the address's sessions are bounded and only that address may end or extend them.
+   */
+  const ownerOf = (req: Request, actor: Actor | undefined): string =>
+    actor ? actor.userId : `address:${clientAddress(req)}`;
+
+  router.use([userWhipRoute, '/:streamId/whip', '/:streamId/whep'], cors);
+
+  /** Publishes into `streamId`; a publisher already there makes this the host's `already_live`. */
+  const publishInto = async (streamId: string, offer: string) => {
+    try {
+      return { streamId, ...(await mediaCall(() => media.publish(streamId, offer))) };
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'conflict')
+        throw AppError.alreadyLive(streamId);
+      throw error;
+    }
+  };
+
+  /**
+   * OBS's one URL: the host's persistent key starts a stream from their next-stream settings,
+   * or resumes their live stream when its publisher is gone (a reconnect within the grace period,
+   * or a stream started in the web app that nothing publishes yet).
+   */
+  const publishAsHost = async (hostId: string, offer: string) => {
+    const live = await streams.liveStreamOf(hostId);
+    if (live) return publishInto(live, offer);
+    let started: string;
+    try {
+      started = (await streams.start(hostId, await nextStream.startBody(hostId))).stream.streamId;
+    } catch (error) {
+      // Another offer started it a moment ago: this one joins in (or meets its publisher).
+      if (error instanceof AppError && error.code === 'already_live')
+        return publishInto((error as AppError<'already_live'>).details.streamId, offer);
+      throw error;
+    }
+    try {
+      return await publishInto(started, offer);
+    } catch (error) {
+      // An offer the media server refused leaves no stream behind for its grace period.
+      await streams.finish(started, 'publisher_lost');
+      throw error;
+    }
+  };
+
+  router.post(userWhipRoute, sdpBody, async (req, res) => {
+    const key = bearerToken(req.headers.authorization);
+    if (!key) throw AppError.unauthorized('Send your stream key as a Bearer token');
+    // The same answer whether the key is malformed, rotated away or nobody's.
+    const hostId = await streamKeys.ownerOf(key);
+    if (!hostId) throw AppError.unauthorized('Invalid stream key');
+    const offer = requireSdp(req);
+    const { streamId, sessionId, answer } = await publishAsHost(hostId, offer);
+    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks(undefined));
+  });
 
   router.post('/:streamId/whip', sdpBody, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
     await authorizePublisher(req, streamId);
     const offer = requireSdp(req);
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
-    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks(undefined));
+    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks('whip'));
   });
 
   router.post('/:streamId/whep', sdpBody, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
     const actor = await viewerOf(req);
-    const row = await streams.visibleRow(streamId, actor.userId);
+    const row = await streams.visibleRow(streamId, actor?.userId);
     if (row.status !== 'live') throw AppError.notFound();
     const offer = requireSdp(req);
+    const owner = ownerOf(req, actor);
     const { sessionId, answer } = await mediaCall(() =>
-      media.answerViewer(streamId, offer, actor.userId),
+      actor
+        ? media.answerViewer(streamId, offer, owner)
+        : media.answerViewer(streamId, offer, owner, anonymousSessionsPerAddress),
     );
-    // A WHEP session is a viewer for as long as it lives (closed with it, refused with it).
-    await mediaPresence.hold(streamId, actor, presenceHandle.whep(sessionId), sessionId);
+    // A WHEP session is a viewer for as long as it lives (closed with it, refused with it); an
+    // anonymous one is a viewer of its own.
+    const viewer = actor ?? anonymousViewer.whep(sessionId);
+    await mediaPresence.hold(streamId, viewer, presenceHandle.whep(sessionId), sessionId);
     sendAnswer(
       res,
       whepSessionPath(streamId, sessionId),
       sessionId,
       answer,
-      iceLinks(actor.userId),
+      iceLinks(userIdOf(viewer)),
     );
   });
 
@@ -146,7 +233,7 @@ export function whipRoutes({
     if (!info || info.streamId !== streamId || info.role !== role)
       throw AppError.notFound('Session');
     if (role === 'publish') await authorizePublisher(req, streamId);
-    else if (info.owner !== (await viewerOf(req)).userId) {
+    else if (info.owner !== ownerOf(req, await viewerOf(req))) {
       throw AppError.forbidden('This is not your session');
     }
     return sessionId;

@@ -1,0 +1,148 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { THUMBNAIL_MAX_BYTES, thumbnailPath, type THUMBNAIL_TYPES } from '@onair/protocol';
+import { eq, sql } from 'drizzle-orm';
+import { signature } from '../auth/secret-box';
+import type { Db } from '../db/database';
+import { liveStreams, streamThumbnails } from '../db/schema';
+import { AppError } from './errors';
+import type { LiveEvents } from './events';
+import { lockStream, type StreamRow } from './stream-rows';
+import type { StreamService } from './streams';
+
+export type ThumbnailType = (typeof THUMBNAIL_TYPES)[number];
+
+/**
+ * The image type the bytes themselves announce, whatever the request said: JPEG starts with an
+ * SOI marker and the next marker's FF (FF D8 FF); WebP is a RIFF container of form type "WEBP".
+ */
+export function sniffImageType(bytes: Uint8Array): ThumbnailType | undefined {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)
+    return 'image/jpeg';
+  const ascii = (from: number, to: number) =>
+    Buffer.from(bytes.subarray(from, to)).toString('latin1');
+  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+export interface Thumbnail {
+  image: Buffer;
+  contentType: string;
+  /** Names this upload: the `?v=` of its URL and its ETag. */
+  version: string;
+  isPrivate: boolean;
+}
+
+/**
+ * Stream thumbnails, kept in the database so every node serves them. A private stream's
+ * thumbnail URL carries a signature of that one upload: the URL is handed only to those who may
+ * see the stream (in the stream's JSON), and works as an `<img>` source, which sends no token.
+ */
+export class ThumbnailService {
+  constructor(
+    private readonly db: Db,
+    private readonly events: LiveEvents,
+    private readonly streams: StreamService,
+    /** Signs private streams' thumbnail URLs. */
+    private readonly signingKey: Buffer,
+  ) {}
+
+  /** Only the host of a live stream may upload: checked before the upload is read. */
+  async assertUploader(streamId: string, userId: string): Promise<void> {
+    this.checkUploader(await this.streams.visibleRow(streamId, userId), userId);
+  }
+
+  private checkUploader(row: StreamRow, userId: string): void {
+    if (row.hostId !== userId) throw AppError.forbidden('Only the host can set the thumbnail');
+    if (row.status !== 'live') throw AppError.streamEnded();
+  }
+
+  /** Stores `image` as the stream's thumbnail and returns the URL that now names it. */
+  async upload(
+    streamId: string,
+    userId: string,
+    image: Buffer,
+    declaredType: string,
+  ): Promise<string> {
+    if (image.length > THUMBNAIL_MAX_BYTES)
+      throw new AppError('payload_too_large', 'The thumbnail is too large');
+    const type = sniffImageType(image);
+    if (!type) throw new AppError('unsupported_media_type', 'The thumbnail must be JPEG or WebP');
+    if (type !== declaredType)
+      throw new AppError('unsupported_media_type', `The image is ${type}, not ${declaredType}`);
+    const version = createHash('sha256').update(image).digest('hex').slice(0, 20);
+
+    const thumbnail = await this.db.transaction(async (tx) => {
+      // Under the stream's lock, so an upload racing the stream's end cannot land after it.
+      const row = await lockStream(tx, streamId);
+      if (!row) throw AppError.notFound();
+      this.checkUploader(row, userId);
+      const url = this.url(streamId, version, row.isPrivate);
+      await tx
+        .insert(streamThumbnails)
+        .values({ streamId, image, contentType: type, version })
+        .onConflictDoUpdate({
+          target: streamThumbnails.streamId,
+          set: { image, contentType: type, version, updatedAt: sql`now()` },
+        });
+      await tx
+        .update(liveStreams)
+        .set({ thumbnail: url, updatedAt: sql`now()` })
+        .where(eq(liveStreams.streamId, streamId));
+      return url;
+    });
+    this.events.emit('thumbnail_updated', { streamId, thumbnail });
+    return thumbnail;
+  }
+
+  /**
+   * The thumbnail, for a caller who may see the stream or who holds the signed URL of the
+   * current upload; "not found" otherwise, as for the stream itself.
+   */
+  async read(
+    streamId: string,
+    viewerId: string | undefined,
+    given: { v?: string | undefined; sig?: string | undefined },
+  ): Promise<Thumbnail> {
+    const [row] = await this.db
+      .select({
+        image: streamThumbnails.image,
+        contentType: streamThumbnails.contentType,
+        version: streamThumbnails.version,
+        isPrivate: liveStreams.isPrivate,
+      })
+      .from(streamThumbnails)
+      .innerJoin(liveStreams, eq(liveStreams.streamId, streamThumbnails.streamId))
+      .where(eq(streamThumbnails.streamId, streamId))
+      .limit(1);
+    // One answer for "no thumbnail" and "not yours to see", so neither tells the other apart.
+    const hidden = AppError.notFound('Thumbnail');
+    if (!row) throw hidden;
+    if (row.isPrivate && !this.signedFor(streamId, row.version, given)) {
+      const visible = await this.streams.visibleRow(streamId, viewerId).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof AppError && error.code === 'not_found') return false;
+          throw error;
+        },
+      );
+      if (!visible) throw hidden;
+    }
+    return row;
+  }
+
+  private url(streamId: string, version: string, isPrivate: boolean): string {
+    const base = `${thumbnailPath(streamId)}?v=${version}`;
+    return isPrivate ? `${base}&sig=${signature(this.signingKey, `${streamId}:${version}`)}` : base;
+  }
+
+  private signedFor(
+    streamId: string,
+    version: string,
+    given: { v?: string | undefined; sig?: string | undefined },
+  ): boolean {
+    if (given.v !== version || !given.sig) return false;
+    const expected = Buffer.from(signature(this.signingKey, `${streamId}:${version}`));
+    const actual = Buffer.from(given.sig);
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  }
+}
