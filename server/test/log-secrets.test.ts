@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { users } from '../src/db/schema';
 import { scrubText, scrubUrl } from '../src/logging/redaction';
+import { embeddedEnv } from './support/entry-point';
 import { connected, RecordingViewer, SyntheticPublisher, waitFor } from './support/loopback-peers';
 import {
   api,
@@ -381,15 +382,16 @@ describe('no secret reaches a log line', () => {
     cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
       cwd: root,
-      env: {
-        ...process.env,
+      // The entry point as it starts with no configuration: on the embedded database, never on a
+      // DATABASE_URL the test run inherits (CI's shared database is for the storage suites).
+      env: embeddedEnv({
         ...turnEnv,
         PORT: '0',
         HOST: '127.0.0.1',
         DATA_DIR: dataDir,
         LOG_LEVEL: 'trace',
         MEDIA_WORKERS: '2',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
