@@ -171,7 +171,7 @@ describe('operations', () => {
       await rm(dataDir, { recursive: true, force: true });
       await rm(outDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 90_000);
 
   it('refuses invalid configuration with a message naming the variable', async () => {
     const child = spawnEntryPoint(embeddedEnv({ PORT: 'abc', ICE_SERVERS: 'not json' }));

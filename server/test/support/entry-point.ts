@@ -64,7 +64,7 @@ export async function startEntryPoint(
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`no URL printed: ${out} ${stderr}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no URL printed: ${out} ${stderr}`)), 45_000);
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /live at (http:\/\/\S+)/.exec(out);
