@@ -3,6 +3,7 @@
  * of each media worker, from /proc and from the server's own /metrics.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { childPids } from '../../server/test/support/entry-point';
 import { cpuSeconds, rssBytes } from '../lib/proc';
 
 export interface ProcessFigures {
@@ -35,20 +36,6 @@ export interface Sample {
 }
 
 const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** The processes `pid` started, from /proc/<pid>/task/<tid>/children. */
-export function childPids(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
-        .split(' ')
-        .filter(Boolean)
-        .map(Number),
-    );
-  } catch {
-    return [];
-  }
-}
 
 function figures(pid: number): ProcessFigures {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
