@@ -14,6 +14,14 @@ export const ERROR_CODES = [
   /** The stream is live but its broadcaster is not sending yet (or is reconnecting): wait for them. */
   'no_publisher',
   'not_in_room',
+  /** A moderator timed this user out of the stream's chat for a while. */
+  'timed_out',
+  /** The host banned this user from all of their streams. */
+  'banned',
+  /** Slow mode: one comment per user per interval. */
+  'slow_mode',
+  /** The comment contains a word the host blocked. */
+  'blocked_word',
   'rate_limited',
   'unsupported_media_type',
   'timeout',
@@ -30,6 +38,10 @@ export interface ErrorDetails {
   /** Seconds after which trying again may succeed (REST sends the same as `Retry-After`). */
   rate_limited: { retryAfterSeconds?: number };
   unavailable: { retryAfterSeconds?: number };
+  /** When the timeout ends (ISO 8601) and how many seconds are left. */
+  timed_out: { until: string; retryAfterSeconds: number };
+  /** Seconds until this user may comment again. */
+  slow_mode: { retryAfterSeconds: number };
 }
 
 /** One error: `code`, a sentence safe to show, and the code's details when it has any. */

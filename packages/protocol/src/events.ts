@@ -1,10 +1,12 @@
 import type { z } from 'zod';
 import type { AckCallback } from './errors';
 import {
+  joinLivePayload,
   liveAnswerPayload,
   liveCommentPayload,
   liveIceCandidatePayload,
   liveMediaStatePayload,
+  liveModeratePayload,
   liveOfferPayload,
   liveReactionPayload,
   startStreamBody,
@@ -13,9 +15,11 @@ import {
 } from './schemas';
 import type {
   BroadcastMediaState,
+  ChatRole,
   JoinResult,
   LiveComment,
   LiveReaction,
+  ModerationResult,
   StartedStream,
   Stream,
   ViewerCount,
@@ -49,8 +53,9 @@ const clientEvent = <S extends z.ZodType>(payload: S) => ({
 export const clientEvents = {
   /** Start a stream (same as `POST /api/live/start`); `live_started` goes out once. */
   start_live: clientEvent(startStreamBody).acks<{ stream: StartedStream }>(),
-  join_live: clientEvent(streamRef).acks<JoinResult>(),
+  join_live: clientEvent(joinLivePayload).acks<JoinResult>(),
   leave_live: clientEvent(streamRef).acks(),
+  /** The ack carries the comment as stored, with its id. */
   live_comment: clientEvent(liveCommentPayload).acks<{ comment: LiveComment }>(),
   live_reaction: clientEvent(liveReactionPayload).acks(),
   end_live: clientEvent(streamRef).acks<{ stream: Stream }>(),
@@ -64,6 +69,8 @@ export const clientEvents = {
   live_ice_candidate: clientEvent(liveIceCandidatePayload).acks(),
   /** The host announces their camera and microphone; the room gets `live_media_state`. Host only. */
   live_media_state: clientEvent(liveMediaStatePayload).acks(),
+  /** One moderation action (same as `POST /api/live/:streamId/moderation`). Host and moderators. */
+  live_moderate: clientEvent(liveModeratePayload).acks<ModerationResult>(),
 } as const;
 
 /**
@@ -118,12 +125,30 @@ export interface ServerToClientEvents {
   live_media_state: (payload: { streamId: string } & BroadcastMediaState) => void;
   /** A new thumbnail of a stream (to the room and the list pages, like `viewer_count`). */
   live_thumbnail: (payload: { streamId: string; thumbnail: string }) => void;
+  /** A moderator deleted a comment (to the room): take it off the screen. */
+  live_comment_deleted: (payload: { streamId: string; commentId: string }) => void;
+  /** Slow mode changed (to the room); 0 is off. */
+  live_slow_mode: (payload: { streamId: string; seconds: number }) => void;
+  /**
+   * This user was timed out of the stream's chat (to their own tabs): they may watch but not
+   * comment until `until`.
+   */
+  live_timed_out: (payload: { streamId: string; until: string; seconds: number }) => void;
+  /**
+   * This user was banned from the host's streams (to their own tabs): the server has taken them
+   * out of the room and closed their media for it.
+   */
+  live_banned: (payload: { streamId: string }) => void;
+  /** This user's part in the stream's chat changed (to their own tabs): moderator or not. */
+  live_role: (payload: { streamId: string; role: ChatRole }) => void;
 }
 
 export interface InterServerEvents {
   ping: () => void;
   /** A node revoked a user's access to a stream; each node closes that user's media there. */
   access_revoked: (revocation: { streamId: string; userId: string }) => void;
+  /** A node banned a user from a stream's host; each node closes that user's media there. */
+  banned: (ban: { streamId: string; userId: string }) => void;
 }
 
 /**

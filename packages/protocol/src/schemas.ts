@@ -18,6 +18,14 @@ export const LIMITS = {
   commentPageMax: 100,
   sdpMax: 64 * 1024,
   candidateMax: 2048,
+  /** A timeout lasts at most two weeks; longer is a ban. */
+  timeoutMaxSeconds: 14 * 24 * 60 * 60,
+  slowModeMaxSeconds: 600,
+  blockedWordsMax: 200,
+  blockedWordMax: 40,
+  /** At most this many comments are replayed to a socket that rejoins after a drop. */
+  missedCommentsMax: 500,
+  moderationPageMax: 100,
 } as const;
 
 /**
@@ -133,6 +141,13 @@ export const commentHistoryQuery = z.object({
 export const streamRef = z.object({ streamId: id });
 export type StreamRef = z.infer<typeof streamRef>;
 
+/**
+ * `join_live`. A client rejoining after its connection dropped names the last comment it has, and
+ * the ack carries the ones stored since (`JoinResult.missedComments`).
+ */
+export const joinLivePayload = z.object({ streamId: id, sinceCommentId: id.optional() });
+export type JoinLivePayload = z.infer<typeof joinLivePayload>;
+
 export const liveCommentPayload = z.object({ streamId: id, comment: commentText });
 export type LiveCommentPayload = z.infer<typeof liveCommentPayload>;
 
@@ -197,3 +212,45 @@ export const liveMediaStatePayload = z.object({
   microphone: z.boolean(),
 });
 export type LiveMediaStatePayload = z.infer<typeof liveMediaStatePayload>;
+
+/** A word or phrase the host blocks from chat: matched whole and case-insensitively. */
+export const blockedWord = singleLineText().min(1).max(LIMITS.blockedWordMax);
+
+const moderationActions = [
+  z.object({ action: z.literal('delete_comment'), commentId: id }),
+  z.object({
+    action: z.literal('timeout'),
+    userId: id,
+    seconds: z.number().int().min(1).max(LIMITS.timeoutMaxSeconds),
+  }),
+  z.object({ action: z.literal('ban'), userId: id }),
+  z.object({ action: z.literal('unban'), userId: id }),
+  z.object({
+    action: z.literal('slow_mode'),
+    seconds: z.number().int().min(0).max(LIMITS.slowModeMaxSeconds),
+  }),
+  z.object({
+    action: z.literal('blocked_words'),
+    words: z
+      .array(blockedWord)
+      .max(LIMITS.blockedWordsMax)
+      // Words differing only in case are one word.
+      .transform((words) => [...new Map(words.map((w) => [w.toLowerCase(), w])).values()]),
+  }),
+  z.object({ action: z.literal('add_moderator'), userId: id }),
+  z.object({ action: z.literal('remove_moderator'), userId: id }),
+] as const;
+
+/** `POST /api/live/:streamId/moderation`: one action. */
+export const moderationAction = z.discriminatedUnion('action', moderationActions);
+export type ModerationActionBody = z.infer<typeof moderationAction>;
+
+/** `live_moderate`: one action and the stream it is taken on. */
+export const liveModeratePayload = z.intersection(streamRef, moderationAction);
+export type LiveModeratePayload = z.infer<typeof liveModeratePayload>;
+
+export const moderationHistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(LIMITS.moderationPageMax).optional().default(50),
+  /** A log entry id from a previous page's `nextBefore`. */
+  before: id.optional(),
+});

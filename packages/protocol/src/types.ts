@@ -119,6 +119,9 @@ export interface ThumbnailResult {
   thumbnail: string;
 }
 
+/** Someone's part in a stream's chat: the host, one of the host's moderators, or anyone else. */
+export type ChatRole = 'host' | 'moderator' | 'viewer';
+
 export interface LiveComment {
   id: string;
   streamId: string;
@@ -127,13 +130,23 @@ export interface LiveComment {
   user: PublicUser;
   comment: string;
   timestamp: string;
+  /** The author's part in the chat, as it is now (history) or was when sent (live): the badge. */
+  role: ChatRole;
 }
 
+/**
+ * Reactions to a stream, coalesced: a room hears at most one event per emoji per 250 ms, with how
+ * many were sent in that window. A window of one reaction names who sent it.
+ */
 export interface LiveReaction {
   streamId: string;
-  userId: string;
-  username: string;
   reaction: Reaction;
+  /** How many of this reaction were sent in the window (at least 1). */
+  count: number;
+  /** The sender when `count` is 1; null when several were coalesced. */
+  userId: string | null;
+  username: string | null;
+  /** When the window closed. */
   timestamp: string;
 }
 
@@ -152,9 +165,27 @@ export interface ViewerEvent {
   username: string;
 }
 
+/** The chat as one user sees it on joining: its rules now and where they stand in it. */
+export interface ChatState {
+  /** One comment per user per this many seconds; 0 when slow mode is off. */
+  slowModeSeconds: number;
+  /** The caller's part: hosts and moderators get the moderation tools. */
+  role: ChatRole;
+  /** When the caller's timeout ends (ISO 8601); null when they may chat. */
+  timedOutUntil: string | null;
+}
+
 export interface JoinResult {
   stream: Stream;
   viewerCount: number;
+  chat: ChatState;
+  /**
+   * With `join_live`'s `sinceCommentId` (a rejoin after a dropped connection): the comments
+   * stored after that one, oldest first, at most `LIMITS.missedCommentsMax` (the newest of them).
+   * Comments that reach the socket while the rejoin is answered may be among them: clients
+   * dedupe by id. Absent without `sinceCommentId`.
+   */
+  missedComments?: LiveComment[];
 }
 
 /**
@@ -168,6 +199,73 @@ export interface ViewResult extends JoinResult {
 
 export interface CommentPage {
   comments: LiveComment[];
+  /** Pass as `before` to get the next older page; null when there is none. */
+  nextBefore: string | null;
+}
+
+/** One moderation action: the body of `POST /api/live/:streamId/moderation`. */
+export type ModerationAction =
+  | { action: 'delete_comment'; commentId: string }
+  | { action: 'timeout'; userId: string; seconds: number }
+  | { action: 'ban'; userId: string }
+  | { action: 'unban'; userId: string }
+  | { action: 'slow_mode'; seconds: number }
+  | { action: 'blocked_words'; words: string[] }
+  | { action: 'add_moderator'; userId: string }
+  | { action: 'remove_moderator'; userId: string };
+
+export type ModerationActionName = ModerationAction['action'];
+
+/** A user banned from a host's streams. */
+export interface ChannelBan {
+  user: PublicUser;
+  bannedBy: PublicUser;
+  bannedAt: string;
+}
+
+/** A user timed out of one stream's chat, until `until`. */
+export interface ChatTimeout {
+  user: PublicUser;
+  until: string;
+}
+
+/**
+ * A stream's moderation settings as its host and moderators see them. Bans, moderators and
+ * blocked words belong to the host's channel (every stream of theirs); slow mode and timeouts
+ * to this stream.
+ */
+export interface ModerationState {
+  streamId: string;
+  slowModeSeconds: number;
+  blockedWords: string[];
+  moderators: PublicUser[];
+  bans: ChannelBan[];
+  /** Timeouts still running, soonest to end first. */
+  timeouts: ChatTimeout[];
+}
+
+/** One action taken, as the moderation log shows it. */
+export interface ModerationLogEntry {
+  id: string;
+  streamId: string;
+  /** Who took it: the host or one of their moderators. */
+  actor: PublicUser;
+  action: ModerationAction;
+  /** The user it was taken on (the comment's author for `delete_comment`); null for settings. */
+  target: PublicUser | null;
+  createdAt: string;
+}
+
+/** What an action answers (REST and the `live_moderate` ack): the entry logged and the state after. */
+export interface ModerationResult {
+  entry: ModerationLogEntry;
+  state: ModerationState;
+}
+
+/** `GET /api/live/:streamId/moderation`: the state and the actions taken, newest first. */
+export interface ModerationView {
+  state: ModerationState;
+  actions: ModerationLogEntry[];
   /** Pass as `before` to get the next older page; null when there is none. */
   nextBefore: string | null;
 }
