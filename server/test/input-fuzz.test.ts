@@ -115,6 +115,13 @@ const endpoints: Endpoint[] = [
   { method: 'POST', path: '/api/live/:streamId/comment', body: 'json', fields: ['comment'] },
   { method: 'GET', path: '/api/live/:streamId/comments', body: 'none' },
   { method: 'GET', path: '/api/live/:streamId/summary', body: 'none' },
+  {
+    method: 'POST',
+    path: '/api/live/:streamId/moderation',
+    body: 'json',
+    fields: ['action', 'userId', 'commentId', 'seconds', 'words'],
+  },
+  { method: 'GET', path: '/api/live/:streamId/moderation', body: 'none' },
   { method: 'POST', path: '/api/live/:streamId/whip', body: 'sdp' },
   { method: 'POST', path: '/api/live/:streamId/whep', body: 'sdp' },
   { method: 'PATCH', path: '/api/live/:streamId/whip/:sessionId', body: 'sdp' },
@@ -149,6 +156,7 @@ const socketEvents: Record<string, string[]> = {
   live_answer: ['streamId', 'description'],
   live_ice_candidate: ['streamId', 'role', 'candidate'],
   live_media_state: ['streamId', 'camera', 'microphone'],
+  live_moderate: ['streamId', 'action', 'userId', 'commentId', 'seconds', 'words'],
 };
 
 /** Names Socket.IO keeps for itself: its client refuses to emit them. */
@@ -517,6 +525,24 @@ describe.each(engines)('hostile input on %s', (engine) => {
       fc.record({ streamId: streamField }),
     ),
     live_answer: fc.record({ streamId: streamField, description: description('answer') }),
+    // Never on the viewer, whose socket must stay able to join: a ban would shut it out.
+    live_moderate: fc.oneof(
+      fc.record({
+        streamId: streamField,
+        action: mostly(
+          fc.constantFrom('timeout', 'ban', 'unban', 'add_moderator', 'remove_moderator'),
+        ),
+        userId: mostly(ref('other', 'host')),
+        seconds: mostly(fc.integer({ min: -1, max: 700 })),
+      }),
+      fc.record({
+        streamId: streamField,
+        action: mostly(fc.constantFrom('slow_mode', 'delete_comment', 'blocked_words')),
+        seconds: mostly(fc.integer({ min: -1, max: 700 })),
+        commentId: mostly(fc.uuid()),
+        words: mostly(fc.array(hostileString, { maxLength: 5 })),
+      }),
+    ),
     live_media_state: fc.record(
       {
         streamId: streamField,
