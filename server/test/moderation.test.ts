@@ -427,6 +427,15 @@ describe.each(engines)('chat moderation on %s', (engine) => {
     await moderate(server, host, streamId, { action: 'unban', userId: viewer.user.id });
     expect((await emitAck(banned, 'join_live', { streamId })).ok).toBe(true);
     expect((await comment(viewer, streamId, 'thanks')).status).toBe(201);
+    const viewAgain = await request()('POST', `/api/live/${streamId}/view`, {
+      token: viewer.token,
+    });
+    expect(viewAgain.status).toBe(200);
+    expect(viewAgain.body.chat).toEqual({
+      slowModeSeconds: 0,
+      role: 'viewer',
+      timedOutUntil: null,
+    });
     expect(
       (await state(host, streamId)).bans.map((b: { user: { id: string } }) => b.user.id),
     ).toEqual([moderator.user.id]);
