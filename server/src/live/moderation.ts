@@ -40,7 +40,7 @@ interface Applied {
   /** The log entry's id: a new one, or the one an idempotent repeat answers with. */
   entryId: string;
   /** Emits the action's domain events and effects; runs after the commit. */
-  after?: () => Promise<void> | void;
+  after?: () => unknown;
 }
 
 /** Actions that only mean something while the stream is live. */
@@ -178,8 +178,7 @@ export class ModerationService {
     if (entryId) {
       return {
         entryId,
-        after: () =>
-          void this.events.emit('comment_deleted', { streamId, commentId: action.commentId }),
+        after: () => this.events.emit('comment_deleted', { streamId, commentId: action.commentId }),
       };
     }
     // Deleted already: the same answer as the first time, and nobody is told twice.
@@ -226,7 +225,7 @@ export class ModerationService {
     return {
       entryId,
       after: () =>
-        void this.events.emit('user_timed_out', {
+        this.events.emit('user_timed_out', {
           streamId,
           userId: user.id,
           until: until.toISOString(),
@@ -306,8 +305,7 @@ export class ModerationService {
     });
     return {
       entryId,
-      after: () =>
-        void this.events.emit('slow_mode_changed', { streamId, seconds: action.seconds }),
+      after: () => this.events.emit('slow_mode_changed', { streamId, seconds: action.seconds }),
     };
   }
 
@@ -356,7 +354,7 @@ export class ModerationService {
     });
     return {
       entryId,
-      after: () => void this.events.emit('chat_role_changed', { streamId, userId: user.id, role }),
+      after: () => this.events.emit('chat_role_changed', { streamId, userId: user.id, role }),
     };
   }
 
