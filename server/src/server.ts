@@ -13,6 +13,7 @@ import { createHttpApp } from './http/app';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
+import { moderationRoutes } from './http/routes/moderation';
 import { meRoutes } from './http/routes/me';
 import { thumbnailRoutes } from './http/routes/thumbnails';
 import { userRoutes } from './http/routes/users';
@@ -20,6 +21,7 @@ import { whipRoutes } from './http/routes/whip';
 import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
+import { ModerationService } from './live/moderation';
 import { NextStreamService } from './live/next-stream';
 import { FairQueue } from './live/FairQueue';
 import { PresenceService } from './live/presence';
@@ -37,6 +39,8 @@ import { handleClientEvents } from './realtime/client-events';
 import { createRealtimeServer } from './realtime/io';
 import { liveHandlers } from './realtime/live-handlers';
 import { mediaHandlers } from './realtime/media-handlers';
+import { relayModerationEvents } from './realtime/moderation-broadcasts';
+import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectMediaPresence } from './wiring/media-presence';
@@ -55,6 +59,7 @@ export interface OnAirServer {
     streams: StreamService;
     presence: PresenceService;
     comments: CommentService;
+    moderation: ModerationService;
     tokens: TokenService;
   };
   media: MediaWorkerPool;
@@ -190,6 +195,7 @@ export async function startServer(
     (err) => logger.warn({ err }, 'could not give back a sign-in attempt'),
   );
   const comments = new CommentService(database.db, events, streams, limits);
+  const moderation = new ModerationService(database.db, events, streams, presence);
   const metrics = new Metrics();
   const media = new MediaWorkerPool({
     workers: config.mediaWorkers,
@@ -256,12 +262,14 @@ export async function startServer(
           streams,
           streamKeys,
           nextStream,
+          moderation,
           tokens,
           iceLinks,
           anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
         }),
       ],
       ['/api/live', thumbnailRoutes({ thumbnails, tokens })],
+      ['/api/live', moderationRoutes({ moderation, tokens })],
       ['/api/live', liveRoutes({ streams, presence, comments, tokens, whipUrl })],
     ],
   });
@@ -289,19 +297,25 @@ export async function startServer(
       media,
       mediaPresence,
       streams,
+      moderation,
       joinLeave: limits.joinLeave,
     });
     const live = liveHandlers(socket, {
       streams,
       presence,
       comments,
+      moderation,
       joinLeave: limits.joinLeave,
       logger,
       whipUrl,
       onLeave: signalling.closeWatching,
     });
     // Every event of the protocol's table needs a handler here, or this does not compile.
-    handleClientEvents(socket, { logger, metrics }, { ...live, ...signalling.handlers });
+    handleClientEvents(
+      socket,
+      { logger, metrics },
+      { ...live, ...signalling.handlers, ...moderationHandlers(socket, moderation) },
+    );
   });
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {
@@ -311,6 +325,10 @@ export async function startServer(
     clustered: redis !== undefined,
     onRemoteRevocation: ({ streamId, userId }) => media.closeViewerSessions(streamId, userId),
     logger,
+  });
+  const stopModerationRelay = relayModerationEvents(io, events, {
+    clustered: redis !== undefined,
+    onRemoteBan: ({ streamId, userId }) => media.closeViewerSessions(streamId, userId),
   });
   metrics.attach({
     liveCount: () => streams.liveCount(),
@@ -344,6 +362,7 @@ export async function startServer(
     (closing ??= (async () => {
       ready = false;
       stopRelay();
+      stopModerationRelay();
       stopLeaseSweep();
       lifecycle.close();
       mediaPresence.close();
@@ -364,7 +383,7 @@ export async function startServer(
     io,
     database,
     events,
-    services: { users, streams, presence, comments, tokens },
+    services: { users, streams, presence, comments, moderation, tokens },
     media,
     logger,
     close,

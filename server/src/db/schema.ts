@@ -5,6 +5,7 @@ import {
   customType,
   index,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   text,
@@ -80,6 +81,8 @@ export const liveStreams = pgTable(
       .array()
       .notNull()
       .default(sql`'{}'::text[]`),
+    /** Slow mode: one comment per user per this many seconds; 0 is off. */
+    slowModeSeconds: integer('slow_mode_seconds').notNull().default(0),
     /** Hash of the WHIP stream key; the key itself is shown to the host once. */
     streamKeyHash: text('stream_key_hash'),
     /** The node whose process holds this stream's media. */
@@ -177,6 +180,9 @@ export const liveComments = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 6 })
       .notNull()
       .defaultNow(),
+    /** Set when a moderator deleted it: kept for the moderation log, never shown again. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true, mode: 'date' }),
+    deletedBy: uuid('deleted_by').references(() => users.id, { onDelete: 'set null' }),
   },
   (t) => [index('live_comments_stream_created_idx').on(t.streamId, t.createdAt.desc())],
 );
@@ -227,3 +233,106 @@ export const streamThumbnails = pgTable('stream_thumbnails', {
   version: text('version').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
+
+/** The users a host has made moderators of their channel (every stream of theirs). */
+export const channelModerators = pgTable(
+  'channel_moderators',
+  {
+    hostId: uuid('host_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    addedBy: uuid('added_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.hostId, t.userId] })],
+);
+
+/** The users banned from a host's channel: they may neither watch nor chat in any stream of theirs. */
+export const channelBans = pgTable(
+  'channel_bans',
+  {
+    hostId: uuid('host_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    bannedBy: uuid('banned_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.hostId, t.userId] })],
+);
+
+/** The words and phrases a host blocks from their channel's chat, as one list (it is replaced whole). */
+export const channelBlockedWords = pgTable('channel_blocked_words', {
+  hostId: uuid('host_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  words: text('words')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
+/** A user timed out of one stream's chat until `until`; timing them out again replaces it. */
+export const chatTimeouts = pgTable(
+  'chat_timeouts',
+  {
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    until: timestamp('until', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.userId] })],
+);
+
+/**
+ * When each user last commented on a stream under slow mode. Claimed with one conditional upsert,
+ * so two comments racing on two nodes cannot both pass.
+ */
+export const chatCooldowns = pgTable(
+  'chat_cooldowns',
+  {
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    lastCommentAt: timestamp('last_comment_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.userId] })],
+);
+
+/** Every moderation action taken, with the action as it was asked for (`details`). */
+export const moderationLog = pgTable(
+  'moderation_log',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    hostId: uuid('host_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    actorId: uuid('actor_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    action: text('action').notNull(),
+    targetUserId: uuid('target_user_id').references(() => users.id, { onDelete: 'set null' }),
+    details: jsonb('details').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 6 })
+      .notNull()
+      .defaultNow(),
+  },
+  (t) => [
+    index('moderation_log_stream_created_idx').on(t.streamId, t.createdAt.desc(), t.id.desc()),
+  ],
+);

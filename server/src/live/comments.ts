@@ -1,7 +1,23 @@
-import type { CommentPage, LiveComment, PublicUser, Reaction, LiveReaction } from '@onair/protocol';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import type {
+  ChatRole,
+  ChatState,
+  CommentPage,
+  LiveComment,
+  PublicUser,
+  Reaction,
+  LiveReaction,
+} from '@onair/protocol';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/database';
 import { liveComments, users } from '../db/schema';
+import { BlockedWordsCache } from './blocked-words';
+import {
+  assertMayComment,
+  chatRoleSql,
+  claimSlowModeTurn,
+  readChatGate,
+  slowModeApplies,
+} from './chat-gate';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import type { Limit } from './rate-limits';
@@ -11,7 +27,7 @@ import { toPublicUser } from './users';
 
 type CommentRow = typeof liveComments.$inferSelect;
 
-const toComment = (row: CommentRow, user: PublicUser): LiveComment => ({
+const toComment = (row: CommentRow, user: PublicUser, role: ChatRole): LiveComment => ({
   id: row.id,
   streamId: row.streamId,
   userId: row.userId,
@@ -19,10 +35,13 @@ const toComment = (row: CommentRow, user: PublicUser): LiveComment => ({
   user,
   comment: row.text,
   timestamp: row.createdAt.toISOString(),
+  role,
 });
 
 /** Chat and reactions of a live stream. Comments are stored before anyone is told of them. */
 export class CommentService {
+  private readonly blockedWords = new BlockedWordsCache();
+
   constructor(
     private readonly db: Db,
     private readonly events: LiveEvents,
@@ -31,18 +50,42 @@ export class CommentService {
     private readonly limits: { comments: Limit; reactions: Limit },
   ) {}
 
+  /**
+   * Stores a comment the chat's rules let through (`assertMayComment`): one query reads them all,
+   * one more takes a slow-mode turn when slow mode applies, and one stores the comment.
+   */
   async add(streamId: string, actor: Actor, text: string): Promise<LiveComment> {
     await this.limits.comments.take(actor.userId);
-    await this.streams.liveRow(streamId, actor.userId);
+    const gate = await readChatGate(this.db, streamId, actor.userId);
+    assertMayComment(gate, text, this.blockedWords);
+    if (
+      slowModeApplies(gate) &&
+      !(await claimSlowModeTurn(this.db, streamId, actor.userId, gate.slowModeSeconds))
+    )
+      // Another comment of theirs took the turn a moment ago (on this node or another).
+      throw AppError.slowMode(gate.slowModeSeconds);
     const [row] = await this.db
       .insert(liveComments)
       .values({ streamId, userId: actor.userId, text })
       .returning();
-    const [author] = await this.db.select().from(users).where(eq(users.id, actor.userId)).limit(1);
-    if (!row || !author) throw AppError.notFound('User');
-    const comment = toComment(row, toPublicUser(author));
+    if (!row) throw new Error('insert returned no row');
+    const comment = toComment(row, gate.author, gate.role);
     this.events.emit('comment_added', comment);
     return comment;
+  }
+
+  /** The chat as `userId` (undefined: someone anonymous) finds it on joining. */
+  async chatState(streamId: string, userId: string | undefined): Promise<ChatState> {
+    if (!userId) {
+      const stream = await this.streams.visibleRow(streamId, undefined);
+      return { slowModeSeconds: stream.slowModeSeconds, role: 'viewer', timedOutUntil: null };
+    }
+    const gate = await readChatGate(this.db, streamId, userId);
+    return {
+      slowModeSeconds: gate.slowModeSeconds,
+      role: gate.role,
+      timedOutUntil: gate.timedOutUntil?.toISOString() ?? null,
+    };
   }
 
   /** Newest `limit` comments older than `before`, returned oldest first. */
@@ -51,14 +94,20 @@ export class CommentService {
     viewerId: string | undefined,
     page: { limit: number; before?: string | undefined },
   ): Promise<CommentPage> {
-    await this.streams.visibleRow(streamId, viewerId);
+    const stream = await this.streams.visibleRow(streamId, viewerId);
     const rows = await this.db
-      .select({ comment: liveComments, user: users })
+      .select({
+        comment: liveComments,
+        user: users,
+        role: chatRoleSql(stream.hostId, liveComments.userId),
+      })
       .from(liveComments)
       .innerJoin(users, eq(users.id, liveComments.userId))
       .where(
         and(
           eq(liveComments.streamId, streamId),
+          // Deleted by a moderator: gone from everyone's history.
+          isNull(liveComments.deletedAt),
           page.before
             ? sql`(${liveComments.createdAt}, ${liveComments.id}) < (select c.created_at, c.id from ${liveComments} c where c.id = ${page.before})`
             : undefined,
@@ -69,7 +118,7 @@ export class CommentService {
     const hasMore = rows.length > page.limit;
     const shown = rows.slice(0, page.limit).reverse();
     return {
-      comments: shown.map((r) => toComment(r.comment, toPublicUser(r.user))),
+      comments: shown.map((r) => toComment(r.comment, toPublicUser(r.user), r.role)),
       nextBefore: hasMore && shown[0] ? shown[0].comment.id : null,
     };
   }

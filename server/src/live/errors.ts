@@ -62,6 +62,29 @@ export class AppError<C extends ErrorCode = ErrorCode> extends Error {
     return new AppError('rate_limited', message, { retryAfterSeconds });
   }
 
+  static banned(): AppError {
+    return new AppError('banned', 'You are banned from this channel');
+  }
+
+  /** Timed out of a stream's chat until `until`, measured by the clock `now` (ms). */
+  static timedOut(until: Date, now: number): AppError {
+    const retryAfterSeconds = Math.max(1, Math.ceil((until.getTime() - now) / 1000));
+    return new AppError('timed_out', 'A moderator has timed you out of this chat', {
+      until: until.toISOString(),
+      retryAfterSeconds,
+    });
+  }
+
+  static slowMode(retryAfterSeconds: number): AppError {
+    return new AppError('slow_mode', 'Slow mode is on: wait before your next comment', {
+      retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
+    });
+  }
+
+  static blockedWord(): AppError {
+    return new AppError('blocked_word', 'Your comment contains a word this channel blocks');
+  }
+
   static alreadyLive(streamId: string): AppError {
     return new AppError('already_live', 'You are already live: end that stream first', {
       streamId,

@@ -1,5 +1,6 @@
 import type {
   BroadcastMediaState,
+  ChatRole,
   LiveComment,
   LiveReaction,
   Stream,
@@ -33,6 +34,20 @@ export interface LiveEventMap {
    * presence is gone; the transports take them out of its room and close their media for it.
    */
   access_revoked: [revocation: { streamId: string; userId: string }];
+  /** A moderator deleted a comment (soft: history omits it from now on). */
+  comment_deleted: [deletion: { streamId: string; commentId: string }];
+  /** Slow mode of a live stream changed; 0 is off. */
+  slow_mode_changed: [change: { streamId: string; seconds: number }];
+  /** A user may not comment on a stream until `until` (ISO 8601). */
+  user_timed_out: [timeout: { streamId: string; userId: string; until: string; seconds: number }];
+  /**
+   * A user was banned from a host's channel. `streamId` is the host's live stream (else the
+   * stream the ban was given on); the user's presence there is already gone: the transports take
+   * them out of its room and close their media for it.
+   */
+  user_banned: [ban: { streamId: string; userId: string }];
+  /** A user's part in a host's chat changed (made or unmade a moderator). */
+  chat_role_changed: [change: { streamId: string; userId: string; role: ChatRole }];
   /** The host uploaded a new thumbnail; `thumbnail` is its URL, as the stream's JSON now has it. */
   thumbnail_updated: [update: { streamId: string; thumbnail: string }];
 }

@@ -2,6 +2,7 @@ import { and, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-or
 import type { Stream, StreamViewer } from '@onair/protocol';
 import type { Db } from '../db/database';
 import { liveStreams, streamPresence, streamViewers, users } from '../db/schema';
+import { isBanned } from './chat-gate';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import {
@@ -156,6 +157,15 @@ export class PresenceService {
   }
 
   /**
+   * Takes a user out of a stream at once, whatever holds them there (a ban): the caller tells
+   * the transports to close their rooms and media. Call it after the ban is stored, so a join
+   * that slips in meanwhile either sees the ban or is removed here.
+   */
+  async expel(streamId: string, actor: Actor): Promise<void> {
+    await this.remove(streamId, actor, undefined);
+  }
+
+  /**
    * `userId` no longer follows `hostId`: they leave every live private stream of that host at
    * once, whatever held them there, and `access_revoked` tells the transports to close their
    * rooms and media. Call it after the follow is gone, so no new join can slip in meanwhile.
@@ -267,6 +277,9 @@ export class PresenceService {
       const stream = await lockVisibleStream(tx, streamId, userId);
       if (stream.status !== 'live') throw AppError.streamEnded();
       if (stream.hostId === userId) return { stream, changed: false };
+      // Read under the stream's lock, which a ban's `expel` takes after storing it: a join
+      // either sees the ban or is undone by the expel.
+      if (userId && (await isBanned(tx, stream.hostId, userId))) throw AppError.banned();
       const before = await this.handlesOf(tx, streamId, key);
       const expiresAt =
         leaseSeconds === null ? null : sql`now() + make_interval(secs => ${leaseSeconds})`;

@@ -1,8 +1,9 @@
 import { streamRoom, type StartedStream } from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { CommentService } from '../live/comments';
+import type { ModerationService } from '../live/moderation';
 import { AppError } from '../live/errors';
-import { presenceHandle, type PresenceService } from '../live/presence';
+import { presenceHandle, userIdOf, type PresenceService } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import type { ClientEventHandlers } from './client-events';
@@ -13,6 +14,7 @@ export interface LiveHandlerDeps {
   streams: StreamService;
   presence: PresenceService;
   comments: CommentService;
+  moderation: Pick<ModerationService, 'assertNotBanned'>;
   /** Joins and leaves per socket (a client flipping rooms in a loop costs a transaction each). */
   joinLeave: Limit;
   logger: Logger;
@@ -38,7 +40,7 @@ export type LiveEventHandlers = Pick<
  * joining and leaving (the client-event table refuses it the rest), as a viewer of its own.
  */
 export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEventHandlers {
-  const { streams, presence, comments, joinLeave } = deps;
+  const { streams, presence, comments, moderation, joinLeave } = deps;
   const viewer = viewerOfSocket(socket);
   const handle = presenceHandle.socket(socket.id);
 
@@ -47,6 +49,8 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
     if (socket.rooms.has(streamRoom(streamId))) return;
     const row = await streams.visibleRow(streamId, userId);
     if (row.hostId !== userId) {
+      // A ban took them out of the room: say so rather than ask them to join.
+      await moderation.assertNotBanned(row.hostId, userId);
       throw new AppError('not_in_room', 'Join the stream before chatting in it');
     }
   };
@@ -82,13 +86,20 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
         throw AppError.unauthorized('Disconnected');
       }
       await socket.join(streamRoom(streamId));
-      // Access may have been revoked between the presence and the room (an unfollow): the
-      // revocation removed the presence, so its absence means this socket must not stay.
+      // Access may have been revoked between the presence and the room (an unfollow, a ban):
+      // the revocation removed the presence, so its absence means this socket must not stay.
       if (!joined.isHost && !(await presence.isPresent(streamId, viewer, handle))) {
         await socket.leave(streamRoom(streamId));
+        const userId = userIdOf(viewer);
+        if (userId)
+          await moderation.assertNotBanned(
+            (await streams.visibleRow(streamId, userId)).hostId,
+            userId,
+          );
         throw AppError.notFound();
       }
-      return { stream: joined.stream, viewerCount: joined.viewerCount };
+      const chat = await comments.chatState(streamId, userIdOf(viewer));
+      return { stream: joined.stream, viewerCount: joined.viewerCount, chat };
     },
 
     async leave_live({ streamId }) {

@@ -1,5 +1,6 @@
 import type { SessionDescription } from '@onair/protocol';
 import { AppError } from '../live/errors';
+import type { ModerationService } from '../live/moderation';
 import { isSignedIn, presenceHandle, userIdOf } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
@@ -14,6 +15,7 @@ export interface MediaHandlerDeps {
   media: MediaWorkerPool;
   mediaPresence: MediaPresence;
   streams: StreamService;
+  moderation: Pick<ModerationService, 'assertNotBanned'>;
   /** The socket's join/leave budget, which a request to watch spends too (it is a join). */
   joinLeave: Limit;
 }
@@ -33,7 +35,7 @@ export function mediaHandlers(
   socket: LiveSocket,
   deps: MediaHandlerDeps,
 ): { handlers: MediaEventHandlers; closeWatching: (streamId: string) => void } {
-  const { media, mediaPresence, streams, joinLeave } = deps;
+  const { media, mediaPresence, streams, moderation, joinLeave } = deps;
   const viewer = viewerOfSocket(socket);
   // Signed in: the user (sees what they may, at most a few sessions per stream over all tabs).
   // Anonymous: this socket only (public streams, one session per stream as for any socket).
@@ -68,7 +70,8 @@ export function mediaHandlers(
   };
 
   const watch = async (streamId: string): Promise<SessionDescription> => {
-    await streams.liveRow(streamId, userId);
+    const row = await streams.liveRow(streamId, userId);
+    if (userId) await moderation.assertNotBanned(row.hostId, userId);
     await joinLeave.take(socket.id);
     const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, owner));
     // Watching counts, with or without `join_live`, until the session closes. The new session

@@ -26,7 +26,7 @@ interface Held {
 
 /**
  * Ties watching media sessions to presence, both ways: a session's close releases its presence
- * (`subscriber_closed`), and a revoked access closes the user's sessions of the stream.
+ * (`subscriber_closed`), and a revoked access or a ban closes the user's sessions of the stream.
  */
 export function connectMediaPresence(deps: {
   media: MediaWorkerPool;
@@ -64,6 +64,7 @@ export function connectMediaPresence(deps: {
 
   media.on('subscriber_closed', onClosed);
   events.on('access_revoked', onRevoked);
+  events.on('user_banned', onRevoked);
   events.on('stream_ended', onEnded);
 
   return {
@@ -88,6 +89,7 @@ export function connectMediaPresence(deps: {
     close() {
       media.off('subscriber_closed', onClosed);
       events.off('access_revoked', onRevoked);
+      events.off('user_banned', onRevoked);
       events.off('stream_ended', onEnded);
       held.clear();
     },

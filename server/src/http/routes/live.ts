@@ -71,12 +71,14 @@ export function liveRoutes({
 
   router.post('/:streamId/view', required, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
-    const joined = await presence.view(streamId, actorOf(res));
+    const actor = actorOf(res);
+    const joined = await presence.view(streamId, actor);
     const result: ViewResult = {
       success: true,
       viewerCount: joined.viewerCount,
       stream: joined.stream,
       leaseSeconds: presence.leaseSeconds,
+      chat: await comments.chatState(streamId, actor.userId),
     };
     res.json(result);
   });

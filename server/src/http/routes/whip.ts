@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
 import { anonymousViewer, presenceHandle, userIdOf, type Actor } from '../../live/presence';
+import type { ModerationService } from '../../live/moderation';
 import type { NextStreamService } from '../../live/next-stream';
 import type { StreamKeyService } from '../../live/stream-keys';
 import type { StreamService } from '../../live/streams';
@@ -31,6 +32,7 @@ export interface WhipRouteDeps {
   streams: StreamService;
   streamKeys: StreamKeyService;
   nextStream: NextStreamService;
+  moderation: Pick<ModerationService, 'assertNotBanned'>;
   tokens: TokenService;
   /** Link headers advertising ICE servers to a client (RFC 9725 §4.6); undefined: anonymous. */
   iceLinks: (userId: string | undefined) => string[];
@@ -102,6 +104,7 @@ export function whipRoutes({
   streams,
   streamKeys,
   nextStream,
+  moderation,
   tokens,
   iceLinks,
   anonymousSessionsPerAddress,
@@ -207,6 +210,8 @@ export function whipRoutes({
     const actor = await viewerOf(req);
     const row = await streams.visibleRow(streamId, actor?.userId);
     if (row.status !== 'live') throw AppError.notFound();
+    // Before the offer is read: a banned user learns why, whatever they sent.
+    if (actor) await moderation.assertNotBanned(row.hostId, actor.userId);
     const offer = requireSdp(req);
     const owner = ownerOf(req, actor);
     const { sessionId, answer } = await mediaCall(() =>
