@@ -36,7 +36,10 @@ describe('moderation in the web app: a moderator deletes a message and bans its 
 
   beforeAll(async () => {
     await mkdir(artifacts, { recursive: true });
-    server = await startTestServer({ env: { WEB_DIR: path.join(root, 'web/dist') } });
+    server = await startTestServer({
+      // A stream started over the API has no publisher: it stays live through the test.
+      env: { WEB_DIR: path.join(root, 'web/dist'), PUBLISHER_GRACE_SECONDS: '600' },
+    });
   });
   afterAll(async () => {
     for (const b of browsers) await b.close();
@@ -170,4 +173,66 @@ describe('moderation in the web app: a moderator deletes a message and bans its 
     );
     await shot(host, '05-host-panel-after-ban');
   }, 180_000);
+
+  it('tells a viewer on a phone about blocked words, slow mode and a timeout', async () => {
+    const hostUser = await registerUser(server, uniqueName('host'));
+    const viewerUser = await registerUser(server, uniqueName('viewer'));
+    const request = api(server.url);
+    const started = await request<{ streamId: string }>('POST', '/api/live/start', {
+      token: hostUser.token,
+      body: { title: 'Rules of the room' },
+    });
+    expect(started.status).toBe(201);
+    const streamId = started.body.streamId;
+    const moderate = async (action: object) => {
+      const res = await request('POST', `/api/live/${streamId}/moderation`, {
+        token: hostUser.token,
+        body: action,
+      });
+      expect(res.status).toBe(200);
+    };
+    await moderate({ action: 'blocked_words', words: ['spoiler'] });
+
+    const viewer = await person(viewerUser, phone);
+    await viewer.goto(`${server.url}/live/${streamId}`);
+    const input = viewer.getByLabel('Message', { exact: true });
+    await say(viewer, 'Big Spoiler ahead');
+    await expect
+      .poll(() => viewer.getByRole('alert').filter({ hasText: 'does not allow' }).count())
+      .toBe(1);
+    // The refused message stays in the box to be changed.
+    expect(await input.inputValue()).toBe('Big Spoiler ahead');
+    expect(await messages(viewer, 'Big Spoiler ahead').count()).toBe(0);
+    await shot(viewer, '06-viewer-blocked-word-phone');
+
+    // Slow mode reaches the open page; a send too soon is refused and counted down.
+    await moderate({ action: 'slow_mode', seconds: 30 });
+    await expect
+      .poll(() => viewer.getByTestId('slow-mode').textContent())
+      .toContain('one message every 30 s');
+    const sentElsewhere = await request('POST', `/api/live/${streamId}/comment`, {
+      token: viewerUser.token,
+      body: { comment: 'from another tab' },
+    });
+    expect(sentElsewhere.status).toBe(201);
+    await say(viewer, 'too soon');
+    await expect
+      .poll(() => viewer.getByTestId('slow-mode').textContent())
+      .toMatch(/you can send again in \d+ s/);
+    expect(
+      await viewer.getByRole('button', { name: /Send message \(wait \d+ s\)/ }).isDisabled(),
+    ).toBe(true);
+    expect(await input.inputValue()).toBe('too soon');
+    expect(await overflow(viewer)).toBeLessThanOrEqual(0);
+    await shot(viewer, '07-viewer-slow-mode-phone');
+
+    // A timeout: told for how long, and the box is closed until then.
+    await moderate({ action: 'timeout', userId: viewerUser.user.id, seconds: 600 });
+    await expect
+      .poll(() => viewer.getByTestId('chat-timed-out').textContent())
+      .toBe('You are timed out for 10 more minutes.');
+    expect(await input.isDisabled()).toBe(true);
+    await shot(viewer, '08-viewer-timed-out-phone');
+    await request('POST', `/api/live/end/${streamId}`, { token: hostUser.token });
+  }, 90_000);
 });

@@ -86,6 +86,8 @@ export function ChatComposer({
   };
 
   const timedOut = timedOutFor > 0;
+  // A timeout says how long itself; the slow-mode countdown would only add a second clock.
+  const counting = waitFor > 0 && !timedOut;
   return (
     <div className="border-t border-zinc-800 p-3">
       <ReactionBar streamId={streamId} onError={setError} />
@@ -112,7 +114,12 @@ export function ChatComposer({
             <Clock className="h-3.5 w-3.5 shrink-0" aria-hidden />
             <span>
               Slow mode: one message every {shortDuration(standing.slowModeSeconds)}
-              {waitFor > 0 && <> · you can send again in {waitFor} s</>}
+              {waitFor > 0 && (
+                <>
+                  {' · '}
+                  <span className="whitespace-nowrap">you can send again in {waitFor} s</span>
+                </>
+              )}
             </span>
           </p>
         )
@@ -138,11 +145,11 @@ export function ChatComposer({
         />
         <Button
           type="submit"
-          aria-label={waitFor > 0 ? `Send message (wait ${waitFor} s)` : 'Send message'}
+          aria-label={counting ? `Send message (wait ${waitFor} s)` : 'Send message'}
           disabled={disabled || timedOut || waitFor > 0 || !draft.trim()}
           className="min-w-12 tabular-nums"
         >
-          {waitFor > 0 ? waitFor : <Send className="h-4 w-4" aria-hidden />}
+          {counting ? waitFor : <Send className="h-4 w-4" aria-hidden />}
         </Button>
       </form>
     </div>
