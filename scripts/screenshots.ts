@@ -193,6 +193,19 @@ async function main() {
     await both(viewer, '05-viewer-with-chat');
     await both(host, '06-broadcaster-live');
 
+    // Anna makes Cara a moderator and slows the chat down; Cara opens the actions on Ben's message.
+    await host.getByRole('tab', { name: 'Moderation' }).click();
+    await host.getByLabel('Username of a new moderator').fill('cara');
+    await host.getByRole('button', { name: 'Add moderator' }).click();
+    await until(async () => (await host.getByTestId('moderator').count()) === 1, 5000);
+    await host.getByLabel('Slow mode').selectOption('30');
+    await until(() => viewer.getByTestId('slow-mode').isVisible(), 5000);
+    await both(host, '12-moderation-panel');
+    await until(() => caraPage.getByRole('tab', { name: 'Moderation' }).isVisible(), 5000);
+    await caraPage.getByRole('button', { name: 'Moderate @ben’s message' }).click();
+    await both(caraPage, '13-moderator-message-actions');
+    await host.getByRole('tab', { name: 'Chat' }).click();
+
     // The host turns the camera off: what viewers see.
     await host.getByRole('button', { name: 'Turn camera off' }).click();
     await host.getByRole('button', { name: 'Mute microphone' }).click();

@@ -1,19 +1,14 @@
-import { LIMITS, type LiveComment } from '@onair/protocol';
-import { ArrowDown, MessageCircle, Send } from 'lucide-react';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { ChatRole, LiveComment } from '@onair/protocol';
+import { ArrowDown, MessageCircle } from 'lucide-react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
-import { Button } from '../../components/Button';
 import { api } from '../../lib/api';
-import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
-import { ReactionBar } from '../live/Reactions';
-
-/** Chat's own words for some refusals; every other code gets the app's sentence. */
-const chatErrors = {
-  not_in_room: 'Join the stream to chat.',
-  unauthorized: 'Sign in to chat.',
-} as const;
+import { MessageActions } from '../moderation/MessageActions';
+import type { Moderation } from '../moderation/useModeration';
+import { ChatComposer } from './ChatComposer';
+import type { ChatStanding } from './useChatStanding';
 
 // A 24-hour clock, "14:05": short, and the same shape in every message.
 const clock = new Intl.DateTimeFormat(undefined, {
@@ -22,18 +17,26 @@ const clock = new Intl.DateTimeFormat(undefined, {
   hourCycle: 'h23',
 });
 
+const badges = {
+  host: { label: 'Host', className: 'bg-rose-600', testId: 'host-badge' },
+  moderator: { label: 'Mod', className: 'bg-emerald-700', testId: 'mod-badge' },
+} as const;
+
 function ChatMessage({
   comment,
-  isHost,
+  badge,
   isMine,
+  actions,
 }: {
   comment: LiveComment;
-  isHost: boolean;
+  badge: Exclude<ChatRole, 'viewer'> | null;
   isMine: boolean;
+  /** The message's moderation, for hosts and moderators. */
+  actions?: ReactNode;
 }) {
   return (
-    <li className="min-w-0 text-sm" data-testid="chat-message">
-      <div className="flex min-w-0 items-baseline gap-1.5">
+    <li className="relative min-w-0 text-sm" data-testid="chat-message">
+      <div className={`flex min-w-0 items-baseline gap-1.5 ${actions ? 'pr-6' : ''}`}>
         <Link
           to={`/u/${comment.user.username}`}
           className={`min-w-0 truncate font-semibold hover:underline ${isMine ? 'text-rose-300' : 'text-zinc-200'}`}
@@ -43,12 +46,13 @@ function ChatMessage({
         <span className="min-w-0 shrink truncate text-xs text-zinc-500">
           @{comment.user.username}
         </span>
-        {isHost && (
+        {badge && (
           <span
-            className="shrink-0 rounded bg-rose-600 px-1 text-[0.65rem] font-bold uppercase leading-4 text-white"
-            data-testid="host-badge"
+            className={`shrink-0 rounded px-1 text-[0.65rem] font-bold uppercase leading-4 text-white ${badges[badge].className}`}
+            data-testid={badges[badge].testId}
+            title={badge === 'host' ? 'The host' : 'A moderator'}
           >
-            Host
+            {badges[badge].label}
           </span>
         )}
         <time
@@ -61,6 +65,7 @@ function ChatMessage({
       <p className="whitespace-pre-wrap text-zinc-100 [overflow-wrap:anywhere]">
         {comment.comment}
       </p>
+      {actions}
     </li>
   );
 }
@@ -68,21 +73,31 @@ function ChatMessage({
 /**
  * Chat of one stream: history, live comments in order (each once), reactions. Text is rendered
  * as text. Signed-out visitors read along and are offered to sign in, then come back here.
+ * Hosts and moderators (`moderation`) get actions on the messages they may moderate; a deleted
+ * message leaves every screen.
  */
 export function LiveChat({
   streamId,
   hostId,
   disabled = false,
+  standing,
+  moderation,
+  onTimedOut,
+  onBanned,
 }: {
   streamId: string;
   /** The stream's host, whose messages carry a "Host" badge. */
   hostId: string;
   disabled?: boolean;
+  standing: ChatStanding;
+  /** Present for the host and moderators. */
+  moderation: Moderation | null;
+  onTimedOut: (until: string) => void;
+  onBanned: () => void;
 }) {
   const { session, socket } = useAuth();
   const [comments, setComments] = useState<LiveComment[]>([]);
-  const [draft, setDraft] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [unseen, setUnseen] = useState(0);
   const list = useRef<HTMLOListElement>(null);
   const pinned = useRef(true);
@@ -111,6 +126,22 @@ export function LiveChat({
     };
   }, [socket, streamId]);
 
+  useEffect(
+    () =>
+      socket.on('live_comment_deleted', (e) => {
+        if (e.streamId === streamId)
+          setComments((current) => current.filter((c) => c.id !== e.commentId));
+      }),
+    [socket, streamId],
+  );
+
+  // What a moderator just did is said for a moment, then goes.
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(null), 5000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+
   // Follow new messages only while the reader is at the bottom.
   useEffect(() => {
     if (pinned.current && list.current) list.current.scrollTop = list.current.scrollHeight;
@@ -129,22 +160,30 @@ export function LiveChat({
     if (list.current) list.current.scrollTop = list.current.scrollHeight;
   };
 
-  const send = async (event: FormEvent) => {
-    event.preventDefault();
-    const text = draft.trim();
-    if (!text) return;
-    setError(null);
-    try {
-      const { comment } = await socket.request('live_comment', { streamId, comment: text });
-      setComments((current) =>
-        current.some((c) => c.id === comment.id) ? current : [...current, comment],
-      );
-      setDraft('');
-      jumpToLatest();
-    } catch (e) {
-      setError(describeError(e, chatErrors));
-    }
+  const sent = (comment: LiveComment) => {
+    setComments((current) =>
+      current.some((c) => c.id === comment.id) ? current : [...current, comment],
+    );
+    jumpToLatest();
   };
+
+  const badgeOf = (c: LiveComment) =>
+    c.user.id === hostId || c.role === 'host'
+      ? 'host'
+      : c.role === 'moderator'
+        ? 'moderator'
+        : null;
+  // The panel's list is current; a comment's role is as it was when sent.
+  const isModerator = (c: LiveComment) =>
+    moderation?.state
+      ? moderation.state.moderators.some((m) => m.id === c.user.id)
+      : c.role === 'moderator';
+  /** The host moderates everyone else; a moderator everyone but the host and other moderators. */
+  const mayModerate = (c: LiveComment) =>
+    moderation !== null &&
+    c.user.id !== session?.user.id &&
+    badgeOf(c) !== 'host' &&
+    (standing.role === 'host' || !isModerator(c));
 
   return (
     <section aria-label="Live chat" className="relative flex h-full min-h-0 min-w-0 flex-col">
@@ -162,8 +201,23 @@ export function LiveChat({
           <ChatMessage
             key={c.id}
             comment={c}
-            isHost={c.user.id === hostId}
+            badge={badgeOf(c)}
             isMine={c.user.id === session?.user.id}
+            actions={
+              moderation &&
+              mayModerate(c) && (
+                <MessageActions
+                  comment={c}
+                  act={async (action) => {
+                    await moderation.act(action);
+                    // The room hears of a deletion too; this screen need not wait for it.
+                    if (action.action === 'delete_comment')
+                      setComments((current) => current.filter((x) => x.id !== c.id));
+                  }}
+                  onDone={setNotice}
+                />
+              )
+            }
           />
         ))}
       </ol>
@@ -176,38 +230,20 @@ export function LiveChat({
           <ArrowDown className="h-3 w-3" aria-hidden /> {unseen} new message{unseen > 1 ? 's' : ''}
         </button>
       )}
+      {notice && (
+        <p role="status" className="border-t border-zinc-800 px-3 py-2 text-xs text-emerald-300">
+          {notice}
+        </p>
+      )}
       {session ? (
-        <div className="border-t border-zinc-800 p-3">
-          <ReactionBar streamId={streamId} onError={setError} />
-          {error && (
-            <p role="alert" className="mt-2 text-xs text-rose-300">
-              {error}
-            </p>
-          )}
-          <form
-            onSubmit={(event) => {
-              // `send` shows its own failure under the chat box: nothing is left to wait for.
-              void send(event);
-            }}
-            className="mt-2 flex min-w-0 gap-2"
-          >
-            <label className="sr-only" htmlFor={`chat-${streamId}`}>
-              Message
-            </label>
-            <input
-              id={`chat-${streamId}`}
-              value={draft}
-              maxLength={LIMITS.commentMax}
-              disabled={disabled}
-              onChange={(e) => setDraft(e.target.value)}
-              placeholder="Say something…"
-              className="min-w-0 flex-1 rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base"
-            />
-            <Button type="submit" aria-label="Send message" disabled={disabled || !draft.trim()}>
-              <Send className="h-4 w-4" aria-hidden />
-            </Button>
-          </form>
-        </div>
+        <ChatComposer
+          streamId={streamId}
+          standing={standing}
+          disabled={disabled}
+          onSent={sent}
+          onTimedOut={onTimedOut}
+          onBanned={onBanned}
+        />
       ) : (
         <div
           className="flex items-center gap-2 border-t border-zinc-800 p-3 text-sm text-zinc-400"

@@ -13,7 +13,7 @@ import {
   videoConstraints,
 } from '../../lib/media-devices';
 import { useSession } from '../auth/AuthContext';
-import { LiveChat } from '../chat/LiveChat';
+import { ChatSidebar } from '../chat/ChatSidebar';
 import { DevicePickers, deviceOf } from './DevicePickers';
 import { EndSummary } from './EndSummary';
 import { clock } from './format';
@@ -48,7 +48,7 @@ export function BroadcasterView({
   const preview = useRef<HTMLVideoElement>(null);
   /** Every camera stream this page opened, to be sure each one is released. */
   const opened = useRef<MediaStream | null>(null);
-  const { phase, health, error, viewerCount, end, replaceTrack } = useBroadcast(
+  const { phase, health, error, viewerCount, chat, end, replaceTrack } = useBroadcast(
     stream.streamId,
     media,
   );
@@ -291,7 +291,12 @@ export function BroadcasterView({
         </div>
       </section>
       <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
-        <LiveChat streamId={stream.streamId} hostId={stream.host.id} disabled={ended} />
+        <ChatSidebar
+          streamId={stream.streamId}
+          hostId={stream.host.id}
+          disabled={ended}
+          chat={chat}
+        />
       </aside>
       {confirming && (
         <ConfirmDialog

@@ -2,7 +2,7 @@ import type { StreamDetails } from '@onair/protocol';
 import { ArrowLeft, MicOff, Users, VideoOff, VolumeX } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
-import { LiveChat } from '../chat/LiveChat';
+import { ChatSidebar } from '../chat/ChatSidebar';
 import { PlayerControls } from './PlayerControls';
 import { FloatingReactions } from './Reactions';
 import { StreamEndedScreen } from './StreamEndedScreen';
@@ -22,7 +22,12 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
 
   useEffect(() => {
     const el = video.current;
-    if (!el || !remote) return;
+    if (!el) return;
+    // No stream any more (a ban closed it): no frozen last frame either.
+    if (!remote) {
+      el.srcObject = null;
+      return;
+    }
     el.srcObject = remote;
     el.muted = false;
     // With sound if the browser allows it; otherwise muted, which every browser plays.
@@ -152,7 +157,12 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
         <StreamInfo stream={watched.stream ?? stream} />
       </section>
       <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
-        <LiveChat streamId={stream.streamId} hostId={stream.host.id} />
+        <ChatSidebar
+          streamId={stream.streamId}
+          hostId={stream.host.id}
+          chat={watched.chat}
+          banned={watched.banned}
+        />
       </aside>
     </div>
   );

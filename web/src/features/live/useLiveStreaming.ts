@@ -1,7 +1,7 @@
-import type { Stream } from '@onair/protocol';
+import type { ChatState, Stream } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
-import { describeError } from '../../lib/errors';
+import { describeError, errorSentences } from '../../lib/errors';
 import type { SocketError } from '../../lib/live-socket';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
@@ -19,10 +19,17 @@ const republishRetryMs = 1000;
  * Room state both roles share: joining the room, the count, the end, and whether the socket is
  * up. `reconnects` counts the connections that followed a drop while mounted: the server closes
  * a socket's media sessions when it disconnects, so media effects depend on it to start again.
- * `interrupted` holds from a drop until the socket is back.
+ * `interrupted` holds from a drop until the socket is back. `chat` is where this user stands in the
+ * chat as of the latest join; `banned` holds once the host has banned them (told live, or refused
+ * on joining), and `onBanned` runs then.
  * Every listener added here is removed here.
  */
-function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = () => undefined) {
+function useRoom(
+  streamId: string,
+  onEnded: () => void,
+  onRevoked: () => void = () => undefined,
+  onBanned: () => void = () => undefined,
+) {
   // Signed in or not: an anonymous socket may join public streams.
   const { socket } = useAuth();
   const [interrupted, setInterrupted] = useState(false);
@@ -30,10 +37,14 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
   const [viewerCount, setViewerCount] = useState(0);
   const [stream, setStream] = useState<Stream | null>(null);
   const [joinError, setJoinError] = useState<string | null>(null);
+  const [chat, setChat] = useState<ChatState | null>(null);
+  const [banned, setBanned] = useState(false);
   const ended = useRef(onEnded);
   ended.current = onEnded;
   const revoked = useRef(onRevoked);
   revoked.current = onRevoked;
+  const bannedRef = useRef(onBanned);
+  bannedRef.current = onBanned;
 
   useEffect(() => {
     const offCount = socket.on(
@@ -45,16 +56,24 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
       'live_access_revoked',
       (e) => e.streamId === streamId && revoked.current(),
     );
+    const ban = () => {
+      setBanned(true);
+      bannedRef.current();
+    };
+    const offBanned = socket.on('live_banned', (e) => e.streamId === streamId && ban());
     const join = () =>
       socket
         .request('join_live', { streamId })
         .then((joined) => {
           setStream(joined.stream);
           setViewerCount(joined.viewerCount);
+          setChat(joined.chat);
         })
-        .catch((e: SocketError) =>
-          e.error?.code === 'stream_ended' ? ended.current() : setJoinError(describeError(e)),
-        );
+        .catch((e: SocketError) => {
+          if (e.error?.code === 'stream_ended') ended.current();
+          else if (e.error?.code === 'banned') ban();
+          else setJoinError(describeError(e));
+        });
     // `join` shows its own failure (or the end); nothing is left to wait for.
     void join();
     // The server forgets a socket's rooms when it goes, and joining is idempotent: every connect
@@ -77,12 +96,13 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
       offCount();
       offEnded();
       offRevoked();
+      offBanned();
       offConnection();
       socket.request('leave_live', { streamId }).catch(() => undefined);
     };
   }, [socket, streamId]);
 
-  return { socket, interrupted, reconnects, viewerCount, stream, joinError };
+  return { socket, interrupted, reconnects, viewerCount, stream, joinError, chat, banned };
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -181,6 +201,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
     health,
     error,
     viewerCount: room.viewerCount,
+    chat: room.chat,
     end,
     replaceTrack,
   };
@@ -197,6 +218,10 @@ export function useWatch(streamId: string) {
     () => {
       // The server closed this viewer's media: say why rather than "reconnecting" forever.
       setError('This stream is for followers of its host.');
+      setPhase('error');
+    },
+    () => {
+      setError(errorSentences.banned);
       setPhase('error');
     },
   );
@@ -219,8 +244,13 @@ export function useWatch(streamId: string) {
     };
   }, [room.socket, streamId]);
 
-  const { reconnects } = room;
+  const { reconnects, banned } = room;
   useEffect(() => {
+    // Banned: the server has closed this viewer's media; the picture goes too.
+    if (banned) {
+      setRemote(null);
+      return;
+    }
     let closed = false;
     let pc: RTCPeerConnection | null = null;
     // An end or a revoked access is final: a connection changing state after it changes nothing.
@@ -264,7 +294,7 @@ export function useWatch(streamId: string) {
       pc?.close();
     };
     // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
-  }, [room.socket, streamId, attempt, reconnects]);
+  }, [room.socket, streamId, attempt, reconnects, banned]);
 
   return {
     phase,
@@ -273,5 +303,7 @@ export function useWatch(streamId: string) {
     error: error ?? room.joinError,
     viewerCount: room.viewerCount,
     stream: room.stream,
+    chat: room.chat,
+    banned,
   };
 }
