@@ -19,6 +19,7 @@ import { userRoutes } from './http/routes/users';
 import { whipRoutes } from './http/routes/whip';
 import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
+import { AppError } from './live/errors';
 import { LiveEvents } from './live/events';
 import { NextStreamService } from './live/next-stream';
 import { FairQueue } from './live/FairQueue';
@@ -301,7 +302,16 @@ export async function startServer(
       onLeave: signalling.closeWatching,
     });
     // Every event of the protocol's table needs a handler here, or this does not compile.
-    handleClientEvents(socket, { logger, metrics }, { ...live, ...signalling.handlers });
+    handleClientEvents(
+      socket,
+      { logger, metrics },
+      {
+        ...live,
+        ...signalling.handlers,
+        // The contract has moderation; this server does not have it yet and refuses every action.
+        live_moderate: () => Promise.reject(AppError.forbidden('Moderation is not available yet')),
+      },
+    );
   });
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {

@@ -34,6 +34,7 @@ const signInTo: Record<Exclude<ClientEventName, AnonymousEvent>, string> = {
   live_media_state: 'Sign in to go live',
   live_comment: 'Sign in to chat',
   live_reaction: 'Sign in to react',
+  live_moderate: 'Sign in to moderate',
 };
 
 const isAnonymousEvent = (event: ClientEventName): event is AnonymousEvent =>

@@ -1,8 +1,9 @@
-import { streamRoom, type StartedStream } from '@onair/protocol';
+import { streamRoom, type JoinResult, type StartedStream } from '@onair/protocol';
 import type { Logger } from 'pino';
+import { chatRoleOf, chatStateFor } from '../live/chat-roles';
 import type { CommentService } from '../live/comments';
 import { AppError } from '../live/errors';
-import { presenceHandle, type PresenceService } from '../live/presence';
+import { presenceHandle, userIdOf, type PresenceService } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import type { ClientEventHandlers } from './client-events';
@@ -73,8 +74,9 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
       return { stream: started };
     },
 
-    async join_live({ streamId }) {
+    async join_live({ streamId, sinceCommentId }) {
       await joinLeave.take(socket.id);
+      if (sinceCommentId) await comments.assertInStream(streamId, sinceCommentId);
       const joined = await presence.enter(streamId, viewer, handle);
       if (socket.disconnected) {
         // The socket went away while we were writing its presence; undo it so it cannot linger.
@@ -88,7 +90,16 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
         await socket.leave(streamRoom(streamId));
         throw AppError.notFound();
       }
-      return { stream: joined.stream, viewerCount: joined.viewerCount };
+      const result: JoinResult = {
+        stream: joined.stream,
+        viewerCount: joined.viewerCount,
+        chat: chatStateFor(chatRoleOf(joined.stream.host.id, userIdOf(viewer))),
+      };
+      // Read only now that the socket is in the room: a comment stored from here on reaches it
+      // live, so nothing falls between the two.
+      if (sinceCommentId)
+        result.missedComments = await comments.missedSince(streamId, sinceCommentId);
+      return result;
     },
 
     async leave_live({ streamId }) {

@@ -9,6 +9,7 @@ import {
 } from '@onair/protocol';
 import { Router } from 'express';
 import type { TokenService } from '../../auth/tokens';
+import { chatRoleOf, chatStateFor } from '../../live/chat-roles';
 import type { CommentService } from '../../live/comments';
 import { presenceHandle, type PresenceService } from '../../live/presence';
 import type { StreamService } from '../../live/streams';
@@ -71,11 +72,13 @@ export function liveRoutes({
 
   router.post('/:streamId/view', required, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
-    const joined = await presence.view(streamId, actorOf(res));
+    const actor = actorOf(res);
+    const joined = await presence.view(streamId, actor);
     const result: ViewResult = {
       success: true,
       viewerCount: joined.viewerCount,
       stream: joined.stream,
+      chat: chatStateFor(chatRoleOf(joined.stream.host.id, actor.userId)),
       leaseSeconds: presence.leaseSeconds,
     };
     res.json(result);
