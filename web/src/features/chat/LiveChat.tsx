@@ -3,11 +3,11 @@ import { ArrowDown, MessageCircle, Send } from 'lucide-react';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { Button } from '../../components/Button';
-import { api } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
 import { ReactionBar } from '../live/Reactions';
+import type { ChatFeed } from './useChatFeed';
 
 /** Chat's own words for some refusals; every other code gets the app's sentence. */
 const chatErrors = {
@@ -66,54 +66,37 @@ function ChatMessage({
 }
 
 /**
- * Chat of one stream: history, live comments in order (each once), reactions. Text is rendered
- * as text. Signed-out visitors read along and are offered to sign in, then come back here.
+ * Chat of one stream: the comments of `feed` (history, live, and those missed across a dropped
+ * connection, each once and in order), and the box to send one. Text is rendered as text.
+ * Signed-out visitors read along and are offered to sign in, then come back here.
  */
 export function LiveChat({
   streamId,
   hostId,
+  feed,
   disabled = false,
 }: {
   streamId: string;
   /** The stream's host, whose messages carry a "Host" badge. */
   hostId: string;
+  feed: ChatFeed;
   disabled?: boolean;
 }) {
   const { session, socket } = useAuth();
-  const [comments, setComments] = useState<LiveComment[]>([]);
+  const { comments, addOwn } = feed;
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [unseen, setUnseen] = useState(0);
   const list = useRef<HTMLOListElement>(null);
   const pinned = useRef(true);
+  const shownCount = useRef(comments.length);
 
+  // Follow new messages only while the reader is at the bottom; else count them for the button.
   useEffect(() => {
-    let cancelled = false;
-    const add = (incoming: LiveComment[]) =>
-      setComments((current) => {
-        const seen = new Set(current.map((c) => c.id));
-        const fresh = incoming.filter((c) => !seen.has(c.id));
-        if (!fresh.length) return current;
-        return [...current, ...fresh].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
-      });
-    const off = socket.on('live_comment_added', (c) => {
-      if (c.streamId !== streamId) return;
-      add([c]);
-      if (!pinned.current) setUnseen((n) => n + 1);
-    });
-    api
-      .comments(streamId, socket.token)
-      .then((page) => !cancelled && add(page.comments))
-      .catch(() => undefined);
-    return () => {
-      cancelled = true;
-      off();
-    };
-  }, [socket, streamId]);
-
-  // Follow new messages only while the reader is at the bottom.
-  useEffect(() => {
+    const added = comments.length - shownCount.current;
+    shownCount.current = comments.length;
     if (pinned.current && list.current) list.current.scrollTop = list.current.scrollHeight;
+    else if (added > 0) setUnseen((n) => n + added);
   }, [comments]);
 
   const onScroll = () => {
@@ -136,9 +119,7 @@ export function LiveChat({
     setError(null);
     try {
       const { comment } = await socket.request('live_comment', { streamId, comment: text });
-      setComments((current) =>
-        current.some((c) => c.id === comment.id) ? current : [...current, comment],
-      );
+      addOwn(comment);
       setDraft('');
       jumpToLatest();
     } catch (e) {

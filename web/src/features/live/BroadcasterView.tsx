@@ -14,6 +14,7 @@ import {
 } from '../../lib/media-devices';
 import { useSession } from '../auth/AuthContext';
 import { LiveChat } from '../chat/LiveChat';
+import { useChatFeed } from '../chat/useChatFeed';
 import { DevicePickers, deviceOf } from './DevicePickers';
 import { EndSummary } from './EndSummary';
 import { clock } from './format';
@@ -48,9 +49,11 @@ export function BroadcasterView({
   const preview = useRef<HTMLVideoElement>(null);
   /** Every camera stream this page opened, to be sure each one is released. */
   const opened = useRef<MediaStream | null>(null);
+  const chat = useChatFeed(stream.streamId);
   const { phase, health, error, viewerCount, end, replaceTrack } = useBroadcast(
     stream.streamId,
     media,
+    chat.catchUp,
   );
   const ended = phase === 'ended';
 
@@ -291,7 +294,7 @@ export function BroadcasterView({
         </div>
       </section>
       <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
-        <LiveChat streamId={stream.streamId} hostId={stream.host.id} disabled={ended} />
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} feed={chat} disabled={ended} />
       </aside>
       {confirming && (
         <ConfirmDialog

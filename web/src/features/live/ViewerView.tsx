@@ -3,6 +3,7 @@ import { ArrowLeft, MicOff, Users, VideoOff, VolumeX } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
 import { LiveChat } from '../chat/LiveChat';
+import { useChatFeed } from '../chat/useChatFeed';
 import { PlayerControls } from './PlayerControls';
 import { FloatingReactions } from './Reactions';
 import { StreamEndedScreen } from './StreamEndedScreen';
@@ -11,7 +12,8 @@ import { useBroadcasterMedia } from './useBroadcasterMedia';
 import { useWatch } from './useLiveStreaming';
 
 export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
-  const watched = useWatch(stream.streamId);
+  const chat = useChatFeed(stream.streamId);
+  const watched = useWatch(stream.streamId, chat.catchUp);
   const { phase, remote, interrupted, error, viewerCount } = watched;
   const media = useBroadcasterMedia(stream.streamId, stream.media, watched.stream?.media);
   const video = useRef<HTMLVideoElement>(null);
@@ -152,7 +154,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
         <StreamInfo stream={watched.stream ?? stream} />
       </section>
       <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
-        <LiveChat streamId={stream.streamId} hostId={stream.host.id} />
+        <LiveChat streamId={stream.streamId} hostId={stream.host.id} feed={chat} />
       </aside>
     </div>
   );

@@ -1,4 +1,4 @@
-import type { Stream } from '@onair/protocol';
+import type { LiveComment, Stream } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
 import { describeError } from '../../lib/errors';
@@ -16,13 +16,29 @@ const republishWindowMs = 25_000;
 const republishRetryMs = 1000;
 
 /**
+ * What the chat gives the room's joins so that a rejoin after a drop brings back the comments
+ * missed meanwhile (issue 11).
+ */
+export interface ChatCatchUp {
+  /** The last comment the chat holds, named in the join; the chat waits for `settle` then. */
+  since: () => string | undefined;
+  /** The answer to a join that named one: the comments stored since, or undefined on failure. */
+  settle: (missed: LiveComment[] | undefined) => void;
+}
+
+/**
  * Room state both roles share: joining the room, the count, the end, and whether the socket is
  * up. `reconnects` counts the connections that followed a drop while mounted: the server closes
  * a socket's media sessions when it disconnects, so media effects depend on it to start again.
  * `interrupted` holds from a drop until the socket is back.
  * Every listener added here is removed here.
  */
-function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = () => undefined) {
+function useRoom(
+  streamId: string,
+  onEnded: () => void,
+  onRevoked: () => void = () => undefined,
+  chat?: ChatCatchUp,
+) {
   // Signed in or not: an anonymous socket may join public streams.
   const { socket } = useAuth();
   const [interrupted, setInterrupted] = useState(false);
@@ -34,6 +50,8 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
   ended.current = onEnded;
   const revoked = useRef(onRevoked);
   revoked.current = onRevoked;
+  const catchUp = useRef(chat);
+  catchUp.current = chat;
 
   useEffect(() => {
     const offCount = socket.on(
@@ -45,16 +63,22 @@ function useRoom(streamId: string, onEnded: () => void, onRevoked: () => void = 
       'live_access_revoked',
       (e) => e.streamId === streamId && revoked.current(),
     );
-    const join = () =>
-      socket
-        .request('join_live', { streamId })
+    const join = () => {
+      const chat = catchUp.current;
+      const sinceCommentId = chat?.since();
+      return socket
+        .request('join_live', sinceCommentId ? { streamId, sinceCommentId } : { streamId })
         .then((joined) => {
+          if (sinceCommentId) chat?.settle(joined.missedComments ?? []);
           setStream(joined.stream);
           setViewerCount(joined.viewerCount);
         })
-        .catch((e: SocketError) =>
-          e.error?.code === 'stream_ended' ? ended.current() : setJoinError(describeError(e)),
-        );
+        .catch((e: SocketError) => {
+          if (sinceCommentId) chat?.settle(undefined);
+          if (e.error?.code === 'stream_ended') ended.current();
+          else setJoinError(describeError(e));
+        });
+    };
     // `join` shows its own failure (or the end); nothing is left to wait for.
     void join();
     // The server forgets a socket's rooms when it goes, and joining is idempotent: every connect
@@ -90,12 +114,12 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isConflict = (e: unknown) => (e as SocketError).error?.code === 'conflict';
 
 /** The broadcaster's side: camera, publishing, health. Never used by a viewer. */
-export function useBroadcast(streamId: string, media: MediaStream | null) {
+export function useBroadcast(streamId: string, media: MediaStream | null, chat?: ChatCatchUp) {
   const { session } = useSession();
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [health, setHealth] = useState<StreamHealth | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const room = useRoom(streamId, () => setPhase('ended'));
+  const room = useRoom(streamId, () => setPhase('ended'), undefined, chat);
   const pcRef = useRef<RTCPeerConnection | null>(null);
   const { reconnects } = room;
 
@@ -187,7 +211,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
 }
 
 /** The viewer's side: receive-only media from the server. Never asks for the camera. */
-export function useWatch(streamId: string) {
+export function useWatch(streamId: string, chat?: ChatCatchUp) {
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [remote, setRemote] = useState<MediaStream | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -199,6 +223,7 @@ export function useWatch(streamId: string) {
       setError('This stream is for followers of its host.');
       setPhase('error');
     },
+    chat,
   );
   const [attempt, setAttempt] = useState(0);
 
