@@ -28,7 +28,13 @@ const probe = {
   openPeers: (page: Page) => page.evaluate(() => (window as any).blipProbe.openPeers() as number),
   openSockets: (page: Page) =>
     page.evaluate(() => (window as any).blipProbe.openSockets() as number),
+  hold: (page: Page) =>
+    page.evaluate(() => (window as any).blipProbe.holdSockets() as { at: number; closed: number }),
+  release: (page: Page) => page.evaluate(() => (window as any).blipProbe.releaseSockets()),
 };
+
+/** The texts of the messages a page's chat shows, top to bottom. */
+const chatTexts = (page: Page) => page.getByTestId('chat-message').locator('p').allTextContents();
 
 describe('media survives a socket blip (hardening item 6)', () => {
   let server: TestServer;
@@ -155,5 +161,45 @@ describe('media survives a socket blip (hardening item 6)', () => {
     await expectSteadyCount(1);
     await blipAndRecover(viewer, 'second viewer blip');
     await expectSteadyCount(1);
+  });
+
+  it('a viewer’s socket is down while others chat: back, its chat shows every comment once, in order (issue 11)', async () => {
+    const request = api(server.url);
+    const posters = await Promise.all([registerUser(server), registerUser(server)]);
+    const post = async (user: TestUser, comment: string) => {
+      const res = await request('POST', `/api/live/${streamId}/comment`, {
+        token: user.token,
+        body: { comment },
+      });
+      expect(res.status).toBe(201);
+    };
+    // The viewer's chat holds a comment, the last it has when its socket goes.
+    await post(hostUser, 'before the drop');
+    await expect
+      .poll(async () => (await chatTexts(viewer)).at(-1), { timeout: 5000 })
+      .toBe('before the drop');
+
+    const { at, closed } = await probe.hold(viewer);
+    expect(closed).toBe(1);
+    // Each poster stays within the comment budget (5 per 5 s).
+    const missed = Array.from({ length: 8 }, (_, i) => `while away ${i + 1}`);
+    for (const [i, text] of missed.entries()) await post(posters[i % 2]!, text);
+    await sleep(500);
+    expect(await chatTexts(viewer)).not.toContain(missed[0]);
+    await probe.release(viewer);
+    await expect.poll(() => probe.reopenedAt(viewer, at), { timeout: 15_000 }).not.toBeNull();
+    await post(hostUser, 'after the drop');
+
+    const expected = ['before the drop', ...missed, 'after the drop'];
+    await expect
+      .poll(async () => (await chatTexts(viewer)).filter((text) => expected.includes(text)), {
+        timeout: 10_000,
+      })
+      .toEqual(expected);
+    // Nothing shown twice, and nothing more turns up a little later.
+    await sleep(1000);
+    const shown = await chatTexts(viewer);
+    expect(shown.filter((text) => expected.includes(text))).toEqual(expected);
+    expect(new Set(shown).size).toBe(shown.length);
   });
 });

@@ -9,10 +9,17 @@
   const peers = [];
   const frameTimes = [];
 
+  /** While set, every new WebSocket fails at once: the network is down as far as the page knows. */
+  let held = false;
+
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
     constructor(...args) {
       super(...args);
+      if (held) {
+        this.close();
+        return;
+      }
       const entry = { ws: this, openedAt: null };
       sockets.push(entry);
       this.addEventListener('open', () => (entry.openedAt = Date.now()), { once: true });
@@ -67,6 +74,14 @@
         closed += 1;
       }
       return { at, closed };
+    },
+    /** Like `dropSockets`, and the page cannot connect again until `releaseSockets`. */
+    holdSockets() {
+      held = true;
+      return window.blipProbe.dropSockets();
+    },
+    releaseSockets() {
+      held = false;
     },
     /** When the first WebSocket opened at or after `since` opened, or null. */
     reopenedAt(since) {

@@ -1,15 +1,15 @@
-import type {
-  ChatRole,
-  ChatState,
-  CommentPage,
-  LiveComment,
-  PublicUser,
-  Reaction,
-  LiveReaction,
+import {
+  LIMITS,
+  type ChatRole,
+  type ChatState,
+  type CommentPage,
+  type LiveComment,
+  type PublicUser,
+  type Reaction,
 } from '@onair/protocol';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/database';
-import { liveComments, users } from '../db/schema';
+import { liveComments, liveStreams, users } from '../db/schema';
 import { BlockedWordsCache } from './blocked-words';
 import {
   assertMayComment,
@@ -19,7 +19,7 @@ import {
   slowModeApplies,
 } from './chat-gate';
 import { AppError } from './errors';
-import type { LiveEvents } from './events';
+import type { LiveEvents, SentReaction } from './events';
 import type { Limit } from './rate-limits';
 import type { Actor } from './presence';
 import type { StreamService } from './streams';
@@ -37,6 +37,13 @@ const toComment = (row: CommentRow, user: PublicUser, role: ChatRole): LiveComme
   timestamp: row.createdAt.toISOString(),
   role,
 });
+
+/**
+ * Comments after `commentId` in the order chat shows them, (created_at, id). The anchor's own
+ * columns are compared in SQL: a JavaScript Date would drop created_at's microseconds.
+ */
+const after = (commentId: string) =>
+  sql`(${liveComments.createdAt}, ${liveComments.id}) > (select c.created_at, c.id from ${liveComments} c where c.id = ${commentId})`;
 
 /** Chat and reactions of a live stream. Comments are stored before anyone is told of them. */
 export class CommentService {
@@ -123,15 +130,59 @@ export class CommentService {
     };
   }
 
-  async react(streamId: string, actor: Actor, reaction: Reaction): Promise<LiveReaction> {
+  /**
+   * Refuses, with `invalid_input`, an id that is not a comment of this stream. A rejoining client
+   * is checked before it joins anything. Deleted comments still count: a client may hold one as
+   * its last before it heard of the deletion.
+   */
+  async assertInStream(streamId: string, commentId: string): Promise<void> {
+    const [found] = await this.db
+      .select({ id: liveComments.id })
+      .from(liveComments)
+      .where(and(eq(liveComments.id, commentId), eq(liveComments.streamId, streamId)))
+      .limit(1);
+    if (!found) throw AppError.invalidInput('That comment is not in this stream');
+  }
+
+  /**
+   * What a client that dropped off missed: the comments of the stream stored after `commentId`,
+   * oldest first, at most `LIMITS.missedCommentsMax` of them (the newest). Read after the socket
+   * is back in the room, so every comment is either here or in the room's live events (or both:
+   * clients dedupe by id). The caller has checked that the stream is visible to the reader.
+   */
+  async missedSince(streamId: string, commentId: string): Promise<LiveComment[]> {
+    await this.assertInStream(streamId, commentId);
+    const rows = await this.db
+      .select({
+        comment: liveComments,
+        user: users,
+        role: chatRoleSql(liveStreams.hostId, liveComments.userId),
+      })
+      .from(liveComments)
+      .innerJoin(users, eq(users.id, liveComments.userId))
+      .innerJoin(liveStreams, eq(liveStreams.streamId, liveComments.streamId))
+      .where(
+        and(
+          eq(liveComments.streamId, streamId),
+          // Deleted by a moderator while the client was away: never shown again.
+          isNull(liveComments.deletedAt),
+          after(commentId),
+        ),
+      )
+      .orderBy(desc(liveComments.createdAt), desc(liveComments.id))
+      .limit(LIMITS.missedCommentsMax);
+    return rows.reverse().map((r) => toComment(r.comment, toPublicUser(r.user), r.role));
+  }
+
+  /** One reaction: checked against the sender's budget and the stream, then reported. */
+  async react(streamId: string, actor: Actor, reaction: Reaction): Promise<SentReaction> {
     await this.limits.reactions.take(actor.userId);
     await this.streams.liveRow(streamId, actor.userId);
-    const sent: LiveReaction = {
+    const sent: SentReaction = {
       streamId,
+      reaction,
       userId: actor.userId,
       username: actor.username,
-      reaction,
-      timestamp: new Date().toISOString(),
     };
     this.events.emit('reaction_sent', sent);
     return sent;

@@ -2,7 +2,7 @@ import type {
   BroadcastMediaState,
   ChatRole,
   LiveComment,
-  LiveReaction,
+  Reaction,
   Stream,
   ViewerCount,
   ViewerEvent,
@@ -14,6 +14,14 @@ export type Audience = { kind: 'public' } | { kind: 'users'; userIds: string[] }
 
 export type EndReason = 'host' | 'publisher_lost' | 'node_restart';
 
+/** One reaction as one user sent it; the transports decide how rooms hear of it (coalesced). */
+export interface SentReaction {
+  streamId: string;
+  reaction: Reaction;
+  userId: string;
+  username: string;
+}
+
 /** What the domain reports outward; the transports translate each into their own messages. */
 export interface LiveEventMap {
   stream_started: [stream: Stream, audience: Audience];
@@ -22,7 +30,7 @@ export interface LiveEventMap {
   viewer_left: [event: ViewerEvent];
   viewer_count: [count: ViewerCount];
   comment_added: [comment: LiveComment];
-  reaction_sent: [reaction: LiveReaction];
+  reaction_sent: [reaction: SentReaction];
   /** The publisher's media dropped; the stream ends unless it returns within `graceSeconds`. */
   broadcaster_reconnecting: [streamId: string, graceSeconds: number];
   /** The host turned their camera or microphone on or off (stored on the stream). */

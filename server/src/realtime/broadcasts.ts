@@ -2,11 +2,11 @@ import {
   streamRoom,
   type BroadcastMediaState,
   type LiveComment,
-  type LiveReaction,
   type Stream,
 } from '@onair/protocol';
 import type { Logger } from 'pino';
-import type { Audience, LiveEvents } from '../live/events';
+import type { Audience, LiveEvents, SentReaction } from '../live/events';
+import { ReactionCoalescer } from './ReactionCoalescer';
 import { userRoom, type LiveServer } from './types';
 
 /** How often, at most, people outside a stream's room hear its viewer count and thumbnail (list cards). */
@@ -27,8 +27,9 @@ export interface RelayOptions {
 type Revocation = { streamId: string; userId: string };
 
 /**
- * Translates domain events into Socket.IO messages. The room hears everything at once; the wider
- * audience (the live list) hears starts, ends, and a throttled viewer count and thumbnail.
+ * Translates domain events into Socket.IO messages. The room hears everything at once but its
+ * viewer count (throttled) and reactions (coalesced per emoji); the wider audience (the live
+ * list) hears starts, ends, and a throttled viewer count and thumbnail.
  */
 export function relayLiveEvents(
   io: LiveServer,
@@ -42,6 +43,9 @@ export function relayLiveEvents(
   let flushTimer: NodeJS.Timeout | undefined;
   /** Per room: the count held back while the room was told one less than an interval ago. */
   const roomCounts = new Map<string, { timer: NodeJS.Timeout; held: number | undefined }>();
+  const reactions = new ReactionCoalescer((reaction) =>
+    io.to(streamRoom(reaction.streamId)).emit('live_reaction_received', reaction),
+  );
 
   const tellRoom = (streamId: string, viewerCount: number) => {
     io.to(streamRoom(streamId)).emit('viewer_count', { streamId, viewerCount });
@@ -99,6 +103,7 @@ export function relayLiveEvents(
     pendingCounts.delete(stream.streamId);
     pendingThumbnails.delete(stream.streamId);
     stopRoomCount(stream.streamId);
+    reactions.drop(stream.streamId);
     const payload = { streamId: stream.streamId, stream };
     if (audience.kind === 'public') io.emit('live_ended', payload);
     else io.to([room, ...audience.userIds.map(userRoom)]).emit('live_ended', payload);
@@ -125,8 +130,7 @@ export function relayLiveEvents(
 
   const onComment = (comment: LiveComment) =>
     io.to(streamRoom(comment.streamId)).emit('live_comment_added', comment);
-  const onReaction = (reaction: LiveReaction) =>
-    io.to(streamRoom(reaction.streamId)).emit('live_reaction_received', reaction);
+  const onReaction = (reaction: SentReaction) => reactions.add(reaction);
 
   const onReconnecting = (streamId: string, graceSeconds: number) =>
     io.to(streamRoom(streamId)).emit('broadcaster_reconnecting', { streamId, graceSeconds });
@@ -174,6 +178,7 @@ export function relayLiveEvents(
   return () => {
     if (flushTimer) clearTimeout(flushTimer);
     for (const streamId of [...roomCounts.keys()]) stopRoomCount(streamId);
+    reactions.close();
     events.off('access_revoked', onRevoked);
     io.off('access_revoked', onRemoteRevoked);
     events.off('broadcaster_reconnecting', onReconnecting);

@@ -1,4 +1,4 @@
-import { streamRoom, type StartedStream } from '@onair/protocol';
+import { streamRoom, type JoinResult, type StartedStream } from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { CommentService } from '../live/comments';
 import type { ModerationService } from '../live/moderation';
@@ -77,8 +77,9 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
       return { stream: started };
     },
 
-    async join_live({ streamId }) {
+    async join_live({ streamId, sinceCommentId }) {
       await joinLeave.take(socket.id);
+      if (sinceCommentId) await comments.assertInStream(streamId, sinceCommentId);
       const joined = await presence.enter(streamId, viewer, handle);
       if (socket.disconnected) {
         // The socket went away while we were writing its presence; undo it so it cannot linger.
@@ -98,8 +99,16 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
           );
         throw AppError.notFound();
       }
-      const chat = await comments.chatState(streamId, userIdOf(viewer));
-      return { stream: joined.stream, viewerCount: joined.viewerCount, chat };
+      const result: JoinResult = {
+        stream: joined.stream,
+        viewerCount: joined.viewerCount,
+        chat: await comments.chatState(streamId, userIdOf(viewer)),
+      };
+      // Read only now that the socket is in the room: a comment stored from here on reaches it
+      // live, so nothing falls between the two.
+      if (sinceCommentId)
+        result.missedComments = await comments.missedSince(streamId, sinceCommentId);
+      return result;
     },
 
     async leave_live({ streamId }) {

@@ -5,6 +5,7 @@ import { useAuth } from '../auth/AuthContext';
 import { ModerationPanel } from '../moderation/ModerationPanel';
 import { useModeration } from '../moderation/useModeration';
 import { LiveChat } from './LiveChat';
+import type { ChatFeed } from './useChatFeed';
 import { useChatStanding } from './useChatStanding';
 
 type Tab = 'chat' | 'moderation';
@@ -26,6 +27,7 @@ export function ChatSidebar({
   disabled = false,
   chat,
   banned = false,
+  feed,
 }: {
   streamId: string;
   hostId: string;
@@ -34,6 +36,8 @@ export function ChatSidebar({
   chat: ChatState | null;
   /** The room says the host banned this user. */
   banned?: boolean;
+  /** The comments shown, kept by the page so the room's rejoins can catch the chat up. */
+  feed: ChatFeed;
 }) {
   const { session } = useAuth();
   const { standing, noteTimedOut, noteBanned } = useChatStanding(streamId, chat, banned);
@@ -67,6 +71,7 @@ export function ChatSidebar({
     <LiveChat
       streamId={streamId}
       hostId={hostId}
+      feed={feed}
       disabled={disabled}
       standing={standing}
       moderation={canModerate ? moderation : null}

@@ -2,12 +2,12 @@ import type { ChatRole, LiveComment } from '@onair/protocol';
 import { ArrowDown, MessageCircle } from 'lucide-react';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
-import { api } from '../../lib/api';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
 import { MessageActions } from '../moderation/MessageActions';
 import type { Moderation } from '../moderation/useModeration';
 import { ChatComposer } from './ChatComposer';
+import type { ChatFeed } from './useChatFeed';
 import type { ChatStanding } from './useChatStanding';
 
 // A 24-hour clock, "14:05": short, and the same shape in every message.
@@ -71,14 +71,15 @@ function ChatMessage({
 }
 
 /**
- * Chat of one stream: history, live comments in order (each once), reactions. Text is rendered
- * as text. Signed-out visitors read along and are offered to sign in, then come back here.
- * Hosts and moderators (`moderation`) get actions on the messages they may moderate; a deleted
- * message leaves every screen.
+ * Chat of one stream: the comments of `feed` (history, live, and those missed across a dropped
+ * connection, each once and in order). Text is rendered as text. Signed-out visitors read along
+ * and are offered to sign in, then come back here. Hosts and moderators (`moderation`) get
+ * actions on the messages they may moderate; a deleted message leaves every screen.
  */
 export function LiveChat({
   streamId,
   hostId,
+  feed,
   disabled = false,
   standing,
   moderation,
@@ -88,6 +89,7 @@ export function LiveChat({
   streamId: string;
   /** The stream's host, whose messages carry a "Host" badge. */
   hostId: string;
+  feed: ChatFeed;
   disabled?: boolean;
   standing: ChatStanding;
   /** Present for the host and moderators. */
@@ -95,45 +97,13 @@ export function LiveChat({
   onTimedOut: (until: string) => void;
   onBanned: () => void;
 }) {
-  const { session, socket } = useAuth();
-  const [comments, setComments] = useState<LiveComment[]>([]);
+  const { session } = useAuth();
+  const { comments, addOwn, remove } = feed;
   const [notice, setNotice] = useState<string | null>(null);
   const [unseen, setUnseen] = useState(0);
   const list = useRef<HTMLOListElement>(null);
   const pinned = useRef(true);
-
-  useEffect(() => {
-    let cancelled = false;
-    const add = (incoming: LiveComment[]) =>
-      setComments((current) => {
-        const seen = new Set(current.map((c) => c.id));
-        const fresh = incoming.filter((c) => !seen.has(c.id));
-        if (!fresh.length) return current;
-        return [...current, ...fresh].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
-      });
-    const off = socket.on('live_comment_added', (c) => {
-      if (c.streamId !== streamId) return;
-      add([c]);
-      if (!pinned.current) setUnseen((n) => n + 1);
-    });
-    api
-      .comments(streamId, socket.token)
-      .then((page) => !cancelled && add(page.comments))
-      .catch(() => undefined);
-    return () => {
-      cancelled = true;
-      off();
-    };
-  }, [socket, streamId]);
-
-  useEffect(
-    () =>
-      socket.on('live_comment_deleted', (e) => {
-        if (e.streamId === streamId)
-          setComments((current) => current.filter((c) => c.id !== e.commentId));
-      }),
-    [socket, streamId],
-  );
+  const shownCount = useRef(comments.length);
 
   // What a moderator just did is said for a moment, then goes.
   useEffect(() => {
@@ -142,9 +112,12 @@ export function LiveChat({
     return () => clearTimeout(timer);
   }, [notice]);
 
-  // Follow new messages only while the reader is at the bottom.
+  // Follow new messages only while the reader is at the bottom; else count them for the button.
   useEffect(() => {
+    const added = comments.length - shownCount.current;
+    shownCount.current = comments.length;
     if (pinned.current && list.current) list.current.scrollTop = list.current.scrollHeight;
+    else if (added > 0) setUnseen((n) => n + added);
   }, [comments]);
 
   const onScroll = () => {
@@ -161,9 +134,7 @@ export function LiveChat({
   };
 
   const sent = (comment: LiveComment) => {
-    setComments((current) =>
-      current.some((c) => c.id === comment.id) ? current : [...current, comment],
-    );
+    addOwn(comment);
     jumpToLatest();
   };
 
@@ -211,8 +182,7 @@ export function LiveChat({
                   act={async (action) => {
                     await moderation.act(action);
                     // The room hears of a deletion too; this screen need not wait for it.
-                    if (action.action === 'delete_comment')
-                      setComments((current) => current.filter((x) => x.id !== c.id));
+                    if (action.action === 'delete_comment') remove(c.id);
                   }}
                   onDone={setNotice}
                 />

@@ -14,6 +14,7 @@ import {
 } from '../../lib/media-devices';
 import { useSession } from '../auth/AuthContext';
 import { ChatSidebar } from '../chat/ChatSidebar';
+import { useChatFeed } from '../chat/useChatFeed';
 import { DevicePickers, deviceOf } from './DevicePickers';
 import { EndSummary } from './EndSummary';
 import { clock } from './format';
@@ -48,9 +49,11 @@ export function BroadcasterView({
   const preview = useRef<HTMLVideoElement>(null);
   /** Every camera stream this page opened, to be sure each one is released. */
   const opened = useRef<MediaStream | null>(null);
+  const feed = useChatFeed(stream.streamId);
   const { phase, health, error, viewerCount, chat, end, replaceTrack } = useBroadcast(
     stream.streamId,
     media,
+    feed.catchUp,
   );
   const ended = phase === 'ended';
 
@@ -296,6 +299,7 @@ export function BroadcasterView({
           hostId={stream.host.id}
           disabled={ended}
           chat={chat}
+          feed={feed}
         />
       </aside>
       {confirming && (

@@ -8,27 +8,51 @@ interface Floating {
   key: string;
   reaction: Reaction;
   left: number;
+  /** Seconds after the event that this one sets off, so a burst rises as a stream, not a clump. */
+  delay: number;
 }
 
-/** Reactions from everyone in the room, floating up over the video. */
+/** At most this many emojis float up for one event, however many reactions it counts. */
+const perEventMax = 8;
+/** At most this many are on screen at once; the oldest make way. */
+const onScreenMax = 30;
+const staggerSeconds = 0.12;
+const riseSeconds = 2.2;
+
+let nextKey = 0;
+
+/**
+ * Reactions from everyone in the room, floating up over the video. The server coalesces them
+ * (one event per emoji per 250 ms with a `count`): each event sets off `count` emojis, capped.
+ */
 export function FloatingReactions({ streamId }: { streamId: string }) {
   const { socket } = useAuth();
   const [items, setItems] = useState<Floating[]>([]);
   const reduced = useReducedMotion();
-  useEffect(
-    () =>
-      socket.on('live_reaction_received', (r) => {
-        if (r.streamId !== streamId) return;
-        const item = {
-          key: `${r.timestamp}-${r.userId}-${Math.random()}`,
-          reaction: r.reaction,
-          left: 10 + Math.random() * 70,
-        };
-        setItems((list) => [...list.slice(-20), item]);
-        setTimeout(() => setItems((list) => list.filter((i) => i.key !== item.key)), 2500);
-      }),
-    [socket, streamId],
-  );
+  useEffect(() => {
+    const timers = new Set<ReturnType<typeof setTimeout>>();
+    const off = socket.on('live_reaction_received', (r) => {
+      if (r.streamId !== streamId) return;
+      const burst = Array.from({ length: Math.min(Math.max(r.count, 1), perEventMax) }, (_, i) => ({
+        key: `reaction-${(nextKey += 1)}`,
+        reaction: r.reaction,
+        left: 10 + Math.random() * 70,
+        delay: i * staggerSeconds,
+      }));
+      const keys = new Set(burst.map((item) => item.key));
+      setItems((list) => [...list, ...burst].slice(-onScreenMax));
+      const lastsMs = ((burst.at(-1)?.delay ?? 0) + riseSeconds) * 1000 + 300;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        setItems((list) => list.filter((item) => !keys.has(item.key)));
+      }, lastsMs);
+      timers.add(timer);
+    });
+    return () => {
+      off();
+      for (const timer of timers) clearTimeout(timer);
+    };
+  }, [socket, streamId]);
   return (
     <div className="pointer-events-none absolute inset-0 overflow-hidden" aria-hidden>
       <AnimatePresence>
@@ -41,7 +65,7 @@ export function FloatingReactions({ streamId }: { streamId: string }) {
             initial={{ opacity: 0, y: 0 }}
             animate={{ opacity: [0, 1, 1, 0], y: reduced ? 0 : -220 }}
             exit={{ opacity: 0 }}
-            transition={{ duration: reduced ? 0.5 : 2.2 }}
+            transition={{ duration: reduced ? 0.5 : riseSeconds, delay: item.delay }}
           >
             {item.reaction}
           </motion.span>

@@ -3,6 +3,7 @@ import { ArrowLeft, MicOff, Users, VideoOff, VolumeX } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
 import { ChatSidebar } from '../chat/ChatSidebar';
+import { useChatFeed } from '../chat/useChatFeed';
 import { PlayerControls } from './PlayerControls';
 import { FloatingReactions } from './Reactions';
 import { StreamEndedScreen } from './StreamEndedScreen';
@@ -11,7 +12,8 @@ import { useBroadcasterMedia } from './useBroadcasterMedia';
 import { useWatch } from './useLiveStreaming';
 
 export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
-  const watched = useWatch(stream.streamId);
+  const feed = useChatFeed(stream.streamId);
+  const watched = useWatch(stream.streamId, feed.catchUp);
   const { phase, remote, interrupted, error, viewerCount } = watched;
   const media = useBroadcasterMedia(stream.streamId, stream.media, watched.stream?.media);
   const video = useRef<HTMLVideoElement>(null);
@@ -162,6 +164,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
           hostId={stream.host.id}
           chat={watched.chat}
           banned={watched.banned}
+          feed={feed}
         />
       </aside>
     </div>

@@ -1,4 +1,4 @@
-import type { ChatState, Stream } from '@onair/protocol';
+import type { ChatState, LiveComment, Stream } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
@@ -16,6 +16,17 @@ const republishWindowMs = 25_000;
 const republishRetryMs = 1000;
 
 /**
+ * What the chat gives the room's joins so that a rejoin after a drop brings back the comments
+ * missed meanwhile (issue 11).
+ */
+export interface ChatCatchUp {
+  /** The last comment the chat holds, named in the join; the chat waits for `settle` then. */
+  since: () => string | undefined;
+  /** The answer to a join that named one: the comments stored since, or undefined on failure. */
+  settle: (missed: LiveComment[] | undefined) => void;
+}
+
+/**
  * Room state both roles share: joining the room, the count, the end, and whether the socket is
  * up. `reconnects` counts the connections that followed a drop while mounted: the server closes
  * a socket's media sessions when it disconnects, so media effects depend on it to start again.
@@ -29,6 +40,7 @@ function useRoom(
   onEnded: () => void,
   onRevoked: () => void = () => undefined,
   onBanned: () => void = () => undefined,
+  feed?: ChatCatchUp,
 ) {
   // Signed in or not: an anonymous socket may join public streams.
   const { socket } = useAuth();
@@ -45,6 +57,8 @@ function useRoom(
   revoked.current = onRevoked;
   const bannedRef = useRef(onBanned);
   bannedRef.current = onBanned;
+  const catchUp = useRef(feed);
+  catchUp.current = feed;
 
   useEffect(() => {
     const offCount = socket.on(
@@ -61,19 +75,24 @@ function useRoom(
       bannedRef.current();
     };
     const offBanned = socket.on('live_banned', (e) => e.streamId === streamId && ban());
-    const join = () =>
-      socket
-        .request('join_live', { streamId })
+    const join = () => {
+      const feed = catchUp.current;
+      const sinceCommentId = feed?.since();
+      return socket
+        .request('join_live', sinceCommentId ? { streamId, sinceCommentId } : { streamId })
         .then((joined) => {
+          if (sinceCommentId) feed?.settle(joined.missedComments ?? []);
           setStream(joined.stream);
           setViewerCount(joined.viewerCount);
           setChat(joined.chat);
         })
         .catch((e: SocketError) => {
+          if (sinceCommentId) feed?.settle(undefined);
           if (e.error?.code === 'stream_ended') ended.current();
           else if (e.error?.code === 'banned') ban();
           else setJoinError(describeError(e));
         });
+    };
     // `join` shows its own failure (or the end); nothing is left to wait for.
     void join();
     // The server forgets a socket's rooms when it goes, and joining is idempotent: every connect
@@ -110,12 +129,12 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isConflict = (e: unknown) => (e as SocketError).error?.code === 'conflict';
 
 /** The broadcaster's side: camera, publishing, health. Never used by a viewer. */
-export function useBroadcast(streamId: string, media: MediaStream | null) {
+export function useBroadcast(streamId: string, media: MediaStream | null, feed?: ChatCatchUp) {
   const { session } = useSession();
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [health, setHealth] = useState<StreamHealth | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const room = useRoom(streamId, () => setPhase('ended'));
+  const room = useRoom(streamId, () => setPhase('ended'), undefined, undefined, feed);
   const pcRef = useRef<RTCPeerConnection | null>(null);
   const { reconnects } = room;
 
@@ -208,7 +227,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null) {
 }
 
 /** The viewer's side: receive-only media from the server. Never asks for the camera. */
-export function useWatch(streamId: string) {
+export function useWatch(streamId: string, feed?: ChatCatchUp) {
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [remote, setRemote] = useState<MediaStream | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -224,6 +243,7 @@ export function useWatch(streamId: string) {
       setError(errorSentences.banned);
       setPhase('error');
     },
+    feed,
   );
   const [attempt, setAttempt] = useState(0);
 
