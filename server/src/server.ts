@@ -20,7 +20,6 @@ import { userRoutes } from './http/routes/users';
 import { whipRoutes } from './http/routes/whip';
 import { dataResponseHeaders } from './http/security-headers';
 import { CommentService } from './live/comments';
-import { AppError } from './live/errors';
 import { LiveEvents } from './live/events';
 import { ModerationService } from './live/moderation';
 import { NextStreamService } from './live/next-stream';
