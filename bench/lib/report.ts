@@ -203,7 +203,7 @@ function chatSection(c: ChatResult, headline: string[]): string[] {
   const out = [
     `## 4. Chat at scale (one stream, ${s.rate} comments/s, open loop)`,
     '',
-    `Receiving sockets are anonymous viewers joined to one public stream's room, spread over ${s.receiverProcesses} load-generator processes; ${s.senders} signed-in sockets in the same room (one user each) send ${s.rate} comments/s between them on a fixed schedule, each comment when it is due whatever the earlier ones did (open loop). Both speak the Socket.IO wire protocol over raw WebSockets (Engine.IO v4 + Socket.IO v5, no socket.io-client); a receiver finds the stamp in each frame with a byte search and decodes nothing. Each step is ${s.runs} runs of ${s.seconds} s; every figure is the **median (min–max)** of the runs.`,
+    `Receiving sockets are anonymous viewers joined to one public stream's room, spread over ${s.receiverProcesses} load-generator processes; ${s.senders} signed-in sockets in the same room (one user each) send ${s.rate} comments/s between them on a fixed schedule, each comment when it is due whatever the earlier ones did (open loop). Both speak the Socket.IO wire protocol over raw WebSockets (Engine.IO v4 + Socket.IO v5, no socket.io-client); a receiver finds the stamp in each frame with a byte search and decodes nothing. Each step is ${s.runs} runs of ${s.seconds} s; every figure is the **median (min–max)** of the runs. The server is the compiled one, run with plain \`node\` as \`npm start\` does.`,
     '',
     '- **latency**: from the time a comment was due to be sent (stamped in its text) to its arrival at a receiving socket, one clock; every delivery counts.',
     `- **lost**: deliveries expected (comments the server acknowledged × receiving sockets) but not received ${s.drainMs / 1000} s after the last acknowledgement.`,
@@ -229,6 +229,18 @@ function chatSection(c: ChatResult, headline: string[]): string[] {
     `Memory per idle socket, from a ramp before any comment was sent (${m.points.map((p) => p.sockets).join(' → ')} receiving sockets joined to the room, each reading 1 s after the main process collected its garbage): server main-process RSS ${fit(m.rssKBPerSocket, m.rssR2)}; V8 heap used ${fit(m.heapKBPerSocket, m.heapR2)}. Readings (sockets: RSS MB / heap MB): ${m.points.map((p) => `${p.sockets}: ${num(p.rssMB)} / ${num(p.heapUsedMB)}`).join('; ')}.`,
     '',
   ];
+  const anomalies = c.steps.flatMap((step) =>
+    step.runs.flatMap((r, i) => {
+      const notes = [
+        ...Object.entries(r.refused).map(([code, n]) => `${n} comments refused (${code})`),
+        r.ackTimeouts ? `${r.ackTimeouts} comments never acknowledged` : '',
+        r.duplicates ? `${r.duplicates} duplicate deliveries` : '',
+        r.closedSockets ? `${r.closedSockets} receiving sockets closed by the server` : '',
+      ].filter(Boolean);
+      return notes.length ? [`${step.sockets} sockets, run ${i + 1}: ${notes.join(', ')}`] : [];
+    }),
+  );
+  if (anomalies.length) out.push(`Also seen: ${anomalies.join('; ')}.`, '');
   if (c.connectFailures.length)
     out.push(`Sockets that failed to join: ${c.connectFailures.join('; ')}`, '');
   const last = c.steps[c.steps.length - 1];

@@ -4,7 +4,8 @@
  * the stamp, one clock read and a few array updates; nothing is decoded.
  *
  * Args: <baseUrl> <streamId>. Messages: connect {count} → connected; drop {count} → dropped;
- * arm {run, comments} → armed (counting starts afresh for that run); count → counted;
+ * arm {run, comments} → armed (counting starts afresh for that run); count → counted (unique
+ * deliveries so far);
  * take → taken (the run's counts and latency histogram); close.
  */
 import { LatencyHistogram } from '../lib/histogram';
@@ -23,12 +24,18 @@ let closedInRun = 0;
 /** The run being counted; frames of other runs are stale. */
 const run = {
   id: -1,
+  comments: 0,
+  /** Per comment: how many sockets got it at least once. */
   perSeq: new Uint32Array(0),
+  /** Per socket and comment (index * comments + seq): got it already. */
+  seen: new Uint8Array(0),
   histogram: new LatencyHistogram(),
   received: 0,
   stale: 0,
-  /** A socket got a comment it had already had, or one older than its latest: never expected. */
-  outOfOrder: 0,
+  /** A socket got a comment it already had: never expected. */
+  duplicates: 0,
+  /** A socket got a comment sent before one it already had (the server stored them out of order). */
+  reordered: 0,
   /** Per socket (by index): the highest sequence number it has received in this run. */
   lastSeq: new Int32Array(0),
 };
@@ -38,17 +45,22 @@ const stamp: Stamp = { run: 0, seq: 0, sentMs: 0 };
 function onFrame(index: number, frame: Buffer): void {
   if (!readStamp(frame, stamp)) return;
   const now = Date.now();
-  if (stamp.run !== run.id || stamp.seq >= run.perSeq.length) {
+  const { seq } = stamp;
+  if (stamp.run !== run.id || seq >= run.comments || index >= run.lastSeq.length) {
     run.stale += 1;
     return;
   }
   run.received += 1;
-  run.perSeq[stamp.seq]! += 1;
   run.histogram.record(now - stamp.sentMs);
-  if (index < run.lastSeq.length) {
-    if (stamp.seq <= run.lastSeq[index]!) run.outOfOrder += 1;
-    else run.lastSeq[index] = stamp.seq;
+  const cell = index * run.comments + seq;
+  if (run.seen[cell]) {
+    run.duplicates += 1;
+    return;
   }
+  run.seen[cell] = 1;
+  run.perSeq[seq]! += 1;
+  if (seq < run.lastSeq[index]!) run.reordered += 1;
+  else run.lastSeq[index] = seq;
 }
 
 async function connectOne(index: number): Promise<WireSocket> {
@@ -94,7 +106,12 @@ async function connect(count: number): Promise<{ failures: string[] }> {
 serveParent({
   connect: async (m) => {
     const { failures } = await connect(Number(m.count));
-    return { type: 'connected', total: sockets.length, failed: failures.length, failures: failures.slice(0, 3) };
+    return {
+      type: 'connected',
+      total: sockets.length,
+      failed: failures.length,
+      failures: failures.slice(0, 3),
+    };
   },
   drop: (m) => {
     for (const socket of sockets.splice(sockets.length - Number(m.count))) socket.close();
@@ -102,24 +119,28 @@ serveParent({
   },
   arm: (m) => {
     run.id = Number(m.run);
-    run.perSeq = new Uint32Array(Number(m.comments));
+    run.comments = Number(m.comments);
+    run.perSeq = new Uint32Array(run.comments);
+    run.seen = new Uint8Array(sockets.length * run.comments);
     run.histogram = new LatencyHistogram();
     run.received = 0;
     run.stale = 0;
-    run.outOfOrder = 0;
+    run.duplicates = 0;
+    run.reordered = 0;
     run.lastSeq = new Int32Array(sockets.length).fill(-1);
     closedInRun = 0;
     const open = sockets.filter((s) => !s.closed).length;
     return { type: 'armed', sockets: open };
   },
-  count: () => ({ type: 'counted', received: run.received }),
+  count: () => ({ type: 'counted', received: run.perSeq.reduce((a, b) => a + b, 0) }),
   take: () => ({
     type: 'taken',
     received: run.received,
     perSeq: Array.from(run.perSeq),
     histogram: run.histogram.toSparse(),
     stale: run.stale,
-    outOfOrder: run.outOfOrder,
+    duplicates: run.duplicates,
+    reordered: run.reordered,
     closed: closedInRun,
   }),
   close: () => {

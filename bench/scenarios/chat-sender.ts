@@ -20,8 +20,9 @@ let senders: WireSocket[] = [];
 type SendReport = {
   type: 'sent';
   scheduled: number;
-  /** Sequence numbers the server acknowledged with ok: only these are expected at receivers. */
+  /** Sequence numbers the server acknowledged with ok, and those it refused. */
   okSeqs: number[];
+  refusedSeqs: number[];
   /** Refusals by error code, and acknowledgements that never came. */
   refused: Record<string, number>;
   ackTimeouts: number;
@@ -36,6 +37,7 @@ function send(run: number, rate: number, seconds: number): Promise<SendReport> {
   const intervalMs = 1000 / rate;
   const start = Date.now() + 100;
   const okSeqs: number[] = [];
+  const refusedSeqs: number[] = [];
   const refused: Record<string, number> = {};
   let ackTimeouts = 0;
   let maxLagMs = 0;
@@ -50,8 +52,13 @@ function send(run: number, rate: number, seconds: number): Promise<SendReport> {
       sender.emitWithAck('live_comment', { streamId, comment }, ackTimeoutMs).then(
         (reply) => {
           const r = reply as { ok: boolean; error?: { code: string } };
-          if (r.ok) okSeqs.push(seq);
-          else refused[r.error?.code ?? 'unknown'] = (refused[r.error?.code ?? 'unknown'] ?? 0) + 1;
+          if (r.ok) {
+            okSeqs.push(seq);
+            return;
+          }
+          refusedSeqs.push(seq);
+          const code = r.error?.code ?? 'unknown';
+          refused[code] = (refused[code] ?? 0) + 1;
         },
         () => {
           ackTimeouts += 1;
@@ -80,6 +87,7 @@ function send(run: number, rate: number, seconds: number): Promise<SendReport> {
           type: 'sent',
           scheduled: total,
           okSeqs: okSeqs.sort((a, b) => a - b),
+          refusedSeqs,
           refused,
           ackTimeouts,
           maxLagMs,

@@ -62,11 +62,15 @@ export interface ChatRun {
   acknowledged: number;
   refused: Record<string, number>;
   ackTimeouts: number;
+  /** Comments not refused × receiving sockets (a comment whose ack never came is expected). */
   expected: number;
+  /** Deliveries counted once per socket and comment. */
   received: number;
   lost: number;
-  /** Deliveries a socket had already had, or older than one it had: never expected. */
-  outOfOrder: number;
+  /** A socket got a comment it already had. */
+  duplicates: number;
+  /** A socket got a comment sent before one it already had (stored out of order). */
+  reordered: number;
   /** Receiving sockets the server closed during the run. */
   closedSockets: number;
   latencyP50Ms: number;
@@ -172,6 +176,7 @@ class Receivers {
     return replies.reduce((s, r) => s + r.sockets, 0);
   }
 
+  /** Unique deliveries so far. */
   async received(): Promise<number> {
     const replies = await Promise.all(
       this.workers.map((w) =>
@@ -189,7 +194,8 @@ class Receivers {
             received: number;
             perSeq: number[];
             histogram: [number, number][];
-            outOfOrder: number;
+            duplicates: number;
+            reordered: number;
             closed: number;
           }
         >({ type: 'take' }, 'taken'),
@@ -201,12 +207,19 @@ class Receivers {
 interface SentReply extends WorkerMessage {
   scheduled: number;
   okSeqs: number[];
+  refusedSeqs: number[];
   refused: Record<string, number>;
   ackTimeouts: number;
   maxLagMs: number;
 }
 
+/**
+ * Server memory after two collections 3 s apart: V8 gives pages back to the system some time
+ * after a collection frees them, and one reading straight after the first would still hold them.
+ */
 async function memoryPoint(server: ServerProcess, sockets: number): Promise<ChatMemoryPoint> {
+  await server.collectGarbage();
+  await sleep(3000);
   const gcForced = await server.collectGarbage();
   await sleep(1000);
   const heap = await heapFigures(server.url);
@@ -243,7 +256,11 @@ export async function runChat(server: ServerProcess, options: ChatOptions): Prom
     workers.push(...receiverWorkers);
     const receivers = new Receivers(receiverWorkers);
 
-    // 1. Memory per idle socket, from a ramp on a server that has carried no comments yet.
+    // 1. Memory per idle socket, from a ramp on a server that has carried no comments yet. A
+    // first batch connected and closed again warms up what the first sockets would otherwise
+    // pay for alone (compiled code, pools, the database's pages for presence rows).
+    connectFailures.push(...(await receivers.resize(options.rampStep / 2)));
+    await receivers.resize(0);
     await settleMemory(server);
     const maxSize = Math.max(...options.sizes);
     const points: ChatMemoryPoint[] = [await memoryPoint(server, 0)];
@@ -310,9 +327,13 @@ export async function runChat(server: ServerProcess, options: ChatOptions): Prom
       });
     }
     steps.sort((a, b) => a.sockets - b.sockets);
-    const { log: _log, ...settings } = options;
+    const { sizes, runs, seconds, rate, senders, rampStep, receiverProcesses } = options;
     return {
-      settings: { ...settings, maxSenderLagMs, drainMs },
+      settings: {
+        ...{ sizes, runs, seconds, rate, senders, rampStep, receiverProcesses },
+        maxSenderLagMs,
+        drainMs,
+      },
       steps,
       memory,
       connectFailures: connectFailures.slice(0, 10),
@@ -353,7 +374,13 @@ async function oneRun(
   const machineIdle = idle();
   const loop = await eventLoop();
 
-  const expected = sent.okSeqs.length * sockets;
+  // A comment the server refused is never delivered; one whose ack never came may have been
+  // stored, and counts as lost if it does not arrive.
+  const refused = new Set(sent.refusedSeqs);
+  const expectedSeqs = Array.from({ length: comments }, (_, seq) => seq).filter(
+    (seq) => !refused.has(seq),
+  );
+  const expected = expectedSeqs.length * sockets;
   const drainStart = performance.now();
   let received = await receivers.received();
   while (received < expected && performance.now() - drainStart < drainMs) {
@@ -369,7 +396,7 @@ async function oneRun(
     t.perSeq.forEach((count, seq) => (perSeq[seq]! += count));
     histogram.add(t.histogram);
   }
-  const lost = sent.okSeqs.reduce((sum, seq) => sum + Math.max(0, sockets - perSeq[seq]!), 0);
+  const lost = expectedSeqs.reduce((sum, seq) => sum + Math.max(0, sockets - perSeq[seq]!), 0);
   const generatorPct = [...loadReading.perProcess].map(([pid, share]) => ({
     role: roles.get(pid) ?? String(pid),
     pid,
@@ -388,9 +415,10 @@ async function oneRun(
     refused: sent.refused,
     ackTimeouts: sent.ackTimeouts,
     expected,
-    received: taken.reduce((s, t) => s + t.received, 0),
+    received: perSeq.reduce((a, b) => a + b, 0),
     lost,
-    outOfOrder: taken.reduce((s, t) => s + t.outOfOrder, 0),
+    duplicates: taken.reduce((s, t) => s + t.duplicates, 0),
+    reordered: taken.reduce((s, t) => s + t.reordered, 0),
     closedSockets: taken.reduce((s, t) => s + t.closed, 0),
     latencyP50Ms: histogram.percentile(0.5),
     latencyP99Ms: histogram.percentile(0.99),
