@@ -15,7 +15,7 @@
  *   --no-floor              skip the plain-UDP floor after the fan-out
  *   --server-root=<dir>     measure the server of another checkout (same HTTP contract)
  *   --media-workers=<n>     MEDIA_WORKERS for the server (servers that fork media workers)
- *   --profile               CPU profile of the server's main process during the fan-out
+ *   --profile               CPU profile of the server's main process during the fan-out and chat
  *   --chat-sizes=1000,2500  chat: receiving sockets per step (default 1000,2500,5000)
  *   --chat-runs=<n>         chat: runs per step (default 3)
  *   --chat-seconds=<s>      chat: sending time of one run (default 30)
@@ -176,7 +176,13 @@ async function main(): Promise<void> {
   );
   await scenario('churn', 'churn', (server) => runChurn(server, { ...settings.churn, log }));
   // Chat measures memory per socket: the compiled server, as `npm start` runs it (see `built`).
-  await scenario('chat', 'chat', (server) => runChat(server, { ...settings.chat, log }), [], true);
+  await scenario(
+    'chat',
+    'chat',
+    (server) => runChat(server, { ...settings.chat, log }),
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
+    true,
+  );
   await scenario('api', 'api', (server) => runApi(server, { ...settings.api, log }));
   if (Object.keys(failures).length) results.failures = failures;
   results.finishedAt = new Date().toISOString();
