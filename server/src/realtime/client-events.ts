@@ -93,7 +93,8 @@ export function clientEventDispatcher(
       logger.error({ err, event }, 'could not acknowledge a socket event'),
     );
   };
-  return (socket) => socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
+  return (socket) =>
+    socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
 }
 
 async function run<E extends ClientEventName>(
