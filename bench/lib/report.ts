@@ -206,7 +206,7 @@ function chatSection(c: ChatResult, headline: string[]): string[] {
     `Receiving sockets are anonymous viewers joined to one public stream's room, spread over ${s.receiverProcesses} load-generator processes; ${s.senders} signed-in sockets in the same room (one user each) send ${s.rate} comments/s between them on a fixed schedule, each comment when it is due whatever the earlier ones did (open loop). Both speak the Socket.IO wire protocol over raw WebSockets (Engine.IO v4 + Socket.IO v5, no socket.io-client); a receiver finds the stamp in each frame with a byte search and decodes nothing. Each step is ${s.runs} runs of ${s.seconds} s; every figure is the **median (min–max)** of the runs. The server is the compiled one, run with plain \`node\` as \`npm start\` does.`,
     '',
     '- **latency**: from the time a comment was due to be sent (stamped in its text) to its arrival at a receiving socket, one clock; every delivery counts.',
-    `- **lost**: deliveries expected (comments the server acknowledged × receiving sockets) but not received ${s.drainMs / 1000} s after the last acknowledgement.`,
+    `- **lost**: deliveries expected (comments the server did not refuse × receiving sockets; one never acknowledged is expected) but not received ${s.drainMs / 1000} s after the last acknowledgement.`,
     '- **server CPU**: the server’s main process (Socket.IO, API, embedded database), one core = 100%; **event loop p99** of the same process from `GET /metrics`.',
     '- **load gen busiest**: the busiest load-generator process (receivers, sender, harness), share of one core.',
     '- **load avg**: the machine’s 1-minute load average at the start of each run.',

@@ -313,7 +313,7 @@ export async function runChat(server: ServerProcess, options: ChatOptions): Prom
         runs,
         valid: invalid.length === 0,
         ...(invalid.length
-          ? { invalidReason: invalid.map((x) => x.invalidReason).join(' | ') }
+          ? { invalidReason: invalid.map((x) => x.invalidReason).join('; ') }
           : {}),
         summary: {
           latencyP50Ms: summaryOf('latencyP50Ms'),
