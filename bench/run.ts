@@ -6,7 +6,7 @@
  *
  * Flags:
  *   --quick                 fewer and shorter steps
- *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api
+ *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api (also `--only a,b`)
  *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
  *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
  *   --steps=50,100,200      fan-out viewer counts (a ramp)
@@ -15,7 +15,12 @@
  *   --no-floor              skip the plain-UDP floor after the fan-out
  *   --server-root=<dir>     measure the server of another checkout (same HTTP contract)
  *   --media-workers=<n>     MEDIA_WORKERS for the server (servers that fork media workers)
- *   --profile               CPU profile of the server's main process during the fan-out
+ *   --profile               CPU profile of the server's main process during the fan-out and chat
+ *   --chat-sizes=1000,2500  chat: receiving sockets per step (default 1000,2500,5000)
+ *   --chat-runs=<n>         chat: runs per step (default 3)
+ *   --chat-seconds=<s>      chat: sending time of one run (default 30)
+ *
+ * The chat scenario alone, as measured for issue 11: `npm run bench -- --only chat`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -32,8 +37,14 @@ import { runFanout, type FanoutResult } from './scenarios/fanout';
 import { runFirstFrame } from './scenarios/first-frame';
 
 const scenarios = ['fanout', 'first-frame', 'churn', 'chat', 'api'] as const;
-const flag = (name: string): string | undefined =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+/** `--name=value`, or `--name value`. */
+const flag = (name: string): string | undefined => {
+  const args = process.argv;
+  const inline = args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  if (inline !== undefined) return inline;
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 && args[at + 1] && !args[at + 1]!.startsWith('--') ? args[at + 1] : undefined;
+};
 const numbers = (text: string | undefined): number[] | undefined =>
   text?.split(',').map((n) => {
     const value = Number(n);
@@ -65,7 +76,17 @@ const settings = {
   floor: !process.argv.includes('--no-floor'),
   firstFrameJoins: quick ? 6 : 20,
   churn: quick ? { sessions: 100, every: 50 } : { sessions: 1000, every: 200 },
-  chat: quick ? { sizes: [1000], seconds: 10 } : { sizes: [1000, 5000], seconds: 30 },
+  chat: {
+    sizes: numbers(flag('chat-sizes')) ?? (quick ? [500, 1000] : [1000, 2500, 5000]),
+    runs: numbers(flag('chat-runs'))?.[0] ?? (quick ? 2 : 3),
+    seconds: numbers(flag('chat-seconds'))?.[0] ?? (quick ? 10 : 30),
+    rate: 10,
+    // The per-user comment budget is 5 per 5 s: 50 senders at 0.2/s each stay inside it even
+    // when a busy server handles a few seconds of one sender's comments at once.
+    senders: 50,
+    rampStep: quick ? 500 : 1000,
+    receiverProcesses: 2,
+  },
   api: quick ? { users: 200, seconds: 5 } : { users: 1000, seconds: 10 },
 };
 
@@ -117,11 +138,12 @@ async function main(): Promise<void> {
     key: string,
     run: (server: ServerProcess) => Promise<T>,
     nodeArgs: string[] = [],
+    built = false,
   ): Promise<void> => {
     if (!wanted(name)) return;
     const t0 = performance.now();
     try {
-      const server = await startServerProcess({ nodeArgs, env: serverEnv, serverRoot });
+      const server = await startServerProcess({ nodeArgs, env: serverEnv, serverRoot, built });
       try {
         results[key] = await run(server);
       } finally {
@@ -153,7 +175,14 @@ async function main(): Promise<void> {
     runFirstFrame(server, { joins: settings.firstFrameJoins, log }),
   );
   await scenario('churn', 'churn', (server) => runChurn(server, { ...settings.churn, log }));
-  await scenario('chat', 'chat', (server) => runChat(server, { ...settings.chat, log }));
+  // Chat measures memory per socket: the compiled server, as `npm start` runs it (see `built`).
+  await scenario(
+    'chat',
+    'chat',
+    (server) => runChat(server, { ...settings.chat, log }),
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
+    true,
+  );
   await scenario('api', 'api', (server) => runApi(server, { ...settings.api, log }));
   if (Object.keys(failures).length) results.failures = failures;
   results.finishedAt = new Date().toISOString();

@@ -1,3 +1,4 @@
+import type { ChatResult, ChatStep } from '../scenarios/chat';
 import type { ChurnResult } from '../scenarios/churn';
 import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
 import { firstFrameDescription, type FirstFrameResult } from '../scenarios/first-frame';
@@ -178,6 +179,84 @@ function churnSection(c: ChurnResult, headline: string[]): string[] {
   ];
 }
 
+function chatSection(c: ChatResult, headline: string[]): string[] {
+  const s = c.settings;
+  const shown = (step: ChatStep, text: string) => (step.valid ? text : '—');
+  const rows = c.steps.map((step) => ({
+    sockets: step.sockets,
+    valid: step.valid ? 'yes' : `**INVALID**: ${step.invalidReason ?? ''}`,
+    p50: shown(step, fmtSpread(step.summary.latencyP50Ms, 0)),
+    p99: shown(step, fmtSpread(step.summary.latencyP99Ms, 0)),
+    lost: shown(step, fmtSpread(step.summary.lost, 0)),
+    delivered: step.runs.map((r) => `${r.received}/${r.expected}`).join(', '),
+    server: shown(step, fmtSpread(step.summary.serverCpuPct)),
+    loop: shown(step, fmtSpread(step.summary.serverEventLoopP99Ms)),
+    generator: fmtSpread(step.summary.generatorMaxPct),
+    idle: fmtSpread(step.summary.machineIdlePct),
+    load: step.runs.map((r) => r.loadAverage[0]).join(', '),
+  }));
+  const m = c.memory;
+  const fit = (kb: number | undefined, r2: number | undefined) =>
+    kb === undefined
+      ? '—'
+      : `**${num(kb, 2)} KB per socket** (r² ${num(r2, 3)}${r2 !== undefined && r2 < 0.9 ? ': **not reliable**, memory moved for reasons other than sockets' : ''})`;
+  const out = [
+    `## 4. Chat at scale (one stream, ${s.rate} comments/s, open loop)`,
+    '',
+    `Receiving sockets are anonymous viewers joined to one public stream's room, spread over ${s.receiverProcesses} load-generator processes; ${s.senders} signed-in sockets in the same room (one user each) send ${s.rate} comments/s between them on a fixed schedule, each comment when it is due whatever the earlier ones did (open loop). Both speak the Socket.IO wire protocol over raw WebSockets (Engine.IO v4 + Socket.IO v5, no socket.io-client); a receiver finds the stamp in each frame with a byte search and decodes nothing. Each step is ${s.runs} runs of ${s.seconds} s; every figure is the **median (min–max)** of the runs. The server is the compiled one, run with plain \`node\` as \`npm start\` does.`,
+    '',
+    '- **latency**: from the time a comment was due to be sent (stamped in its text) to its arrival at a receiving socket, one clock; every delivery counts.',
+    `- **lost**: deliveries expected (comments the server did not refuse × receiving sockets; one never acknowledged is expected) but not received ${s.drainMs / 1000} s after the last acknowledgement.`,
+    '- **server CPU**: the server’s main process (Socket.IO, API, embedded database), one core = 100%; **event loop p99** of the same process from `GET /metrics`.',
+    '- **load gen busiest**: the busiest load-generator process (receivers, sender, harness), share of one core.',
+    '- **load avg**: the machine’s 1-minute load average at the start of each run.',
+    `- **INVALID**: ${saturationRule}; or the sender went out more than ${s.maxSenderLagMs} ms after its schedule. Its figures are not reported as results (they stay in the JSON).`,
+    '',
+    table(rows, [
+      ['sockets', 'receiving sockets'],
+      ['valid', 'valid'],
+      ['p50', 'latency p50 ms'],
+      ['p99', 'latency p99 ms'],
+      ['lost', 'lost'],
+      ['delivered', 'delivered / expected (each run)'],
+      ['server', 'server CPU %'],
+      ['loop', 'event loop p99 ms'],
+      ['generator', 'load gen busiest %'],
+      ['idle', 'machine idle %'],
+      ['load', 'load avg (each run)'],
+    ]),
+    '',
+    `Memory per idle socket, from a ramp before any comment was sent (${m.points.map((p) => p.sockets).join(' → ')} receiving sockets joined to the room, each reading 1 s after the main process collected its garbage): server main-process RSS ${fit(m.rssKBPerSocket, m.rssR2)}; V8 heap used ${fit(m.heapKBPerSocket, m.heapR2)}. Readings (sockets: RSS MB / heap MB): ${m.points.map((p) => `${p.sockets}: ${num(p.rssMB)} / ${num(p.heapUsedMB)}`).join('; ')}.`,
+    '',
+  ];
+  const anomalies = c.steps.flatMap((step) =>
+    step.runs.flatMap((r, i) => {
+      const notes = [
+        ...Object.entries(r.refused).map(([code, n]) => `${n} comments refused (${code})`),
+        r.ackTimeouts ? `${r.ackTimeouts} comments never acknowledged` : '',
+        r.duplicates ? `${r.duplicates} duplicate deliveries` : '',
+        r.closedSockets ? `${r.closedSockets} receiving sockets closed by the server` : '',
+      ].filter(Boolean);
+      return notes.length ? [`${step.sockets} sockets, run ${i + 1}: ${notes.join(', ')}`] : [];
+    }),
+  );
+  if (anomalies.length) out.push(`Also seen: ${anomalies.join('; ')}.`, '');
+  if (c.connectFailures.length)
+    out.push(`Sockets that failed to join: ${c.connectFailures.join('; ')}`, '');
+  const last = c.steps[c.steps.length - 1];
+  if (last)
+    headline.push(
+      last.valid
+        ? `Chat to ${last.sockets} sockets: p99 ${fmtSpread(last.summary.latencyP99Ms, 0)} ms, lost ${fmtSpread(last.summary.lost, 0)}, server ${fmtSpread(last.summary.serverCpuPct)}% CPU`
+        : `Chat to ${last.sockets} sockets: INVALID (${last.invalidReason ?? ''})`,
+    );
+  if (m.rssKBPerSocket !== undefined)
+    headline.push(
+      `Chat memory: ${num(m.rssKBPerSocket, 2)} KB RSS per idle socket (r² ${num(m.rssR2, 3)})`,
+    );
+  return out;
+}
+
 /** The report of ONE run's results JSON. */
 export function renderReport(
   results: Record<string, any>,
@@ -202,28 +281,7 @@ export function renderReport(
   if (results.firstFrame)
     parts.push(...firstFrameSection(results.firstFrame as FirstFrameResult, headline));
   if (results.churn) parts.push(...churnSection(results.churn as ChurnResult, headline));
-  if (results.chat) {
-    parts.push(
-      '## 4. Chat fan-out (10 senders, 10 comments/s)',
-      '',
-      table(results.chat, [
-        ['sockets', 'sockets'],
-        ['commentsSent', 'comments'],
-        ['delivered', 'delivered'],
-        ['lost', 'lost'],
-        ['latencyP50Ms', 'latency p50 ms'],
-        ['latencyP99Ms', 'latency p99 ms'],
-        ['serverCpuPct', 'server CPU %'],
-        ['rssPerSocketKB', 'server RSS/socket KB'],
-        ['loadCpuPct', 'load gen CPU %'],
-      ]),
-      '',
-    );
-    const last = results.chat[results.chat.length - 1];
-    headline.push(
-      `Chat to ${last.sockets} sockets: p99 ${last.latencyP99Ms} ms, ${last.lost} lost`,
-    );
-  }
+  if (results.chat) parts.push(...chatSection(results.chat as ChatResult, headline));
   if (results.api) {
     parts.push(
       '## 5. API under concurrent load (50 concurrent clients)',

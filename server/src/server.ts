@@ -35,7 +35,7 @@ import { createLogger, withSafeSerializers } from './logging/logger';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
 import { Metrics } from './observability/Metrics';
 import { relayLiveEvents } from './realtime/broadcasts';
-import { handleClientEvents } from './realtime/client-events';
+import { clientEventDispatcher } from './realtime/client-events';
 import { createRealtimeServer } from './realtime/io';
 import { liveHandlers } from './realtime/live-handlers';
 import { mediaHandlers } from './realtime/media-handlers';
@@ -292,30 +292,32 @@ export async function startServer(
     redisClients.push(sub);
     io.adapter(createAdapter(redis, sub));
   }
+  // Handlers are made once and shared by every socket: a socket costs no closures of its own.
+  const signalling = mediaHandlers({
+    media,
+    mediaPresence,
+    streams,
+    moderation,
+    joinLeave: limits.joinLeave,
+  });
+  const live = liveHandlers({
+    streams,
+    presence,
+    comments,
+    moderation,
+    joinLeave: limits.joinLeave,
+    logger,
+    whipUrl,
+    onLeave: signalling.closeWatching,
+  });
+  // Every event of the protocol's table needs a handler here, or this does not compile.
+  const answerClientEvents = clientEventDispatcher(
+    { logger, metrics },
+    { ...live.handlers, ...signalling.handlers, ...moderationHandlers(moderation) },
+  );
   io.on('connection', (socket) => {
-    const signalling = mediaHandlers(socket, {
-      media,
-      mediaPresence,
-      streams,
-      moderation,
-      joinLeave: limits.joinLeave,
-    });
-    const live = liveHandlers(socket, {
-      streams,
-      presence,
-      comments,
-      moderation,
-      joinLeave: limits.joinLeave,
-      logger,
-      whipUrl,
-      onLeave: signalling.closeWatching,
-    });
-    // Every event of the protocol's table needs a handler here, or this does not compile.
-    handleClientEvents(
-      socket,
-      { logger, metrics },
-      { ...live, ...signalling.handlers, ...moderationHandlers(socket, moderation) },
-    );
+    live.attach(socket);
+    answerClientEvents(socket);
   });
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {

@@ -13,9 +13,13 @@ import { AppError } from '../live/errors';
 import type { Metrics } from '../observability/Metrics';
 import type { LiveSocket } from './types';
 
-/** One handler per client event: it gets the parsed payload and resolves with what the ack carries. */
+/**
+ * One handler per client event: it gets the socket and the parsed payload and resolves with what
+ * the ack carries. Handlers are made once per server and shared by every socket (each socket's
+ * own state lives on the socket), so a connected socket costs no closures of its own.
+ */
 export type ClientEventHandlers = {
-  [E in ClientEventName]: (payload: ParsedPayload<E>) => Promise<AckResult<E>>;
+  [E in ClientEventName]: (socket: LiveSocket, payload: ParsedPayload<E>) => Promise<AckResult<E>>;
 };
 
 interface HandlerContext {
@@ -64,69 +68,74 @@ export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
 }
 
 /**
- * Registers `handlers` on `socket` against the protocol's table of client events: the type asks
- * for a handler for every event in it, each payload is parsed with its event's schema, and the
+ * Makes sockets answer the protocol's table of client events with `handlers`: the type asks for
+ * a handler for every event in it, each payload is parsed with its event's schema, and the
  * result, or the error, goes back in the acknowledgement. A client that sends no ack function
- * still gets the work done. This is the one place an anonymous socket is held to watching
- * (`ANONYMOUS_EVENTS`): anything else is refused with `unauthorized` before a handler runs.
+ * still gets the work done; events outside the table are ignored. This is the one place an
+ * anonymous socket is held to watching (`ANONYMOUS_EVENTS`): anything else is refused with
+ * `unauthorized` before a handler runs.
+ *
+ * Returns what to call with each new socket. A socket gets one catch-all listener, not one per
+ * event: a listener per event, with its closures, cost a few KB per connected socket, and a
+ * stream's room holds thousands of mostly idle sockets (issue 11).
  */
-export function handleClientEvents(
-  socket: LiveSocket,
+export function clientEventDispatcher(
   context: HandlerContext,
   handlers: ClientEventHandlers,
-): void {
-  const register = <E extends ClientEventName>(event: E) =>
-    listen(socket, context, event, handlers[event]);
-  for (const event of Object.keys(clientEvents) as ClientEventName[]) register(event);
+): (socket: LiveSocket) => void {
+  const { logger } = context;
+  const dispatch = (socket: LiveSocket, event: string, args: unknown[]) => {
+    if (!Object.hasOwn(clientEvents, event)) return;
+    // Socket.IO passes the ack last: a client that sent no payload, or extra arguments, still
+    // gets its answer (an invalid_input one) instead of a timeout.
+    const ack = typeof args.at(-1) === 'function' ? args.at(-1) : undefined;
+    const raw = args[0] === ack ? undefined : args[0];
+    respond(socket, context, event as ClientEventName, handlers, raw, ack).catch((err: unknown) =>
+      logger.error({ err, event }, 'could not acknowledge a socket event'),
+    );
+  };
+  return (socket) =>
+    socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
 }
 
-function listen<E extends ClientEventName>(
+async function run<E extends ClientEventName>(
   socket: LiveSocket,
-  { logger, metrics }: HandlerContext,
   event: E,
-  handler: (payload: ParsedPayload<E>) => Promise<AckResult<E>>,
-): void {
-  const schema = clientEvents[event].payload;
-  const refuseAnonymous = (payload: ParsedPayload<E> | undefined) => {
-    if (!socket.data.anonymous) return;
+  handler: ClientEventHandlers[E],
+  raw: unknown,
+): Promise<AckResult<E>> {
+  const anonymous = socket.data.anonymous;
+  const refuse = (payload: ParsedPayload<E> | undefined) => {
     const refusal = refusedToAnonymous(event, payload);
     if (refusal) throw AppError.unauthorized(refusal);
   };
-  const run = async (raw: unknown): Promise<AckResult<E>> => {
-    refuseAnonymous(undefined);
-    const parsed = schema.safeParse(raw);
-    if (!parsed.success) throw AppError.invalidInput(describeIssues(parsed.error));
-    // The table pairs each event with its schema, so this is E's payload; TypeScript cannot
-    // follow that pairing through a generic index.
-    const payload = parsed.data as ParsedPayload<E>;
-    refuseAnonymous(payload);
-    return handler(payload);
-  };
-  const respond = async (raw: unknown, ack: unknown): Promise<void> => {
-    const reply =
-      typeof ack === 'function' ? (ack as (response: Ack<AckResult<E>>) => void) : undefined;
-    try {
-      const result = await run(raw);
-      metrics.socketEvents.inc({ event, outcome: 'ok' });
-      reply?.({ ok: true, ...result });
-    } catch (error) {
-      const body = toErrorBody(error, logger);
-      metrics.socketEvents.inc({ event, outcome: body.code });
-      reply?.({ ok: false, error: body });
-    }
-  };
-  // Socket.IO's typed `on` cannot express a listener generic over the event; the payload is
-  // validated above, so the untyped registration loses nothing.
-  (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(
-    event,
-    (...args) => {
-      // Socket.IO passes the ack last: a client that sent no payload, or extra arguments, still
-      // gets its answer (an invalid_input one) instead of a timeout.
-      const ack = typeof args.at(-1) === 'function' ? args.at(-1) : undefined;
-      const raw = args[0] === ack ? undefined : args[0];
-      respond(raw, ack).catch((err: unknown) =>
-        logger.error({ err, event }, 'could not acknowledge a socket event'),
-      );
-    },
-  );
+  if (anonymous) refuse(undefined);
+  const parsed = clientEvents[event].payload.safeParse(raw);
+  if (!parsed.success) throw AppError.invalidInput(describeIssues(parsed.error));
+  // The table pairs each event with its schema, so this is E's payload; TypeScript cannot
+  // follow that pairing through a generic index.
+  const payload = parsed.data as ParsedPayload<E>;
+  if (anonymous) refuse(payload);
+  return handler(socket, payload);
+}
+
+async function respond<E extends ClientEventName>(
+  socket: LiveSocket,
+  { logger, metrics }: HandlerContext,
+  event: E,
+  handlers: ClientEventHandlers,
+  raw: unknown,
+  ack: unknown,
+): Promise<void> {
+  const reply =
+    typeof ack === 'function' ? (ack as (response: Ack<AckResult<E>>) => void) : undefined;
+  try {
+    const result = await run(socket, event, handlers[event], raw);
+    metrics.socketEvents.inc({ event, outcome: 'ok' });
+    reply?.({ ok: true, ...result });
+  } catch (error) {
+    const body = toErrorBody(error, logger);
+    metrics.socketEvents.inc({ event, outcome: body.code });
+    reply?.({ ok: false, error: body });
+  }
 }

@@ -20,8 +20,8 @@ export interface LiveHandlerDeps {
   logger: Logger;
   /** The absolute WHIP URL of a stream on this node, given to its host. */
   whipUrl: (streamId: string) => string;
-  /** Called when the socket leaves a stream, to release its media there. */
-  onLeave?: (streamId: string) => void;
+  /** Called when a socket leaves a stream, to release its media there. */
+  onLeave?: (socket: LiveSocket, streamId: string) => void;
 }
 
 export type LiveEventHandlers = Pick<
@@ -36,16 +36,20 @@ export type LiveEventHandlers = Pick<
 >;
 
 /**
- * The plan's stream, chat and reaction events for one socket. An anonymous socket reaches only
- * joining and leaving (the client-event table refuses it the rest), as a viewer of its own.
+ * The plan's stream, chat and reaction events, made once per server for every socket. An
+ * anonymous socket reaches only joining and leaving (the client-event table refuses it the
+ * rest), as a viewer of its own. `attach` readies a new socket: when it goes, it leaves the
+ * streams whose rooms it is in.
  */
-export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEventHandlers {
+export function liveHandlers(deps: LiveHandlerDeps): {
+  handlers: LiveEventHandlers;
+  attach: (socket: LiveSocket) => void;
+} {
   const { streams, presence, comments, moderation, joinLeave } = deps;
-  const viewer = viewerOfSocket(socket);
-  const handle = presenceHandle.socket(socket.id);
+  const handleOf = (socket: LiveSocket) => presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */
-  const assertInRoom = async (streamId: string, userId: string): Promise<void> => {
+  const assertInRoom = async (socket: LiveSocket, streamId: string, userId: string) => {
     if (socket.rooms.has(streamRoom(streamId))) return;
     const row = await streams.visibleRow(streamId, userId);
     if (row.hostId !== userId) {
@@ -55,18 +59,21 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
     }
   };
 
-  socket.on('disconnecting', () => {
-    for (const room of socket.rooms) {
+  // One listener function for every socket (Socket.IO calls it with the socket as `this`): a
+  // closure per socket would cost memory for each of a room's thousands of idle sockets.
+  function leaveRooms(this: LiveSocket): void {
+    const viewer = viewerOfSocket(this);
+    for (const room of this.rooms) {
       if (!room.startsWith('live_')) continue;
       const streamId = room.slice('live_'.length);
-      presence.leave(streamId, viewer, handle).catch((err: unknown) => {
+      presence.leave(streamId, viewer, handleOf(this)).catch((err: unknown) => {
         deps.logger.error({ err, streamId }, 'failed to record a viewer leaving');
       });
     }
-  });
+  }
 
-  return {
-    async start_live(body) {
+  const handlers: LiveEventHandlers = {
+    async start_live(socket, body) {
       const { stream, streamKey } = await streams.start(actorOfSocket(socket).userId, body);
       await socket.join(streamRoom(stream.streamId));
       const started: StartedStream = {
@@ -77,7 +84,9 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
       return { stream: started };
     },
 
-    async join_live({ streamId, sinceCommentId }) {
+    async join_live(socket, { streamId, sinceCommentId }) {
+      const viewer = viewerOfSocket(socket);
+      const handle = handleOf(socket);
       await joinLeave.take(socket.id);
       if (sinceCommentId) await comments.assertInStream(streamId, sinceCommentId);
       const joined = await presence.enter(streamId, viewer, handle);
@@ -111,34 +120,35 @@ export function liveHandlers(socket: LiveSocket, deps: LiveHandlerDeps): LiveEve
       return result;
     },
 
-    async leave_live({ streamId }) {
+    async leave_live(socket, { streamId }) {
       await joinLeave.take(socket.id);
       await socket.leave(streamRoom(streamId));
-      deps.onLeave?.(streamId);
-      await presence.leave(streamId, viewer, handle);
+      deps.onLeave?.(socket, streamId);
+      await presence.leave(streamId, viewerOfSocket(socket), handleOf(socket));
       return {};
     },
 
-    async live_comment({ streamId, comment }) {
+    async live_comment(socket, { streamId, comment }) {
       const actor = actorOfSocket(socket);
-      await assertInRoom(streamId, actor.userId);
+      await assertInRoom(socket, streamId, actor.userId);
       return { comment: await comments.add(streamId, actor, comment) };
     },
 
-    async live_reaction({ streamId, reaction }) {
+    async live_reaction(socket, { streamId, reaction }) {
       const actor = actorOfSocket(socket);
-      await assertInRoom(streamId, actor.userId);
+      await assertInRoom(socket, streamId, actor.userId);
       await comments.react(streamId, actor, reaction);
       return {};
     },
 
-    async end_live({ streamId }) {
+    async end_live(socket, { streamId }) {
       return { stream: await streams.end(streamId, actorOfSocket(socket).userId) };
     },
 
-    async live_media_state({ streamId, camera, microphone }) {
+    async live_media_state(socket, { streamId, camera, microphone }) {
       await streams.setMediaState(streamId, actorOfSocket(socket).userId, { camera, microphone });
       return {};
     },
   };
+  return { handlers, attach: (socket) => socket.on('disconnecting', leaveRooms) };
 }

@@ -28,48 +28,71 @@ export type MediaEventHandlers = Pick<
 /**
  * WebRTC signalling with the server as the other end, answered in acknowledgements: the host's
  * `live_offer` gets the server's answer; a viewer's `live_offer { streamId }` gets the server's
- * offer, and its `live_answer` completes the session. `closeWatching` closes this socket's
- * viewing session of a stream (it left the room).
+ * offer, and its `live_answer` completes the session. `closeWatching` closes a socket's viewing
+ * session of a stream (it left the room). Made once per server; a socket's sessions are kept by
+ * socket, and only sockets that open one hold any state here.
  */
-export function mediaHandlers(
-  socket: LiveSocket,
-  deps: MediaHandlerDeps,
-): { handlers: MediaEventHandlers; closeWatching: (streamId: string) => void } {
+export function mediaHandlers(deps: MediaHandlerDeps): {
+  handlers: MediaEventHandlers;
+  closeWatching: (socket: LiveSocket, streamId: string) => void;
+} {
   const { media, mediaPresence, streams, moderation, joinLeave } = deps;
-  const viewer = viewerOfSocket(socket);
-  // Signed in: the user (sees what they may, at most a few sessions per stream over all tabs).
-  // Anonymous: this socket only (public streams, one session per stream as for any socket).
-  const userId = userIdOf(viewer);
-  const owner = isSignedIn(viewer) ? viewer.userId : viewer.anonymousId;
-  const sessions = new Map<string, string>();
+  /** Per socket: session ids by `<role>:<streamId>`. */
+  const sessionsOf = new WeakMap<LiveSocket, Map<string, string>>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
 
-  const replaceSession = (streamId: string, role: SessionRole, sessionId?: string) => {
-    const old = sessions.get(key(streamId, role));
-    if (old) media.closeSession(old);
-    if (sessionId) sessions.set(key(streamId, role), sessionId);
-    else sessions.delete(key(streamId, role));
-  };
-
   // The tab is gone: its connections go too (a publisher's drop starts the stream's grace period).
-  socket.on('disconnect', () => {
+  // One function for every socket, called with the socket as `this`.
+  function closeSessions(this: LiveSocket): void {
+    const sessions = sessionsOf.get(this);
+    if (!sessions) return;
     for (const sessionId of sessions.values()) media.closeSession(sessionId);
     sessions.clear();
-  });
+  }
 
-  const publish = async (streamId: string, offer: string): Promise<SessionDescription> => {
+  const replaceSession = (
+    socket: LiveSocket,
+    streamId: string,
+    role: SessionRole,
+    sessionId?: string,
+  ) => {
+    let sessions = sessionsOf.get(socket);
+    const old = sessions?.get(key(streamId, role));
+    if (old) media.closeSession(old);
+    if (!sessionId) {
+      sessions?.delete(key(streamId, role));
+      return;
+    }
+    if (!sessions) {
+      sessions = new Map();
+      sessionsOf.set(socket, sessions);
+      socket.on('disconnect', closeSessions);
+    }
+    sessions.set(key(streamId, role), sessionId);
+  };
+
+  const publish = async (
+    socket: LiveSocket,
+    streamId: string,
+    offer: string,
+  ): Promise<SessionDescription> => {
     const host = actorOfSocket(socket);
     const row = await streams.liveRow(streamId, host.userId);
     if (row.hostId !== host.userId)
       throw AppError.forbidden('Only the host can publish to this stream');
     // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session.
-    replaceSession(streamId, 'publish');
+    replaceSession(socket, streamId, 'publish');
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
-    replaceSession(streamId, 'publish', sessionId);
+    replaceSession(socket, streamId, 'publish', sessionId);
     return { type: 'answer', sdp: answer };
   };
 
-  const watch = async (streamId: string): Promise<SessionDescription> => {
+  const watch = async (socket: LiveSocket, streamId: string): Promise<SessionDescription> => {
+    const viewer = viewerOfSocket(socket);
+    // Signed in: the user (sees what they may, at most a few sessions per stream over all tabs).
+    // Anonymous: this socket only (public streams, one session per stream as for any socket).
+    const owner = isSignedIn(viewer) ? viewer.userId : viewer.anonymousId;
+    const userId = userIdOf(viewer);
     const row = await streams.liveRow(streamId, userId);
     if (userId) await moderation.assertNotBanned(row.hostId, userId);
     await joinLeave.take(socket.id);
@@ -82,34 +105,41 @@ export function mediaHandlers(
       media.closeSession(sessionId);
       throw AppError.unauthorized('Disconnected');
     }
-    replaceSession(streamId, 'watch', sessionId);
+    replaceSession(socket, streamId, 'watch', sessionId);
     return { type: 'offer', sdp: offer };
   };
 
+  const sessionOf = (socket: LiveSocket, streamId: string, role: SessionRole): string => {
+    const sessionId = sessionsOf.get(socket)?.get(key(streamId, role));
+    if (!sessionId) throw AppError.notFound('Media session');
+    return sessionId;
+  };
+
   const handlers: MediaEventHandlers = {
-    async live_offer(payload) {
+    async live_offer(socket, payload) {
       const description =
         'description' in payload
-          ? await publish(payload.streamId, payload.description.sdp)
-          : await watch(payload.streamId);
+          ? await publish(socket, payload.streamId, payload.description.sdp)
+          : await watch(socket, payload.streamId);
       return { description };
     },
 
-    async live_answer({ streamId, description }) {
-      const sessionId = sessions.get(key(streamId, 'watch'));
-      if (!sessionId) throw AppError.notFound('Media session');
+    async live_answer(socket, { streamId, description }) {
+      const sessionId = sessionOf(socket, streamId, 'watch');
       await mediaCall(() => media.acceptAnswer(sessionId, description.sdp));
       return {};
     },
 
-    async live_ice_candidate({ streamId, role, candidate }) {
-      const sessionId = sessions.get(key(streamId, role));
-      if (!sessionId) throw AppError.notFound('Media session');
+    async live_ice_candidate(socket, { streamId, role, candidate }) {
+      const sessionId = sessionOf(socket, streamId, role);
       if (candidate && candidate.candidate)
         await mediaCall(() => media.addIceCandidate(sessionId, candidate));
       return {};
     },
   };
 
-  return { handlers, closeWatching: (streamId) => replaceSession(streamId, 'watch') };
+  return {
+    handlers,
+    closeWatching: (socket, streamId) => replaceSession(socket, streamId, 'watch'),
+  };
 }
