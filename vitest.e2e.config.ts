@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // A page's first fetches can take seconds on a busy CI machine; a poll's 1 s default is a flake.
+    expect: { poll: { timeout: 10_000 } },
     pool: 'forks',
   },
 });
