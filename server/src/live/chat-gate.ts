@@ -108,6 +108,16 @@ export async function isBanned(db: Db, hostId: string, userId: string): Promise<
   return row !== undefined;
 }
 
+/** Whether `userId` is one of the moderators of the channel of `hostId`. */
+export async function isModerator(db: Db, hostId: string, userId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ one: sql`1` })
+    .from(channelModerators)
+    .where(and(eq(channelModerators.hostId, hostId), eq(channelModerators.userId, userId)))
+    .limit(1);
+  return row !== undefined;
+}
+
 /**
  * Takes the author's slow-mode turn: one conditional upsert, so of two comments racing (on any
  * nodes) one wins. False when their interval has not run out.

@@ -22,7 +22,7 @@ import {
   moderationLog,
   users,
 } from '../db/schema';
-import { isBanned } from './chat-gate';
+import { isBanned, isModerator } from './chat-gate';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import type { PresenceService } from './presence';
@@ -117,12 +117,8 @@ export class ModerationService {
 
   private async authorityOf(hostId: string, userId: string): Promise<Authority> {
     if (hostId === userId) return 'host';
-    const [row] = await this.db
-      .select({ one: sql`1` })
-      .from(channelModerators)
-      .where(and(eq(channelModerators.hostId, hostId), eq(channelModerators.userId, userId)))
-      .limit(1);
-    if (!row) throw AppError.forbidden('Only the host and their moderators can moderate this chat');
+    if (!(await isModerator(this.db, hostId, userId)))
+      throw AppError.forbidden('Only the host and their moderators can moderate this chat');
     return 'moderator';
   }
 
@@ -374,12 +370,8 @@ export class ModerationService {
   ): Promise<void> {
     if (userId === stream.hostId) throw AppError.forbidden('Nobody can do that to the host');
     if (authority === 'host') return;
-    const [moderator] = await this.db
-      .select({ one: sql`1` })
-      .from(channelModerators)
-      .where(and(eq(channelModerators.hostId, stream.hostId), eq(channelModerators.userId, userId)))
-      .limit(1);
-    if (moderator) throw AppError.forbidden('Only the host can do that to a moderator');
+    if (await isModerator(this.db, stream.hostId, userId))
+      throw AppError.forbidden('Only the host can do that to a moderator');
   }
 
   private async log(
