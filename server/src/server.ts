@@ -1,7 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { userWhipPath, whipPath } from '@onair/protocol';
-import { createAdapter } from '@socket.io/redis-adapter';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
 import { deriveKey, SecretBox } from './auth/secret-box';
@@ -39,6 +38,7 @@ import { clientEventDispatcher } from './realtime/client-events';
 import { createRealtimeServer } from './realtime/io';
 import { liveHandlers } from './realtime/live-handlers';
 import { mediaHandlers } from './realtime/media-handlers';
+import { joinRedisBus } from './realtime/wire/redis-bus';
 import { relayModerationEvents } from './realtime/moderation-broadcasts';
 import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
@@ -286,11 +286,16 @@ export async function startServer(
     app,
   );
   const io = createRealtimeServer(http, { tokens, logger, responseHeaders: dataResponseHeaders });
+  let leaveBus: (() => Promise<void>) | undefined;
   if (redis) {
-    const sub = redis.duplicate();
-    await sub.connect();
-    redisClients.push(sub);
-    io.adapter(createAdapter(redis, sub));
+    const subscriber = redis.duplicate();
+    await subscriber.connect();
+    redisClients.push(subscriber);
+    leaveBus = await joinRedisBus(
+      io,
+      { publisher: redis, subscriber },
+      { channel: `${config.redisKeyPrefix}:realtime`, logger },
+    );
   }
   // Handlers are made once and shared by every socket: a socket costs no closures of its own.
   const signalling = mediaHandlers({
@@ -315,10 +320,9 @@ export async function startServer(
     { logger, metrics },
     { ...live.handlers, ...signalling.handlers, ...moderationHandlers(moderation) },
   );
-  io.on('connection', (socket) => {
-    live.attach(socket);
-    answerClientEvents(socket);
-  });
+  io.onClientEvent(answerClientEvents);
+  io.on('disconnecting', live.leaveRooms);
+  io.on('disconnect', signalling.closeSessions);
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {
       const row = await streams.visibleRow(streamId, undefined).catch(() => null);
@@ -334,7 +338,7 @@ export async function startServer(
   });
   metrics.attach({
     liveCount: () => streams.liveCount(),
-    connectedSockets: () => io.engine.clientsCount,
+    connectedSockets: () => io.clientsCount,
     media: async () => ({ ...media.stats(), ...(await media.totals()) }),
   });
 
@@ -369,10 +373,12 @@ export async function startServer(
       lifecycle.close();
       mediaPresence.close();
       await media.close();
-      io.disconnectSockets(true);
-      // Resolves once the HTTP server has closed too.
-      await io.close();
-      http.closeAllConnections();
+      io.close();
+      await leaveBus?.();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
       await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
       await database.close();
     })());

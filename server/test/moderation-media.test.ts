@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   api,
@@ -133,6 +134,8 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('a ban across nodes', () => {
     const env = {
       JWT_SECRET: 'shared-secret-for-two-nodes-of-one-cluster',
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      // One deployment: the nodes share its namespace in Redis, realtime channel included.
+      REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
     };
     const a = await startTestServer({ engine: 'postgres', env });
     cleanup.push(() => a.stop());

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   api,
@@ -11,11 +12,13 @@ import {
 // Two nodes on one PostgreSQL database and one Redis: rooms, chat and counts span both.
 const canRun = Boolean(process.env.DATABASE_URL);
 
-describe.runIf(canRun)('two nodes with the Redis adapter', () => {
+describe.runIf(canRun)('two nodes sharing Redis', () => {
   it('carries announcements, chat and counts from one node to the other', async () => {
     const env = {
       JWT_SECRET: 'shared-secret-for-two-nodes-of-one-cluster',
       REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      // One deployment: the nodes share its namespace in Redis, realtime channel included.
+      REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
     };
     const a = await startTestServer({ engine: 'postgres', env });
     const b = await startTestServer({ env: { ...env, DATABASE_URL: a.databaseUrl! } });

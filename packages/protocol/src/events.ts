@@ -144,7 +144,6 @@ export interface ServerToClientEvents {
 }
 
 export interface InterServerEvents {
-  ping: () => void;
   /** A node revoked a user's access to a stream; each node closes that user's media there. */
   access_revoked: (revocation: { streamId: string; userId: string }) => void;
   /** A node banned a user from a stream's host; each node closes that user's media there. */

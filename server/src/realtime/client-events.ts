@@ -75,27 +75,25 @@ export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
  * anonymous socket is held to watching (`ANONYMOUS_EVENTS`): anything else is refused with
  * `unauthorized` before a handler runs.
  *
- * Returns what to call with each new socket. A socket gets one catch-all listener, not one per
- * event: a listener per event, with its closures, cost a few KB per connected socket, and a
- * stream's room holds thousands of mostly idle sockets (issue 11).
+ * Returns the one listener for every socket's client events (`RealtimeServer.onClientEvent`):
+ * a socket holds no listeners of its own, since a stream's room holds thousands of mostly idle
+ * sockets (issue 11).
  */
 export function clientEventDispatcher(
   context: HandlerContext,
   handlers: ClientEventHandlers,
-): (socket: LiveSocket) => void {
+): (socket: LiveSocket, event: string, args: unknown[]) => void {
   const { logger } = context;
-  const dispatch = (socket: LiveSocket, event: string, args: unknown[]) => {
+  return (socket, event, args) => {
     if (!Object.hasOwn(clientEvents, event)) return;
-    // Socket.IO passes the ack last: a client that sent no payload, or extra arguments, still
-    // gets its answer (an invalid_input one) instead of a timeout.
+    // The ack comes last: a client that sent no payload, or extra arguments, still gets its
+    // answer (an invalid_input one) instead of a timeout.
     const ack = typeof args.at(-1) === 'function' ? args.at(-1) : undefined;
     const raw = args[0] === ack ? undefined : args[0];
     respond(socket, context, event as ClientEventName, handlers, raw, ack).catch((err: unknown) =>
       logger.error({ err, event }, 'could not acknowledge a socket event'),
     );
   };
-  return (socket) =>
-    socket.onAny((event: string, ...args: unknown[]) => dispatch(socket, event, args));
 }
 
 async function run<E extends ClientEventName>(

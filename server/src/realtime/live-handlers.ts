@@ -38,19 +38,19 @@ export type LiveEventHandlers = Pick<
 /**
  * The plan's stream, chat and reaction events, made once per server for every socket. An
  * anonymous socket reaches only joining and leaving (the client-event table refuses it the
- * rest), as a viewer of its own. `attach` readies a new socket: when it goes, it leaves the
+ * rest), as a viewer of its own. `leaveRooms` is for a socket that is going: it leaves the
  * streams whose rooms it is in.
  */
 export function liveHandlers(deps: LiveHandlerDeps): {
   handlers: LiveEventHandlers;
-  attach: (socket: LiveSocket) => void;
+  leaveRooms: (socket: LiveSocket) => void;
 } {
   const { streams, presence, comments, moderation, joinLeave } = deps;
   const handleOf = (socket: LiveSocket) => presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */
   const assertInRoom = async (socket: LiveSocket, streamId: string, userId: string) => {
-    if (socket.rooms.has(streamRoom(streamId))) return;
+    if (socket.inRoom(streamRoom(streamId))) return;
     const row = await streams.visibleRow(streamId, userId);
     if (row.hostId !== userId) {
       // A ban took them out of the room: say so rather than ask them to join.
@@ -59,23 +59,22 @@ export function liveHandlers(deps: LiveHandlerDeps): {
     }
   };
 
-  // One listener function for every socket (Socket.IO calls it with the socket as `this`): a
-  // closure per socket would cost memory for each of a room's thousands of idle sockets.
-  function leaveRooms(this: LiveSocket): void {
-    const viewer = viewerOfSocket(this);
-    for (const room of this.rooms) {
+  // One listener for every socket, not a closure each: a room holds thousands of idle sockets.
+  const leaveRooms = (socket: LiveSocket): void => {
+    const viewer = viewerOfSocket(socket);
+    for (const room of socket.rooms) {
       if (!room.startsWith('live_')) continue;
       const streamId = room.slice('live_'.length);
-      presence.leave(streamId, viewer, handleOf(this)).catch((err: unknown) => {
+      presence.leave(streamId, viewer, handleOf(socket)).catch((err: unknown) => {
         deps.logger.error({ err, streamId }, 'failed to record a viewer leaving');
       });
     }
-  }
+  };
 
   const handlers: LiveEventHandlers = {
     async start_live(socket, body) {
       const { stream, streamKey } = await streams.start(actorOfSocket(socket).userId, body);
-      await socket.join(streamRoom(stream.streamId));
+      socket.join(streamRoom(stream.streamId));
       const started: StartedStream = {
         ...stream,
         streamKey,
@@ -95,11 +94,11 @@ export function liveHandlers(deps: LiveHandlerDeps): {
         await presence.leave(streamId, viewer, handle);
         throw AppError.unauthorized('Disconnected');
       }
-      await socket.join(streamRoom(streamId));
+      socket.join(streamRoom(streamId));
       // Access may have been revoked between the presence and the room (an unfollow, a ban):
       // the revocation removed the presence, so its absence means this socket must not stay.
       if (!joined.isHost && !(await presence.isPresent(streamId, viewer, handle))) {
-        await socket.leave(streamRoom(streamId));
+        socket.leave(streamRoom(streamId));
         const userId = userIdOf(viewer);
         if (userId)
           await moderation.assertNotBanned(
@@ -122,7 +121,7 @@ export function liveHandlers(deps: LiveHandlerDeps): {
 
     async leave_live(socket, { streamId }) {
       await joinLeave.take(socket.id);
-      await socket.leave(streamRoom(streamId));
+      socket.leave(streamRoom(streamId));
       deps.onLeave?.(socket, streamId);
       await presence.leave(streamId, viewerOfSocket(socket), handleOf(socket));
       return {};
@@ -150,5 +149,5 @@ export function liveHandlers(deps: LiveHandlerDeps): {
       return {};
     },
   };
-  return { handlers, attach: (socket) => socket.on('disconnecting', leaveRooms) };
+  return { handlers, leaveRooms };
 }

@@ -29,12 +29,14 @@ export type MediaEventHandlers = Pick<
  * WebRTC signalling with the server as the other end, answered in acknowledgements: the host's
  * `live_offer` gets the server's answer; a viewer's `live_offer { streamId }` gets the server's
  * offer, and its `live_answer` completes the session. `closeWatching` closes a socket's viewing
- * session of a stream (it left the room). Made once per server; a socket's sessions are kept by
+ * session of a stream (it left the room); `closeSessions` closes all of a socket's sessions (it
+ * went). Made once per server; a socket's sessions are kept by
  * socket, and only sockets that open one hold any state here.
  */
 export function mediaHandlers(deps: MediaHandlerDeps): {
   handlers: MediaEventHandlers;
   closeWatching: (socket: LiveSocket, streamId: string) => void;
+  closeSessions: (socket: LiveSocket) => void;
 } {
   const { media, mediaPresence, streams, moderation, joinLeave } = deps;
   /** Per socket: session ids by `<role>:<streamId>`. */
@@ -42,13 +44,12 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
 
   // The tab is gone: its connections go too (a publisher's drop starts the stream's grace period).
-  // One function for every socket, called with the socket as `this`.
-  function closeSessions(this: LiveSocket): void {
-    const sessions = sessionsOf.get(this);
+  const closeSessions = (socket: LiveSocket): void => {
+    const sessions = sessionsOf.get(socket);
     if (!sessions) return;
     for (const sessionId of sessions.values()) media.closeSession(sessionId);
     sessions.clear();
-  }
+  };
 
   const replaceSession = (
     socket: LiveSocket,
@@ -66,7 +67,6 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     if (!sessions) {
       sessions = new Map();
       sessionsOf.set(socket, sessions);
-      socket.on('disconnect', closeSessions);
     }
     sessions.set(key(streamId, role), sessionId);
   };
@@ -141,5 +141,6 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
   return {
     handlers,
     closeWatching: (socket, streamId) => replaceSession(socket, streamId, 'watch'),
+    closeSessions,
   };
 }

@@ -25,7 +25,7 @@ export class LiveSocket {
 
   /** Without a token the socket is an anonymous watcher: it may watch public streams only. */
   constructor(readonly token: string | null) {
-    this.socket = io({ auth: token ? { token } : {}, transports: ['websocket', 'polling'] });
+    this.socket = io({ auth: token ? { token } : {}, transports: ['websocket'] });
   }
 
   get connected(): boolean {

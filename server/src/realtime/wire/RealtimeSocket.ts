@@ -1,0 +1,250 @@
+import type { Duplex } from 'node:stream';
+import type { ServerToClientEvents, SocketData } from '@onair/protocol';
+import { WebSocket, type RawData } from 'ws';
+import {
+  ackPacket,
+  connectErrorPacket,
+  connectedPacket,
+  decodeClientFrame,
+  disconnectPacket,
+  eventPacket,
+  textFrame,
+} from './packets';
+
+/** What a socket needs from the server that holds it. */
+export interface SocketOwner {
+  /** Who the connect packet's auth names; rejects with a `ConnectRefusal` to refuse it. */
+  authenticate(auth: unknown): Promise<SocketData>;
+  connected(socket: RealtimeSocket): void;
+  clientEvent(socket: RealtimeSocket, event: string, args: unknown[]): void;
+  joined(socket: RealtimeSocket, room: string): void;
+  left(socket: RealtimeSocket, room: string): void;
+  /** Runs while the socket is still in its rooms, then again once it has left them all. */
+  disconnecting(socket: RealtimeSocket): void;
+  disconnected(socket: RealtimeSocket): void;
+  /** Something the operator may want to know; `debug` for what any client can cause at will. */
+  log(
+    level: 'debug' | 'warn',
+    socket: RealtimeSocket,
+    message: string,
+    details?: Record<string, unknown>,
+  ): void;
+}
+
+/** Why a connection is refused; the client's `connect_error` carries `message` and `data`. */
+export class ConnectRefusal extends Error {
+  constructor(
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+const State = {
+  /** Open, waiting for the client's connect packet. */
+  Opening: 0,
+  Authenticating: 1,
+  Connected: 2,
+  Closed: 3,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
+const anonymousData: SocketData = { anonymous: true, userId: null, username: null };
+
+/**
+ * One client connection. A stream's room holds thousands of these, mostly idle, so a socket keeps
+ * only what it must (ids, its rooms as a short list, heartbeat flags) and no listeners or timers
+ * of its own: the server's one heartbeat visits every socket, and the server's hooks, not
+ * per-socket listeners, hear connects and disconnects.
+ */
+export class RealtimeSocket {
+  /** Set by authentication, before the socket counts as connected. */
+  data: SocketData = anonymousData;
+  private state: State = State.Opening;
+  private roomList: string[] = [];
+  /** A ping went out and no pong has come back yet. */
+  private awaitingPong = false;
+
+  constructor(
+    /** Unique across nodes: it names an anonymous viewer and a socket's presence. */
+    readonly id: string,
+    /** Which slice of the heartbeat visits this socket, so pings are spread over the interval. */
+    readonly heartbeatSlot: number,
+    readonly openedAt: number,
+    private readonly owner: SocketOwner,
+    private readonly ws: WebSocket,
+    /** The connection under `ws`: prebuilt frames are written to it directly. */
+    private readonly raw: Duplex,
+    private readonly maxBufferedBytes: number,
+  ) {
+    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    ws.on('close', () => this.closed());
+  }
+
+  /** True once the connection is gone or was closed by the server. */
+  get disconnected(): boolean {
+    return this.state === State.Closed;
+  }
+
+  get isConnected(): boolean {
+    return this.state === State.Connected;
+  }
+
+  get rooms(): readonly string[] {
+    return this.roomList;
+  }
+
+  inRoom(room: string): boolean {
+    return this.roomList.includes(room);
+  }
+
+  join(room: string): void {
+    if (this.state !== State.Connected || this.roomList.includes(room)) return;
+    this.roomList.push(room);
+    this.owner.joined(this, room);
+  }
+
+  leave(room: string): void {
+    const index = this.roomList.indexOf(room);
+    if (index === -1) return;
+    this.roomList.splice(index, 1);
+    this.owner.left(this, room);
+  }
+
+  emit<E extends keyof ServerToClientEvents>(
+    event: E,
+    payload: Parameters<ServerToClientEvents[E]>[0],
+  ): void {
+    this.write(textFrame(eventPacket(event, payload)));
+  }
+
+  /** Tells the client it was disconnected (it will not reconnect by itself), then closes. */
+  disconnect(): void {
+    if (this.state === State.Connected) this.write(textFrame(disconnectPacket()));
+    this.closed();
+    this.ws.close(1000);
+  }
+
+  /** Drops the connection without a word, as for a dead peer. */
+  terminate(): void {
+    this.closed();
+    this.ws.terminate();
+  }
+
+  /**
+   * Writes a complete WebSocket frame. A client that stopped reading is dropped rather than
+   * buffered for without bound; it reconnects and asks for what it missed.
+   */
+  write(frame: Buffer): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.raw.writableLength > this.maxBufferedBytes) {
+      this.owner.log('warn', this, 'dropped a client that stopped reading', {
+        bufferedBytes: this.raw.writableLength,
+      });
+      this.terminate();
+      return;
+    }
+    this.raw.write(frame);
+  }
+
+  /**
+   * The heartbeat's visit: a socket that never finished connecting by `connectDeadline`, or that
+   * left the last ping unanswered, is dropped; otherwise it is pinged.
+   */
+  heartbeat(pingFrame: Buffer, connectDeadline: number): void {
+    if (this.state === State.Closed) return;
+    if (this.state !== State.Connected && this.openedAt < connectDeadline) {
+      this.disconnect();
+      return;
+    }
+    if (this.awaitingPong) {
+      this.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    this.write(pingFrame);
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    if (this.state === State.Closed) return;
+    if (isBinary) {
+      this.refuse('binary frames are not accepted');
+      return;
+    }
+    const packet = decodeClientFrame(data.toString());
+    switch (packet.type) {
+      case 'pong':
+        this.awaitingPong = false;
+        return;
+      case 'ignored':
+        return;
+      case 'close':
+      case 'disconnect':
+        this.terminate();
+        return;
+      case 'invalid':
+        this.refuse(packet.reason);
+        return;
+      case 'connect':
+        this.authenticate(packet.auth);
+        return;
+      case 'event': {
+        // Events before the connect is accepted are not the client's yet to send.
+        if (this.state !== State.Connected) return;
+        const { ackId } = packet;
+        const args =
+          ackId === undefined
+            ? packet.args
+            : [
+                ...packet.args,
+                (response: unknown) => this.write(textFrame(ackPacket(ackId, response))),
+              ];
+        this.owner.clientEvent(this, packet.event, args);
+        return;
+      }
+    }
+  }
+
+  private authenticate(auth: unknown): void {
+    if (this.state !== State.Opening) return;
+    this.state = State.Authenticating;
+    this.owner.authenticate(auth).then(
+      (data) => {
+        if (this.state !== State.Authenticating) return;
+        this.data = data;
+        this.state = State.Connected;
+        this.write(textFrame(connectedPacket(this.id)));
+        this.owner.connected(this);
+      },
+      (error: unknown) => {
+        if (this.state !== State.Authenticating) return;
+        this.state = State.Opening;
+        const refusal =
+          error instanceof ConnectRefusal
+            ? { message: error.message, data: error.data }
+            : { message: 'Could not connect' };
+        if (!(error instanceof ConnectRefusal))
+          this.owner.log('warn', this, 'authentication failed', { err: error });
+        this.write(textFrame(connectErrorPacket(refusal)));
+      },
+    );
+  }
+
+  private refuse(reason: string): void {
+    this.owner.log('debug', this, 'closed a connection that broke the protocol', { reason });
+    this.terminate();
+  }
+
+  private closed(): void {
+    const was = this.state;
+    if (was === State.Closed) return;
+    this.state = State.Closed;
+    if (was === State.Connected) {
+      this.owner.disconnecting(this);
+      for (const room of this.roomList) this.owner.left(this, room);
+      this.roomList = [];
+    }
+    this.owner.disconnected(this);
+  }
+}
