@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  clusterEnv,
   api,
   collect,
   connectSocket,
@@ -182,10 +183,7 @@ const clustered = Boolean(process.env.DATABASE_URL);
 
 describe.runIf(clustered)('revocation across nodes', () => {
   it("closes the ex-follower's media on the node that holds it when they unfollow on another", async () => {
-    const env = {
-      JWT_SECRET: 'shared-secret-for-two-nodes-of-one-cluster',
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    };
+    const env = clusterEnv();
     const a = await startTestServer({ engine: 'postgres', env });
     const b = await startTestServer({ env: { ...env, DATABASE_URL: a.databaseUrl! } });
     const closers: (() => Promise<unknown> | unknown)[] = [];

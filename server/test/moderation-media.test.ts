@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  clusterEnv,
   api,
   connectSocket,
   emitAck,
@@ -131,12 +131,7 @@ describe('a ban and media', () => {
 // A stream's media lives on one node; the ban may be given on another.
 describe.runIf(Boolean(process.env.DATABASE_URL))('a ban across nodes', () => {
   it('reaches the banned user’s tabs and media on the node that holds them', async () => {
-    const env = {
-      JWT_SECRET: 'shared-secret-for-two-nodes-of-one-cluster',
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      // One deployment: the nodes share its namespace in Redis, realtime channel included.
-      REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
-    };
+    const env = clusterEnv();
     const a = await startTestServer({ engine: 'postgres', env });
     cleanup.push(() => a.stop());
     const b = await startTestServer({ env: { ...env, DATABASE_URL: a.databaseUrl! } });

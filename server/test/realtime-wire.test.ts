@@ -616,7 +616,6 @@ describe('RealtimeServer', () => {
       frame: string | Buffer;
       code?: number;
     }[] = [
-      { name: 'a binary frame', connectFirst: true, frame: Buffer.from('42["binary"]') },
       { name: 'an event with invalid JSON', connectFirst: true, frame: '42["x",' },
       { name: 'an event that is not an array', connectFirst: true, frame: '42{"x":1}' },
       {
@@ -631,9 +630,9 @@ describe('RealtimeServer', () => {
       { name: 'an array auth', connectFirst: false, frame: '40[{"token":"good"}]' },
       { name: 'a null auth', connectFirst: false, frame: '40null' },
       {
-        name: 'a binary Socket.IO event',
+        name: 'a binary Socket.IO event without its attachment count',
         connectFirst: true,
-        frame: '451-["x",{"_placeholder":true,"num":0}]',
+        frame: '45["x",{"_placeholder":true,"num":0}]',
       },
       { name: 'an unknown Engine.IO packet type', connectFirst: true, frame: '5' },
       { name: 'an empty frame', connectFirst: true, frame: '' },
@@ -670,6 +669,30 @@ describe('RealtimeServer', () => {
         expect(await newcomer.timeout(2000).emitWithAck('ping')).toBe('pong');
       },
     );
+
+    it('hands a binary event on with its placeholders, drops its attachments, and stays connected', async () => {
+      const node = await startNode();
+      const seen: [string, unknown[]][] = [];
+      node.server.onClientEvent((_socket, event, args) => {
+        const ack = args.at(-1);
+        seen.push([event, typeof ack === 'function' ? args.slice(0, -1) : args]);
+        if (typeof ack === 'function') ack('pong');
+      });
+      const client = raw(node);
+      await client.connect();
+      // What socket.io-client sends for emit('upload', Buffer) with an ack: the event, then the
+      // attachment as a binary frame.
+      client.send('451-7["upload",{"_placeholder":true,"num":0}]');
+      client.send(Buffer.from([1, 2, 3]));
+      expect(await client.next()).toBe('437["pong"]');
+      expect(seen).toEqual([['upload', [{ _placeholder: true, num: 0 }]]]);
+      // A stray binary frame is dropped too, and the connection still works.
+      client.send(Buffer.from('42["x"]'));
+      client.send('42["after"]');
+      await expect.poll(() => seen.length).toBe(2);
+      expect(seen[1]).toEqual(['after', []]);
+      expect(node.server.clientsCount).toBe(1);
+    });
 
     it('refuses WebSocket upgrades for Engine.IO 3, for polling, and with a session id', async () => {
       const node = await startNode();

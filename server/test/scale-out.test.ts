@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  clusterEnv,
   api,
   connectSocket,
   emitAck,
@@ -14,12 +14,7 @@ const canRun = Boolean(process.env.DATABASE_URL);
 
 describe.runIf(canRun)('two nodes sharing Redis', () => {
   it('carries announcements, chat and counts from one node to the other', async () => {
-    const env = {
-      JWT_SECRET: 'shared-secret-for-two-nodes-of-one-cluster',
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      // One deployment: the nodes share its namespace in Redis, realtime channel included.
-      REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
-    };
+    const env = clusterEnv();
     const a = await startTestServer({ engine: 'postgres', env });
     const b = await startTestServer({ env: { ...env, DATABASE_URL: a.databaseUrl! } });
     try {

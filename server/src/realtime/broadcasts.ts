@@ -17,7 +17,7 @@ export const roomCountIntervalMs = 250;
 export interface RelayOptions {
   /** Looks up who may see a stream this node did not start (or started before a restart). */
   resolveAudience: (streamId: string) => Promise<Audience | null>;
-  /** Whether other nodes share this one's rooms (the Redis adapter), to tell them of revocations. */
+  /** Whether other nodes share this one's rooms (over Redis), to tell them of revocations. */
   clustered: boolean;
   /** Another node revoked a user's access to a stream: close what this node holds of theirs. */
   onRemoteRevocation: (revocation: Revocation) => void;
@@ -27,7 +27,7 @@ export interface RelayOptions {
 type Revocation = { streamId: string; userId: string };
 
 /**
- * Translates domain events into Socket.IO messages. The room hears everything at once but its
+ * Translates domain events into socket messages. The room hears everything at once but its
  * viewer count (throttled) and reactions (coalesced per emoji); the wider audience (the live
  * list) hears starts, ends, and a throttled viewer count and thumbnail.
  */
@@ -151,7 +151,7 @@ export function relayLiveEvents(
   const onRevoked = ({ streamId, userId }: Revocation) => {
     const room = streamRoom(streamId);
     dropFromAudience({ streamId, userId });
-    // Through the adapter this reaches the user's tabs on every node.
+    // Over the Redis bus this reaches the user's tabs on every node.
     io.to(userRoom(userId)).emit('live_access_revoked', { streamId });
     io.in(userRoom(userId)).socketsLeave(room);
     if (clustered) io.serverSideEmit('access_revoked', { streamId, userId });

@@ -5,14 +5,14 @@ import { userRoom, type LiveServer } from './types';
 type Ban = { streamId: string; userId: string };
 
 export interface ModerationRelayOptions {
-  /** Whether other nodes share this one's rooms (the Redis adapter), to tell them of bans. */
+  /** Whether other nodes share this one's rooms (over Redis), to tell them of bans. */
   clustered: boolean;
   /** Another node banned a user: close the media this node holds of theirs for the stream. */
   onRemoteBan: (ban: Ban) => void;
 }
 
 /**
- * Translates moderation's domain events into Socket.IO messages: the room hears what changes
+ * Translates moderation's domain events into socket messages: the room hears what changes
  * for everyone (a deleted comment, slow mode); a user's own tabs, on every node, hear what
  * concerns them (a timeout, a ban, a new role).
  */
@@ -35,7 +35,7 @@ export function relayModerationEvents(
   const onRole = ({ streamId, userId, role }: Ban & { role: ChatRole }) =>
     io.to(userRoom(userId)).emit('live_role', { streamId, role });
   const onBanned = ({ streamId, userId }: Ban) => {
-    // Through the adapter this reaches the user's tabs on every node; the ban's domain step has
+    // Over the Redis bus this reaches the user's tabs on every node; the ban's domain step has
     // removed their presence already.
     io.to(userRoom(userId)).emit('live_banned', { streamId });
     io.in(userRoom(userId)).socketsLeave(streamRoom(streamId));

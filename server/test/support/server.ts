@@ -148,6 +148,18 @@ export async function registerUser(
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
+/**
+ * Settings for several nodes of one deployment on this machine's Redis: one signing secret, and
+ * one namespace in Redis (realtime channel and shared limits) that no other test run uses.
+ */
+export function clusterEnv(): Record<string, string> {
+  return {
+    JWT_SECRET: 'shared-secret-for-two-nodes-of-one-cluster',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `onair-test-${randomBytes(6).toString('hex')}`,
+  };
+}
+
 /** A real socket.io-client connected with the user's token; rejects when the server refuses it. */
 export function connectSocket(
   server: { url: string },

@@ -168,10 +168,8 @@ export class RealtimeSocket {
 
   private receive(data: RawData, isBinary: boolean): void {
     if (this.state === State.Closed) return;
-    if (isBinary) {
-      this.refuse('binary frames are not accepted');
-      return;
-    }
+    // The attachments of a binary event (see `decodeClientFrame`): nothing here reads them.
+    if (isBinary) return;
     const packet = decodeClientFrame(data.toString());
     switch (packet.type) {
       case 'pong':

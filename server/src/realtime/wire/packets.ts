@@ -25,6 +25,8 @@ const kind = {
   event: '2',
   ack: '3',
   connectError: '4',
+  binaryEvent: '5',
+  binaryAck: '6',
 } as const;
 
 /** What a client may send once the WebSocket is open. */
@@ -71,6 +73,15 @@ export function decodeClientFrame(frame: string): ClientPacket {
 function decodeSocketPacket(text: string): ClientPacket {
   const type = text[0];
   let rest = text.slice(1);
+  // A binary event names how many attachments follow it as binary frames. Nothing in the contract
+  // is binary: the event is read like any other, its `{_placeholder}` objects left for its
+  // schema to refuse, and the attachments are dropped as they come.
+  if (type === kind.binaryEvent || type === kind.binaryAck) {
+    const dash = rest.indexOf('-');
+    if (dash < 1 || dash > 6 || !/^\d+$/.test(rest.slice(0, dash)))
+      return invalid('a binary packet starts with its attachment count');
+    rest = rest.slice(dash + 1);
+  }
   // Only the main namespace exists; a packet for another one cannot be answered.
   if (rest.startsWith('/')) {
     const comma = rest.indexOf(',');
@@ -94,7 +105,8 @@ function decodeSocketPacket(text: string): ClientPacket {
     }
     case kind.disconnect:
       return { type: 'disconnect' };
-    case kind.event: {
+    case kind.event:
+    case kind.binaryEvent: {
       let digits = 0;
       while (digits < rest.length && rest.charCodeAt(digits) >= 48 && rest.charCodeAt(digits) <= 57)
         digits++;
@@ -108,10 +120,11 @@ function decodeSocketPacket(text: string): ClientPacket {
       return { type: 'event', event, args, ackId };
     }
     case kind.ack:
+    case kind.binaryAck:
       // This server never asks a client for an ack.
       return ignored;
     default:
-      return invalid('unsupported Socket.IO packet type (binary packets are not accepted)');
+      return invalid('unknown Socket.IO packet type');
   }
 }
 
