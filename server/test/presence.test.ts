@@ -116,6 +116,57 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
     watcher.close();
   });
 
+  // The count moves by one per first tab in and last tab out; a slip anywhere would stay.
+  it('keeps the count equal to the viewers present through a churn of tabs in and out', async () => {
+    const streamId = await start();
+    const users = await Promise.all(Array.from({ length: 8 }, () => registerUser(server)));
+    const tabs = await Promise.all(
+      users.flatMap((user) =>
+        [0, 1].map(async () => ({
+          user,
+          socket: await connectSocket(server, user.token),
+          joined: false,
+        })),
+      ),
+    );
+    // A fixed pseudo-random walk, so a failure replays.
+    let seed = 11;
+    const next = (n: number) => (seed = (seed * 48_271) % 2_147_483_647) % n;
+    for (let round = 0; round < 10; round++) {
+      // Six different tabs at once, each doing one thing.
+      const picked = new Set<number>();
+      while (picked.size < 6) picked.add(next(tabs.length));
+      await Promise.all(
+        [...picked].map(async (index) => {
+          const tab = tabs[index]!;
+          const move = next(3);
+          if (move === 0) {
+            tab.joined = true;
+            await emitAck(tab.socket, 'join_live', { streamId });
+          } else if (move === 1) {
+            tab.joined = false;
+            await emitAck(tab.socket, 'leave_live', { streamId });
+          } else {
+            // The tab closes and a new one opens in its place, not joined yet.
+            tab.joined = false;
+            tab.socket.close();
+            tab.socket = await connectSocket(server, tab.user.token);
+          }
+        }),
+      );
+    }
+    const present = new Set(tabs.filter((t) => t.joined).map((t) => t.user.user.id));
+    const details = async () => (await request()('GET', `/api/live/${streamId}`)).body;
+    await expect.poll(async () => (await details()).viewerCount).toBe(present.size);
+    const stillWatching = (await details()).viewers
+      .filter((v: any) => v.leftAt === null)
+      .map((v: any) => v.user.id)
+      .sort();
+    expect(stillWatching).toEqual([...present].sort());
+    for (const tab of tabs) tab.socket.close();
+    await expect.poll(async () => (await details()).viewerCount).toBe(0);
+  });
+
   it('never counts the host', async () => {
     const streamId = await start();
     const tab = await connectSocket(server, host.token);

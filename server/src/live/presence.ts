@@ -299,7 +299,7 @@ export class PresenceService {
           target: [streamViewers.streamId, streamViewers.viewer],
           set: { joinedAt: sql`now()`, leftAt: null },
         });
-      return { stream: await this.recount(tx, streamId), changed: true };
+      return { stream: await this.adjustCount(tx, streamId, 1), changed: true };
     });
     if (change.changed) this.report(change.stream, viewer, 'viewer_joined');
     return {
@@ -325,7 +325,7 @@ export class PresenceService {
         .update(streamViewers)
         .set({ leftAt: sql`now()` })
         .where(and(eq(streamViewers.streamId, streamId), eq(streamViewers.viewer, key)));
-      return this.recount(tx, streamId);
+      return this.adjustCount(tx, streamId, -1);
     });
     if (left) this.report(left, viewer, 'viewer_left');
     return left !== null;
@@ -339,7 +339,27 @@ export class PresenceService {
     return row?.n ?? 0;
   }
 
-  /** Sets the count from presence itself; exact because callers hold the stream's row lock. */
+  /**
+   * One viewer came (their first handle) or went (their last): the count moves by one. Exact
+   * because callers hold the stream's row lock, and cheap in a room of thousands, where counting
+   * the presence rows on every join made each join slower than the last.
+   */
+  private async adjustCount(tx: Db, streamId: string, delta: 1 | -1): Promise<StreamRow> {
+    const count = sql`greatest(${liveStreams.viewerCount} + ${delta}, 0)`;
+    const [row] = await tx
+      .update(liveStreams)
+      .set({
+        viewerCount: count,
+        peakViewers: sql`greatest(${liveStreams.peakViewers}, ${count})`,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(liveStreams.streamId, streamId))
+      .returning();
+    if (!row) throw AppError.notFound();
+    return row;
+  }
+
+  /** Sets the count from presence itself, after changes in bulk; exact under the row lock. */
   private async recount(tx: Db, streamId: string): Promise<StreamRow> {
     const present = sql`(select count(distinct ${streamPresence.viewer})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId})`;
     const [row] = await tx
