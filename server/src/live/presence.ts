@@ -344,29 +344,22 @@ export class PresenceService {
    * because callers hold the stream's row lock, and cheap in a room of thousands, where counting
    * the presence rows on every join made each join slower than the last.
    */
-  private async adjustCount(tx: Db, streamId: string, delta: 1 | -1): Promise<StreamRow> {
-    const count = sql`greatest(${liveStreams.viewerCount} + ${delta}, 0)`;
+  private adjustCount(tx: Db, streamId: string, delta: 1 | -1): Promise<StreamRow> {
+    return this.setCount(tx, streamId, sql`greatest(${liveStreams.viewerCount} + ${delta}, 0)`);
+  }
+
+  /** Sets the count from presence itself, after changes in bulk; exact under the row lock. */
+  private recount(tx: Db, streamId: string): Promise<StreamRow> {
+    const present = sql`(select count(distinct ${streamPresence.viewer})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId})`;
+    return this.setCount(tx, streamId, present);
+  }
+
+  private async setCount(tx: Db, streamId: string, count: SQL): Promise<StreamRow> {
     const [row] = await tx
       .update(liveStreams)
       .set({
         viewerCount: count,
         peakViewers: sql`greatest(${liveStreams.peakViewers}, ${count})`,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(liveStreams.streamId, streamId))
-      .returning();
-    if (!row) throw AppError.notFound();
-    return row;
-  }
-
-  /** Sets the count from presence itself, after changes in bulk; exact under the row lock. */
-  private async recount(tx: Db, streamId: string): Promise<StreamRow> {
-    const present = sql`(select count(distinct ${streamPresence.viewer})::int from ${streamPresence} where ${streamPresence.streamId} = ${streamId})`;
-    const [row] = await tx
-      .update(liveStreams)
-      .set({
-        viewerCount: present,
-        peakViewers: sql`greatest(${liveStreams.peakViewers}, ${present})`,
         updatedAt: sql`now()`,
       })
       .where(eq(liveStreams.streamId, streamId))
