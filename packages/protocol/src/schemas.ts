@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isMultiLine, isPlainName, isSingleLine, textMessages } from './text';
+import { hasNoDirectionOrTags, isMultiLine, isPlainName, isSingleLine, textMessages } from './text';
 import { REACTIONS } from './types';
 
 /** Limits shared by the server's validation and the web app's forms. */
@@ -129,7 +129,11 @@ export const updateMeBody = z
 export type UpdateMeBody = z.infer<typeof updateMeBody>;
 
 /** Chat is one line, as in the web app's chat box. */
-export const commentText = singleLineText().min(1).max(LIMITS.commentMax);
+/** Chat, which everyone in the room reads: it refuses what reorders or hides words, as names do. */
+export const commentText = singleLineText()
+  .min(1)
+  .max(LIMITS.commentMax)
+  .refine(hasNoDirectionOrTags, { message: textMessages.directionOrTags });
 export const commentBody = z.object({ comment: commentText });
 
 export const commentHistoryQuery = z.object({
