@@ -128,8 +128,10 @@ export const updateMeBody = z
   });
 export type UpdateMeBody = z.infer<typeof updateMeBody>;
 
-/** Chat is one line, as in the web app's chat box. */
-/** Chat, which everyone in the room reads: it refuses what reorders or hides words, as names do. */
+/**
+ * Chat is one line, as in the web app's chat box. Everyone in the room reads it, so like a name
+ * it refuses what reorders or hides words.
+ */
 export const commentText = singleLineText()
   .min(1)
   .max(LIMITS.commentMax)

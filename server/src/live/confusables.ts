@@ -26,16 +26,20 @@ if (prototypes.size < 6000) throw new Error('confusables table is incomplete');
  */
 export function skeleton(text: string): string {
   const decomposed = text.normalize('NFD');
+  // Copies the runs between look-alikes whole: in chat's hot path most characters map to
+  // themselves, and ASCII (most of chat) needs no look-up at all.
   let mapped = '';
-  let changed = false;
-  for (const char of decomposed) {
-    const code = char.codePointAt(0) ?? 0;
-    const prototype = code > 0x7f ? prototypes.get(code) : undefined;
-    if (prototype === undefined) mapped += char;
-    else {
-      mapped += prototype;
-      changed = true;
+  let runStart = 0;
+  for (let i = 0; i < decomposed.length; i++) {
+    if (decomposed.charCodeAt(i) <= 0x7f) continue;
+    const code = decomposed.codePointAt(i) ?? 0;
+    const prototype = prototypes.get(code);
+    const end = code > 0xffff ? i + 2 : i + 1;
+    if (prototype !== undefined) {
+      mapped += decomposed.slice(runStart, i) + prototype;
+      runStart = end;
     }
+    i = end - 1;
   }
-  return changed ? mapped.normalize('NFD') : decomposed;
+  return runStart === 0 ? decomposed : (mapped + decomposed.slice(runStart)).normalize('NFD');
 }

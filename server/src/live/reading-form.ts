@@ -19,10 +19,9 @@ const fillers = /[\u115f\u1160\u3164\uffa0]/gu;
  * stays. Emoji sequences lose their joiners, but emoji are not letters: no word grows or splits.
  */
 const invisible = /\p{Default_Ignorable_Code_Point}/gu;
-const anyMark = /\p{M}/u;
-const mark = /^\p{M}$/u;
+const marks = /\p{M}+/gu;
 /** Combining marks that belong to no script: the diacritics that can be stacked on anything. */
-const genericMark = /^\p{Script_Extensions=Inherited}$/u;
+const genericMark = /\p{Script_Extensions=Inherited}/gu;
 /**
  * Scripts whose words are spelled without marks, so a mark on their letters is decoration
  * ("fúçk", "f̶u̶c̶k̶"); Hebrew and Arabic vowel points are optional and read through too. In
@@ -31,18 +30,18 @@ const genericMark = /^\p{Script_Extensions=Inherited}$/u;
 const markFreeBase =
   /^[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}\p{Script=Armenian}\p{Script=Georgian}\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Common}\p{Script=Inherited}]$/u;
 
-function stripDecoration(text: string): string {
-  if (!anyMark.test(text)) return text;
-  let kept = '';
-  let baseSpellsWithMarks = false;
-  for (const char of text) {
-    if (!mark.test(char)) {
-      baseSpellsWithMarks = !markFreeBase.test(char);
-      kept += char;
-    } else if (baseSpellsWithMarks && !genericMark.test(char)) kept += char;
-  }
-  return kept;
-}
+/** The character before UTF-16 index `at`, whole when it is a surrogate pair. */
+const charBefore = (text: string, at: number): string => {
+  const unit = text.charCodeAt(at - 1);
+  return unit >= 0xdc00 && unit <= 0xdfff && at >= 2
+    ? text.slice(at - 2, at)
+    : text.slice(at - 1, at);
+};
+
+const stripDecoration = (text: string): string =>
+  text.replace(marks, (run: string, at: number) =>
+    at > 0 && !markFreeBase.test(charBefore(text, at)) ? run.replace(genericMark, '') : '',
+  );
 
 /** Full case folding where JavaScript has only lower-casing: "ß" and "SS" both read "ss". */
 const foldCase = (text: string): string => text.toUpperCase().toLowerCase();
