@@ -219,7 +219,10 @@ export const liveMediaStatePayload = z.object({
 });
 export type LiveMediaStatePayload = z.infer<typeof liveMediaStatePayload>;
 
-/** A word or phrase the host blocks from chat: matched whole and case-insensitively. */
+/**
+ * A word or phrase the host blocks from chat: matched whole, as a person reads it (whatever the
+ * case, accents, look-alike letters or invisible characters).
+ */
 export const blockedWord = singleLineText().min(1).max(LIMITS.blockedWordMax);
 
 const moderationActions = [
