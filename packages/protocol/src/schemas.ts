@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isMultiLine, isPlainName, isSingleLine, textMessages } from './text';
+import { hasNoDirectionOrTags, isMultiLine, isPlainName, isSingleLine, textMessages } from './text';
 import { REACTIONS } from './types';
 
 /** Limits shared by the server's validation and the web app's forms. */
@@ -128,8 +128,14 @@ export const updateMeBody = z
   });
 export type UpdateMeBody = z.infer<typeof updateMeBody>;
 
-/** Chat is one line, as in the web app's chat box. */
-export const commentText = singleLineText().min(1).max(LIMITS.commentMax);
+/**
+ * Chat is one line, as in the web app's chat box. Everyone in the room reads it, so like a name
+ * it refuses what reorders or hides words.
+ */
+export const commentText = singleLineText()
+  .min(1)
+  .max(LIMITS.commentMax)
+  .refine(hasNoDirectionOrTags, { message: textMessages.directionOrTags });
 export const commentBody = z.object({ comment: commentText });
 
 export const commentHistoryQuery = z.object({
@@ -213,7 +219,10 @@ export const liveMediaStatePayload = z.object({
 });
 export type LiveMediaStatePayload = z.infer<typeof liveMediaStatePayload>;
 
-/** A word or phrase the host blocks from chat: matched whole and case-insensitively. */
+/**
+ * A word or phrase the host blocks from chat: matched whole, as a person reads it (whatever the
+ * case, accents, look-alike letters or invisible characters).
+ */
 export const blockedWord = singleLineText().min(1).max(LIMITS.blockedWordMax);
 
 const moderationActions = [

@@ -27,6 +27,13 @@ const emojiJoiner =
 /** Tag characters spelling a subdivision after U+1F3F4 (the flags of England, Scotland, Wales) draw one flag. */
 const flagTags = /(?<=\u{1F3F4})[\u{E0030}-\u{E0039}\u{E0061}-\u{E007A}]{1,6}\u{E007F}/gu;
 
+/**
+ * Characters that reorder the text around them (bidi embeddings, overrides, isolates and marks)
+ * or hide text in it (tag characters): a comment would show other words than it holds. Chat
+ * keeps the invisible characters that writing needs (joiners in emoji and Persian, soft hyphens).
+ */
+const directionOrTag = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u206F\u{E0000}-\u{E007F}]/u;
+
 /** True when `text` is one line of printable text. */
 export const isSingleLine = (text: string): boolean =>
   !anyControl.test(text) && !loneSurrogate.test(text);
@@ -39,8 +46,13 @@ export const isMultiLine = (text: string): boolean =>
 export const isPlainName = (text: string): boolean =>
   isSingleLine(text) && !invisible.test(text.replace(emojiJoiner, '').replace(flagTags, ''));
 
+/** True when chat text shows its words in the order it holds them, as names must. */
+export const hasNoDirectionOrTags = (text: string): boolean =>
+  !directionOrTag.test(text.replace(flagTags, ''));
+
 export const textMessages = {
   singleLine: 'must be one line without control characters',
   multiLine: 'must not contain control characters',
   plainName: 'must not contain control, invisible or text-direction characters',
+  directionOrTags: 'must not contain text-direction or tag characters',
 } as const;

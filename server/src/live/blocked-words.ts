@@ -1,11 +1,18 @@
-/** Letters, marks and digits of any script, and `_`: what a whole word may not touch. */
-const wordChar = String.raw`[\p{L}\p{M}\p{N}_]`;
+import { readingForm, readingForms } from './reading-form';
+
+/**
+ * Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese):
+ * a word there has no visible edge, so it is found wherever it stands.
+ */
+const unspaced = String.raw`\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}`;
+/** Letters, marks and digits of a script that spaces its words, and `_`: what a whole word may not touch. */
+const wordChar = String.raw`(?:(?![${unspaced}])[\p{L}\p{M}\p{N}_])`;
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** A blocked word or phrase as a pattern: its own characters, any run of spaces between words. */
+/** A blocked word or phrase as a pattern: how it reads, any run of spaces between words. */
 const patternOf = (word: string): string =>
-  word
+  readingForm(word)
     .trim()
     .split(/\s+/u)
     .filter(Boolean)
@@ -13,8 +20,10 @@ const patternOf = (word: string): string =>
     .join(String.raw`\s+`);
 
 /**
- * Matches a host's blocked words in chat: whole words only and regardless of case, in any
- * script ("ass" finds "Ass!" but not "class"; "straße" is not found in "straßenbahn").
+ * Matches a host's blocked words in chat as a person reads both (`reading-form.ts`): whole words
+ * only and regardless of case, in any script ("ass" finds "Ass!", "аss" in Cyrillic and
+ * "a\u200Bss", but not "class"; "straße" is not found in "straßenbahn", nor "cunt" in
+ * "Scunthorpe"). In scripts written without spaces a word is found wherever it stands.
  */
 export class BlockedWords {
   private readonly pattern: RegExp | null;
@@ -26,12 +35,13 @@ export class BlockedWords {
     this.pattern =
       patterns.length === 0
         ? null
-        : new RegExp(`(?<!${wordChar})(?:${patterns.join('|')})(?!${wordChar})`, 'iu');
+        : new RegExp(`(?<!${wordChar})(?:${patterns.join('|')})(?!${wordChar})`, 'u');
   }
 
-  /** True when `text` contains one of the words. */
+  /** True when `text`, as it reads, contains one of the words. */
   matches(text: string): boolean {
-    return this.pattern?.test(text) ?? false;
+    const pattern = this.pattern;
+    return pattern !== null && readingForms(text).some((form) => pattern.test(form));
   }
 }
 

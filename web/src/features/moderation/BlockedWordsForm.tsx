@@ -5,7 +5,7 @@ import { FormField } from '../../components/FormField';
 import { SectionStatus } from './SectionStatus';
 import { useActionStatus } from './useActionStatus';
 
-const rule = `One word or phrase per line, up to ${LIMITS.blockedWordMax} characters each. Messages containing one (whole words, any case) are refused.`;
+const rule = `One word or phrase per line, up to ${LIMITS.blockedWordMax} characters each. Messages containing one (whole words, any case, accents or look-alike letters) are refused.`;
 
 const parse = (text: string) =>
   text
