@@ -10,6 +10,7 @@ import { THUMBNAIL_MAX_BYTES, type ThumbnailResult } from '@onair/protocol';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamThumbnails } from '../src/db/schema';
+import { jpegDeclaring, markerAt, riff, vp8Declaring, webpDeclaring } from './support/images';
 import {
   api,
   collect,
@@ -207,6 +208,80 @@ describe.each(engines)('stream thumbnails (%s)', (engine) => {
     expect((await request('GET', `/api/live/${streamId}`)).body.thumbnail).toBe(latest);
     expect(latest).not.toBe(thumbnail);
     expect((await fetch(`${server.url}${latest}`)).status).toBe(200);
+  });
+
+  it('refuses a thumbnail declaring 65500×65500 pixels (it was taken, and cached for a year on list pages), and changes nothing', async () => {
+    const request = api(server.url);
+    const host = await registerUser(server);
+    const streamId = await startStream(server, host);
+    const good = await upload(server, streamId, jpeg, 'image/jpeg', host.token);
+    expect(good.status).toBe(200);
+    const { thumbnail } = (await good.json()) as ThumbnailResult;
+
+    const refusals: [string, Buffer, string, number, string][] = [
+      ['JPEG 65500×65500', jpegDeclaring(65500, 65500), 'image/jpeg', 413, 'payload_too_large'],
+      [
+        'progressive JPEG 8000×4500',
+        jpegDeclaring(8000, 4500, 0xc2),
+        'image/jpeg',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'JPEG one pixel too wide',
+        jpegDeclaring(3841, 2160),
+        'image/jpeg',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'WebP canvas 65500×65500',
+        webpDeclaring(65500, 65500),
+        'image/webp',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'lossy WebP 16383×16383',
+        riff(['VP8 ', vp8Declaring(16383, 16383)]),
+        'image/webp',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'JPEG cut before its frame header',
+        jpeg.subarray(0, markerAt(jpeg, 0xc0)),
+        'image/jpeg',
+        400,
+        'invalid_input',
+      ],
+    ];
+    for (const [what, body, type, status, code] of refusals) {
+      const res = await upload(server, streamId, body, type, host.token);
+      expect(res.status, what).toBe(status);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code, what).toBe(code);
+      if (status === 413) expect(error.message, what).toMatch(/at most 3840×2160/);
+    }
+    // Nothing refused changed anything: the stream and its thumbnail are the first upload's.
+    expect((await request('GET', `/api/live/${streamId}`)).body.thumbnail).toBe(thumbnail);
+    const served = await fetch(`${server.url}${thumbnail}`);
+    expect(Buffer.from(await served.arrayBuffer()).equals(jpeg)).toBe(true);
+
+    // Up to 4K, in either orientation, is fine.
+    for (const [width, height] of [
+      [3840, 2160],
+      [2160, 3840],
+    ]) {
+      const res = await upload(
+        server,
+        streamId,
+        jpegDeclaring(width!, height!),
+        'image/jpeg',
+        host.token,
+      );
+      expect(res.status, `${width}×${height}`).toBe(200);
+    }
   });
 
   it('serves with a long cache for the current version, a short one otherwise, an ETag and 304', async () => {

@@ -1,28 +1,24 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { THUMBNAIL_MAX_BYTES, thumbnailPath, type THUMBNAIL_TYPES } from '@onair/protocol';
+import {
+  THUMBNAIL_MAX_BYTES,
+  THUMBNAIL_MAX_SIZE,
+  THUMBNAIL_TYPES,
+  thumbnailPath,
+} from '@onair/protocol';
 import { eq, sql } from 'drizzle-orm';
 import { signature } from '../auth/secret-box';
 import type { Db } from '../db/database';
 import { liveStreams, streamThumbnails } from '../db/schema';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
+import { checkImageSize, sniffImageType } from './image-header';
 import { lockStream, type StreamRow } from './stream-rows';
 import type { StreamService } from './streams';
 
 export type ThumbnailType = (typeof THUMBNAIL_TYPES)[number];
 
-/**
- * The image type the bytes themselves announce, whatever the request said: JPEG starts with an
- * SOI marker and the next marker's FF (FF D8 FF); WebP is a RIFF container of form type "WEBP".
- */
-export function sniffImageType(bytes: Uint8Array): ThumbnailType | undefined {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)
-    return 'image/jpeg';
-  const ascii = (from: number, to: number) =>
-    Buffer.from(bytes.subarray(from, to)).toString('latin1');
-  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
-  return undefined;
-}
+const isThumbnailType = (type: string | undefined): type is ThumbnailType =>
+  (THUMBNAIL_TYPES as readonly (string | undefined)[]).includes(type);
 
 export interface Thumbnail {
   image: Buffer;
@@ -66,9 +62,12 @@ export class ThumbnailService {
     if (image.length > THUMBNAIL_MAX_BYTES)
       throw new AppError('payload_too_large', 'The thumbnail is too large');
     const type = sniffImageType(image);
-    if (!type) throw new AppError('unsupported_media_type', 'The thumbnail must be JPEG or WebP');
+    if (!isThumbnailType(type))
+      throw new AppError('unsupported_media_type', 'The thumbnail must be JPEG or WebP');
     if (type !== declaredType)
       throw new AppError('unsupported_media_type', `The image is ${type}, not ${declaredType}`);
+    // Every list page shows it, and every viewer's browser decodes it at the size it declares.
+    checkImageSize(image, THUMBNAIL_MAX_SIZE, 'The thumbnail');
     const version = createHash('sha256').update(image).digest('hex').slice(0, 20);
 
     const thumbnail = await this.db.transaction(async (tx) => {
