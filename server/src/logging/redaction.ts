@@ -74,8 +74,10 @@ function decoded(text: string): string {
 }
 
 /** Whether a part of a URL, once decoded, holds a token or key recognisable by its shape. */
-const carriesSecret = (part: string): boolean =>
-  secretShapes.some((shape) => decoded(part).search(shape) >= 0);
+function carriesSecret(part: string): boolean {
+  const text = decoded(part);
+  return secretShapes.some((shape) => text.search(shape) >= 0);
+}
 
 /**
  * The URL with every path segment and query value that holds a recognisable token or key, and
