@@ -79,7 +79,7 @@ function jpegSize(b: Buffer): ImageSize | undefined {
 /**
  * The size a WebP bitstream declares in its chunk `fourcc` whose payload starts at `at`:
  * - `VP8 ` (lossy, RFC 6386 §9.1): a 3-byte frame tag, start code 9D 01 2A, then 14-bit width
- *   and height, each followed by 2 bits of upscaling that a decoder does not apply;
+ *   and height in 16 bits each, whose top 2 bits ask for an upscaling a decoder does not apply;
  * - `VP8L` (lossless, WebP Lossless §3.2): signature 2F, then 14-bit width − 1 and height − 1;
  * - `VP8X` (extended, WebP Container §"Extended File Format"): 4 bytes of flags, then 24-bit
  *   canvas width − 1 and height − 1.
