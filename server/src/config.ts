@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,14 +9,51 @@ const port = z.coerce.number().int().min(0).max(65535);
 const count = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 const seconds = (fallback: number) => z.coerce.number().int().min(1).max(86_400).default(fallback);
 
-/** Express's `trust proxy`: `true`/`false`, a hop count, or addresses and subnets (comma separated). */
+/** Express's named address ranges for `trust proxy`. */
+const namedRanges = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address (`10.0.0.1`, `::1`), a CIDR subnet (`10.0.0.0/8`, `fd00::/8`) or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (namedRanges.has(entry) || isIP(entry) !== 0) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) {
+    return false;
+  }
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * Express's `trust proxy`, limited to what cannot be abused: a hop count, or the proxies'
+ * addresses and subnets (comma separated). `true` is refused: it believes whatever
+ * `X-Forwarded-For` a client sends, so every client could choose its own address and step
+ * around every per-address limit.
+ */
 const trustProxy = z
   .string()
   .optional()
-  .transform((text): boolean | number | string => {
-    if (text === undefined || text === '' || text === 'false') return false;
-    if (text === 'true') return true;
-    return /^\d+$/.test(text) ? Number(text) : text;
+  .transform((text, ctx): false | number | string[] => {
+    const value = text?.trim() ?? '';
+    if (value === '' || value === 'false') return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    if (value.toLowerCase() === 'true') {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          "'true' would take any client's own X-Forwarded-For as its address (every per-address limit bypassed): set the number of proxies in front of this server (e.g. 1), or their addresses or subnets (e.g. loopback,10.0.0.0/8)",
+      });
+      return z.NEVER;
+    }
+    const entries = value.split(',').map((entry) => entry.trim());
+    const invalid = entries.filter((entry) => !isProxyAddress(entry));
+    if (invalid.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a hop count, or addresses, CIDR subnets and loopback/linklocal/uniquelocal separated by commas; not ${invalid.map((entry) => JSON.stringify(entry)).join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
   });
 
 const iceServer = z.object({
@@ -144,8 +182,11 @@ export interface Config {
   webDir: string | undefined;
   /** Namespace of this deployment's keys in Redis (rate limits). */
   redisKeyPrefix: string;
-  /** Which proxies' `X-Forwarded-For` to believe for the client's address (Express `trust proxy`). */
-  trustProxy: boolean | number | string;
+  /**
+   * Which proxies' `X-Forwarded-For` to believe for the client's address (Express `trust proxy`):
+   * none, the nearest `n` hops, or the proxies' addresses and subnets.
+   */
+  trustProxy: false | number | string[];
   /** Abuse limits; with `REDIS_URL` every node shares the counts. */
   limits: {
     loginFailuresPerUsername: BudgetConfig;

@@ -123,6 +123,20 @@ async function fullScenario(baseUrl: string): Promise<Secrets> {
       `/api/live/${streamId}?key=${streamKey}&access_token=${viewerToken}&limit=1`,
     );
     expect(inUrl.status).toBe(200);
+    // ... and in the path, where no parameter name gives them away, however they are encoded,
+    // and in the page they came from (a JWT in a URL path was logged as it was).
+    const encodedToken = hostToken.replace(/\./g, '%2E');
+    secrets.set('login token, percent-encoded in a path', encodedToken);
+    for (const inPath of [
+      `/api/live/${viewerToken}`,
+      `/api/live/${encodedToken}/thumbnail`,
+      `/api/users/me/${viewerToken}?limit=1`,
+    ]) {
+      const res = await request('GET', inPath, {
+        headers: { referer: `${baseUrl}/watch/${hostToken}?from=${encodedToken}` },
+      });
+      expect(res.status, inPath).toBeGreaterThanOrEqual(400);
+    }
 
     const ice = await request('GET', '/api/live/ice-servers', { token: viewerToken });
     for (const server of ice.body.iceServers) {
@@ -237,6 +251,13 @@ async function fullScenario(baseUrl: string): Promise<Secrets> {
     await obs.accept(obsAnswer);
     // A key pasted where no key belongs, under a name that says nothing.
     expect((await request('GET', `/api/live/active?q=${persistentKey}`)).status).toBe(200);
+    // ... or in a path, where a stream key was logged as it was (also encoded).
+    expect((await request('GET', `/api/live/${persistentKey}/whip`)).status).toBeGreaterThanOrEqual(
+      400,
+    );
+    const encodedKey = persistentKey.replace(/_/g, '%5F');
+    secrets.set('rotated persistent stream key, percent-encoded in a path', encodedKey);
+    expect((await request('GET', `/api/users/${encodedKey}`)).status).toBeGreaterThanOrEqual(400);
     const obsStop = await fetch(`${baseUrl}${obsWhip.headers.get('location')}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${persistentKey}` },
@@ -302,6 +323,39 @@ describe('scrubbing', () => {
     expect(scrubText(`Bearer ${key} was refused`)).toBe('Bearer [redacted] was refused');
     expect(scrubUrl(`/p?stream_key=${key}`)).toBe('/p?stream_key=[redacted]');
   });
+
+  it('blanks JWTs and stream keys anywhere in a URL, path included, however encoded (a JWT in a path was logged)', () => {
+    const jwt =
+      'eyJhbGciOiJIUzI1NiJ9.eyJ1c2VybmFtZSI6ImEiLCJzdWIiOiJ4In0.3q2-7wTz1mWbq3o_Qk8cEoEJb0mXhQ4m1n5yGq2lYyE';
+    const key = `onair_${'Ab3_-'.repeat(8)}xyz`;
+    const cases: [string, string][] = [
+      [`/api/live/${jwt}`, '/api/live/[redacted]'],
+      [`/api/live/${jwt}/whip?limit=1`, '/api/live/[redacted]/whip?limit=1'],
+      [`/api/live/${key}/whip`, '/api/live/[redacted]/whip'],
+      [`/api/live/${jwt.replace(/\./g, '%2E')}`, '/api/live/[redacted]'],
+      [`/api/live/${jwt.replace(/\./g, '%252E')}`, '/api/live/[redacted]'],
+      [`/api/live/${key.replace(/_/g, '%5F')}`, '/api/live/[redacted]'],
+      [`/api/live/x.${jwt}.json`, '/api/live/[redacted]'],
+      [`/p?q=${jwt}&limit=2`, '/p?q=[redacted]&limit=2'],
+      [`/p?q=a%20${key.replace(/_/g, '%5F')}`, '/p?q=[redacted]'],
+      [`/p?${jwt}`, '/p?[redacted]'],
+      [`/p?${jwt}=1&x=2`, '/p?[redacted]&x=2'],
+      [`https://onair.example/watch/${jwt}?a=b`, 'https://onair.example/watch/[redacted]?a=b'],
+    ];
+    for (const [url, scrubbed] of cases) expect(scrubUrl(url), scrubbed).toBe(scrubbed);
+    expect(scrubText(`invalid token ${jwt} for /api/x`)).toBe(
+      'invalid token [redacted] for /api/x',
+    );
+    // What only looks a little like one stays.
+    for (const plain of [
+      '/api/live/0b9f4c1e-2d3a-4b5c-8d7e-6f5a4b3c2d1e/thumbnail?v=0123456789abcdef0123',
+      '/assets/index-Bq3x_eY.js',
+      '/api/users/eyeglasses.example.com',
+      '/p?before=2026-01-01T00:00:00.000Z',
+    ]) {
+      expect(scrubUrl(plain)).toBe(plain);
+    }
+  });
 });
 
 describe('no secret reaches a log line', () => {
@@ -331,6 +385,11 @@ describe('no secret reaches a log line', () => {
       expect(log).toContain('"url":"/api/live/whip"');
       expect(log).toContain('"url":"/api/me/stream-key/rotate"');
       expect(log).toContain('/api/live/active?q=[redacted]');
+      expect(log).toContain('"url":"/api/live/[redacted]"');
+      expect(log).toContain('"url":"/api/live/[redacted]/thumbnail"');
+      expect(log).toContain('"url":"/api/users/me/[redacted]?limit=1"');
+      expect(log).toContain('"url":"/api/live/[redacted]/whip"');
+      expect(log).toContain(`"referer":"${server.url}/watch/[redacted]?from=[redacted]"`);
       expect(log).toContain('"statusCode":409');
       expect(log).toMatch(/Invalid sha-256 fingerprint/);
       expect(log).toMatch(/credential=\\"\[redacted\]\\"/);

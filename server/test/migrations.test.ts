@@ -143,4 +143,34 @@ describe('migrations', () => {
       await client.close();
     }
   });
+  it('keeps thumbnails uploaded before uploads had a nonce, without one (their signed URLs stay as they were)', async () => {
+    const client = await PGlite.create('memory://');
+    const db = drizzle({ client });
+    const before = await migrationsUpTo('0005_moderation');
+    try {
+      await migrate(db, { migrationsFolder: before.folder });
+      const {
+        rows: [user],
+      } = await client.query<{ id: string }>(
+        `insert into users (username, display_name, password_hash) values ('host', 'h', 'x') returning id`,
+      );
+      const {
+        rows: [stream],
+      } = await client.query<{ stream_id: string }>(
+        `insert into live_streams (host_id, title, media_node, is_private) values ($1, 't', 'n', true) returning stream_id`,
+        [user!.id],
+      );
+      await client.query(
+        `insert into stream_thumbnails (stream_id, image, content_type, version) values ($1, '\\xffd8ff', 'image/jpeg', 'abc')`,
+        [stream!.stream_id],
+      );
+
+      await migrate(db, { migrationsFolder: migrations });
+      const { rows } = await client.query(`select version, nonce from stream_thumbnails`);
+      expect(rows).toEqual([{ version: 'abc', nonce: null }]);
+    } finally {
+      await before.remove();
+      await client.close();
+    }
+  });
 });

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { THUMBNAIL_MAX_BYTES, type ThumbnailResult } from '@onair/protocol';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveKey, signature } from '../src/auth/secret-box';
 import { streamThumbnails } from '../src/db/schema';
+import { jpegDeclaring, markerAt, riff, vp8Declaring, webpDeclaring } from './support/images';
 import {
   api,
   collect,
@@ -209,6 +211,80 @@ describe.each(engines)('stream thumbnails (%s)', (engine) => {
     expect((await fetch(`${server.url}${latest}`)).status).toBe(200);
   });
 
+  it('refuses a thumbnail declaring 65500×65500 pixels (it was taken, and cached for a year on list pages), and changes nothing', async () => {
+    const request = api(server.url);
+    const host = await registerUser(server);
+    const streamId = await startStream(server, host);
+    const good = await upload(server, streamId, jpeg, 'image/jpeg', host.token);
+    expect(good.status).toBe(200);
+    const { thumbnail } = (await good.json()) as ThumbnailResult;
+
+    const refusals: [string, Buffer, string, number, string][] = [
+      ['JPEG 65500×65500', jpegDeclaring(65500, 65500), 'image/jpeg', 413, 'payload_too_large'],
+      [
+        'progressive JPEG 8000×4500',
+        jpegDeclaring(8000, 4500, 0xc2),
+        'image/jpeg',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'JPEG one pixel too wide',
+        jpegDeclaring(3841, 2160),
+        'image/jpeg',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'WebP canvas 65500×65500',
+        webpDeclaring(65500, 65500),
+        'image/webp',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'lossy WebP 16383×16383',
+        riff(['VP8 ', vp8Declaring(16383, 16383)]),
+        'image/webp',
+        413,
+        'payload_too_large',
+      ],
+      [
+        'JPEG cut before its frame header',
+        jpeg.subarray(0, markerAt(jpeg, 0xc0)),
+        'image/jpeg',
+        400,
+        'invalid_input',
+      ],
+    ];
+    for (const [what, body, type, status, code] of refusals) {
+      const res = await upload(server, streamId, body, type, host.token);
+      expect(res.status, what).toBe(status);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code, what).toBe(code);
+      if (status === 413) expect(error.message, what).toMatch(/at most 3840×2160/);
+    }
+    // Nothing refused changed anything: the stream and its thumbnail are the first upload's.
+    expect((await request('GET', `/api/live/${streamId}`)).body.thumbnail).toBe(thumbnail);
+    const served = await fetch(`${server.url}${thumbnail}`);
+    expect(Buffer.from(await served.arrayBuffer()).equals(jpeg)).toBe(true);
+
+    // Up to 4K, in either orientation, is fine.
+    for (const [width, height] of [
+      [3840, 2160],
+      [2160, 3840],
+    ]) {
+      const res = await upload(
+        server,
+        streamId,
+        jpegDeclaring(width!, height!),
+        'image/jpeg',
+        host.token,
+      );
+      expect(res.status, `${width}×${height}`).toBe(200);
+    }
+  });
+
   it('serves with a long cache for the current version, a short one otherwise, an ETag and 304', async () => {
     const host = await registerUser(server);
     const streamId = await startStream(server, host);
@@ -297,6 +373,81 @@ describe.each(engines)('stream thumbnails (%s)', (engine) => {
     }
     const followerView = await request('GET', `/api/live/${streamId}`, { token: follower.token });
     expect(followerView.body.thumbnail).toBe(thumbnail);
+  });
+});
+
+describe.each(engines)('private thumbnail URLs (%s)', (engine) => {
+  const secret = 'a-signing-secret-of-this-test-only-0123456789';
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ engine, env: { JWT_SECRET: secret } });
+  });
+  afterAll(() => server?.stop());
+
+  const startPrivate = async () => {
+    const request = api(server.url);
+    const [host, follower] = await Promise.all([registerUser(server), registerUser(server)]);
+    expect(
+      (await request('POST', `/api/users/${host.user.id}/follow`, { token: follower.token }))
+        .status,
+    ).toBeLessThan(300);
+    return { host, follower, streamId: await startStream(server, host, true) };
+  };
+  const uploaded = async (streamId: string, body: Buffer, type: string, token: string) => {
+    const res = await upload(server, streamId, body, type, token);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as ThumbnailResult).thumbnail;
+  };
+  /** As an `<img>` asks: no token. */
+  const fetchImage = (url: string) => fetch(`${server.url}${url}`);
+
+  it("do not come back to life when the same bytes are uploaded again (an ex-follower's old URL worked again: the signature covered only the image's hash)", async () => {
+    const request = api(server.url);
+    const { host, follower, streamId } = await startPrivate();
+    const first = await uploaded(streamId, jpeg, 'image/jpeg', host.token);
+    expect(
+      (await request('GET', `/api/live/${streamId}`, { token: follower.token })).body.thumbnail,
+    ).toBe(first);
+    expect((await fetchImage(first)).status).toBe(200);
+
+    await uploaded(streamId, webp, 'image/webp', host.token);
+    expect((await fetchImage(first)).status).toBe(404);
+    await request('DELETE', `/api/users/${host.user.id}/follow`, { token: follower.token });
+
+    // The first frame again, byte for byte: a URL of its own, and the one the follower kept stays dead.
+    const again = await uploaded(streamId, jpeg, 'image/jpeg', host.token);
+    expect(again).not.toBe(first);
+    expect(again.replace(/&sig=.*$/, '')).toBe(first.replace(/&sig=.*$/, ''));
+    for (const token of [undefined, follower.token]) {
+      const res = await fetch(`${server.url}${first}`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      expect(res.status, token ? "with the ex-follower's token" : 'as an <img>').toBe(404);
+    }
+    const current = await fetchImage(again);
+    expect(current.status).toBe(200);
+    expect(Buffer.from(await current.arrayBuffer()).equals(jpeg)).toBe(true);
+    // Even with nobody's access changing, each upload of the same bytes is signed anew.
+    const third = await uploaded(streamId, jpeg, 'image/jpeg', host.token);
+    expect(third).not.toBe(again);
+    expect((await fetchImage(again)).status).toBe(404);
+    expect((await fetchImage(third)).status).toBe(200);
+  });
+
+  it('keep working for an upload stored before uploads had a nonce', async () => {
+    const { host, streamId } = await startPrivate();
+    const url = await uploaded(streamId, jpeg, 'image/jpeg', host.token);
+    const version = /v=([0-9a-f]+)/.exec(url)![1]!;
+    await server.database.db
+      .update(streamThumbnails)
+      .set({ nonce: null })
+      .where(eq(streamThumbnails.streamId, streamId));
+    const legacy = `/api/live/${streamId}/thumbnail?v=${version}&sig=${signature(
+      deriveKey(secret, 'thumbnail urls'),
+      `${streamId}:${version}`,
+    )}`;
+    expect((await fetchImage(legacy)).status).toBe(200);
+    expect((await fetchImage(url)).status).toBe(404);
   });
 });
 

@@ -27,3 +27,5 @@ export const thumbnailPath = (streamId: string): string => `/api/live/${streamId
 /** Thumbnails: JPEG or WebP, checked by their first bytes, at most this many bytes. */
 export const THUMBNAIL_MAX_BYTES = 200 * 1024;
 export const THUMBNAIL_TYPES = ['image/jpeg', 'image/webp'] as const;
+/** The most pixels a thumbnail may declare, in either orientation (4K UHD). */
+export const THUMBNAIL_MAX_SIZE = { width: 3840, height: 2160 } as const;

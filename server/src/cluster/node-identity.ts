@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * Reads a value kept in the data folder, creating it on first start. With `memory://` nothing is
- * kept and a fresh value is made each time.
+ * Reads a value kept in the data folder, creating it (and the folder) on first start. With
+ * `memory://` nothing is kept and a fresh value is made each time.
  */
 export async function persistentValue(
   dataDir: string,
@@ -20,6 +20,9 @@ export async function persistentValue(
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const value = make();
+  // With DATABASE_URL nothing else creates the folder (the embedded engine would have). It holds
+  // the generated signing key: its owner alone may look inside.
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await writeFile(file, `${value}\n`, { mode: 0o600 });
   return value;
 }

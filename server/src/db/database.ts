@@ -81,7 +81,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const dataDir = options.dataDir;
   if (!dataDir.startsWith('memory://')) {
-    await mkdir(dataDir, { recursive: true });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await createInChildProcess(dataDir);
   }
   const client = await PGlite.create(dataDir, embeddedOptions);

@@ -231,6 +231,11 @@ export const streamThumbnails = pgTable('stream_thumbnails', {
   image: bytea('image').notNull(),
   contentType: text('content_type').notNull(),
   version: text('version').notNull(),
+  /**
+   * Random, new with every upload, and covered by a private stream's URL signature: the same bytes
+   * uploaded again get a URL of their own. Null for uploads from before it existed.
+   */
+  nonce: text('nonce'),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
 

@@ -1,27 +1,30 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { THUMBNAIL_MAX_BYTES, thumbnailPath, type THUMBNAIL_TYPES } from '@onair/protocol';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  THUMBNAIL_MAX_BYTES,
+  THUMBNAIL_MAX_SIZE,
+  THUMBNAIL_TYPES,
+  thumbnailPath,
+} from '@onair/protocol';
 import { eq, sql } from 'drizzle-orm';
 import { signature } from '../auth/secret-box';
 import type { Db } from '../db/database';
 import { liveStreams, streamThumbnails } from '../db/schema';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
+import { checkImageSize, sniffImageType } from './image-header';
 import { lockStream, type StreamRow } from './stream-rows';
 import type { StreamService } from './streams';
 
 export type ThumbnailType = (typeof THUMBNAIL_TYPES)[number];
 
-/**
- * The image type the bytes themselves announce, whatever the request said: JPEG starts with an
- * SOI marker and the next marker's FF (FF D8 FF); WebP is a RIFF container of form type "WEBP".
- */
-export function sniffImageType(bytes: Uint8Array): ThumbnailType | undefined {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff)
-    return 'image/jpeg';
-  const ascii = (from: number, to: number) =>
-    Buffer.from(bytes.subarray(from, to)).toString('latin1');
-  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
-  return undefined;
+const isThumbnailType = (type: string | undefined): type is ThumbnailType =>
+  (THUMBNAIL_TYPES as readonly (string | undefined)[]).includes(type);
+
+/** What a private thumbnail's URL signature covers: one upload of one stream. */
+interface Upload {
+  streamId: string;
+  version: string;
+  nonce: string | null;
 }
 
 export interface Thumbnail {
@@ -36,6 +39,9 @@ export interface Thumbnail {
  * Stream thumbnails, kept in the database so every node serves them. A private stream's
  * thumbnail URL carries a signature of that one upload: the URL is handed only to those who may
  * see the stream (in the stream's JSON), and works as an `<img>` source, which sends no token.
+ * The signature covers the upload's random nonce, not only its bytes: were it the bytes alone,
+ * uploading an old frame again would bring its old URL back to life, for whoever kept it after
+ * losing sight of the stream.
  */
 export class ThumbnailService {
   constructor(
@@ -66,23 +72,27 @@ export class ThumbnailService {
     if (image.length > THUMBNAIL_MAX_BYTES)
       throw new AppError('payload_too_large', 'The thumbnail is too large');
     const type = sniffImageType(image);
-    if (!type) throw new AppError('unsupported_media_type', 'The thumbnail must be JPEG or WebP');
+    if (!isThumbnailType(type))
+      throw new AppError('unsupported_media_type', 'The thumbnail must be JPEG or WebP');
     if (type !== declaredType)
       throw new AppError('unsupported_media_type', `The image is ${type}, not ${declaredType}`);
+    // Every list page shows it, and every viewer's browser decodes it at the size it declares.
+    checkImageSize(image, THUMBNAIL_MAX_SIZE, 'The thumbnail');
     const version = createHash('sha256').update(image).digest('hex').slice(0, 20);
+    const nonce = randomBytes(16).toString('base64url');
 
     const thumbnail = await this.db.transaction(async (tx) => {
       // Under the stream's lock, so an upload racing the stream's end cannot land after it.
       const row = await lockStream(tx, streamId);
       if (!row) throw AppError.notFound();
       this.checkUploader(row, userId);
-      const url = this.url(streamId, version, row.isPrivate);
+      const url = this.url({ streamId, version, nonce }, row.isPrivate);
       await tx
         .insert(streamThumbnails)
-        .values({ streamId, image, contentType: type, version })
+        .values({ streamId, image, contentType: type, version, nonce })
         .onConflictDoUpdate({
           target: streamThumbnails.streamId,
-          set: { image, contentType: type, version, updatedAt: sql`now()` },
+          set: { image, contentType: type, version, nonce, updatedAt: sql`now()` },
         });
       await tx
         .update(liveStreams)
@@ -108,6 +118,7 @@ export class ThumbnailService {
         image: streamThumbnails.image,
         contentType: streamThumbnails.contentType,
         version: streamThumbnails.version,
+        nonce: streamThumbnails.nonce,
         isPrivate: liveStreams.isPrivate,
       })
       .from(streamThumbnails)
@@ -117,7 +128,8 @@ export class ThumbnailService {
     // One answer for "no thumbnail" and "not yours to see", so neither tells the other apart.
     const hidden = AppError.notFound('Thumbnail');
     if (!row) throw hidden;
-    if (row.isPrivate && !this.signedFor(streamId, row.version, given)) {
+    const { nonce, ...thumbnail } = row;
+    if (row.isPrivate && !this.signedFor({ streamId, version: row.version, nonce }, given)) {
       const visible = await this.streams.visibleRow(streamId, viewerId).then(
         () => true,
         (error: unknown) => {
@@ -127,21 +139,26 @@ export class ThumbnailService {
       );
       if (!visible) throw hidden;
     }
-    return row;
+    return thumbnail;
   }
 
-  private url(streamId: string, version: string, isPrivate: boolean): string {
-    const base = `${thumbnailPath(streamId)}?v=${version}`;
-    return isPrivate ? `${base}&sig=${signature(this.signingKey, `${streamId}:${version}`)}` : base;
+  private url(upload: Upload, isPrivate: boolean): string {
+    const base = `${thumbnailPath(upload.streamId)}?v=${upload.version}`;
+    return isPrivate ? `${base}&sig=${this.sign(upload)}` : base;
+  }
+
+  /** An upload stored before nonces existed keeps the signature it was given then. */
+  private sign({ streamId, version, nonce }: Upload): string {
+    const signed = nonce === null ? `${streamId}:${version}` : `${streamId}:${version}:${nonce}`;
+    return signature(this.signingKey, signed);
   }
 
   private signedFor(
-    streamId: string,
-    version: string,
+    upload: Upload,
     given: { v?: string | undefined; sig?: string | undefined },
   ): boolean {
-    if (given.v !== version || !given.sig) return false;
-    const expected = Buffer.from(signature(this.signingKey, `${streamId}:${version}`));
+    if (given.v !== upload.version || !given.sig) return false;
+    const expected = Buffer.from(this.sign(upload));
     const actual = Buffer.from(given.sig);
     return expected.length === actual.length && timingSafeEqual(expected, actual);
   }

@@ -28,6 +28,8 @@ const secretKeys = [
 export const redactPaths = [...secretKeys, ...secretKeys.map((key) => `*.${key}`)];
 
 const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+/** Headers whose value is a URL, scrubbed as the request's own. */
+const urlHeaders = new Set(['referer', 'location', 'content-location']);
 
 /** Query parameter names that carry credentials: `key`, `token`, `access_token`, `streamKey`, `api-key`... */
 const secretParamSuffixes = [
@@ -55,31 +57,73 @@ function isSecretParam(name: string): boolean {
   return secretParamSuffixes.some((suffix) => normalized.endsWith(suffix));
 }
 
-/** The URL with the value of every credential-like query parameter replaced. */
+/** Percent-decoded, as often as it was encoded (a few times at most), or as written if malformed. */
+function decoded(text: string): string {
+  let current = text;
+  for (let round = 0; round < 3; round += 1) {
+    let next: string;
+    try {
+      next = decodeURIComponent(current.replace(/\+/g, ' '));
+    } catch {
+      return current;
+    }
+    if (next === current) return current;
+    current = next;
+  }
+  return current;
+}
+
+/** Whether a part of a URL, once decoded, holds a token or key recognisable by its shape. */
+function carriesSecret(part: string): boolean {
+  const text = decoded(part);
+  return secretShapes.some((shape) => text.search(shape) >= 0);
+}
+
+/**
+ * The URL with every path segment and query value that holds a recognisable token or key, and
+ * the value of every credential-like query parameter, replaced. A client may put a token anywhere
+ * (`/api/live/<jwt>`), and encode it as it likes, so each part is judged decoded.
+ */
 export function scrubUrl(url: string): string {
-  const start = url.indexOf('?');
-  if (start < 0) return url;
-  const hash = url.indexOf('#', start);
+  const hash = url.indexOf('#');
   const end = hash < 0 ? url.length : hash;
+  const start = url.indexOf('?');
+  const pathEnd = start < 0 || start > end ? end : start;
+  const path = url
+    .slice(0, pathEnd)
+    .split('/')
+    .map((segment) => (carriesSecret(segment) ? censor : segment))
+    .join('/');
+  if (pathEnd === end) return `${path}${url.slice(end)}`;
   const query = url
-    .slice(start + 1, end)
+    .slice(pathEnd + 1, end)
     .split('&')
     .map((pair) => {
       const eq = pair.indexOf('=');
-      return eq >= 0 && isSecretParam(pair.slice(0, eq)) ? `${pair.slice(0, eq)}=${censor}` : pair;
+      if (eq < 0) return carriesSecret(pair) ? censor : pair;
+      const name = pair.slice(0, eq);
+      if (carriesSecret(name)) return censor;
+      return isSecretParam(name) || carriesSecret(pair.slice(eq + 1)) ? `${name}=${censor}` : pair;
     })
     .join('&');
-  return `${url.slice(0, start + 1)}${query}${url.slice(end)}`;
+  return `${path}?${query}${url.slice(end)}`;
 }
 
-/** Express's parsed query with credential-like parameters replaced. */
-function scrubQuery(query: unknown): unknown {
-  if (!query || typeof query !== 'object') return query;
+/**
+ * Express's parsed query or route parameters with credential-like parameters, and tokens or
+ * keys wherever they are (names, values, repeated values), replaced.
+ */
+function scrubParams(params: unknown, depth = 0): unknown {
+  if (depth > 4) return censor; // deeper than any parameter of ours: not worth reading through
+  if (typeof params === 'string') return scrubText(params);
+  if (!params || typeof params !== 'object') return params;
+  if (Array.isArray(params)) return params.map((value) => scrubParams(value, depth + 1));
   return Object.fromEntries(
-    Object.entries(query).map(([name, value]) => [
-      name,
-      isSecretParam(name) ? censor : typeof value === 'string' ? scrubText(value) : value,
-    ]),
+    Object.entries(params).map(([name, value]) =>
+      carriesSecret(name)
+        ? [censor, censor]
+        : [name, isSecretParam(name) ? censor : scrubParams(value, depth + 1)],
+    ),
   );
 }
 
@@ -94,8 +138,20 @@ const sdpCredentials =
 /** Persistent stream keys carry a prefix (`onair_`) so they are recognised wherever they turn up. */
 const persistentStreamKeys = /onair_[A-Za-z0-9_-]{20,}/g;
 
+/**
+ * JWTs (RFC 7519 §3): three base64url parts, the first a JSON object, which starts `{"` (`eyJ`)
+ * or `{ "` (`eyA`) once encoded. Access tokens are JWTs.
+ */
+const jwts = /ey[JA][A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+
+/** Credentials recognisable by their shape alone, wherever they are. */
+const secretShapes = [persistentStreamKeys, jwts];
+
 export function scrubText(text: string): string {
-  return text.replace(sdpCredentials, `$1${censor}`).replace(persistentStreamKeys, censor);
+  return secretShapes.reduce(
+    (scrubbed, shape) => scrubbed.replace(shape, censor),
+    text.replace(sdpCredentials, `$1${censor}`),
+  );
 }
 
 type Headers = Record<string, unknown>;
@@ -106,7 +162,8 @@ function scrubHeaders(headers: unknown): Headers | undefined {
   for (const [name, value] of Object.entries(headers as Headers)) {
     const lower = name.toLowerCase();
     if (secretHeaders.has(lower) || lower === 'set-cookie') copy[name] = censor;
-    else if (typeof value === 'string') copy[name] = scrubText(value);
+    else if (typeof value === 'string')
+      copy[name] = scrubText(urlHeaders.has(lower) ? scrubUrl(value) : value);
     else copy[name] = value;
   }
   return copy;
@@ -119,8 +176,8 @@ export function requestSerializer(req: IncomingMessage): Record<string, unknown>
     id: serialized.id,
     method: serialized.method,
     url: scrubText(scrubUrl(String(serialized.url ?? ''))),
-    query: scrubQuery(serialized.query),
-    params: serialized.params,
+    query: scrubParams(serialized.query),
+    params: scrubParams(serialized.params),
     headers: scrubHeaders(serialized.headers),
     remoteAddress: serialized.remoteAddress,
     remotePort: serialized.remotePort,

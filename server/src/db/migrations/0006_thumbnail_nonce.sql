@@ -1,0 +1,1 @@
+ALTER TABLE "stream_thumbnails" ADD COLUMN "nonce" text;
