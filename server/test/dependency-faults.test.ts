@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasExited, startEntryPoint, type EntryPoint } from './support/entry-point';
+import { connected, RecordingViewer, SyntheticPublisher } from './support/loopback-peers';
 import { moderate } from './support/moderation';
 import { freePort, PrivatePostgres, PrivateRedis } from './support/private-services';
 import {
@@ -77,6 +78,18 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
   const users: Record<'a1' | 'b1' | 'b2', TestUser> = {} as never;
   const dirs: string[] = [];
   const measured: Record<string, number> = {};
+  /** Media published over WHIP to node A and watched over WHEP from it, through every fault. */
+  const publisher = new SyntheticPublisher();
+  const viewer = new RecordingViewer();
+
+  /** Video keeps arriving while `outage` runs (the publisher sends about 60 packets a second). */
+  async function mediaFlowsThrough(outage: () => Promise<void>): Promise<void> {
+    const before = viewer.received('video');
+    const started = Date.now();
+    await outage();
+    const seconds = (Date.now() - started) / 1000;
+    expect(viewer.received('video') - before).toBeGreaterThan(seconds * 20);
+  }
 
   const nodeEnv = async (extra: Record<string, string> = {}) => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-faults-'));
@@ -112,6 +125,25 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
       body: { title: 'dependencies come and go' },
     });
     streamId = started.body.streamId;
+    const whip = await fetch(`${a.url}/api/live/${streamId}/whip`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/sdp',
+        authorization: `Bearer ${started.body.streamKey}`,
+      },
+      body: await publisher.offer(),
+    });
+    expect(whip.status).toBe(201);
+    await publisher.accept(await whip.text());
+    publisher.start();
+    const whep = await fetch(`${a.url}/api/live/${streamId}/whep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: await viewer.offer(),
+    });
+    expect(whep.status).toBe(201);
+    await viewer.pc.setRemoteDescription({ type: 'answer', sdp: await whep.text() });
+    await connected(viewer.pc);
     for (const [name, node] of [
       ['a1', a],
       ['b1', b],
@@ -126,6 +158,7 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
 
   afterAll(async () => {
     for (const socket of Object.values(sockets)) socket.close();
+    await Promise.all([publisher.close(), viewer.close()]);
     await Promise.all([a?.stop(), b?.stop()]);
     await Promise.all([redis?.stop(), pg?.destroy()]);
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
@@ -242,7 +275,7 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
       outageMs + convergeMs + 5000,
     );
     countOnB.catch(() => undefined);
-    await sleep(Math.max(0, outageMs - (Date.now() - killedAt)));
+    await mediaFlowsThrough(() => sleep(Math.max(0, outageMs - (Date.now() - killedAt))));
     expect(alive(a) && alive(b)).toBe(true);
 
     await redis.start();
@@ -303,9 +336,11 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
       expect(ackMs).toBeLessThan(failFastMs);
 
       const notReady = await until(
-        async () => (await api(a.url)('GET', '/api/ready')).status === 503,
+        async () =>
+          (await api(a.url)('GET', '/api/ready')).status === 503 &&
+          (await api(b.url)('GET', '/api/ready')).status === 503,
         failFastMs,
-        '/api/ready to say not ready',
+        '/api/ready to say not ready on both nodes',
       );
       measured.postgresDownNotReady = Date.now() - stoppedAt;
       expect(notReady).toBeLessThan(failFastMs);
@@ -315,7 +350,7 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
         status: 'degraded',
         dependencies: { database: 'down', redis: 'ok' },
       });
-      await sleep(Math.max(0, outageMs - (Date.now() - stoppedAt)));
+      await mediaFlowsThrough(() => sleep(Math.max(0, outageMs - (Date.now() - stoppedAt))));
       expect(alive(a) && alive(b)).toBe(true);
     } finally {
       await pg.start();
