@@ -99,6 +99,9 @@ export interface StartOptions {
   };
 }
 
+/** How long start-up waits for Redis before the node serves without it. */
+const redisStartWaitMs = 3000;
+
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
 
 /** Builds and starts the whole product in this process: database, API, realtime. */
@@ -375,6 +378,11 @@ export async function startServer(
     connectedSockets: () => io.clientsCount,
     media: async () => ({ ...media.stats(), ...(await media.totals()) }),
   });
+
+  // A node that starts with Redis serves its first requests with the other nodes' rooms and
+  // limits; one that cannot reach it soon serves without it rather than wait.
+  if (redis && !(await redis.whenUp(redisStartWaitMs)))
+    logger.warn('Redis not reachable at start: serving without it until it answers');
 
   // Streams this node held before a crash have lost their media: their publishers get the usual
   // grace period to come back, after which the streams end rather than stay live forever.

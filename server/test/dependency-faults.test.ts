@@ -8,7 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasExited, startEntryPoint, type EntryPoint } from './support/entry-point';
+import {
+  embeddedEnv,
+  hasExited,
+  spawnEntryPoint,
+  startEntryPoint,
+  type EntryPoint,
+} from './support/entry-point';
 import { connected, RecordingViewer, SyntheticPublisher } from './support/loopback-peers';
 import { moderate } from './support/moderation';
 import { freePort, PrivatePostgres, PrivateRedis } from './support/private-services';
@@ -83,7 +89,7 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
   const viewer = new RecordingViewer();
 
   /** Video keeps arriving while `outage` runs (the publisher sends about 60 packets a second). */
-  async function mediaFlowsThrough(outage: () => Promise<void>): Promise<void> {
+  async function mediaFlowsThrough(outage: () => Promise<unknown>): Promise<void> {
     const before = viewer.received('video');
     const started = Date.now();
     await outage();
@@ -408,6 +414,35 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
       expect(stopMs).toBeLessThan(5000);
     } finally {
       await node.stop();
+    }
+  }, 60_000);
+
+  it('SIGTERM stops a node still starting up, while it waits for an unreachable Redis', async () => {
+    const port = await freePort();
+    const child = spawnEntryPoint(
+      embeddedEnv({
+        ...(await nodeEnv({ REDIS_URL: `redis://127.0.0.1:${port}` })),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      // Its first failed attempt at Redis is logged: it is in start-up, waiting.
+      await until(() => output.includes('connection error'), 30_000, 'the node to try Redis');
+      expect(output).not.toContain('live at');
+      const [code, stopMs] = await timed(async () => {
+        child.kill('SIGTERM');
+        return exited;
+      });
+      measured.sigtermDuringStartUp = stopMs;
+      expect(code).toBe(0);
+      expect(stopMs).toBeLessThan(2000);
+    } finally {
+      child.kill('SIGKILL');
     }
   }, 60_000);
 

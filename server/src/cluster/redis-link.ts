@@ -23,6 +23,8 @@ export interface RedisLink {
   state(): DependencyState;
   /** Runs `listener` each time Redis answers again after being down (or for the first time). */
   onUp(listener: () => void): void;
+  /** Resolves once Redis answers, or after `ms` without it (with whether it does). */
+  whenUp(ms: number): Promise<boolean>;
   /** Drops both connections at once: nothing waits for a server that may not answer. */
   close(): void;
 }
@@ -49,7 +51,7 @@ export function openRedisLink(url: string, options: RedisLinkOptions): RedisLink
   // The subscriber keeps its offline queue: its one command, SUBSCRIBE, may be sent before
   // Redis is first reached.
   const subscriber = emitters.watch('redis subscriber', newClient(url, true));
-  const upListeners: (() => void)[] = [];
+  const upListeners = new Set<() => void>();
   const probe = new HealthProbe({
     check: () =>
       client.isReady && subscriber.isReady
@@ -76,7 +78,19 @@ export function openRedisLink(url: string, options: RedisLinkOptions): RedisLink
     client,
     subscriber,
     state: () => probe.state,
-    onUp: (listener) => upListeners.push(listener),
+    onUp: (listener) => upListeners.add(listener),
+    whenUp: (ms) =>
+      new Promise((resolve) => {
+        if (probe.state === 'ok') return resolve(true);
+        const done = (up: boolean) => {
+          clearTimeout(timer);
+          upListeners.delete(onUp);
+          resolve(up);
+        };
+        const onUp = () => done(true);
+        const timer = setTimeout(() => done(false), ms);
+        upListeners.add(onUp);
+      }),
     close() {
       probe.stop();
       for (const connection of [client, subscriber]) {
