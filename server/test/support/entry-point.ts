@@ -62,6 +62,7 @@ export async function startEntryPoint(
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // A node that never says it is live is not left running behind the failed test.
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no URL printed: ${out} ${stderr}`)), 45_000);
@@ -77,6 +78,9 @@ export async function startEntryPoint(
       clearTimeout(timer);
       reject(new Error(`exited ${code}: ${stderr}`));
     });
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
   });
   return {
     url,
