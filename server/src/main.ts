@@ -1,27 +1,30 @@
 import { createLogger } from './logging/logger';
 import { ConfigError, loadConfig } from './config';
-import { startServer } from './server';
+import { startServer, type OnAirServer } from './server';
 
 const log = createLogger(process.env.LOG_LEVEL ?? 'info', { service: 'onair' });
 
+/** How long a shutdown may take before the process exits anyway. */
+const shutdownDeadlineMs = 10_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
-  const server = await startServer(config, { logger: log.child({}, { level: config.logLevel }) });
-  log.info(
-    { url: server.url, nodeId: server.nodeId, database: server.database.engine },
-    'listening',
-  );
-  // The one line a person starting the product needs.
-  process.stdout.write(`\nOnAir is live at ${server.url}\n\n`);
-
+  // Signals are answered from the first moment: a node still waiting on its database at start
+  // stops when told to, like a running one.
+  const started: { server?: OnAirServer } = {};
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => {
+      log.error({ deadlineMs: shutdownDeadlineMs }, 'shutdown took too long: exiting anyway');
+      process.exit(1);
+    }, shutdownDeadlineMs);
     force.unref();
-    server.close().then(
+    // Nothing to release before start-up has finished: what it opened ends with the process.
+    if (!started.server) process.exit(0);
+    started.server.close().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
@@ -31,6 +34,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+
+  const server = await startServer(config, { logger: log.child({}, { level: config.logLevel }) });
+  log.info(
+    { url: server.url, nodeId: server.nodeId, database: server.database.engine },
+    'listening',
+  );
+  // The one line a person starting the product needs.
+  started.server = server;
+  process.stdout.write(`\nOnAir is live at ${server.url}\n\n`);
 }
 
 main().catch((error: unknown) => {

@@ -2,10 +2,12 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { userWhipPath, whipPath } from '@onair/protocol';
 import type { Logger } from 'pino';
-import { createClient } from 'redis';
 import { deriveKey, SecretBox } from './auth/secret-box';
 import { createTokenService, type TokenService } from './auth/tokens';
+import { ClientEmitters, logClientErrors } from './cluster/client-emitters';
+import type { DependencyState } from './cluster/health-probe';
 import { persistentValue, randomNodeId, randomSecret } from './cluster/node-identity';
+import { openRedisLink } from './cluster/redis-link';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { createHttpApp } from './http/app';
@@ -44,6 +46,7 @@ import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectMediaPresence } from './wiring/media-presence';
+import { resyncRooms } from './realtime/room-resync';
 
 export interface OnAirServer {
   /** The base URL this server answers on, e.g. `http://127.0.0.1:3000`. */
@@ -64,6 +67,10 @@ export interface OnAirServer {
   };
   media: MediaWorkerPool;
   logger: Logger;
+  /** Every client library's EventEmitter this node holds, each with an 'error' listener. */
+  clientEmitters: ClientEmitters;
+  /** Whether each server this node uses answers (what `/api/health` reports). */
+  dependencies(): Record<string, DependencyState>;
   /** Stops accepting work and releases everything; safe to call twice. */
   close(): Promise<void>;
 }
@@ -92,6 +99,9 @@ export interface StartOptions {
   };
 }
 
+/** How long start-up waits for Redis before the node serves without it. */
+const redisStartWaitMs = 3000;
+
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
 
 /** Builds and starts the whole product in this process: database, API, realtime. */
@@ -103,21 +113,38 @@ export async function startServer(
   const logger = withSafeSerializers(
     options.logger ?? createLogger(config.logLevel, { service: 'onair' }),
   );
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // An 'error' nobody listens for ends the process: every client library's emitter is watched.
+  const clientEmitters = new ClientEmitters(logClientErrors(logger));
+  const dependencyChanged = (name: string) => (state: DependencyState) => {
+    if (state === 'ok') logger.info({ dependency: name }, 'dependency answers again');
+    else logger.warn({ dependency: name }, 'dependency down: serving degraded');
+  };
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    emitters: clientEmitters,
+    onStateChange: dependencyChanged('database'),
+  });
   const jwtSecret =
     config.jwtSecret ?? (await persistentValue(config.dataDir, 'jwt-secret', randomSecret));
   const nodeId = config.nodeId ?? (await persistentValue(config.dataDir, 'node-id', randomNodeId));
 
-  const redisClients: { quit(): Promise<unknown> }[] = [];
-  const redis = config.redisUrl ? createClient({ url: config.redisUrl }) : undefined;
-  if (redis) {
-    redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-    await redis.connect();
-    redisClients.push(redis);
-  }
+  // Connected in the background: the node serves without Redis, and follows it as it comes and goes.
+  const redis = config.redisUrl
+    ? openRedisLink(config.redisUrl, {
+        emitters: clientEmitters,
+        onStateChange: dependencyChanged('redis'),
+      })
+    : undefined;
+  const redisUp = () => redis?.state() === 'ok';
   // With Redis every node counts against the same budgets; alone, memory is enough.
   const limitStore: LimitStore = redis
-    ? { kind: 'redis', client: redis, keyPrefix: config.redisKeyPrefix }
+    ? {
+        kind: 'redis',
+        client: redis.client,
+        keyPrefix: config.redisKeyPrefix,
+        available: redisUp,
+      }
     : { kind: 'memory' };
   const events = new LiveEvents((err, event) =>
     logger.error({ err, event }, 'live event listener failed'),
@@ -238,7 +265,11 @@ export async function startServer(
       }),
     );
 
-  let ready = false;
+  let phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  const dependencies = () => ({
+    database: database.state(),
+    ...(redis ? { redis: redis.state() } : {}),
+  });
   let baseUrl = config.publicUrl ?? '';
   // The one place a WHIP URL is made: REST and socket starts both hand it to the host.
   const whipUrl = (streamId: string) => `${baseUrl}${whipPath(streamId)}`;
@@ -246,7 +277,10 @@ export async function startServer(
   const app = createHttpApp({
     logger,
     metrics,
-    isReady: () => ready,
+    // Without Redis a node still serves everything, with limits counted per node and broadcasts
+    // reaching its own sockets only: every node loses Redis at once, and taking them all out of
+    // the load balancer would make that an outage.
+    health: { phase: () => phase, dependencies, required: ['database'] },
     webDir: config.webDir,
     metricsToken: config.metricsToken,
     routes: [
@@ -286,16 +320,19 @@ export async function startServer(
     app,
   );
   const io = createRealtimeServer(http, { tokens, logger, responseHeaders: dataResponseHeaders });
-  let leaveBus: (() => Promise<void>) | undefined;
   if (redis) {
-    const subscriber = redis.duplicate();
-    await subscriber.connect();
-    redisClients.push(subscriber);
-    leaveBus = await joinRedisBus(
+    // Subscribed once Redis is first reached, and by node-redis again after each reconnect; the
+    // connections are dropped at close, which ends the subscription too.
+    joinRedisBus(
       io,
-      { publisher: redis, subscriber },
-      { channel: `${config.redisKeyPrefix}:realtime`, logger },
-    );
+      { publisher: redis.client, subscriber: redis.subscriber },
+      { channel: `${config.redisKeyPrefix}:realtime`, logger, isUp: redisUp },
+    ).catch((err: unknown) => {
+      if (phase !== 'stopping') logger.error({ err }, 'could not join the realtime bus');
+    });
+    // What the other nodes broadcast while Redis was away is made good once it is back.
+    const resync = resyncRooms({ io, streams, moderation, media, logger });
+    redis.onUp(() => void resync());
   }
   // Handlers are made once and shared by every socket: a socket costs no closures of its own.
   const signalling = mediaHandlers({
@@ -342,6 +379,11 @@ export async function startServer(
     media: async () => ({ ...media.stats(), ...(await media.totals()) }),
   });
 
+  // A node that starts with Redis serves its first requests with the other nodes' rooms and
+  // limits; one that cannot reach it soon serves without it rather than wait.
+  if (redis && !(await redis.whenUp(redisStartWaitMs)))
+    logger.warn('Redis not reachable at start: serving without it until it answers');
+
   // Streams this node held before a crash have lost their media: their publishers get the usual
   // grace period to come back, after which the streams end rather than stay live forever.
   for (const streamId of await streams.recoverNode()) {
@@ -361,12 +403,12 @@ export async function startServer(
   const shownHost = isWildcard(config.host) ? 'localhost' : config.host;
   const url = `http://${shownHost}:${port}`;
   baseUrl = config.publicUrl ?? url;
-  ready = true;
+  phase = 'serving';
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      ready = false;
+      phase = 'stopping';
       stopRelay();
       stopModerationRelay();
       stopLeaseSweep();
@@ -374,12 +416,11 @@ export async function startServer(
       mediaPresence.close();
       await media.close();
       io.close();
-      await leaveBus?.();
+      redis?.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
       });
-      await Promise.all(redisClients.map((c) => c.quit().catch(() => undefined)));
       await database.close();
     })());
 
@@ -394,6 +435,8 @@ export async function startServer(
     services: { users, streams, presence, comments, moderation, tokens },
     media,
     logger,
+    clientEmitters,
+    dependencies,
     close,
   };
 }

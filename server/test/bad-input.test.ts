@@ -98,6 +98,10 @@ describe('bad input gets a clear error and changes nothing', () => {
     const res = await request()('GET', '/api/nothing/here');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
-    expect((await request()('GET', '/api/health')).body).toEqual({ ok: true });
+    expect((await request()('GET', '/api/health')).body).toEqual({
+      ok: true,
+      status: 'ok',
+      dependencies: { database: 'ok' },
+    });
   });
 });

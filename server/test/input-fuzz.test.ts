@@ -755,7 +755,11 @@ describe.each(engines)('hostile input on %s', (engine) => {
   });
 
   it('is still serving, with the same media workers, and logged no server error', async () => {
-    expect((await api(server.url)('GET', '/api/health')).body).toEqual({ ok: true });
+    expect((await api(server.url)('GET', '/api/health')).body).toEqual({
+      ok: true,
+      status: 'ok',
+      dependencies: { database: 'ok' },
+    });
     expect(server.media.pids).toEqual(workerPids);
     for (const pid of workerPids) expect(() => process.kill(pid, 0)).not.toThrow();
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -116,6 +116,8 @@ describe('operations', () => {
       try {
         expect((await (await fetch(`${server.url}/api/health`)).json()) as unknown).toEqual({
           ok: true,
+          status: 'ok',
+          dependencies: { database: 'ok' },
         });
         // The embedded database, even when the test run has DATABASE_URL set (as CI does).
         expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);

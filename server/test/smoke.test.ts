@@ -18,7 +18,11 @@ describe.each(engines)('smoke on %s', (engine) => {
 
   it('answers health and lets a user go live and be watched', async () => {
     const request = api(server.url);
-    expect((await request('GET', '/api/health')).body).toEqual({ ok: true });
+    expect((await request('GET', '/api/health')).body).toEqual({
+      ok: true,
+      status: 'ok',
+      dependencies: { database: 'ok' },
+    });
     const host = await registerUser(server);
     const viewer = await registerUser(server);
     const started = await request('POST', '/api/live/start', {

@@ -12,6 +12,8 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { childProcessEntry } from '../child-process-entry';
+import type { ClientEmitters } from '../cluster/client-emitters';
+import { HealthProbe, type DependencyState } from '../cluster/health-probe';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -22,6 +24,8 @@ export interface Database {
   db: Db;
   /** `pglite` (embedded) or `postgres` (a server reached by DATABASE_URL). */
   engine: 'pglite' | 'postgres';
+  /** Whether the database answers (the embedded one always does). */
+  state(): DependencyState;
   close(): Promise<void>;
 }
 
@@ -61,12 +65,44 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** Folder for the embedded engine's files; `memory://` keeps nothing on disk. */
   dataDir: string;
+  /** Where the server's pool and its connections are watched for errors. */
+  emitters?: ClientEmitters;
+  /** Told when the server stops or starts answering. */
+  onStateChange?: (state: DependencyState) => void;
 }
+
+/**
+ * A request waits at most this long for a connection (a new one, or a turn in the pool's queue):
+ * with the server down it is told `unavailable` well within 2 s instead of hanging.
+ */
+const connectTimeoutMs = 1500;
 
 /** Opens the database and brings its schema up to date before anything else touches it. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 10,
+      connectionTimeoutMillis: connectTimeoutMs,
+      // A server that vanished without closing the connection is noticed by the kernel.
+      keepAlive: true,
+    });
+    const { emitters } = options;
+    if (emitters) {
+      // The pool reports its idle connections' errors; a connection in use reports its own,
+      // between queries too ("terminating connection" during a restart).
+      emitters.watch('database pool', pool);
+      pool.on('connect', (client) => {
+        emitters.watch('database connection', client);
+        client.once('end', () => emitters.forget(client));
+      });
+    }
+    const probe = new HealthProbe({
+      check: () => pool.query('select 1'),
+      intervalMs: 1000,
+      timeoutMs: connectTimeoutMs,
+      onChange: options.onStateChange,
+    });
     const db = drizzlePg({ client: pool, schema });
     // Several nodes may start at once: one migrates, the others wait on the advisory lock.
     const client = await pool.connect();
@@ -77,7 +113,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await client.query('select pg_advisory_unlock(726354)').catch(() => undefined);
       client.release();
     }
-    return { db: db as unknown as Db, engine: 'postgres', close: () => pool.end() };
+    probe.start();
+    return {
+      db: db as unknown as Db,
+      engine: 'postgres',
+      state: () => probe.state,
+      close: async () => {
+        probe.stop();
+        await pool.end();
+      },
+    };
   }
   const dataDir = options.dataDir;
   if (!dataDir.startsWith('memory://')) {
@@ -87,7 +132,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const client = await PGlite.create(dataDir, embeddedOptions);
   const db = drizzlePglite({ client, schema });
   await migratePglite(db, { migrationsFolder });
-  return { db: db as unknown as Db, engine: 'pglite', close: () => client.close() };
+  return {
+    db: db as unknown as Db,
+    engine: 'pglite',
+    state: () => 'ok',
+    close: () => client.close(),
+  };
 }
 
 /** Creates an embedded database in `dataDir` and applies every migration (see `create-database`). */

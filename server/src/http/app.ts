@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { errorSerializer, requestSerializer, responseSerializer } from '../logging/redaction';
 import type { Metrics } from '../observability/Metrics';
 import { apiNotFound, errorHandler } from './errors';
+import { healthRoutes, type HealthSource } from './health';
 import { metricsAccess } from './metrics-access';
 import { securityHeaders } from './security-headers';
 
@@ -15,8 +16,8 @@ export interface HttpAppOptions {
   metrics: Metrics;
   /** Routers mounted under their paths, in order. */
   routes: [path: string, router: express.Router][];
-  /** Answers `/api/health` once start-up is complete. */
-  isReady: () => boolean;
+  /** What `/api/health` and `/api/ready` report. */
+  health: HealthSource;
   /** The built web app, served with a fallback to its index.html for client-side routes. */
   webDir?: string | undefined;
   /** Bearer token `/metrics` requires; without one it answers loopback callers only. */
@@ -24,12 +25,14 @@ export interface HttpAppOptions {
 }
 
 const requestIdPattern = /^[\w.-]{1,128}$/;
+/** Asked every few seconds by monitors and load balancers: not worth a log line each. */
+const quietPaths = new Set(['/api/health', '/api/ready', '/metrics']);
 
 export function createHttpApp({
   logger,
   metrics,
   routes,
-  isReady,
+  health,
   webDir,
   metricsToken,
 }: HttpAppOptions): Express {
@@ -51,7 +54,7 @@ export function createHttpApp({
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/api/health' || req.url === '/metrics' },
+      autoLogging: { ignore: (req) => quietPaths.has(req.url ?? '') },
     }),
   );
 
@@ -66,10 +69,7 @@ export function createHttpApp({
 
   app.use(express.json({ limit: '1mb' }));
 
-  app.get('/api/health', (_req, res) => {
-    if (isReady()) res.json({ ok: true });
-    else res.status(503).json({ ok: false });
-  });
+  app.use('/api', healthRoutes(health));
 
   app.get('/metrics', metricsAccess(metricsToken), async (_req, res) => {
     res.type('text/plain; version=0.0.4').send(await metrics.render());

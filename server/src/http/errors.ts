@@ -1,5 +1,6 @@
 import type { ErrorCode, ErrorResponse } from '@onair/protocol';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { asUnavailable } from '../live/unavailable';
 import { AppError } from '../live/errors';
 
 /** The one place an error code becomes an HTTP status. */
@@ -59,9 +60,11 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
     error instanceof AppError
       ? error
       : error && typeof error === 'object'
-        ? fromBodyParser(error as { type?: unknown; status?: unknown })
+        ? (fromBodyParser(error as { type?: unknown; status?: unknown }) ?? asUnavailable(error))
         : undefined;
   if (known) {
+    if (known.code === 'unavailable' && !(error instanceof AppError))
+      req.log.warn({ err: error }, 'database unavailable');
     // RFC 9110 §10.2.3: tell a client that was told to wait (429, 503) how long.
     const retryAfter = known.retryAfterSeconds;
     if (retryAfter !== undefined)

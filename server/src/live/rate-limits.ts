@@ -2,6 +2,7 @@ import {
   RateLimiterMemory,
   RateLimiterRedis,
   RateLimiterRes,
+  RLWrapperTimeouts,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
 import { AppError } from './errors';
@@ -24,15 +25,29 @@ export type LimitStore =
       client: unknown;
       /** Namespace of this deployment's keys, so deployments sharing a Redis never mix counts. */
       keyPrefix: string;
+      /** Whether Redis answers now; while it does not, this node counts in its own memory. */
+      available: () => boolean;
+      /** How long a count may wait for Redis before this node counts it in memory instead. */
+      timeoutMs?: number;
     };
+
+/** Long enough for a loaded Redis, short enough that a frozen one costs a request little. */
+const defaultRedisTimeoutMs = 300;
 
 /** A budget per key (a user, a socket, an address), counted by rate-limiter-flexible. */
 export class Limit {
   constructor(
-    private readonly limiter: RateLimiterAbstract,
+    /** This node's own counters: the only ones without Redis, the fallback with it. */
+    private readonly local: RateLimiterAbstract,
     /** What a refused caller is told. */
     private readonly message: string,
+    /** The counters every node shares, and whether they can be reached now. */
+    private readonly shared?: { limiter: RateLimiterAbstract; available: () => boolean },
   ) {}
+
+  private get limiter(): RateLimiterAbstract {
+    return this.shared?.available() ? this.shared.limiter : this.local;
+  }
 
   /** Spends one point of `key`'s budget; `rate_limited` (with the wait) when none is left. */
   async take(key: string): Promise<void> {
@@ -63,14 +78,22 @@ export function createLimit(
   if (store.kind === 'memory') {
     return new Limit(new RateLimiterMemory({ ...options, keyPrefix: name }), message);
   }
-  const limiter = new RateLimiterRedis({
+  // While Redis cannot be reached each node counts on its own, rather than refusing everyone or
+  // letting everyone through: at once when Redis is known to be down, and after a short wait for
+  // a count Redis does not answer (a frozen server keeps its connection open).
+  const local = new RateLimiterMemory({ ...options, keyPrefix: name });
+  const redis = new RateLimiterRedis({
     ...options,
     storeClient: store.client,
     useRedisPackage: true,
     keyPrefix: `${store.keyPrefix}:limit:${name}`,
-    // While Redis is unreachable each node counts on its own, rather than refusing everyone or
-    // letting everyone through.
-    insuranceLimiter: new RateLimiterMemory({ ...options, keyPrefix: name }),
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: local,
   });
-  return new Limit(limiter, message);
+  const limiter = new RLWrapperTimeouts({
+    limiter: redis,
+    timeoutMs: store.timeoutMs ?? defaultRedisTimeoutMs,
+    insuranceLimiter: local,
+  });
+  return new Limit(local, message, { limiter, available: store.available });
 }

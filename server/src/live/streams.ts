@@ -210,6 +210,16 @@ export class StreamService {
     return row;
   }
 
+  /** The stream whoever may see it: for the server's own bookkeeping, never shown as it is. */
+  async anyRow(streamId: string): Promise<StreamRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(liveStreams)
+      .where(eq(liveStreams.streamId, streamId))
+      .limit(1);
+    return row;
+  }
+
   /** The stream if it is live and `viewerId` may see it: 404 when hidden or unknown, 409 when ended. */
   async liveRow(streamId: string, viewerId: string | undefined): Promise<StreamRow> {
     const row = await this.visibleRow(streamId, viewerId);

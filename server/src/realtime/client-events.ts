@@ -9,6 +9,7 @@ import {
   type ParsedPayload,
 } from '@onair/protocol';
 import type { Logger } from 'pino';
+import { asUnavailable } from '../live/unavailable';
 import { AppError } from '../live/errors';
 import type { Metrics } from '../observability/Metrics';
 import type { LiveSocket } from './types';
@@ -63,6 +64,11 @@ function refusedToAnonymous<E extends ClientEventName>(
 
 export function toErrorBody(error: unknown, logger: Logger): ErrorBody {
   if (error instanceof AppError) return error.toBody();
+  const unavailable = asUnavailable(error);
+  if (unavailable) {
+    logger.warn({ err: error }, 'database unavailable');
+    return unavailable.toBody();
+  }
   logger.error({ err: error }, 'socket handler failed');
   return { code: 'internal', message: 'Something went wrong on our side' };
 }

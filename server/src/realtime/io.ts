@@ -3,6 +3,7 @@ import type { SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { AuthError } from '../auth/AuthError';
 import type { TokenService } from '../auth/tokens';
+import { asUnavailable } from '../live/unavailable';
 import type { LiveServer } from './types';
 import { userRoom } from './types';
 import { RealtimeServer } from './wire/RealtimeServer';
@@ -47,6 +48,10 @@ export function createRealtimeServer(
         const claims = await tokens.verify(token);
         return { anonymous: false, userId: claims.userId, username: claims.username };
       } catch (error) {
+        // A database that cannot be reached says nothing of the token: the client should try
+        // again, not sign out.
+        const unavailable = asUnavailable(error);
+        if (unavailable) throw new ConnectRefusal('unavailable', unavailable.toBody());
         throw refusal(error instanceof AuthError ? error.message : 'Invalid token');
       }
     },

@@ -13,13 +13,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 /**
  * The test run's environment without the scale-out engines. CI sets DATABASE_URL for the whole
  * test command so the storage suites run on PostgreSQL too; the entry point must still be
- * tested as it starts with no configuration, on PGlite.
+ * tested as it starts with no configuration, on PGlite. Engines named in `extra` are kept.
  */
 export function embeddedEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
-  return env;
+  return { ...env, ...extra };
 }
 
 /** The TypeScript entry point through the tsx loader, as `npm run dev` runs it. */
@@ -62,6 +62,7 @@ export async function startEntryPoint(
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // A node that never says it is live is not left running behind the failed test.
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no URL printed: ${out} ${stderr}`)), 45_000);
@@ -77,6 +78,9 @@ export async function startEntryPoint(
       clearTimeout(timer);
       reject(new Error(`exited ${code}: ${stderr}`));
     });
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
   });
   return {
     url,

@@ -126,6 +126,11 @@ export class RealtimeServer implements SocketOwner {
     return this.rooms.get(room)?.size ?? 0;
   }
 
+  /** This node's rooms and their sockets (to bring them up to date after the bus was cut). */
+  localRooms(): ReadonlyMap<string, ReadonlySet<RealtimeSocket>> {
+    return this.rooms;
+  }
+
   on<E extends keyof Hooks>(event: E, listener: (...args: Hooks[E]) => void): this {
     this.hooks.on(event, listener as (...args: unknown[]) => void);
     return this;

@@ -21,14 +21,34 @@ const kinds = new Set<string>(['emit', 'leave', 'server'] satisfies BusMessage['
  * sockets. Redis hands a node its own messages back too; those are skipped, as the node has
  * already acted on them.
  *
- * Resolves with what stops it.
+ * While `isUp` says Redis cannot be reached, broadcasts reach this node's sockets only: they are
+ * not queued for a server that may be gone (or frozen) for long, and what they carried is made
+ * good once it is back (see `resyncRooms`).
+ *
+ * The server uses the bus at once; resolves, once subscribed, with what stops it.
  */
 export async function joinRedisBus(
   server: RealtimeServer,
   { publisher, subscriber }: PubSubClients,
-  { channel, logger }: { channel: string; logger: Logger },
+  { channel, logger, isUp = () => true }: { channel: string; logger: Logger; isUp?: () => boolean },
 ): Promise<() => Promise<void>> {
   const node = randomUUID();
+  let cutOff = false;
+  const bus: RealtimeBus = {
+    publish(message) {
+      if (!isUp()) {
+        if (!cutOff) logger.warn('realtime bus unreachable: broadcasts reach this node only');
+        cutOff = true;
+        return;
+      }
+      cutOff = false;
+      const envelope: Envelope = { ...message, node };
+      publisher
+        .publish(channel, JSON.stringify(envelope))
+        .catch((err: unknown) => logger.warn({ err }, 'could not publish on the realtime bus'));
+    },
+  };
+  server.useBus(bus);
   await subscriber.subscribe(channel, (text) => {
     let message: Envelope;
     try {
@@ -40,15 +60,6 @@ export async function joinRedisBus(
     if (message.node === node || !kinds.has(message.kind)) return;
     server.receive(message);
   });
-  const bus: RealtimeBus = {
-    publish(message) {
-      const envelope: Envelope = { ...message, node };
-      publisher
-        .publish(channel, JSON.stringify(envelope))
-        .catch((err: unknown) => logger.error({ err }, 'could not publish on the realtime bus'));
-    },
-  };
-  server.useBus(bus);
   return async () => {
     await subscriber.unsubscribe(channel).catch(() => undefined);
   };
