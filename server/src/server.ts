@@ -9,6 +9,7 @@ import { persistentValue, randomNodeId, randomSecret } from './cluster/node-iden
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { createHttpApp } from './http/app';
+import { upgradeClientAddress, type TrustProxy } from './http/client-address';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
@@ -33,6 +34,7 @@ import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
 import { Metrics } from './observability/Metrics';
+import { raiseOpenFilesLimit } from './process/open-files-limit';
 import { relayLiveEvents } from './realtime/broadcasts';
 import { clientEventDispatcher } from './realtime/client-events';
 import { createRealtimeServer } from './realtime/io';
@@ -103,6 +105,9 @@ export async function startServer(
   const logger = withSafeSerializers(
     options.logger ?? createLogger(config.logLevel, { service: 'onair' }),
   );
+  // Each socket holds a descriptor: the limit bounds how many clients this node can serve.
+  const openFiles = await raiseOpenFilesLimit();
+  if (openFiles) logger.info({ openFiles }, 'open files limit');
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const jwtSecret =
     config.jwtSecret ?? (await persistentValue(config.dataDir, 'jwt-secret', randomSecret));
@@ -285,7 +290,15 @@ export async function startServer(
     },
     app,
   );
-  const io = createRealtimeServer(http, { tokens, logger, responseHeaders: dataResponseHeaders });
+  const trustProxy = app.get('trust proxy fn') as TrustProxy;
+  const io = createRealtimeServer(http, {
+    tokens,
+    logger,
+    responseHeaders: dataResponseHeaders,
+    // Upgrades never reach Express: the same trust gives the same address as its `req.ip`.
+    addressOf: (req) => upgradeClientAddress(req, trustProxy),
+    socketsPerAddress: config.socketsPerAddress,
+  });
   let leaveBus: (() => Promise<void>) | undefined;
   if (redis) {
     const subscriber = redis.duplicate();
@@ -304,6 +317,7 @@ export async function startServer(
     streams,
     moderation,
     joinLeave: limits.joinLeave,
+    anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
   });
   const live = liveHandlers({
     streams,
