@@ -130,6 +130,21 @@ describe('one address could open sockets without bound (SOCKETS_PER_IP)', () => 
     const refused = await bareUpgrade(server);
     expect(refused).toMatchObject({ opened: false, status: 429, retryAfter: '10' });
     expect(server.io.clientsCount).toBe(8);
+
+    // One past the cap asks to connect: it is told why and its connection closes at once, by the
+    // server (this client never closes by itself).
+    const overCap = held[4]!;
+    if (!overCap.opened) throw new Error('expected an open socket');
+    const frames: string[] = [];
+    overCap.ws.on('message', (data: Buffer) => frames.push(data.toString()));
+    const closed = new Promise<number>((resolve) => overCap.ws.once('close', resolve));
+    overCap.ws.send('40');
+    expect(await closed).toBe(1013);
+    expect(frames.at(-1)).toBe(
+      '44{"message":"rate_limited","data":{"code":"rate_limited","message":"Too many connections from your address"}}',
+    );
+    await expect.poll(() => server.io.clientsCount).toBe(7);
+
     for (const result of held) if (result.opened) result.ws.terminate();
     await expect.poll(() => server.io.clientsCount).toBe(0);
     expect((await attempt(server)).connected).toBe(true);

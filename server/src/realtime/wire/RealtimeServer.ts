@@ -239,7 +239,12 @@ export class RealtimeServer implements SocketOwner {
   // SocketOwner: what sockets tell their server.
 
   authenticate(socket: RealtimeSocket, auth: unknown): Promise<SocketData> {
-    if (this.overCap.has(socket)) return Promise.reject(tooManySockets);
+    if (this.overCap.has(socket)) {
+      this.log('debug', socket, 'refused a socket over its address cap', {
+        openSockets: this.perAddress.countOf(socket.address),
+      });
+      return Promise.reject(tooManySockets);
+    }
     return this.authenticator(auth);
   }
 
