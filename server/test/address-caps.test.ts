@@ -1,5 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { pino } from 'pino';
 import { io as connect } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -130,6 +132,26 @@ describe('one address could open sockets without bound (SOCKETS_PER_IP)', () => 
     const refused = await bareUpgrade(server);
     expect(refused).toMatchObject({ opened: false, status: 429, retryAfter: '10' });
     expect(server.io.clientsCount).toBe(8);
+
+    // A refused client that never closes its side does not keep the descriptor either: once
+    // the server's end is gone, what the client sends is answered with a reset.
+    const tcp = tcpConnect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+    later(() => tcp.destroy());
+    tcp.on('error', () => undefined);
+    let answer = '';
+    tcp.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const ended = new Promise<void>((resolve) => tcp.once('end', resolve));
+    tcp.write(
+      `GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+        `Sec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    await ended;
+    expect(answer).toMatch(/^HTTP\/1\.1 429 /);
+    // The first write draws the reset, a later one fails on it.
+    await expect
+      .poll(() => (tcp.write('still here'), tcp.destroyed), { timeout: 2000, interval: 100 })
+      .toBe(true);
 
     // One past the cap asks to connect: it is told why and its connection closes at once, by the
     // server (this client never closes by itself).

@@ -459,6 +459,9 @@ export class RealtimeServer implements SocketOwner {
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers)
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('')}\r\n${body}`,
+      // Not left half-open for a client that never closes its side: that would hold the
+      // descriptor the refusal is there to save.
+      () => raw.destroy(),
     );
   }
 }

@@ -131,13 +131,12 @@ export class RealtimeSocket {
   }
 
   /**
-   * Closes once what was written has gone out, without waiting for the client's close frame
-   * (which a hostile client never sends): the descriptor is released now, the rest is the kernel's.
+   * Closes once what was written is with the kernel, without waiting for the client's close frame
+   * (which a hostile client never sends): the kernel delivers the rest after the descriptor goes.
    */
   end(code: number): void {
     this.closed();
     this.ws.close(code);
-    // Once the frames are with the kernel, which delivers them after the descriptor is closed.
     this.raw.end(() => this.raw.destroy());
   }
 
