@@ -131,6 +131,7 @@ const envSchema = z
     PASSWORD_HASH_QUEUE: count(200),
     VIEW_LEASE_SECONDS: seconds(60),
     ANONYMOUS_WHEP_PER_IP: count(10),
+    SOCKETS_PER_IP: count(50),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -198,8 +199,13 @@ export interface Config {
   passwordHashing: { concurrency: number; maxWaiting: number };
   /** How long a REST view counts its viewer unless renewed. */
   viewLeaseSeconds: number;
-  /** WHEP sessions without an account one address (an IPv6 /64) may hold at once. */
+  /**
+   * Media sessions without an account (WHEP and socket alike) one address (an IPv6 /64) may hold
+   * at once.
+   */
   anonymousWhepPerAddress: number;
+  /** Realtime sockets one address (an IPv6 /64) may hold open on a node. */
+  socketsPerAddress: number;
 }
 
 export class ConfigError extends Error {}
@@ -263,5 +269,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     viewLeaseSeconds: e.VIEW_LEASE_SECONDS,
     anonymousWhepPerAddress: e.ANONYMOUS_WHEP_PER_IP,
+    socketsPerAddress: e.SOCKETS_PER_IP,
   };
 }

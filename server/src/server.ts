@@ -11,6 +11,7 @@ import { openRedisLink } from './cluster/redis-link';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { createHttpApp } from './http/app';
+import { upgradeClientAddress, type TrustProxy } from './http/client-address';
 import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
@@ -35,6 +36,7 @@ import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
 import { MediaWorkerPool } from './media/MediaWorkerPool';
 import { Metrics } from './observability/Metrics';
+import { raiseOpenFilesLimit } from './process/open-files-limit';
 import { relayLiveEvents } from './realtime/broadcasts';
 import { clientEventDispatcher } from './realtime/client-events';
 import { createRealtimeServer } from './realtime/io';
@@ -113,6 +115,9 @@ export async function startServer(
   const logger = withSafeSerializers(
     options.logger ?? createLogger(config.logLevel, { service: 'onair' }),
   );
+  // Each socket holds a descriptor: the limit bounds how many clients this node can serve.
+  const openFiles = await raiseOpenFilesLimit();
+  if (openFiles) logger.info({ openFiles }, 'open files limit');
   // An 'error' nobody listens for ends the process: every client library's emitter is watched.
   const clientEmitters = new ClientEmitters(logClientErrors(logger));
   const dependencyChanged = (name: string) => (state: DependencyState) => {
@@ -319,7 +324,15 @@ export async function startServer(
     },
     app,
   );
-  const io = createRealtimeServer(http, { tokens, logger, responseHeaders: dataResponseHeaders });
+  const trustProxy = app.get('trust proxy fn') as TrustProxy;
+  const io = createRealtimeServer(http, {
+    tokens,
+    logger,
+    responseHeaders: dataResponseHeaders,
+    // Upgrades never reach Express: the same trust gives the same address as its `req.ip`.
+    addressOf: (req) => upgradeClientAddress(req, trustProxy),
+    socketsPerAddress: config.socketsPerAddress,
+  });
   if (redis) {
     // Subscribed once Redis is first reached, and by node-redis again after each reconnect; the
     // connections are dropped at close, which ends the subscription too.
@@ -341,6 +354,7 @@ export async function startServer(
     streams,
     moderation,
     joinLeave: limits.joinLeave,
+    anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
   });
   const live = liveHandlers({
     streams,

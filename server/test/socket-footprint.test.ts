@@ -63,6 +63,8 @@ describe('what a connected socket costs the server', () => {
       // What each of a room's thousands of sockets holds: adding to it is a decision, not a slip.
       expect(Object.keys(socket).sort()).toEqual(
         [
+          // The address is the string its per-address count holds, shared by its sockets.
+          'address',
           'awaitingPong',
           'data',
           'heartbeatSlot',

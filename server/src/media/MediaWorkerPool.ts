@@ -214,12 +214,23 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     return { sessionId, answer: reply.sdp };
   }
 
-  /** Server-offered viewer connection (the web app's signalling); finish with `acceptAnswer`. */
+  /**
+   * Server-offered viewer connection (the web app's signalling); finish with `acceptAnswer`.
+   * `maxSessions` as for `answerViewer`; the session this one `replaces` (a re-offer, closed by
+   * the caller once this one holds the viewer) is not counted against it.
+   */
   async offerToViewer(
     streamId: string,
     owner: string | undefined,
+    maxSessions?: number,
+    replaces?: string,
   ): Promise<{ sessionId: string; offer: string }> {
-    const { sessionId, worker, stream } = await this.openWatch(streamId, owner);
+    const { sessionId, worker, stream } = await this.openWatch(
+      streamId,
+      owner,
+      maxSessions,
+      replaces,
+    );
     try {
       const { sdp } = await this.call(worker, {
         type: 'offer_to_viewer',
@@ -380,12 +391,14 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     streamId: string,
     owner: string | undefined,
     maxSessions?: number,
+    replaces?: string,
   ): Promise<{ sessionId: string; worker: Worker; stream: StreamState }> {
     const stream = this.streams.get(streamId);
     if (!stream?.codecs)
       throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
     // Counted and registered in one turn of the event loop, so racing requests cannot overshoot.
-    if (owner !== undefined && maxSessions !== undefined) this.refuseBeyond(owner, maxSessions);
+    if (owner !== undefined && maxSessions !== undefined)
+      this.refuseBeyond(owner, maxSessions, replaces);
     else if (owner !== undefined) this.limitSessions(streamId, owner);
     const worker = this.leastLoaded(stream.origin);
     const sessionId = randomUUID();
@@ -440,10 +453,10 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     for (const [id] of mine.slice(0, Math.max(0, mine.length - max + 1))) this.closeSession(id);
   }
 
-  private refuseBeyond(owner: string, maxSessions: number): void {
+  private refuseBeyond(owner: string, maxSessions: number, replaces: string | undefined): void {
     let held = 0;
-    for (const session of this.sessions.values())
-      if (session.role === 'watch' && session.owner === owner) held += 1;
+    for (const [id, session] of this.sessions)
+      if (session.role === 'watch' && session.owner === owner && id !== replaces) held += 1;
     if (held >= maxSessions)
       throw new MediaError('too_many_sessions', 'Too many viewing sessions; close one first');
   }

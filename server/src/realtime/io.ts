@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { AuthError } from '../auth/AuthError';
@@ -14,6 +14,10 @@ export interface RealtimeOptions {
   logger: Logger;
   /** Headers added to every HTTP response the realtime server sends itself (a refused handshake). */
   responseHeaders?: Readonly<Record<string, string>>;
+  /** The client's address as every per-address limit counts it (`SOCKETS_PER_IP` here). */
+  addressOf: (req: IncomingMessage) => string;
+  /** Sockets one address may hold open on this node (`SOCKETS_PER_IP`). */
+  socketsPerAddress: number;
 }
 
 const anonymous: SocketData = { anonymous: true, userId: null, username: null };
@@ -29,11 +33,13 @@ const refusal = (message: string) =>
  */
 export function createRealtimeServer(
   httpServer: HttpServer,
-  { tokens, logger, responseHeaders = {} }: RealtimeOptions,
+  { tokens, logger, responseHeaders = {}, addressOf, socketsPerAddress }: RealtimeOptions,
 ): LiveServer {
   const io = new RealtimeServer(httpServer, {
     logger,
     responseHeaders,
+    addressOf,
+    socketsPerAddress,
     // Bodies over 1 MB are refused over HTTP; the same bound holds for a socket message.
     maxPayload: 1e6,
     pingIntervalMs: 10_000,

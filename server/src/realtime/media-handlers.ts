@@ -1,12 +1,13 @@
 import type { SessionDescription } from '@onair/protocol';
 import { AppError } from '../live/errors';
 import type { ModerationService } from '../live/moderation';
-import { isSignedIn, presenceHandle, userIdOf } from '../live/presence';
+import { presenceHandle, userIdOf } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
 import { mediaCall } from '../wiring/media-errors';
 import type { MediaPresence } from '../wiring/media-presence';
+import { addressSessionOwner } from '../wiring/session-owners';
 import type { ClientEventHandlers } from './client-events';
 import { actorOfSocket, viewerOfSocket } from './socket-identity';
 import type { LiveSocket } from './types';
@@ -18,6 +19,11 @@ export interface MediaHandlerDeps {
   moderation: Pick<ModerationService, 'assertNotBanned'>;
   /** The socket's join/leave budget, which a request to watch spends too (it is a join). */
   joinLeave: Limit;
+  /**
+   * Sessions without an account one address may hold at once (`ANONYMOUS_WHEP_PER_IP`), shared
+   * with WHEP's.
+   */
+  anonymousSessionsPerAddress: number;
 }
 
 export type MediaEventHandlers = Pick<
@@ -38,7 +44,8 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
   closeWatching: (socket: LiveSocket, streamId: string) => void;
   closeSessions: (socket: LiveSocket) => void;
 } {
-  const { media, mediaPresence, streams, moderation, joinLeave } = deps;
+  const { media, mediaPresence, streams, moderation, joinLeave, anonymousSessionsPerAddress } =
+    deps;
   /** Per socket: session ids by `<role>:<streamId>`. */
   const sessionsOf = new WeakMap<LiveSocket, Map<string, string>>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
@@ -89,14 +96,23 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
 
   const watch = async (socket: LiveSocket, streamId: string): Promise<SessionDescription> => {
     const viewer = viewerOfSocket(socket);
-    // Signed in: the user (sees what they may, at most a few sessions per stream over all tabs).
-    // Anonymous: this socket only (public streams, one session per stream as for any socket).
-    const owner = isSignedIn(viewer) ? viewer.userId : viewer.anonymousId;
     const userId = userIdOf(viewer);
     const row = await streams.liveRow(streamId, userId);
     if (userId) await moderation.assertNotBanned(row.hostId, userId);
     await joinLeave.take(socket.id);
-    const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, owner));
+    // Signed in: the user's (sees what they may, at most a few sessions per stream over all
+    // tabs). Anonymous: its address's, counted with the address's WHEP sessions, one per stream
+    // per socket (a re-offer replaces the socket's own and is not counted twice).
+    const { sessionId, offer } = await mediaCall(() =>
+      userId
+        ? media.offerToViewer(streamId, userId)
+        : media.offerToViewer(
+            streamId,
+            addressSessionOwner(socket.address),
+            anonymousSessionsPerAddress,
+            sessionsOf.get(socket)?.get(key(streamId, 'watch')),
+          ),
+    );
     // Watching counts, with or without `join_live`, until the session closes. The new session
     // holds the viewer before the one it replaces lets go, so a re-offer never looks like leaving.
     await mediaPresence.hold(streamId, viewer, presenceHandle.media(sessionId), sessionId);

@@ -17,6 +17,7 @@ import type { StreamService } from '../../live/streams';
 import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { mediaCall } from '../../wiring/media-errors';
 import type { MediaPresence } from '../../wiring/media-presence';
+import { addressSessionOwner } from '../../wiring/session-owners';
 import { actorOfToken, bearerToken } from '../auth';
 import { clientAddress } from '../client-address';
 import { parse } from '../validate';
@@ -36,7 +37,10 @@ export interface WhipRouteDeps {
   tokens: TokenService;
   /** Link headers advertising ICE servers to a client (RFC 9725 §4.6); undefined: anonymous. */
   iceLinks: (userId: string | undefined) => string[];
-  /** WHEP sessions without an account one address may hold at once (`ANONYMOUS_WHEP_PER_IP`). */
+  /**
+   * Sessions without an account one address may hold at once (`ANONYMOUS_WHEP_PER_IP`), shared
+   * with anonymous sockets' (`mediaHandlers`).
+   */
   anonymousSessionsPerAddress: number;
 }
 
@@ -145,7 +149,7 @@ export function whipRoutes({
    * the address's sessions are bounded and only that address may end or extend them.
    */
   const ownerOf = (req: Request, actor: Actor | undefined): string =>
-    actor ? actor.userId : `address:${clientAddress(req)}`;
+    actor ? actor.userId : addressSessionOwner(clientAddress(req));
 
   router.use([userWhipRoute, '/:streamId/whip', '/:streamId/whep'], cors);
 

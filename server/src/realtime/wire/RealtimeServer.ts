@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import {
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { InterServerEvents, ServerToClientEvents, SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { engine, eventPacket, openPacket, textFrame } from './packets';
-import { RealtimeSocket, type SocketOwner } from './RealtimeSocket';
+import { ConnectRefusal, RealtimeSocket, type SocketOwner } from './RealtimeSocket';
+import { SocketsPerAddress } from './SocketsPerAddress';
 
 /** What crosses between nodes: a broadcast, a room change, or an event for the servers only. */
 export type BusMessage =
@@ -39,6 +45,16 @@ export interface RealtimeServerOptions {
   maxBufferedBytes?: number;
   /** Headers on the HTTP answers this server gives itself (a refused handshake). */
   responseHeaders?: Readonly<Record<string, string>>;
+  /**
+   * The client's address as per-address limits count it (behind a trusted proxy, the client's,
+   * not the proxy's). Default: the peer's address.
+   */
+  addressOf?: (req: IncomingMessage) => string;
+  /**
+   * Sockets one address may hold open on this node; more are refused with `rate_limited`, and
+   * beyond twice this many the upgrade itself is answered 429. Default: no cap.
+   */
+  socketsPerAddress?: number;
 }
 
 type ClientEventListener = (socket: RealtimeSocket, event: string, args: unknown[]) => void;
@@ -77,6 +93,10 @@ export class RealtimeServer implements SocketOwner {
   private readonly logger: Logger;
   private readonly authenticator: (auth: unknown) => Promise<SocketData>;
   private readonly responseHeaders: Readonly<Record<string, string>>;
+  private readonly addressOf: (req: IncomingMessage) => string;
+  private readonly perAddress: SocketsPerAddress;
+  /** Sockets over their address's cap, open only until they are told so. */
+  private readonly overCap = new Set<RealtimeSocket>();
   private readonly detach: () => void;
   private clientEvents: ClientEventListener = () => undefined;
   private bus: RealtimeBus | undefined;
@@ -94,6 +114,8 @@ export class RealtimeServer implements SocketOwner {
     this.logger = options.logger;
     this.authenticator = options.authenticate;
     this.responseHeaders = options.responseHeaders ?? {};
+    this.addressOf = options.addressOf ?? ((req) => req.socket.remoteAddress ?? 'unknown');
+    this.perAddress = new SocketsPerAddress(options.socketsPerAddress ?? Infinity);
     const maxPayload = options.maxPayload ?? 1e6;
     this.openSettings = {
       pingIntervalMs: this.pingIntervalMs,
@@ -221,7 +243,13 @@ export class RealtimeServer implements SocketOwner {
 
   // SocketOwner: what sockets tell their server.
 
-  authenticate(auth: unknown): Promise<SocketData> {
+  authenticate(socket: RealtimeSocket, auth: unknown): Promise<SocketData> {
+    if (this.overCap.has(socket)) {
+      this.log('debug', socket, 'refused a socket over its address cap', {
+        openSockets: this.perAddress.countOf(socket.address),
+      });
+      return Promise.reject(tooManySockets);
+    }
     return this.authenticator(auth);
   }
 
@@ -257,6 +285,8 @@ export class RealtimeServer implements SocketOwner {
 
   disconnected(socket: RealtimeSocket): void {
     this.sockets.delete(socket);
+    this.perAddress.remove(socket.address);
+    this.overCap.delete(socket);
     if (this.connectedById.get(socket.id) !== socket) return;
     this.connectedById.delete(socket.id);
     this.fire('disconnect', socket);
@@ -364,12 +394,26 @@ export class RealtimeServer implements SocketOwner {
       this.refuseUpgrade(raw, 3, 'Bad request');
       return;
     }
-    this.wss.handleUpgrade(req, raw, head, (ws) => this.open(ws, raw));
+    const address = this.addressOf(req);
+    if (!this.perAddress.mayUpgrade(address)) {
+      // Every descriptor such an address gets is one fewer for everyone else.
+      this.logger.debug({ openSockets: this.perAddress.countOf(address) }, 'refused an upgrade');
+      this.refuseUpgrade(raw, 4, tooManySocketsMessage, 429, { 'retry-after': '10' });
+      return;
+    }
+    this.wss.handleUpgrade(req, raw, head, (ws) => this.open(ws, raw, address));
   }
 
-  private open(ws: WebSocket, raw: Duplex): void {
+  private open(ws: WebSocket, raw: Duplex, clientAddress: string): void {
     ws.on('error', ignoreSocketError);
     if (this.closed) {
+      ws.terminate();
+      return;
+    }
+    const { address, admission } = this.perAddress.add(clientAddress);
+    if (admission === 'reject') {
+      // An upgrade that raced past the hard bound.
+      this.perAddress.remove(address);
       ws.terminate();
       return;
     }
@@ -381,8 +425,12 @@ export class RealtimeServer implements SocketOwner {
       ws,
       raw,
       this.maxBufferedBytes,
+      address,
     );
     this.sockets.add(socket);
+    // Over the cap: the client still gets its open packet, so that its connect can be answered
+    // with a refusal it understands, rather than a failed upgrade it retries.
+    if (admission === 'refuse') this.overCap.add(socket);
     socket.write(textFrame(openPacket(newId(), this.openSettings)));
   }
 
@@ -397,18 +445,28 @@ export class RealtimeServer implements SocketOwner {
     res.end(body);
   }
 
-  private refuseUpgrade(raw: Duplex, code: number, message: string): void {
+  private refuseUpgrade(
+    raw: Duplex,
+    code: number,
+    message: string,
+    status: 400 | 429 = 400,
+    extraHeaders: Record<string, string> = {},
+  ): void {
     const body = JSON.stringify({ code, message });
     const headers = {
       ...this.responseHeaders,
+      ...extraHeaders,
       connection: 'close',
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
     };
     raw.end(
-      `HTTP/1.1 400 Bad Request\r\n${Object.entries(headers)
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers)
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('')}\r\n${body}`,
+      // Not left half-open for a client that never closes its side: that would hold the
+      // descriptor the refusal is there to save.
+      () => raw.destroy(),
     );
   }
 }
@@ -448,6 +506,14 @@ const roomList = (rooms: string | readonly string[]): string[] =>
 
 /** 120 random bits, URL-safe: unguessable, and unique across nodes. */
 const newId = () => randomBytes(15).toString('base64url');
+
+/** What a socket over its address's cap is told (`connect_error` with `data.code`). */
+const tooManySocketsMessage = 'Too many connections from your address';
+const tooManySockets = new ConnectRefusal(
+  'rate_limited',
+  { code: 'rate_limited', message: tooManySocketsMessage },
+  true,
+);
 
 /** A connection reset by the peer is the peer's business; `close` follows and cleans up. */
 const ignoreSocketError = () => undefined;

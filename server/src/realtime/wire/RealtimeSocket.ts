@@ -14,7 +14,7 @@ import {
 /** What a socket needs from the server that holds it. */
 export interface SocketOwner {
   /** Who the connect packet's auth names; rejects with a `ConnectRefusal` to refuse it. */
-  authenticate(auth: unknown): Promise<SocketData>;
+  authenticate(socket: RealtimeSocket, auth: unknown): Promise<SocketData>;
   connected(socket: RealtimeSocket): void;
   clientEvent(socket: RealtimeSocket, event: string, args: unknown[]): void;
   joined(socket: RealtimeSocket, room: string): void;
@@ -36,6 +36,8 @@ export class ConnectRefusal extends Error {
   constructor(
     message: string,
     readonly data?: unknown,
+    /** The connection closes once the client is told: asking again would change nothing. */
+    readonly final = false,
   ) {
     super(message);
   }
@@ -77,6 +79,8 @@ export class RealtimeSocket {
     /** The connection under `ws`: prebuilt frames are written to it directly. */
     private readonly raw: Duplex,
     private readonly maxBufferedBytes: number,
+    /** The client's address as per-address limits count it (an IPv6 /64 as one). */
+    readonly address: string,
   ) {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.closed());
@@ -126,6 +130,16 @@ export class RealtimeSocket {
     this.ws.close(1000);
   }
 
+  /**
+   * Closes once what was written is with the kernel, without waiting for the client's close frame
+   * (which a hostile client never sends): the kernel delivers the rest after the descriptor goes.
+   */
+  end(code: number): void {
+    this.closed();
+    this.ws.close(code);
+    this.raw.end(() => this.raw.destroy());
+  }
+
   /** Drops the connection without a word, as for a dead peer. */
   terminate(): void {
     this.closed();
@@ -155,7 +169,8 @@ export class RealtimeSocket {
   heartbeat(pingFrame: Buffer, connectDeadline: number): void {
     if (this.state === State.Closed) return;
     if (this.state !== State.Connected && this.openedAt < connectDeadline) {
-      this.disconnect();
+      // Not `disconnect`: a close handshake waits for a client that never spoke (issue 16).
+      this.terminate();
       return;
     }
     if (this.awaitingPong) {
@@ -207,7 +222,7 @@ export class RealtimeSocket {
   private authenticate(auth: unknown): void {
     if (this.state !== State.Opening) return;
     this.state = State.Authenticating;
-    this.owner.authenticate(auth).then(
+    this.owner.authenticate(this, auth).then(
       (data) => {
         if (this.state !== State.Authenticating) return;
         this.data = data;
@@ -225,6 +240,8 @@ export class RealtimeSocket {
         if (!(error instanceof ConnectRefusal))
           this.owner.log('warn', this, 'authentication failed', { err: error });
         this.write(textFrame(connectErrorPacket(refusal)));
+        // 1013, Try Again Later (RFC 6455 §7.4.2, IANA registry).
+        if (error instanceof ConnectRefusal && error.final) this.end(1013);
       },
     );
   }
