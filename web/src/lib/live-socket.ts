@@ -22,10 +22,29 @@ export class SocketError extends Error {
  */
 export class LiveSocket {
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  private closed = false;
 
   /** Without a token the socket is an anonymous watcher: it may watch public streams only. */
   constructor(readonly token: string | null) {
     this.socket = io({ auth: token ? { token } : {}, transports: ['websocket'] });
+    this.socket.on('connect_error', (error) => this.retryAfterRefusal(error));
+  }
+
+  /**
+   * Socket.IO never reconnects by itself after the server refused a connect. A refusal that
+   * passes (too many sockets from this network, the database away) is tried again after a pause,
+   * spread so that the tabs of one network do not all come back at once; a refused token is not.
+   */
+  private retryAfterRefusal(error: Error & { data?: unknown }): void {
+    if (this.socket.active) return;
+    const code = (error.data as { code?: unknown } | undefined)?.code;
+    if (code !== 'rate_limited' && code !== 'unavailable') return;
+    setTimeout(
+      () => {
+        if (!this.closed) this.socket.connect();
+      },
+      5000 + Math.random() * 5000,
+    );
   }
 
   get connected(): boolean {
@@ -66,6 +85,7 @@ export class LiveSocket {
   }
 
   close(): void {
+    this.closed = true;
     this.socket.close();
   }
 }
