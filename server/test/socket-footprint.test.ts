@@ -68,6 +68,9 @@ describe('what a connected socket costs the server', () => {
           'heartbeatSlot',
           'id',
           'maxBufferedBytes',
+          // Its message budget: a balance and when it was last brought up to date (issue 16).
+          'messageBalance',
+          'messageBalanceAt',
           'openedAt',
           'owner',
           'raw',

@@ -2,9 +2,11 @@ import type { Server as HttpServer } from 'node:http';
 import type { SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { AuthError } from '../auth/AuthError';
+import { AppError } from '../live/errors';
 import type { TokenService } from '../auth/tokens';
 import type { LiveServer } from './types';
 import { userRoom } from './types';
+import type { MessageBudgetOptions } from './wire/MessageBudget';
 import { RealtimeServer } from './wire/RealtimeServer';
 import { ConnectRefusal } from './wire/RealtimeSocket';
 
@@ -13,6 +15,8 @@ export interface RealtimeOptions {
   logger: Logger;
   /** Headers added to every HTTP response the realtime server sends itself (a refused handshake). */
   responseHeaders?: Readonly<Record<string, string>>;
+  /** Each socket's allowance of messages (`SOCKET_EVENTS_PER_SECOND`, `SOCKET_EVENTS_BURST`). */
+  messageBudget?: MessageBudgetOptions;
 }
 
 const anonymous: SocketData = { anonymous: true, userId: null, username: null };
@@ -28,11 +32,19 @@ const refusal = (message: string) =>
  */
 export function createRealtimeServer(
   httpServer: HttpServer,
-  { tokens, logger, responseHeaders = {} }: RealtimeOptions,
+  { tokens, logger, responseHeaders = {}, messageBudget }: RealtimeOptions,
 ): LiveServer {
   const io = new RealtimeServer(httpServer, {
     logger,
     responseHeaders,
+    ...(messageBudget ? { messageBudget } : {}),
+    budgetRefusal: (retryAfterSeconds) => ({
+      ok: false,
+      error: AppError.rateLimited(
+        Math.ceil(retryAfterSeconds * 1000) / 1000,
+        'Too many messages; slow down',
+      ).toBody(),
+    }),
     // Bodies over 1 MB are refused over HTTP; the same bound holds for a socket message.
     maxPayload: 1e6,
     pingIntervalMs: 10_000,

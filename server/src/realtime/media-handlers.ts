@@ -18,6 +18,10 @@ export interface MediaHandlerDeps {
   moderation: Pick<ModerationService, 'assertNotBanned'>;
   /** The socket's join/leave budget, which a request to watch spends too (it is a join). */
   joinLeave: Limit;
+  /** The host's budget for starts, ends and media states, which publishing spends too. */
+  hostActions: Limit;
+  /** Answers and ICE candidates per socket: each one is a message to a media worker. */
+  signalling: Limit;
 }
 
 export type MediaEventHandlers = Pick<
@@ -38,7 +42,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
   closeWatching: (socket: LiveSocket, streamId: string) => void;
   closeSessions: (socket: LiveSocket) => void;
 } {
-  const { media, mediaPresence, streams, moderation, joinLeave } = deps;
+  const { media, mediaPresence, streams, moderation, joinLeave, hostActions, signalling } = deps;
   /** Per socket: session ids by `<role>:<streamId>`. */
   const sessionsOf = new WeakMap<LiveSocket, Map<string, string>>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
@@ -77,6 +81,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     offer: string,
   ): Promise<SessionDescription> => {
     const host = actorOfSocket(socket);
+    await hostActions.take(host.userId);
     const row = await streams.liveRow(streamId, host.userId);
     if (row.hostId !== host.userId)
       throw AppError.forbidden('Only the host can publish to this stream');
@@ -93,9 +98,10 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     // Anonymous: this socket only (public streams, one session per stream as for any socket).
     const owner = isSignedIn(viewer) ? viewer.userId : viewer.anonymousId;
     const userId = userIdOf(viewer);
+    // Spent before anything is read: a socket asking to watch in a loop costs a count only.
+    await joinLeave.take(socket.id);
     const row = await streams.liveRow(streamId, userId);
     if (userId) await moderation.assertNotBanned(row.hostId, userId);
-    await joinLeave.take(socket.id);
     const { sessionId, offer } = await mediaCall(() => media.offerToViewer(streamId, owner));
     // Watching counts, with or without `join_live`, until the session closes. The new session
     // holds the viewer before the one it replaces lets go, so a re-offer never looks like leaving.
@@ -125,12 +131,14 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     },
 
     async live_answer(socket, { streamId, description }) {
+      await signalling.take(socket.id);
       const sessionId = sessionOf(socket, streamId, 'watch');
       await mediaCall(() => media.acceptAnswer(sessionId, description.sdp));
       return {};
     },
 
     async live_ice_candidate(socket, { streamId, role, candidate }) {
+      await signalling.take(socket.id);
       const sessionId = sessionOf(socket, streamId, role);
       if (candidate && candidate.candidate)
         await mediaCall(() => media.addIceCandidate(sessionId, candidate));

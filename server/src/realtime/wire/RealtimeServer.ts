@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { InterServerEvents, ServerToClientEvents, SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { MessageBudget, type MessageBudgetOptions } from './MessageBudget';
 import { engine, eventPacket, openPacket, textFrame } from './packets';
 import { RealtimeSocket, type SocketOwner } from './RealtimeSocket';
 
@@ -39,6 +40,13 @@ export interface RealtimeServerOptions {
   maxBufferedBytes?: number;
   /** Headers on the HTTP answers this server gives itself (a refused handshake). */
   responseHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Each socket's allowance of messages (pongs are free). Default 20 per second, bursts of 60,
+   * disconnected after a burst's worth refused.
+   */
+  messageBudget?: MessageBudgetOptions;
+  /** What the ack of an event refused for its socket's budget carries. */
+  budgetRefusal?: (retryAfterSeconds: number) => unknown;
 }
 
 type ClientEventListener = (socket: RealtimeSocket, event: string, args: unknown[]) => void;
@@ -48,9 +56,20 @@ type Hooks = {
   /** The socket is going and still in its rooms. */
   disconnecting: [RealtimeSocket];
   disconnect: [RealtimeSocket];
+  /** A message over its socket's budget was refused, or the socket is disconnected for it. */
+  overBudget: [RealtimeSocket, 'refused' | 'disconnect'];
 } & { [E in keyof InterServerEvents]: Parameters<InterServerEvents[E]> };
 
 const path = '/socket.io/';
+/**
+ * Well above what a client of ours sends at its busiest (joining a stream while its peer
+ * connection trickles a dozen or two ICE candidates), far below what costs a node anything.
+ */
+const defaultMessageBudget: MessageBudgetOptions = { perSecond: 20, burst: 60 };
+const defaultBudgetRefusal = (retryAfterSeconds: number) => ({
+  ok: false,
+  error: { code: 'rate_limited', message: 'Too many messages; slow down', retryAfterSeconds },
+});
 /** The heartbeat visits one slice of the sockets at a time, so pings never go out all at once. */
 const heartbeatSlices = 10;
 
@@ -78,6 +97,8 @@ export class RealtimeServer implements SocketOwner {
   private readonly authenticator: (auth: unknown) => Promise<SocketData>;
   private readonly responseHeaders: Readonly<Record<string, string>>;
   private readonly detach: () => void;
+  private readonly budgetRefusal: (retryAfterSeconds: number) => unknown;
+  readonly messageBudget: MessageBudget;
   private clientEvents: ClientEventListener = () => undefined;
   private bus: RealtimeBus | undefined;
   private slotCounter = 0;
@@ -94,6 +115,8 @@ export class RealtimeServer implements SocketOwner {
     this.logger = options.logger;
     this.authenticator = options.authenticate;
     this.responseHeaders = options.responseHeaders ?? {};
+    this.messageBudget = new MessageBudget(options.messageBudget ?? defaultMessageBudget);
+    this.budgetRefusal = options.budgetRefusal ?? defaultBudgetRefusal;
     const maxPayload = options.maxPayload ?? 1e6;
     this.openSettings = {
       pingIntervalMs: this.pingIntervalMs,
@@ -231,6 +254,17 @@ export class RealtimeServer implements SocketOwner {
     } catch (err) {
       this.logger.error({ err, event }, 'a socket event listener threw');
     }
+  }
+
+  overBudget(
+    socket: RealtimeSocket,
+    verdict: 'refused' | 'disconnect',
+    retryAfterSeconds: number,
+  ): unknown {
+    if (verdict === 'disconnect')
+      this.log('debug', socket, 'disconnected a socket that kept sending over its budget');
+    this.fire('overBudget', socket, verdict);
+    return this.budgetRefusal(retryAfterSeconds);
   }
 
   joined(socket: RealtimeSocket, room: string): void {
