@@ -91,6 +91,7 @@ const envSchema = z
     JOIN_LEAVE_PER_SOCKET_WINDOW_SECONDS: seconds(10),
     SOCKET_EVENTS_PER_SECOND: z.coerce.number().positive().max(10_000).default(20),
     SOCKET_EVENTS_BURST: count(60),
+    SOCKET_EVENTS_DISCONNECT_SECONDS: z.coerce.number().positive().max(3600).default(10),
     MODERATION_ACTIONS_PER_USER: count(10),
     MODERATION_ACTIONS_PER_USER_WINDOW_SECONDS: seconds(10),
     PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
@@ -156,8 +157,8 @@ export interface Config {
     loginFailuresPerIp: BudgetConfig;
     registrationsPerIp: BudgetConfig;
     joinLeavePerSocket: BudgetConfig;
-    /** Messages one socket may send: a steady rate and a burst (see `MessageBudget`). */
-    socketEvents: { perSecond: number; burst: number };
+    /** Messages one socket may send: a rate, a burst, and how long over it before it is let go. */
+    socketEvents: { perSecond: number; burst: number; disconnectAfterMs: number };
     /** Moderation actions one user may take, over the socket and REST together. */
     moderationPerUser: BudgetConfig;
   };
@@ -223,7 +224,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         points: e.JOIN_LEAVE_PER_SOCKET,
         durationSeconds: e.JOIN_LEAVE_PER_SOCKET_WINDOW_SECONDS,
       },
-      socketEvents: { perSecond: e.SOCKET_EVENTS_PER_SECOND, burst: e.SOCKET_EVENTS_BURST },
+      socketEvents: {
+        perSecond: e.SOCKET_EVENTS_PER_SECOND,
+        burst: e.SOCKET_EVENTS_BURST,
+        disconnectAfterMs: e.SOCKET_EVENTS_DISCONNECT_SECONDS * 1000,
+      },
       moderationPerUser: {
         points: e.MODERATION_ACTIONS_PER_USER,
         durationSeconds: e.MODERATION_ACTIONS_PER_USER_WINDOW_SECONDS,

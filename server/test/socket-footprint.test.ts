@@ -68,9 +68,8 @@ describe('what a connected socket costs the server', () => {
           'heartbeatSlot',
           'id',
           'maxBufferedBytes',
-          // Its message budget: a balance and when it was last brought up to date (issue 16).
-          'messageBalance',
-          'messageBalanceAt',
+          // What is left of its message budget: three numbers (issue 16).
+          'messageBudget',
           'openedAt',
           'owner',
           'raw',

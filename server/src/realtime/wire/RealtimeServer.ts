@@ -42,7 +42,7 @@ export interface RealtimeServerOptions {
   responseHeaders?: Readonly<Record<string, string>>;
   /**
    * Each socket's allowance of messages (pongs are free). Default 20 per second, bursts of 60,
-   * disconnected after a burst's worth refused.
+   * disconnected after 10 s over budget.
    */
   messageBudget?: MessageBudgetOptions;
   /** What the ack of an event refused for its socket's budget carries. */

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { ServerToClientEvents, SocketData } from '@onair/protocol';
 import { WebSocket, type RawData } from 'ws';
-import type { MessageBudget } from './MessageBudget';
+import type { BudgetState, MessageBudget } from './MessageBudget';
 import {
   ackPacket,
   connectErrorPacket,
@@ -78,9 +78,8 @@ export class RealtimeSocket {
   private roomList: string[] = [];
   /** A ping went out and no pong has come back yet. */
   private awaitingPong = false;
-  /** The socket's `MessageBudget` balance, and when (ms since the epoch) it was brought up to date. */
-  private messageBalance: number;
-  private messageBalanceAt: number;
+  /** What is left of its `MessageBudget`: three numbers, no timer. */
+  private readonly messageBudget: BudgetState;
 
   constructor(
     /** Unique across nodes: it names an anonymous viewer and a socket's presence. */
@@ -94,8 +93,7 @@ export class RealtimeSocket {
     private readonly raw: Duplex,
     private readonly maxBufferedBytes: number,
   ) {
-    this.messageBalance = owner.messageBudget.full;
-    this.messageBalanceAt = openedAt;
+    this.messageBudget = owner.messageBudget.opened(openedAt);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.closed());
   }
@@ -227,19 +225,16 @@ export class RealtimeSocket {
   /**
    * Spends one message of the socket's budget before anything reads it further. Over budget, an
    * event that asked for an ack is answered with the owner's refusal and nothing else; a socket
-   * that keeps going is disconnected (issue 16: one socket's flood must not starve the node).
+   * that stays over budget is disconnected (issue 16: one socket's flood must not starve the node).
    */
   private withinBudget(packet: ClientPacket | undefined): boolean {
     const budget = this.owner.messageBudget;
-    const now = Date.now();
-    this.messageBalance = budget.spend(this.messageBalance, now - this.messageBalanceAt);
-    this.messageBalanceAt = now;
-    const verdict = budget.verdict(this.messageBalance);
+    const verdict = budget.spend(this.messageBudget, Date.now());
     if (verdict === 'allowed') return true;
     const refusal = this.owner.overBudget(
       this,
       verdict,
-      budget.retryAfterSeconds(this.messageBalance),
+      budget.retryAfterSeconds(this.messageBudget),
     );
     if (verdict === 'disconnect') this.disconnect();
     else if (packet?.type === 'event' && packet.ackId !== undefined && this.isConnected)
