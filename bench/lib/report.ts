@@ -285,7 +285,7 @@ function abuseSection(a: AbuseResult, headline: string[]): string[] {
   return [
     '## Abuse: one client flooding each event (issue 16)',
     '',
-    `For each event, one socket sends it ${rate}/s for ${seconds} s (connecting again whenever the server disconnects it), then ${mixSockets} sockets send a mix at ${rate}/s in all; ${runs} run(s) each, median (min–max). ${probes} signed-in probes in a live stream take turns to comment every ${probeIntervalMs} ms (chat = send to ack); \`/api/health\` is asked every 100 ms (2 s timeout). Server CPU covers its main process and media workers. ${saturationRule}.`,
+    `For each event, one socket sends it ${rate}/s for ${seconds} s (connecting again whenever the server disconnects it), then ${mixSockets} sockets send a mix at ${rate}/s in all; ${runs} run(s) each, median (min–max). ${probes} signed-in probes in a live stream take turns to comment every ${probeIntervalMs} ms (chat = send to ack); \`/api/health\` is asked every 100 ms (2 s timeout). Server CPU covers its main process and media workers. Validity: ${saturationRule}.`,
     '',
     table(rows, [
       ['flood', 'flood'],
