@@ -223,7 +223,7 @@ export class RealtimeSocket {
   }
 
   /**
-   * Spends one message of the socket's budget before anything reads it further. Over budget, an
+   * Spends one message of the socket's budget before anything handles it. Over budget, an
    * event that asked for an ack is answered with the owner's refusal and nothing else; a socket
    * that stays over budget is disconnected (issue 16: one socket's flood must not starve the node).
    */
