@@ -6,7 +6,7 @@
  *
  * Flags:
  *   --quick                 fewer and shorter steps
- *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api (also `--only a,b`)
+ *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse (also `--only a,b`)
  *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
  *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
  *   --steps=50,100,200      fan-out viewer counts (a ramp)
@@ -21,6 +21,7 @@
  *   --chat-seconds=<s>      chat: sending time of one run (default 30)
  *
  * The chat scenario alone, as measured for issue 11: `npm run bench -- --only chat`.
+ * One client flooding each event, as measured for issue 16: `npm run bench -- --only abuse`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -30,13 +31,14 @@ import { machine } from './lib/proc';
 import { renderChart, renderReport } from './lib/report';
 import { benchRoot, startServerProcess, type ServerProcess } from './lib/server-process';
 import { viewerTypes, type ViewerType } from './lib/viewers/types';
+import { runAbuse } from './scenarios/abuse';
 import { runApi } from './scenarios/api';
 import { runChat } from './scenarios/chat';
 import { runChurn } from './scenarios/churn';
 import { runFanout, type FanoutResult } from './scenarios/fanout';
 import { runFirstFrame } from './scenarios/first-frame';
 
-const scenarios = ['fanout', 'first-frame', 'churn', 'chat', 'api'] as const;
+const scenarios = ['fanout', 'first-frame', 'churn', 'chat', 'api', 'abuse'] as const;
 /** `--name=value`, or `--name value`. */
 const flag = (name: string): string | undefined => {
   const args = process.argv;
@@ -88,6 +90,16 @@ const settings = {
     receiverProcesses: 2,
   },
   api: quick ? { users: 200, seconds: 5 } : { users: 1000, seconds: 10 },
+  // Issue 16: one socket at 1,500 events/s, then 50 sockets at the same total.
+  abuse: {
+    rate: 1500,
+    mixSockets: 50,
+    // Longer than the 10 s a socket may stay over its budget before it is disconnected.
+    seconds: quick ? 4 : 12,
+    runs: 1,
+    probes: 10,
+    probeIntervalMs: 150,
+  },
 };
 
 const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
@@ -184,6 +196,14 @@ async function main(): Promise<void> {
     true,
   );
   await scenario('api', 'api', (server) => runApi(server, { ...settings.api, log }));
+  // The compiled server, as `npm start` runs it: the loader's own work is not what is measured.
+  await scenario(
+    'abuse',
+    'abuse',
+    (server) => runAbuse(server, { ...settings.abuse, log }),
+    [],
+    true,
+  );
   if (Object.keys(failures).length) results.failures = failures;
   results.finishedAt = new Date().toISOString();
 

@@ -1,3 +1,4 @@
+import type { AbuseResult } from '../scenarios/abuse';
 import type { ChatResult, ChatStep } from '../scenarios/chat';
 import type { ChurnResult } from '../scenarios/churn';
 import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
@@ -258,6 +259,52 @@ function chatSection(c: ChatResult, headline: string[]): string[] {
 }
 
 /** The report of ONE run's results JSON. */
+function abuseSection(a: AbuseResult, headline: string[]): string[] {
+  const { rate, mixSockets, seconds, runs, probes, probeIntervalMs } = a.settings;
+  const rows = a.phases.map((p) => {
+    const sum = (pick: (r: (typeof p.runs)[number]) => number) =>
+      p.runs.reduce((n, r) => n + pick(r), 0);
+    const shown = (text: string) => (p.valid ? text : '—');
+    return {
+      flood: p.name,
+      valid: p.valid ? 'yes' : `**INVALID**: ${p.invalidReason ?? ''}`,
+      chatP50: shown(fmtSpread(p.summary.chatP50Ms)),
+      chatP99: shown(fmtSpread(p.summary.chatP99Ms)),
+      healthP50: shown(fmtSpread(p.summary.healthP50Ms)),
+      healthMax: shown(fmtSpread(p.summary.healthMaxMs)),
+      healthFailed: sum((r) => r.healthFailures),
+      cpu: shown(fmtSpread(p.summary.serverCpuPct)),
+      sent: sum((r) => r.sent),
+      refused: sum((r) => r.refused),
+      disconnected: `${sum((r) => r.disconnects)} of ${sum((r) => r.connections)}`,
+      dropped: sum((r) => r.probesDropped),
+    };
+  });
+  const worst = Math.max(...a.phases.filter((p) => p.valid).map((p) => p.summary.chatP99Ms.max));
+  headline.push(`abuse: worst probe chat p99 ${num(worst)} ms over ${a.phases.length} floods`);
+  return [
+    '## Abuse: one client flooding each event (issue 16)',
+    '',
+    `For each event, one socket sends it ${rate}/s for ${seconds} s (connecting again whenever the server disconnects it), then ${mixSockets} sockets send a mix at ${rate}/s in all; ${runs} run(s) each, median (min–max). ${probes} signed-in probes in a live stream take turns to comment every ${probeIntervalMs} ms (chat = send to ack); \`/api/health\` is asked every 100 ms (2 s timeout). Server CPU covers its main process and media workers. Validity: ${saturationRule}.`,
+    '',
+    table(rows, [
+      ['flood', 'flood'],
+      ['valid', 'valid'],
+      ['chatP50', 'chat p50 ms'],
+      ['chatP99', 'chat p99 ms'],
+      ['healthP50', 'health p50 ms'],
+      ['healthMax', 'health max ms'],
+      ['healthFailed', 'health failed'],
+      ['cpu', 'server CPU %'],
+      ['sent', 'events sent'],
+      ['refused', 'rate_limited'],
+      ['disconnected', 'flooders disconnected'],
+      ['dropped', 'probes dropped'],
+    ]),
+    '',
+  ];
+}
+
 export function renderReport(
   results: Record<string, any>,
   source: string,
@@ -282,6 +329,7 @@ export function renderReport(
     parts.push(...firstFrameSection(results.firstFrame as FirstFrameResult, headline));
   if (results.churn) parts.push(...churnSection(results.churn as ChurnResult, headline));
   if (results.chat) parts.push(...chatSection(results.chat as ChatResult, headline));
+  if (results.abuse) parts.push(...abuseSection(results.abuse as AbuseResult, headline));
   if (results.api) {
     parts.push(
       '## 5. API under concurrent load (50 concurrent clients)',

@@ -125,8 +125,13 @@ const envSchema = z
     LOGIN_FAILURES_PER_IP_WINDOW_SECONDS: seconds(15 * 60),
     REGISTRATIONS_PER_IP: count(300),
     REGISTRATIONS_PER_IP_WINDOW_SECONDS: seconds(3600),
-    JOIN_LEAVE_PER_SOCKET: count(30),
-    JOIN_LEAVE_PER_SOCKET_WINDOW_SECONDS: seconds(10),
+    JOIN_LEAVE_PER_SOCKET: count(10),
+    JOIN_LEAVE_PER_SOCKET_WINDOW_SECONDS: seconds(5),
+    SOCKET_EVENTS_PER_SECOND: z.coerce.number().positive().max(10_000).default(20),
+    SOCKET_EVENTS_BURST: count(60),
+    SOCKET_EVENTS_DISCONNECT_SECONDS: z.coerce.number().positive().max(3600).default(10),
+    MODERATION_ACTIONS_PER_USER: count(10),
+    MODERATION_ACTIONS_PER_USER_WINDOW_SECONDS: seconds(10),
     PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     PASSWORD_HASH_QUEUE: count(200),
     VIEW_LEASE_SECONDS: seconds(60),
@@ -194,6 +199,10 @@ export interface Config {
     loginFailuresPerIp: BudgetConfig;
     registrationsPerIp: BudgetConfig;
     joinLeavePerSocket: BudgetConfig;
+    /** Messages one socket may send: a rate, a burst, and how long over it before it is let go. */
+    socketEvents: { perSecond: number; burst: number; disconnectAfterMs: number };
+    /** Moderation actions one user may take, over the socket and REST together. */
+    moderationPerUser: BudgetConfig;
   };
   /** Password hashes computed at once, and sign-ins that may wait for one. */
   passwordHashing: { concurrency: number; maxWaiting: number };
@@ -261,6 +270,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       joinLeavePerSocket: {
         points: e.JOIN_LEAVE_PER_SOCKET,
         durationSeconds: e.JOIN_LEAVE_PER_SOCKET_WINDOW_SECONDS,
+      },
+      socketEvents: {
+        perSecond: e.SOCKET_EVENTS_PER_SECOND,
+        burst: e.SOCKET_EVENTS_BURST,
+        disconnectAfterMs: e.SOCKET_EVENTS_DISCONNECT_SECONDS * 1000,
+      },
+      moderationPerUser: {
+        points: e.MODERATION_ACTIONS_PER_USER,
+        durationSeconds: e.MODERATION_ACTIONS_PER_USER_WINDOW_SECONDS,
       },
     },
     passwordHashing: {

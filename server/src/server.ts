@@ -86,6 +86,10 @@ export interface StartOptions {
   rateLimits?: {
     comments?: Budget;
     reactions?: Budget;
+    /** A host's starts, ends, media states and publish offers. Default 30 per 30 s per user. */
+    hostActions?: Budget;
+    /** Answers and ICE candidates on one socket. Default 60 per 10 s. */
+    signalling?: Budget;
   };
   /** How long a media session may take to connect before it is closed. Default 15 s. */
   mediaConnectTimeoutMs?: number;
@@ -189,11 +193,30 @@ export async function startServer(
       limitStore,
       'Too many reactions; slow down',
     ),
+    // A socket lives on one node: its own budgets need no shared store, and cost no round trip.
     joinLeave: createLimit(
       'join-leave',
       config.limits.joinLeavePerSocket,
-      limitStore,
+      { kind: 'memory' },
       'Joining and leaving too fast; slow down',
+    ),
+    signalling: createLimit(
+      'signalling',
+      options.rateLimits?.signalling ?? { points: 60, durationSeconds: 10 },
+      { kind: 'memory' },
+      'Too many connection messages; slow down',
+    ),
+    hostActions: createLimit(
+      'host-actions',
+      options.rateLimits?.hostActions ?? { points: 30, durationSeconds: 30 },
+      limitStore,
+      'Too many stream changes; slow down',
+    ),
+    moderation: createLimit(
+      'moderation',
+      config.limits.moderationPerUser,
+      limitStore,
+      'Too many moderation actions; slow down',
     ),
   };
   const signIn = new SignInGuard(
@@ -227,7 +250,9 @@ export async function startServer(
     (err) => logger.warn({ err }, 'could not give back a sign-in attempt'),
   );
   const comments = new CommentService(database.db, events, streams, limits);
-  const moderation = new ModerationService(database.db, events, streams, presence);
+  const moderation = new ModerationService(database.db, events, streams, presence, {
+    actions: limits.moderation,
+  });
   const metrics = new Metrics();
   const media = new MediaWorkerPool({
     workers: config.mediaWorkers,
@@ -332,6 +357,7 @@ export async function startServer(
     // Upgrades never reach Express: the same trust gives the same address as its `req.ip`.
     addressOf: (req) => upgradeClientAddress(req, trustProxy),
     socketsPerAddress: config.socketsPerAddress,
+    messageBudget: config.limits.socketEvents,
   });
   if (redis) {
     // Subscribed once Redis is first reached, and by node-redis again after each reconnect; the
@@ -355,6 +381,8 @@ export async function startServer(
     moderation,
     joinLeave: limits.joinLeave,
     anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+    hostActions: limits.hostActions,
+    signalling: limits.signalling,
   });
   const live = liveHandlers({
     streams,
@@ -362,6 +390,7 @@ export async function startServer(
     comments,
     moderation,
     joinLeave: limits.joinLeave,
+    hostActions: limits.hostActions,
     logger,
     whipUrl,
     onLeave: signalling.closeWatching,
@@ -374,6 +403,7 @@ export async function startServer(
   io.onClientEvent(answerClientEvents);
   io.on('disconnecting', live.leaveRooms);
   io.on('disconnect', signalling.closeSessions);
+  io.on('overBudget', (_socket, verdict) => metrics.socketsOverBudget.inc({ verdict }));
   const stopRelay = relayLiveEvents(io, events, {
     resolveAudience: async (streamId) => {
       const row = await streams.visibleRow(streamId, undefined).catch(() => null);

@@ -241,18 +241,20 @@ describe('Socket.IO events', () => {
   });
 
   it('answers every event, whatever the payload, and keeps working', async () => {
-    const socket = await socketOf(stranger);
     // Every event of the protocol's table: a handler missing for one would never answer.
     const events = Object.keys(clientEvents) as ClientEventName[];
     const garbage = [null, 42, 'text', [], { streamId: 'nope' }, { streamId: 'x'.repeat(100_000) }];
     for (const event of events) {
+      // A socket of its own per event: all of them from one socket at once would be a flood
+      // (over its message budget, issue 16).
+      const socket = await socketOf(stranger);
       for (const payload of garbage) {
         const res = await emitAck(socket, event, payload);
         expect(res.ok, `${event} ${JSON.stringify(payload).slice(0, 30)}`).toBe(false);
         expect(res.error.code).toBe('invalid_input');
       }
+      expect(socket.connected).toBe(true);
     }
-    expect(socket.connected).toBe(true);
     expect((await request()('GET', '/api/health')).status).toBe(200);
   });
 });

@@ -70,6 +70,8 @@ describe('what a connected socket costs the server', () => {
           'heartbeatSlot',
           'id',
           'maxBufferedBytes',
+          // What is left of its message budget: three numbers (issue 16).
+          'messageBudget',
           'openedAt',
           'owner',
           'raw',

@@ -58,7 +58,9 @@ describe('bad characters in every text field are a 400 that changes nothing', ()
   const request = () => api(server.url);
 
   beforeAll(async () => {
-    server = await startTestServer();
+    // Hundreds of refused payloads from one socket in a row: over the message budget that holds
+    // back a flood (issue 16), which is not what these tests are about.
+    server = await startTestServer({ env: { SOCKET_EVENTS_BURST: '100000' } });
     user = await registerUser(server);
     streamId = (
       await request()('POST', '/api/live/start', { token: user.token, body: { title: 'ok' } })

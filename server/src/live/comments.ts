@@ -45,6 +45,12 @@ const toComment = (row: CommentRow, user: PublicUser, role: ChatRole): LiveComme
 const after = (commentId: string) =>
   sql`(${liveComments.createdAt}, ${liveComments.id}) > (select c.created_at, c.id from ${liveComments} c where c.id = ${commentId})`;
 
+/**
+ * A transport's own precondition for chatting (a socket must be in the stream's room), checked
+ * once the sender's budget is spent: a refused sender costs no query, however it is refused.
+ */
+export type Admission = () => Promise<void>;
+
 /** Chat and reactions of a live stream. Comments are stored before anyone is told of them. */
 export class CommentService {
   private readonly blockedWords = new BlockedWordsCache();
@@ -61,8 +67,9 @@ export class CommentService {
    * Stores a comment the chat's rules let through (`assertMayComment`): one query reads them all,
    * one more takes a slow-mode turn when slow mode applies, and one stores the comment.
    */
-  async add(streamId: string, actor: Actor, text: string): Promise<LiveComment> {
+  async add(streamId: string, actor: Actor, text: string, admit?: Admission): Promise<LiveComment> {
     await this.limits.comments.take(actor.userId);
+    await admit?.();
     const gate = await readChatGate(this.db, streamId, actor.userId);
     assertMayComment(gate, text, this.blockedWords);
     if (
@@ -175,8 +182,14 @@ export class CommentService {
   }
 
   /** One reaction: checked against the sender's budget and the stream, then reported. */
-  async react(streamId: string, actor: Actor, reaction: Reaction): Promise<SentReaction> {
+  async react(
+    streamId: string,
+    actor: Actor,
+    reaction: Reaction,
+    admit?: Admission,
+  ): Promise<SentReaction> {
     await this.limits.reactions.take(actor.userId);
+    await admit?.();
     await this.streams.liveRow(streamId, actor.userId);
     const sent: SentReaction = {
       streamId,

@@ -26,6 +26,7 @@ import { isBanned, isModerator } from './chat-gate';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import type { PresenceService } from './presence';
+import type { Limit } from './rate-limits';
 import { hostColumns, readHost, type StreamRow } from './stream-rows';
 import type { StreamService } from './streams';
 import { toPublicUser } from './users';
@@ -63,6 +64,8 @@ export class ModerationService {
     private readonly events: LiveEvents,
     private readonly streams: StreamService,
     private readonly presence: PresenceService,
+    /** Actions per user, over every transport; spent before anything is read. */
+    private readonly limits: { actions: Limit },
   ) {}
 
   /** Takes one action on `streamId` as `actorId`; answers the entry logged and the state after. */
@@ -71,6 +74,7 @@ export class ModerationService {
     actorId: string,
     action: ModerationActionBody,
   ): Promise<ModerationResult> {
+    await this.limits.actions.take(actorId);
     const stream = await this.streams.visibleRow(streamId, actorId);
     const authority = await this.authorityOf(stream.hostId, actorId);
     if (hostOnly.has(action.action) && authority !== 'host')

@@ -21,6 +21,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly socketEvents: Counter<'event' | 'outcome'>;
+  readonly socketsOverBudget: Counter<'verdict'>;
   private readonly streams: Gauge;
   private readonly viewers: Gauge;
   private readonly sockets: Gauge;
@@ -48,6 +49,12 @@ export class Metrics {
       name: 'onair_socket_events_total',
       help: 'Socket.IO client events handled, by outcome',
       labelNames: ['event', 'outcome'],
+      registers,
+    });
+    this.socketsOverBudget = new Counter({
+      name: 'onair_socket_messages_over_budget_total',
+      help: 'Socket messages over their socket budget: refused, or the last before a disconnect',
+      labelNames: ['verdict'],
       registers,
     });
     this.streams = new Gauge({ name: 'onair_live_streams', help: 'Streams live now', registers });

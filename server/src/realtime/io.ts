@@ -2,10 +2,12 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { AuthError } from '../auth/AuthError';
+import { AppError } from '../live/errors';
 import type { TokenService } from '../auth/tokens';
 import { asUnavailable } from '../live/unavailable';
 import type { LiveServer } from './types';
 import { userRoom } from './types';
+import type { MessageBudgetOptions } from './wire/MessageBudget';
 import { RealtimeServer } from './wire/RealtimeServer';
 import { ConnectRefusal } from './wire/RealtimeSocket';
 
@@ -18,6 +20,8 @@ export interface RealtimeOptions {
   addressOf: (req: IncomingMessage) => string;
   /** Sockets one address may hold open on this node (`SOCKETS_PER_IP`). */
   socketsPerAddress: number;
+  /** Each socket's allowance of messages (`SOCKET_EVENTS_PER_SECOND`, `SOCKET_EVENTS_BURST`). */
+  messageBudget?: MessageBudgetOptions;
 }
 
 const anonymous: SocketData = { anonymous: true, userId: null, username: null };
@@ -33,15 +37,34 @@ const refusal = (message: string) =>
  */
 export function createRealtimeServer(
   httpServer: HttpServer,
-  { tokens, logger, responseHeaders = {}, addressOf, socketsPerAddress }: RealtimeOptions,
+  {
+    tokens,
+    logger,
+    responseHeaders = {},
+    addressOf,
+    socketsPerAddress,
+    messageBudget,
+  }: RealtimeOptions,
 ): LiveServer {
   const io = new RealtimeServer(httpServer, {
     logger,
     responseHeaders,
     addressOf,
     socketsPerAddress,
+    ...(messageBudget ? { messageBudget } : {}),
+    budgetRefusal: (retryAfterSeconds) => ({
+      ok: false,
+      error: AppError.rateLimited(
+        Math.ceil(retryAfterSeconds * 1000) / 1000,
+        'Too many messages; slow down',
+      ).toBody(),
+    }),
     // Bodies over 1 MB are refused over HTTP; the same bound holds for a socket message.
     maxPayload: 1e6,
+    // A client that stops reading is dropped at 1 MB waiting (thousands of comments behind; it
+    // reconnects and is sent what it missed): one address's sockets can hold at most
+    // SOCKETS_PER_IP times this.
+    maxBufferedBytes: 1024 * 1024,
     pingIntervalMs: 10_000,
     pingTimeoutMs: 10_000,
     async authenticate(auth) {

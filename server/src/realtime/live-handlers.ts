@@ -17,6 +17,8 @@ export interface LiveHandlerDeps {
   moderation: Pick<ModerationService, 'assertNotBanned'>;
   /** Joins and leaves per socket (a client flipping rooms in a loop costs a transaction each). */
   joinLeave: Limit;
+  /** A host's starts, ends and media states per user, spent before the stream is read. */
+  hostActions: Limit;
   logger: Logger;
   /** The absolute WHIP URL of a stream on this node, given to its host. */
   whipUrl: (streamId: string) => string;
@@ -45,7 +47,7 @@ export function liveHandlers(deps: LiveHandlerDeps): {
   handlers: LiveEventHandlers;
   leaveRooms: (socket: LiveSocket) => void;
 } {
-  const { streams, presence, comments, moderation, joinLeave } = deps;
+  const { streams, presence, comments, moderation, joinLeave, hostActions } = deps;
   const handleOf = (socket: LiveSocket) => presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */
@@ -73,7 +75,9 @@ export function liveHandlers(deps: LiveHandlerDeps): {
 
   const handlers: LiveEventHandlers = {
     async start_live(socket, body) {
-      const { stream, streamKey } = await streams.start(actorOfSocket(socket).userId, body);
+      const { userId } = actorOfSocket(socket);
+      await hostActions.take(userId);
+      const { stream, streamKey } = await streams.start(userId, body);
       socket.join(streamRoom(stream.streamId));
       const started: StartedStream = {
         ...stream,
@@ -129,23 +133,31 @@ export function liveHandlers(deps: LiveHandlerDeps): {
 
     async live_comment(socket, { streamId, comment }) {
       const actor = actorOfSocket(socket);
-      await assertInRoom(socket, streamId, actor.userId);
-      return { comment: await comments.add(streamId, actor, comment) };
+      return {
+        comment: await comments.add(streamId, actor, comment, () =>
+          assertInRoom(socket, streamId, actor.userId),
+        ),
+      };
     },
 
     async live_reaction(socket, { streamId, reaction }) {
       const actor = actorOfSocket(socket);
-      await assertInRoom(socket, streamId, actor.userId);
-      await comments.react(streamId, actor, reaction);
+      await comments.react(streamId, actor, reaction, () =>
+        assertInRoom(socket, streamId, actor.userId),
+      );
       return {};
     },
 
     async end_live(socket, { streamId }) {
-      return { stream: await streams.end(streamId, actorOfSocket(socket).userId) };
+      const { userId } = actorOfSocket(socket);
+      await hostActions.take(userId);
+      return { stream: await streams.end(streamId, userId) };
     },
 
     async live_media_state(socket, { streamId, camera, microphone }) {
-      await streams.setMediaState(streamId, actorOfSocket(socket).userId, { camera, microphone });
+      const { userId } = actorOfSocket(socket);
+      await hostActions.take(userId);
+      await streams.setMediaState(streamId, userId, { camera, microphone });
       return {};
     },
   };

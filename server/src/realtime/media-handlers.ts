@@ -24,6 +24,10 @@ export interface MediaHandlerDeps {
    * with WHEP's.
    */
   anonymousSessionsPerAddress: number;
+  /** The host's budget for starts, ends and media states, which publishing spends too. */
+  hostActions: Limit;
+  /** Answers and ICE candidates per socket: each one is a message to a media worker. */
+  signalling: Limit;
 }
 
 export type MediaEventHandlers = Pick<
@@ -44,8 +48,16 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
   closeWatching: (socket: LiveSocket, streamId: string) => void;
   closeSessions: (socket: LiveSocket) => void;
 } {
-  const { media, mediaPresence, streams, moderation, joinLeave, anonymousSessionsPerAddress } =
-    deps;
+  const {
+    media,
+    mediaPresence,
+    streams,
+    moderation,
+    joinLeave,
+    hostActions,
+    signalling,
+    anonymousSessionsPerAddress,
+  } = deps;
   /** Per socket: session ids by `<role>:<streamId>`. */
   const sessionsOf = new WeakMap<LiveSocket, Map<string, string>>();
   const key = (streamId: string, role: SessionRole) => `${role}:${streamId}`;
@@ -84,6 +96,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     offer: string,
   ): Promise<SessionDescription> => {
     const host = actorOfSocket(socket);
+    await hostActions.take(host.userId);
     const row = await streams.liveRow(streamId, host.userId);
     if (row.hostId !== host.userId)
       throw AppError.forbidden('Only the host can publish to this stream');
@@ -97,9 +110,10 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
   const watch = async (socket: LiveSocket, streamId: string): Promise<SessionDescription> => {
     const viewer = viewerOfSocket(socket);
     const userId = userIdOf(viewer);
+    // Spent before anything is read: a socket asking to watch in a loop costs a count only.
+    await joinLeave.take(socket.id);
     const row = await streams.liveRow(streamId, userId);
     if (userId) await moderation.assertNotBanned(row.hostId, userId);
-    await joinLeave.take(socket.id);
     // Signed in: the user's (sees what they may, at most a few sessions per stream over all
     // tabs). Anonymous: its address's, counted with the address's WHEP sessions, one per stream
     // per socket (a re-offer replaces the socket's own and is not counted twice).
@@ -141,12 +155,14 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     },
 
     async live_answer(socket, { streamId, description }) {
+      await signalling.take(socket.id);
       const sessionId = sessionOf(socket, streamId, 'watch');
       await mediaCall(() => media.acceptAnswer(sessionId, description.sdp));
       return {};
     },
 
     async live_ice_candidate(socket, { streamId, role, candidate }) {
+      await signalling.take(socket.id);
       const sessionId = sessionOf(socket, streamId, role);
       if (candidate && candidate.candidate)
         await mediaCall(() => media.addIceCandidate(sessionId, candidate));

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { InterServerEvents, ServerToClientEvents, SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { MessageBudget, type MessageBudgetOptions } from './MessageBudget';
 import { engine, eventPacket, openPacket, textFrame } from './packets';
 import { ConnectRefusal, RealtimeSocket, type SocketOwner } from './RealtimeSocket';
 import { SocketsPerAddress } from './SocketsPerAddress';
@@ -55,6 +56,13 @@ export interface RealtimeServerOptions {
    * beyond twice this many the upgrade itself is answered 429. Default: no cap.
    */
   socketsPerAddress?: number;
+  /**
+   * Each socket's allowance of messages (pongs are free). Default 20 per second, bursts of 60,
+   * disconnected after 10 s over budget.
+   */
+  messageBudget?: MessageBudgetOptions;
+  /** What the ack of an event refused for its socket's budget carries. */
+  budgetRefusal?: (retryAfterSeconds: number) => unknown;
 }
 
 type ClientEventListener = (socket: RealtimeSocket, event: string, args: unknown[]) => void;
@@ -64,9 +72,20 @@ type Hooks = {
   /** The socket is going and still in its rooms. */
   disconnecting: [RealtimeSocket];
   disconnect: [RealtimeSocket];
+  /** A message over its socket's budget was refused, or the socket is disconnected for it. */
+  overBudget: [RealtimeSocket, 'refused' | 'disconnect'];
 } & { [E in keyof InterServerEvents]: Parameters<InterServerEvents[E]> };
 
 const path = '/socket.io/';
+/**
+ * Well above what a client of ours sends at its busiest (joining a stream while its peer
+ * connection trickles a dozen or two ICE candidates), far below what costs a node anything.
+ */
+const defaultMessageBudget: MessageBudgetOptions = { perSecond: 20, burst: 60 };
+const defaultBudgetRefusal = (retryAfterSeconds: number) => ({
+  ok: false,
+  error: { code: 'rate_limited', message: 'Too many messages; slow down', retryAfterSeconds },
+});
 /** The heartbeat visits one slice of the sockets at a time, so pings never go out all at once. */
 const heartbeatSlices = 10;
 
@@ -98,6 +117,8 @@ export class RealtimeServer implements SocketOwner {
   /** Sockets over their address's cap, open only until they are told so. */
   private readonly overCap = new Set<RealtimeSocket>();
   private readonly detach: () => void;
+  private readonly budgetRefusal: (retryAfterSeconds: number) => unknown;
+  readonly messageBudget: MessageBudget;
   private clientEvents: ClientEventListener = () => undefined;
   private bus: RealtimeBus | undefined;
   private slotCounter = 0;
@@ -116,6 +137,8 @@ export class RealtimeServer implements SocketOwner {
     this.responseHeaders = options.responseHeaders ?? {};
     this.addressOf = options.addressOf ?? ((req) => req.socket.remoteAddress ?? 'unknown');
     this.perAddress = new SocketsPerAddress(options.socketsPerAddress ?? Infinity);
+    this.messageBudget = new MessageBudget(options.messageBudget ?? defaultMessageBudget);
+    this.budgetRefusal = options.budgetRefusal ?? defaultBudgetRefusal;
     const maxPayload = options.maxPayload ?? 1e6;
     this.openSettings = {
       pingIntervalMs: this.pingIntervalMs,
@@ -264,6 +287,17 @@ export class RealtimeServer implements SocketOwner {
     } catch (err) {
       this.logger.error({ err, event }, 'a socket event listener threw');
     }
+  }
+
+  overBudget(
+    socket: RealtimeSocket,
+    verdict: 'refused' | 'disconnect',
+    retryAfterSeconds: number,
+  ): unknown {
+    if (verdict === 'disconnect')
+      this.log('debug', socket, 'disconnected a socket that kept sending over its budget');
+    this.fire('overBudget', socket, verdict);
+    return this.budgetRefusal(retryAfterSeconds);
   }
 
   joined(socket: RealtimeSocket, room: string): void {

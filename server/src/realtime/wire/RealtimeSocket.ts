@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { ServerToClientEvents, SocketData } from '@onair/protocol';
 import { WebSocket, type RawData } from 'ws';
+import type { BudgetState, MessageBudget } from './MessageBudget';
 import {
   ackPacket,
   connectErrorPacket,
@@ -9,6 +10,7 @@ import {
   disconnectPacket,
   eventPacket,
   textFrame,
+  type ClientPacket,
 } from './packets';
 
 /** What a socket needs from the server that holds it. */
@@ -17,6 +19,17 @@ export interface SocketOwner {
   authenticate(socket: RealtimeSocket, auth: unknown): Promise<SocketData>;
   connected(socket: RealtimeSocket): void;
   clientEvent(socket: RealtimeSocket, event: string, args: unknown[]): void;
+  /** Every socket's allowance of messages (pongs are free). */
+  readonly messageBudget: MessageBudget;
+  /**
+   * A message over the socket's budget, which nothing has handled: returns what the ack of a
+   * refused event carries. On `disconnect` the socket kept going and is being disconnected.
+   */
+  overBudget(
+    socket: RealtimeSocket,
+    verdict: 'refused' | 'disconnect',
+    retryAfterSeconds: number,
+  ): unknown;
   joined(socket: RealtimeSocket, room: string): void;
   left(socket: RealtimeSocket, room: string): void;
   /** Runs while the socket is still in its rooms, then again once it has left them all. */
@@ -67,6 +80,8 @@ export class RealtimeSocket {
   private roomList: string[] = [];
   /** A ping went out and no pong has come back yet. */
   private awaitingPong = false;
+  /** What is left of its `MessageBudget`: three numbers, no timer. */
+  private readonly messageBudget: BudgetState;
 
   constructor(
     /** Unique across nodes: it names an anonymous viewer and a socket's presence. */
@@ -82,6 +97,7 @@ export class RealtimeSocket {
     /** The client's address as per-address limits count it (an IPv6 /64 as one). */
     readonly address: string,
   ) {
+    this.messageBudget = owner.messageBudget.opened(openedAt);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.closed());
   }
@@ -183,9 +199,11 @@ export class RealtimeSocket {
 
   private receive(data: RawData, isBinary: boolean): void {
     if (this.state === State.Closed) return;
+    const packet = isBinary ? undefined : decodeClientFrame(data.toString());
+    // A pong answers the server's own ping: it is not the client's to ration.
+    if (packet?.type !== 'pong' && !this.withinBudget(packet)) return;
     // The attachments of a binary event (see `decodeClientFrame`): nothing here reads them.
-    if (isBinary) return;
-    const packet = decodeClientFrame(data.toString());
+    if (packet === undefined) return;
     switch (packet.type) {
       case 'pong':
         this.awaitingPong = false;
@@ -217,6 +235,26 @@ export class RealtimeSocket {
         return;
       }
     }
+  }
+
+  /**
+   * Spends one message of the socket's budget before anything handles it. Over budget, an
+   * event that asked for an ack is answered with the owner's refusal and nothing else; a socket
+   * that stays over budget is disconnected (issue 16: one socket's flood must not starve the node).
+   */
+  private withinBudget(packet: ClientPacket | undefined): boolean {
+    const budget = this.owner.messageBudget;
+    const verdict = budget.spend(this.messageBudget, Date.now());
+    if (verdict === 'allowed') return true;
+    const refusal = this.owner.overBudget(
+      this,
+      verdict,
+      budget.retryAfterSeconds(this.messageBudget),
+    );
+    if (verdict === 'disconnect') this.disconnect();
+    else if (packet?.type === 'event' && packet.ackId !== undefined && this.isConnected)
+      this.write(textFrame(ackPacket(packet.ackId, refusal)));
+    return false;
   }
 
   private authenticate(auth: unknown): void {
