@@ -89,6 +89,7 @@ export async function startServerProcess(
         LOGIN_FAILURES_PER_IP: '1000000',
         // Thousands of benchmark sockets come from this one address.
         SOCKETS_PER_IP: '1000000',
+        API_REQUESTS_PER_IP: '1000000',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

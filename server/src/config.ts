@@ -130,6 +130,8 @@ const envSchema = z
     SOCKET_EVENTS_PER_SECOND: z.coerce.number().positive().max(10_000).default(20),
     SOCKET_EVENTS_BURST: count(60),
     SOCKET_EVENTS_DISCONNECT_SECONDS: z.coerce.number().positive().max(3600).default(10),
+    API_REQUESTS_PER_IP: count(1200),
+    API_REQUESTS_PER_IP_WINDOW_SECONDS: seconds(10),
     MODERATION_ACTIONS_PER_USER: count(10),
     MODERATION_ACTIONS_PER_USER_WINDOW_SECONDS: seconds(10),
     PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
@@ -202,6 +204,8 @@ export interface Config {
     /** Messages one socket may send: a rate, a burst, and how long over it before it is let go. */
     socketEvents: { perSecond: number; burst: number; disconnectAfterMs: number };
     /** Moderation actions one user may take, over the socket and REST together. */
+    /** API requests per address on each node, health checks aside. */
+    apiRequestsPerIp: BudgetConfig;
     moderationPerUser: BudgetConfig;
   };
   /** Password hashes computed at once, and sign-ins that may wait for one. */
@@ -275,6 +279,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         perSecond: e.SOCKET_EVENTS_PER_SECOND,
         burst: e.SOCKET_EVENTS_BURST,
         disconnectAfterMs: e.SOCKET_EVENTS_DISCONNECT_SECONDS * 1000,
+      },
+      apiRequestsPerIp: {
+        points: e.API_REQUESTS_PER_IP,
+        durationSeconds: e.API_REQUESTS_PER_IP_WINDOW_SECONDS,
       },
       moderationPerUser: {
         points: e.MODERATION_ACTIONS_PER_USER,

@@ -218,6 +218,14 @@ export async function startServer(
       limitStore,
       'Too many moderation actions; slow down',
     ),
+    // Counted by each node for itself: it bounds the work asked of this node, and costs no
+    // round trip to Redis per request.
+    apiRequests: createLimit(
+      'api-ip',
+      config.limits.apiRequestsPerIp,
+      { kind: 'memory' },
+      'Too many requests from your network; slow down',
+    ),
   };
   const signIn = new SignInGuard(
     {
@@ -313,6 +321,7 @@ export async function startServer(
     health: { phase: () => phase, dependencies, required: ['database'] },
     webDir: config.webDir,
     metricsToken: config.metricsToken,
+    requestsPerAddress: limits.apiRequests,
     routes: [
       ['/api/auth', authRoutes(users, tokens, signIn)],
       ['/api/users', userRoutes(users, streams, tokens)],

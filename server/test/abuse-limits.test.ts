@@ -209,6 +209,43 @@ describe('abuse limits', () => {
     }
   });
 
+  it('cuts one address flooding the API off at API_REQUESTS_PER_IP (any route cost database work for any caller, without limit); others and health checks go on', async () => {
+    const server = await start({
+      API_REQUESTS_PER_IP: '20',
+      API_REQUESTS_PER_IP_WINDOW_SECONDS: '60',
+    });
+    const request = api(server.url);
+    const flood = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        request('GET', '/api/live/active', { headers: from('10.0.9.1') }),
+      ),
+    );
+    const statuses = flood.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+    const refused = flood.find((r) => r.status === 429);
+    expect(refused?.body).toEqual({
+      error: {
+        code: 'rate_limited',
+        message: expect.stringMatching(/Too many requests/),
+        retryAfterSeconds: expect.any(Number),
+      },
+    });
+    expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Refused before the body is read: a bad body is not even looked at.
+    const unread = await request('POST', '/api/auth/login', {
+      rawBody: '{not json',
+      headers: { ...from('10.0.9.1'), 'content-type': 'application/json' },
+    });
+    expect(unread.status).toBe(429);
+    // Another address, and the health checks from the flooding one, are served.
+    expect((await request('GET', '/api/live/active', { headers: from('10.0.9.2') })).status).toBe(
+      200,
+    );
+    expect((await request('GET', '/api/health', { headers: from('10.0.9.1') })).status).toBe(200);
+    expect((await request('GET', '/api/ready', { headers: from('10.0.9.1') })).status).toBe(200);
+  });
+
   it('refuses budgets that make no sense at start-up, naming the variable', async () => {
     await expect(start({ LOGIN_FAILURES_PER_USERNAME: '0' })).rejects.toThrow(
       /LOGIN_FAILURES_PER_USERNAME/,

@@ -5,10 +5,12 @@ import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { errorSerializer, requestSerializer, responseSerializer } from '../logging/redaction';
+import type { Limit } from '../live/rate-limits';
 import type { Metrics } from '../observability/Metrics';
 import { apiNotFound, errorHandler } from './errors';
 import { healthRoutes, type HealthSource } from './health';
 import { metricsAccess } from './metrics-access';
+import { requestBudget } from './request-budget';
 import { securityHeaders } from './security-headers';
 
 export interface HttpAppOptions {
@@ -22,6 +24,8 @@ export interface HttpAppOptions {
   webDir?: string | undefined;
   /** Bearer token `/metrics` requires; without one it answers loopback callers only. */
   metricsToken?: string | undefined;
+  /** API requests one address may make (`API_REQUESTS_PER_IP`); health checks are free. */
+  requestsPerAddress: Limit;
 }
 
 const requestIdPattern = /^[\w.-]{1,128}$/;
@@ -35,6 +39,7 @@ export function createHttpApp({
   health,
   webDir,
   metricsToken,
+  requestsPerAddress,
 }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -67,9 +72,9 @@ export function createHttpApp({
     next();
   });
 
-  app.use(express.json({ limit: '1mb' }));
-
   app.use('/api', healthRoutes(health));
+  app.use('/api', requestBudget(requestsPerAddress));
+  app.use(express.json({ limit: '1mb' }));
 
   app.get('/metrics', metricsAccess(metricsToken), async (_req, res) => {
     res.type('text/plain; version=0.0.4').send(await metrics.render());
