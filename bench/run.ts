@@ -96,7 +96,7 @@ const settings = {
     mixSockets: 50,
     // Longer than the 10 s a socket may stay over its budget before it is disconnected.
     seconds: quick ? 4 : 12,
-    runs: 1,
+    runs: quick ? 1 : 3,
     probes: 10,
     probeIntervalMs: 150,
   },
