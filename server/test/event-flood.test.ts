@@ -107,6 +107,40 @@ function expectUnharmed(watch: Watch, probes: ClientSocket[], bystander: ClientS
   expect(bystander.connected).toBe(true);
 }
 
+/** A server with a live stream, signed-in probes and an anonymous bystander in its room. */
+interface Arena {
+  server: TestServer;
+  host: TestUser;
+  attacker: TestUser;
+  streamId: string;
+  probes: ClientSocket[];
+  bystander: ClientSocket;
+}
+
+async function openArena(env: Record<string, string>): Promise<Arena> {
+  const server = await startTestServer({ env });
+  const [host, attacker, ...probers] = await Promise.all(
+    Array.from({ length: probeCount + 2 }, () => registerUser(server)),
+  );
+  if (!host || !attacker) throw new Error('no users');
+  const started = await api(server.url)<{ streamId: string }>('POST', '/api/live/start', {
+    token: host.token,
+    body: { title: 'under attack' },
+  });
+  const streamId = started.body.streamId;
+  const probes = await Promise.all(probers.map((p) => connectSocket(server, p.token)));
+  const bystander = await connectSocket(server, undefined);
+  for (const socket of [...probes, bystander])
+    expect(await emitAck(socket, 'join_live', { streamId })).toMatchObject({ ok: true });
+  return { server, host, attacker, streamId, probes, bystander };
+}
+
+async function closeArena(arena: Partial<Pick<Arena, 'server' | 'probes' | 'bystander'>>) {
+  for (const probe of arena.probes ?? []) probe.close();
+  arena.bystander?.close();
+  await arena.server?.stop();
+}
+
 describe('one socket flooding an event cannot starve the node (issue 16)', () => {
   let server: TestServer;
   let host: TestUser;
@@ -117,28 +151,12 @@ describe('one socket flooding an event cannot starve the node (issue 16)', () =>
 
   beforeAll(async () => {
     // Over budget for half a second, not 10 s, is enough to be disconnected: the floods are short.
-    server = await startTestServer({ env: { SOCKET_EVENTS_DISCONNECT_SECONDS: '0.5' } });
-    host = await registerUser(server);
-    attacker = await registerUser(server);
-    const probers = await Promise.all(
-      Array.from({ length: probeCount }, () => registerUser(server)),
-    );
-    const started = await api(server.url)<{ streamId: string }>('POST', '/api/live/start', {
-      token: host.token,
-      body: { title: 'under attack' },
-    });
-    streamId = started.body.streamId;
-    probes = await Promise.all(probers.map((p) => connectSocket(server, p.token)));
-    bystander = await connectSocket(server, undefined);
-    for (const socket of [...probes, bystander])
-      expect(await emitAck(socket, 'join_live', { streamId })).toMatchObject({ ok: true });
+    ({ server, host, attacker, streamId, probes, bystander } = await openArena({
+      SOCKET_EVENTS_DISCONNECT_SECONDS: '0.5',
+    }));
   });
 
-  afterAll(async () => {
-    for (const probe of probes ?? []) probe.close();
-    bystander?.close();
-    await server?.stop();
-  });
+  afterAll(() => closeArena({ server, probes, bystander }));
 
   const cases: [string, () => { token?: string; event: string; payload: () => unknown }][] = [
     [
@@ -234,30 +252,13 @@ describe("each event's own limit comes before any database or media work (issue 
   beforeAll(async () => {
     // The socket budget out of the way: only each event's own limit stands between a flood and
     // the database.
-    server = await startTestServer({
-      env: { SOCKET_EVENTS_PER_SECOND: '10000', SOCKET_EVENTS_BURST: '100000' },
-    });
-    const host = await registerUser(server);
-    attacker = await registerUser(server);
-    const probers = await Promise.all(
-      Array.from({ length: probeCount }, () => registerUser(server)),
-    );
-    const started = await api(server.url)<{ streamId: string }>('POST', '/api/live/start', {
-      token: host.token,
-      body: { title: 'under attack' },
-    });
-    streamId = started.body.streamId;
-    probes = await Promise.all(probers.map((p) => connectSocket(server, p.token)));
-    bystander = await connectSocket(server, undefined);
-    for (const socket of [...probes, bystander])
-      expect(await emitAck(socket, 'join_live', { streamId })).toMatchObject({ ok: true });
+    ({ server, attacker, streamId, probes, bystander } = await openArena({
+      SOCKET_EVENTS_PER_SECOND: '10000',
+      SOCKET_EVENTS_BURST: '100000',
+    }));
   });
 
-  afterAll(async () => {
-    for (const probe of probes ?? []) probe.close();
-    bystander?.close();
-    await server?.stop();
-  });
+  afterAll(() => closeArena({ server, probes, bystander }));
 
   it('refuses floods of live_offer, live_reaction, live_moderate and the host events cheaply', async () => {
     const attacks = [
