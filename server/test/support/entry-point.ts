@@ -111,6 +111,24 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/**
+ * The media workers among `pid`'s children. Under the tsx loader the entry point may also hold
+ * esbuild's service process, started when a module is first loaded late, so children alone
+ * are no count of workers.
+ */
+export function mediaWorkerPids(pid: number): number[] {
+  return childPids(pid).filter((child) => commandOf(child).includes('worker-main'));
+}
+
+/** A process's command line, or '' once it is gone. */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
 /** Whether a process has exited (gone, or a zombie nobody has reaped yet). */
 export function hasExited(pid: number): boolean {
   try {
