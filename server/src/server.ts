@@ -394,7 +394,9 @@ export async function startServer(
       // Ends announced while the bus was down were missed: the database has them.
       lifecycle
         .closeEndedMedia()
-        .catch((err: unknown) => logger.warn({ err }, 'could not close the media of ended streams'));
+        .catch((err: unknown) =>
+          logger.warn({ err }, 'could not close the media of ended streams'),
+        );
     });
   }
   // Handlers are made once and shared by every socket: a socket costs no closures of its own.
