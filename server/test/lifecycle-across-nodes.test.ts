@@ -11,6 +11,7 @@ import {
   type TestUser,
 } from './support/server';
 import { RecordingViewer, SyntheticPublisher, connected, waitFor } from './support/loopback-peers';
+import { PrivateRedis } from './support/private-services';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -59,6 +60,26 @@ async function startHereThenPublishThere(restNode: TestServer, mediaNode: TestSe
   return { host, streamId };
 }
 
+/** A fan watching over their socket on `server` (the web app's way), receiving media. */
+async function watchOn(server: TestServer, streamId: string): Promise<RecordingViewer> {
+  const fan = await registerUser(server);
+  const fanSocket = await socketOf(server, fan);
+  await emitAck(fanSocket, 'join_live', { streamId });
+  const viewer = new RecordingViewer();
+  cleanup.push(() => viewer.close());
+  const offer = await emitAck(fanSocket, 'live_offer', { streamId });
+  expect(offer.ok).toBe(true);
+  const answer = await viewer.answer(offer.description.sdp);
+  await emitAck(fanSocket, 'live_answer', {
+    streamId,
+    description: { type: 'answer', sdp: answer },
+  });
+  await connected(viewer.pc);
+  await waitFor(() => viewer.received('video') > 20, 10_000, `media on ${server.url}`);
+  expect(server.media.stats().subscribers).toBe(1);
+  return viewer;
+}
+
 const statusOf = async (server: TestServer, streamId: string) =>
   (await api(server.url)('GET', `/api/live/${streamId}`)).body.status as string;
 
@@ -78,22 +99,7 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('one lifecycle across nodes', 
   it('stops the media of a viewer on the publisher’s node within 1 s of End pressed on another node', async () => {
     const { a, b } = await twoNodes();
     const { host, streamId } = await startHereThenPublishThere(a, b);
-    const fan = await registerUser(b);
-    const fanSocket = await socketOf(b, fan);
-    await emitAck(fanSocket, 'join_live', { streamId });
-    const viewer = new RecordingViewer();
-    cleanup.push(() => viewer.close());
-    const offer = await emitAck(fanSocket, 'live_offer', { streamId });
-    expect(offer.ok).toBe(true);
-    const answer = await viewer.answer(offer.description.sdp);
-    await emitAck(fanSocket, 'live_answer', {
-      streamId,
-      description: { type: 'answer', sdp: answer },
-    });
-    await connected(viewer.pc);
-    await waitFor(() => viewer.received('video') > 20, 10_000, 'media on B');
-    expect(b.media.stats().subscribers).toBe(1);
-
+    const viewer = await watchOn(b, streamId);
     const flowing = viewer.received('video');
     await waitFor(() => viewer.received('video') > flowing, 1000, 'media flowing before End');
 
@@ -113,5 +119,27 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('one lifecycle across nodes', 
     if (process.env.SHOW_TIMING) console.log('End to last packet (ms)', lastPacketAt - pressedAt);
     expect(lastPacketAt - pressedAt).toBeLessThan(1000);
     expect(b.media.stats()).toMatchObject({ streams: 0, publishers: 0, subscribers: 0 });
+  }, 30_000);
+
+  it('closes the media of a stream ended on another node while Redis was down', async () => {
+    const redis = await PrivateRedis.start();
+    cleanup.push(() => redis.stop());
+    const { a, b } = await twoNodes({ REDIS_URL: redis.url });
+    const { host, streamId } = await startHereThenPublishThere(a, b);
+    const viewer = await watchOn(b, streamId);
+
+    await redis.kill();
+    await waitFor(
+      () => a.dependencies().redis === 'down' && b.dependencies().redis === 'down',
+      5000,
+      'both nodes to notice Redis is gone',
+    );
+    const ended = await api(a.url)('POST', `/api/live/end/${streamId}`, { token: host.token });
+    expect(ended.status).toBe(200);
+    // No announcement can travel: the node holding the media finds the end in the database.
+    await waitFor(() => b.media.stats().streams === 0, 8000, 'media closed on B');
+    const after = viewer.received('video');
+    await sleep(500);
+    expect(viewer.received('video')).toBe(after);
   }, 30_000);
 });
