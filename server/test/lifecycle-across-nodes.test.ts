@@ -116,7 +116,6 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('one lifecycle across nodes', 
       count = now;
     }
     expect((await ending).status).toBe(200);
-    if (process.env.SHOW_TIMING) console.log('End to last packet (ms)', lastPacketAt - pressedAt);
     expect(lastPacketAt - pressedAt).toBeLessThan(1000);
     expect(b.media.stats()).toMatchObject({ streams: 0, publishers: 0, subscribers: 0 });
   }, 30_000);
