@@ -281,13 +281,6 @@ export async function startServer(
     Math.min(10_000, (config.viewLeaseSeconds * 1000) / 3),
     (err) => logger.error({ err }, 'failed to expire REST views'),
   );
-  const lifecycle = connectMediaLifecycle({
-    media,
-    streams,
-    events,
-    graceSeconds: config.publisherGraceSeconds,
-    logger,
-  });
   const iceOptions = {
     iceServers: config.iceServers,
     turnSecret: config.turnSecret,
@@ -368,6 +361,22 @@ export async function startServer(
     socketsPerAddress: config.socketsPerAddress,
     messageBudget: config.limits.socketEvents,
   });
+  // With Redis, an end on any node closes the stream's media on the node holding it at once.
+  const lifecycle = connectMediaLifecycle({
+    media,
+    streams,
+    events,
+    graceSeconds: config.publisherGraceSeconds,
+    bus: redis && {
+      announceEnded: (streamId) => io.serverSideEmit('stream_ended', { streamId }),
+      onEnded: (listener) => {
+        const onRemote = ({ streamId }: { streamId: string }) => listener(streamId);
+        io.on('stream_ended', onRemote);
+        return () => io.off('stream_ended', onRemote);
+      },
+    },
+    logger,
+  });
   if (redis) {
     // Subscribed once Redis is first reached, and by node-redis again after each reconnect; the
     // connections are dropped at close, which ends the subscription too.
@@ -380,7 +389,15 @@ export async function startServer(
     });
     // What the other nodes broadcast while Redis was away is made good once it is back.
     const resync = resyncRooms({ io, streams, moderation, media, logger });
-    redis.onUp(() => void resync());
+    redis.onUp(() => {
+      void resync();
+      // Ends announced while the bus was down were missed: the database has them.
+      lifecycle
+        .closeEndedMedia()
+        .catch((err: unknown) =>
+          logger.warn({ err }, 'could not close the media of ended streams'),
+        );
+    });
   }
   // Handlers are made once and shared by every socket: a socket costs no closures of its own.
   const signalling = mediaHandlers({

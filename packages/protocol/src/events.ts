@@ -148,6 +148,8 @@ export interface InterServerEvents {
   access_revoked: (revocation: { streamId: string; userId: string }) => void;
   /** A node banned a user from a stream's host; each node closes that user's media there. */
   banned: (ban: { streamId: string; userId: string }) => void;
+  /** A node ended a stream; the node holding its media closes it. */
+  stream_ended: (ended: { streamId: string }) => void;
 }
 
 /**

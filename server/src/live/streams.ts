@@ -6,7 +6,7 @@ import type {
   StreamDetails,
   StreamSummary,
 } from '@onair/protocol';
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database';
 import { liveComments, liveStreams, users } from '../db/schema';
 import { AppError } from './errors';
@@ -114,7 +114,11 @@ export class StreamService {
    * Ends a live stream for a reason other than its host's request. Returns null when it had
    * already ended (so a race between the host and a timer ends it once).
    */
-  async finish(streamId: string, reason: EndReason): Promise<Stream | null> {
+  async finish(
+    streamId: string,
+    reason: EndReason,
+    { onlyIfMediaHere = false }: { onlyIfMediaHere?: boolean } = {},
+  ): Promise<Stream | null> {
     const result = await this.db.transaction(async (tx) => {
       const [locked] = await tx
         .select()
@@ -122,6 +126,8 @@ export class StreamService {
         .where(eq(liveStreams.streamId, streamId))
         .for('update');
       if (!locked || locked.status !== 'live') return null;
+      // Checked under the row's lock: a publisher claiming the stream on another node wins.
+      if (onlyIfMediaHere && locked.mediaNode !== this.nodeId) return null;
       const [row] = await tx
         .update(liveStreams)
         .set({
@@ -324,6 +330,29 @@ export class StreamService {
     const a = Buffer.from(row.streamKeyHash, 'hex');
     const b = Buffer.from(hashKey(key), 'hex');
     return a.length === b.length && timingSafeEqual(a, b) ? row : null;
+  }
+
+  /**
+   * Records that this node now holds the live stream's publisher, wherever the stream was
+   * started: the other nodes' grace timers for it stand down (see `finish`'s `onlyIfMediaHere`),
+   * and it is this node's to recover after a restart.
+   */
+  async holdMedia(streamId: string): Promise<void> {
+    await this.db
+      .update(liveStreams)
+      .set({ mediaNode: this.nodeId })
+      .where(and(eq(liveStreams.streamId, streamId), eq(liveStreams.status, 'live')));
+  }
+
+  /** Which of `streamIds` are no longer live (ended, or unknown to the database). */
+  async notLive(streamIds: string[]): Promise<string[]> {
+    if (streamIds.length === 0) return [];
+    const live = await this.db
+      .select({ streamId: liveStreams.streamId })
+      .from(liveStreams)
+      .where(and(inArray(liveStreams.streamId, streamIds), eq(liveStreams.status, 'live')));
+    const stillLive = new Set(live.map((row) => row.streamId));
+    return streamIds.filter((id) => !stillLive.has(id));
   }
 
   /**

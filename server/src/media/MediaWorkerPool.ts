@@ -323,6 +323,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     if (origin) this.tell(origin, { type: 'request_keyframe', streamId });
   }
 
+  /** The streams this node holds media for. */
+  streamIds(): string[] {
+    return [...this.streams.keys()];
+  }
+
   /** Streams with media, and their sessions, as the main process knows them. */
   stats(): { streams: number; publishers: number; subscribers: number } {
     let publishers = 0;
