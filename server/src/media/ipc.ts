@@ -71,12 +71,28 @@ export interface WorkerError {
 
 export type MainToWorker = { id: number; request: WorkerRequest };
 
-export type WorkerEvent =
-  | { event: 'ready'; relayPort: number }
-  | { event: 'publisher_connected'; streamId: string; sessionId: string }
-  | { event: 'publisher_lost'; streamId: string; sessionId: string }
-  | { event: 'subscriber_connected'; streamId: string; sessionId: string }
-  | { event: 'subscriber_closed'; streamId: string; sessionId: string };
+/** What the media plane reports outward, written once: the engine emits it, the worker passes it
+ * on, the pool re-emits it to the lifecycle and the transports. */
+export interface MediaEventMap {
+  publisher_connected: [streamId: string, sessionId: string];
+  publisher_lost: [streamId: string, sessionId: string];
+  subscriber_connected: [streamId: string, sessionId: string];
+  subscriber_closed: [streamId: string, sessionId: string];
+}
+
+export const mediaEvents = [
+  'publisher_connected',
+  'publisher_lost',
+  'subscriber_connected',
+  'subscriber_closed',
+] as const satisfies readonly (keyof MediaEventMap)[];
+
+/** One media event as it crosses the IPC channel. */
+export type MediaEvent = {
+  [E in keyof MediaEventMap]: { event: E; streamId: string; sessionId: string };
+}[keyof MediaEventMap];
+
+export type WorkerEvent = { event: 'ready'; relayPort: number } | MediaEvent;
 
 export type WorkerToMain =
   | { id: number; ok: true; result: unknown }

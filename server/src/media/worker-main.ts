@@ -7,14 +7,14 @@
 import { createSocket } from 'node:dgram';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createLogger } from '../logging/logger';
-import type {
-  MainToWorker,
-  WorkerError,
-  WorkerEvent,
-  WorkerRequest,
-  WorkerSettings,
-  WorkerStats,
-  WorkerToMain,
+import {
+  mediaEvents,
+  type MainToWorker,
+  type WorkerError,
+  type WorkerRequest,
+  type WorkerSettings,
+  type WorkerStats,
+  type WorkerToMain,
 } from './ipc';
 import { MediaEngine } from './MediaEngine';
 import { MediaError } from './MediaError';
@@ -56,14 +56,8 @@ const engine = new MediaEngine(
   },
   (streamId) => relays.get(streamId),
 );
-for (const event of [
-  'publisher_connected',
-  'publisher_lost',
-  'subscriber_connected',
-  'subscriber_closed',
-] as const) {
-  engine.on(event, (streamId, sessionId) => send({ event, streamId, sessionId } as WorkerEvent));
-}
+for (const event of mediaEvents)
+  engine.on(event, (streamId, sessionId) => send({ event, streamId, sessionId }));
 
 relaySocket.on('message', (datagram, from) => {
   if (from.address !== '127.0.0.1' || datagram.length < relayHeaderLength) return;
