@@ -372,9 +372,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
       case 'subscriber_closed': {
         const known = this.sessions.get(message.sessionId);
         if (known?.worker === worker) this.sessions.delete(message.sessionId);
-        // Sessions the registry let go of first (closed by the stream's end) were reported already.
-        if (known || message.event === 'publisher_lost' || this.streams.has(message.streamId))
-          this.emit(message.event, message.streamId, message.sessionId);
+        // The viewers of a stream this pool ended are not reported one by one: the stream's end
+        // is reported by whoever ended it. Every other close is reported once, by its worker.
+        if (message.event === 'subscriber_closed' && message.cause === 'stream_closed_by_parent')
+          return;
+        this.emit(message.event, message.streamId, message.sessionId);
         return;
       }
     }

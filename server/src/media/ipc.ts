@@ -87,10 +87,28 @@ export const mediaEvents = [
   'subscriber_closed',
 ] as const satisfies readonly (keyof MediaEventMap)[];
 
-/** One media event as it crosses the IPC channel. */
-export type MediaEvent = {
-  [E in keyof MediaEventMap]: { event: E; streamId: string; sessionId: string };
-}[keyof MediaEventMap];
+/** Why a session ended, as its worker tells the main process. */
+export type CloseCause =
+  /** The main process closed this session. */
+  | 'closed_by_parent'
+  /** The main process ended the session's whole stream on this worker. */
+  | 'stream_closed_by_parent'
+  /** It ended on its own: its peer went away, it never connected, or its publisher fell silent. */
+  | 'own';
+
+/** One media event as it crosses the IPC channel; an ended session says why it ended. */
+export type MediaEvent =
+  | {
+      event: 'publisher_connected' | 'subscriber_connected';
+      streamId: string;
+      sessionId: string;
+    }
+  | {
+      event: 'publisher_lost' | 'subscriber_closed';
+      streamId: string;
+      sessionId: string;
+      cause: CloseCause;
+    };
 
 export type WorkerEvent = { event: 'ready'; relayPort: number } | MediaEvent;
 
