@@ -1,6 +1,7 @@
 import { SafeEmitter, type ListenerErrorHandler } from '../events/SafeEmitter';
 import type { MediaKind, StreamCodecs } from './codecs';
 import { MediaError } from './MediaError';
+import type { MediaEventMap } from './ipc';
 import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
 import type { Publisher } from './Publisher';
 import { StreamRouter, type RouterRelay } from './StreamRouter';
@@ -19,14 +20,6 @@ export interface MediaEngineOptions {
    * where a throw would end the worker and every connection on it.
    */
   onListenerError: ListenerErrorHandler;
-}
-
-/** What the media plane reports outward; the worker passes it on to the main process. */
-export interface MediaEventMap {
-  publisher_connected: [streamId: string, sessionId: string];
-  publisher_lost: [streamId: string, sessionId: string];
-  subscriber_connected: [streamId: string, sessionId: string];
-  subscriber_closed: [streamId: string, sessionId: string];
 }
 
 export type SessionRole = 'publish' | 'watch';

@@ -71,12 +71,46 @@ export interface WorkerError {
 
 export type MainToWorker = { id: number; request: WorkerRequest };
 
-export type WorkerEvent =
-  | { event: 'ready'; relayPort: number }
-  | { event: 'publisher_connected'; streamId: string; sessionId: string }
-  | { event: 'publisher_lost'; streamId: string; sessionId: string }
-  | { event: 'subscriber_connected'; streamId: string; sessionId: string }
-  | { event: 'subscriber_closed'; streamId: string; sessionId: string };
+/** What the media plane reports outward, written once: the engine emits it, the worker passes it
+ * on, the pool re-emits it to the lifecycle and the transports. */
+export interface MediaEventMap {
+  publisher_connected: [streamId: string, sessionId: string];
+  publisher_lost: [streamId: string, sessionId: string];
+  subscriber_connected: [streamId: string, sessionId: string];
+  subscriber_closed: [streamId: string, sessionId: string];
+}
+
+export const mediaEvents = [
+  'publisher_connected',
+  'publisher_lost',
+  'subscriber_connected',
+  'subscriber_closed',
+] as const satisfies readonly (keyof MediaEventMap)[];
+
+/** Why a session ended, as its worker tells the main process. */
+export type CloseCause =
+  /** The main process closed this session. */
+  | 'closed_by_parent'
+  /** The main process ended the session's whole stream on this worker. */
+  | 'stream_closed_by_parent'
+  /** It ended on its own: its peer went away, it never connected, or its publisher fell silent. */
+  | 'own';
+
+/** One media event as it crosses the IPC channel; an ended session says why it ended. */
+export type MediaEvent =
+  | {
+      event: 'publisher_connected' | 'subscriber_connected';
+      streamId: string;
+      sessionId: string;
+    }
+  | {
+      event: 'publisher_lost' | 'subscriber_closed';
+      streamId: string;
+      sessionId: string;
+      cause: CloseCause;
+    };
+
+export type WorkerEvent = { event: 'ready'; relayPort: number } | MediaEvent;
 
 export type WorkerToMain =
   | { id: number; ok: true; result: unknown }

@@ -7,14 +7,15 @@
 import { createSocket } from 'node:dgram';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createLogger } from '../logging/logger';
-import type {
-  MainToWorker,
-  WorkerError,
-  WorkerEvent,
-  WorkerRequest,
-  WorkerSettings,
-  WorkerStats,
-  WorkerToMain,
+import {
+  mediaEvents,
+  type CloseCause,
+  type MainToWorker,
+  type WorkerError,
+  type WorkerRequest,
+  type WorkerSettings,
+  type WorkerStats,
+  type WorkerToMain,
 } from './ipc';
 import { MediaEngine } from './MediaEngine';
 import { MediaError } from './MediaError';
@@ -56,14 +57,27 @@ const engine = new MediaEngine(
   },
   (streamId) => relays.get(streamId),
 );
-for (const event of [
-  'publisher_connected',
-  'publisher_lost',
-  'subscriber_connected',
-  'subscriber_closed',
-] as const) {
-  engine.on(event, (streamId, sessionId) => send({ event, streamId, sessionId } as WorkerEvent));
-}
+/**
+ * Set while the main process's close request runs: the engine reports the closes it causes
+ * synchronously, so each ended session is told apart from one that ended on its own.
+ */
+let closingFor: CloseCause = 'own';
+const closeForParent = (cause: CloseCause, close: () => void) => {
+  closingFor = cause;
+  try {
+    close();
+  } finally {
+    closingFor = 'own';
+  }
+};
+for (const event of mediaEvents)
+  engine.on(event, (streamId, sessionId) =>
+    send(
+      event === 'publisher_lost' || event === 'subscriber_closed'
+        ? { event, streamId, sessionId, cause: closingFor }
+        : { event, streamId, sessionId },
+    ),
+  );
 
 relaySocket.on('message', (datagram, from) => {
   if (from.address !== '127.0.0.1' || datagram.length < relayHeaderLength) return;
@@ -151,10 +165,10 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       engine.addIceCandidate(request.sessionId, request.candidate);
       return {};
     case 'close_session':
-      engine.closeSession(request.sessionId);
+      closeForParent('closed_by_parent', () => engine.closeSession(request.sessionId));
       return {};
     case 'close_stream': {
-      engine.closeStream(request.streamId);
+      closeForParent('stream_closed_by_parent', () => engine.closeStream(request.streamId));
       const relay = relays.get(request.streamId);
       relays.delete(request.streamId);
       if (relay) streamsByChannel.delete(relay.channel);
@@ -209,7 +223,8 @@ let stopping = false;
 function shutdown(): void {
   if (stopping) return;
   stopping = true;
-  engine.close();
+  // Asked for by the main process, or it is gone: either way no viewer ended on its own.
+  closeForParent('stream_closed_by_parent', () => engine.close());
   relaySocket.close();
   setImmediate(() => process.exit(0));
 }
