@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { WebSocket } from 'ws';
 import { addressKey } from '../src/http/client-address';
 import { raiseOpenFilesLimit, readOpenFilesLimit } from '../src/process/open-files-limit';
-import { RecordingViewer, SyntheticPublisher, waitFor } from './support/loopback-peers';
+import { RecordingViewer, waitFor } from './support/loopback-peers';
+import { publishOverSocket } from './support/socket-publisher';
 import {
   api,
   emitAck,
@@ -224,15 +225,8 @@ describe('anonymous viewers of one address', () => {
   const liveWithMedia = async (): Promise<string> => {
     const streamId = await start();
     const hostSocket = await connectedSocket(server, host.token);
-    const publisher = new SyntheticPublisher();
+    const publisher = await publishOverSocket(hostSocket, streamId);
     later(() => publisher.close());
-    const res = await emitAck(hostSocket, 'live_offer', {
-      streamId,
-      description: { type: 'offer', sdp: await publisher.offer() },
-    });
-    expect(res.ok).toBe(true);
-    await publisher.accept(res.description.sdp);
-    publisher.start();
     await waitFor(() => server.media.stats().publishers >= 1, 10_000, 'the publisher');
     // The host's socket counts toward the address's sockets like any other.
     return streamId;

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { anonymousViewer, presenceHandle } from '../src/live/presence';
 import { RecordingViewer, SyntheticPublisher, connected, waitFor } from './support/loopback-peers';
+import { publishOverSocket } from './support/socket-publisher';
 import {
   api,
   collect,
@@ -46,15 +47,8 @@ function harness(server: () => TestServer) {
     const streamId = await start(host, isPrivate);
     const hostSocket = await socketOf(host.token);
     await emitAck(hostSocket, 'join_live', { streamId });
-    const publisher = new SyntheticPublisher();
+    const publisher = await publishOverSocket(hostSocket, streamId);
     later(() => publisher.close());
-    const res = await emitAck(hostSocket, 'live_offer', {
-      streamId,
-      description: { type: 'offer', sdp: await publisher.offer() },
-    });
-    expect(res.ok).toBe(true);
-    await publisher.accept(res.description.sdp);
-    publisher.start();
     await waitFor(
       () => server().media.stats().publishers >= 1,
       10_000,

@@ -10,7 +10,8 @@ import {
   type TestServer,
   type TestUser,
 } from './support/server';
-import { RecordingViewer, SyntheticPublisher, connected, waitFor } from './support/loopback-peers';
+import { RecordingViewer, connected, waitFor } from './support/loopback-peers';
+import { publishOverSocket } from './support/socket-publisher';
 import { PrivateRedis } from './support/private-services';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -47,15 +48,8 @@ async function startHereThenPublishThere(restNode: TestServer, mediaNode: TestSe
   const streamId: string = started.body.streamId;
   const hostSocket = await socketOf(mediaNode, host);
   await emitAck(hostSocket, 'join_live', { streamId });
-  const publisher = new SyntheticPublisher();
+  const publisher = await publishOverSocket(hostSocket, streamId);
   cleanup.push(() => publisher.close());
-  const res = await emitAck(hostSocket, 'live_offer', {
-    streamId,
-    description: { type: 'offer', sdp: await publisher.offer() },
-  });
-  expect(res.ok).toBe(true);
-  await publisher.accept(res.description.sdp);
-  publisher.start();
   await waitFor(() => mediaNode.media.stats().publishers === 1, 10_000, 'publisher');
   return { host, streamId };
 }

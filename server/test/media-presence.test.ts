@@ -14,6 +14,7 @@ import {
   type TestUser,
 } from './support/server';
 import { RecordingViewer, SyntheticPublisher, connected, waitFor } from './support/loopback-peers';
+import { publishOverSocket } from './support/socket-publisher';
 
 describe('a media session implies presence', () => {
   const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -36,15 +37,8 @@ describe('a media session implies presence', () => {
     const streamId: string = started.body.streamId;
     const hostSocket = await socketOf(server, host);
     await emitAck(hostSocket, 'join_live', { streamId });
-    const publisher = new SyntheticPublisher();
+    const publisher = await publishOverSocket(hostSocket, streamId);
     cleanup.push(() => publisher.close());
-    const res = await emitAck(hostSocket, 'live_offer', {
-      streamId,
-      description: { type: 'offer', sdp: await publisher.offer() },
-    });
-    expect(res.ok).toBe(true);
-    await publisher.accept(res.description.sdp);
-    publisher.start();
     await waitFor(() => server.media.stats().publishers === 1, 10_000, 'publisher');
     return { streamId, hostSocket };
   };
