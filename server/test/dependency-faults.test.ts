@@ -288,6 +288,15 @@ describe('dependency faults (private PostgreSQL and Redis)', () => {
     const back = Date.now();
     await banned;
     await countOnB;
+    // Each node sees Redis back on its own probe: a comment published by a node that has not yet
+    // is dropped (never queued), so the crossing is tried once both say so.
+    await until(
+      async () =>
+        (await health(a)).dependencies.redis === 'ok' &&
+        (await health(b)).dependencies.redis === 'ok',
+      convergeMs,
+      'both nodes to see Redis back',
+    );
     await crosses('a1', 'b1');
     measured.redisOutageConverged = Date.now() - back;
     expect(measured.redisOutageConverged).toBeLessThan(convergeMs);
