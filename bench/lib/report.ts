@@ -323,6 +323,7 @@ function joinsSection(j: JoinsResult, headline: string[]): string[] {
         0,
       ),
       cpu: shown(fmtSpread(step.summary.serverCpuPct)),
+      cpuPerJoin: shown(fmtSpread(step.summary.serverCpuMsPerJoin, 3)),
       idle: fmtSpread(step.summary.machineIdlePct),
     };
   });
@@ -333,7 +334,7 @@ function joinsSection(j: JoinsResult, headline: string[]): string[] {
   return [
     '## Join storms (issue 17)',
     '',
-    `${sockets} anonymous sockets, connected beforehand from ${workerProcesses} processes, send \`join_live\` for one stream at the same moment (one early viewer joined alone first); ${runs} storm(s) per database on one server process each, median (min–max). **joins/s** = joins acknowledged ÷ the time from the first send to the last acknowledgement; **exact** = runs whose count and peak were exactly the early viewer plus every acknowledged join once settled. Server CPU is the server process (the PostgreSQL server's own processes are not counted). A run is INVALID when a load-generator process used ≥ ${saturation.loadProcessShare * 100}% of a core; machine idle is shown, not held against a run (the server and its database use both cores of a small machine during a storm).`,
+    `${sockets} anonymous sockets, connected beforehand from ${workerProcesses} processes, send \`join_live\` for one stream at the same moment (one early viewer joined alone first); ${runs} storm(s) per database on one server process each, median (min–max). **joins/s** = joins acknowledged ÷ the time from the first send to the last acknowledgement; **exact** = runs whose count and peak were exactly the early viewer plus every acknowledged join once settled. Server CPU is the server process (the PostgreSQL server's own processes are not counted); **CPU ms/join** is its CPU time over the storm ÷ joins acknowledged, which a busy machine does not inflate the way it slows the storm. A run is INVALID when a load-generator process used ≥ ${saturation.loadProcessShare * 100}% of a core; machine idle is shown, not held against a run (the server and its database use both cores of a small machine during a storm).`,
     '',
     table(rows, [
       ['database', 'database'],
@@ -345,6 +346,7 @@ function joinsSection(j: JoinsResult, headline: string[]): string[] {
       ['exact', 'exact'],
       ['refused', 'refused'],
       ['cpu', 'server CPU %'],
+      ['cpuPerJoin', 'server CPU ms/join'],
       ['idle', 'machine idle %'],
     ]),
     '',

@@ -52,6 +52,11 @@ export interface JoinsRun {
   expectedCount: number;
   exact: boolean;
   serverCpuPct: number;
+  /**
+   * Server CPU time per acknowledged join: what a storm costs the node whatever else the machine
+   * runs (a share of a core it did not get slows the storm but costs nothing).
+   */
+  serverCpuMsPerJoin: number;
   generatorMaxPct: number;
   machineIdlePct: number;
   loadAverage: number[];
@@ -64,7 +69,13 @@ export interface JoinsStep {
   valid: boolean;
   invalidReason?: string;
   summary: Record<
-    'joinsPerSecond' | 'stormMs' | 'ackP50Ms' | 'ackP99Ms' | 'serverCpuPct' | 'machineIdlePct',
+    | 'joinsPerSecond'
+    | 'stormMs'
+    | 'ackP50Ms'
+    | 'ackP99Ms'
+    | 'serverCpuPct'
+    | 'serverCpuMsPerJoin'
+    | 'machineIdlePct',
     Spread
   >;
 }
@@ -186,6 +197,7 @@ async function oneRun(
       expectedCount,
       exact: settled.viewerCount === expectedCount && settled.peakViewers === expectedCount,
       serverCpuPct: round(serverReading.share * 100),
+      serverCpuMsPerJoin: round((serverReading.seconds * 1000) / Math.max(1, acknowledged), 3),
       generatorMaxPct,
       machineIdlePct: round(machineIdle * 100),
       loadAverage,
@@ -216,7 +228,7 @@ async function measure(
       const x = await oneRun(server, workers, r, options);
       runs.push(x);
       options.log(
-        `joins ${database} run ${r + 1}: ${x.acknowledged}/${x.sockets} acknowledged in ${x.stormMs} ms = ${x.joinsPerSecond} joins/s (ack p50 ${x.ackP50Ms} ms, p99 ${x.ackP99Ms} ms), count ${x.viewerCount} peak ${x.peakViewers} of ${x.expectedCount}${x.exact ? ' exact' : ' NOT EXACT'}, refused ${JSON.stringify(x.refused)}, server ${x.serverCpuPct}% CPU, load gen busiest ${x.generatorMaxPct}%, idle ${x.machineIdlePct}%, load avg ${x.loadAverage.join(' ')}${x.invalidReason ? ` INVALID: ${x.invalidReason}` : ''}`,
+        `joins ${database} run ${r + 1}: ${x.acknowledged}/${x.sockets} acknowledged in ${x.stormMs} ms = ${x.joinsPerSecond} joins/s (ack p50 ${x.ackP50Ms} ms, p99 ${x.ackP99Ms} ms), count ${x.viewerCount} peak ${x.peakViewers} of ${x.expectedCount}${x.exact ? ' exact' : ' NOT EXACT'}, refused ${JSON.stringify(x.refused)}, server ${x.serverCpuPct}% CPU (${x.serverCpuMsPerJoin} ms per join), load gen busiest ${x.generatorMaxPct}%, idle ${x.machineIdlePct}%, load avg ${x.loadAverage.join(' ')}${x.invalidReason ? ` INVALID: ${x.invalidReason}` : ''}`,
       );
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
@@ -237,6 +249,7 @@ async function measure(
       ackP50Ms: summaryOf('ackP50Ms'),
       ackP99Ms: summaryOf('ackP99Ms'),
       serverCpuPct: summaryOf('serverCpuPct'),
+      serverCpuMsPerJoin: summaryOf('serverCpuMsPerJoin'),
       machineIdlePct: summaryOf('machineIdlePct'),
     },
   };

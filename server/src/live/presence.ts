@@ -155,6 +155,12 @@ export class PresenceService {
     private readonly options: PresenceOptions,
   ) {}
 
+  /** Joins and leaves of one stream, written in batches (see `KeyedBatches`). */
+  private readonly changes = new KeyedBatches<PresenceChange, JoinOutcome | undefined>(
+    (streamId, changes) => this.write(streamId, changes),
+    maxBatch,
+  );
+
   get leaseSeconds(): number {
     return this.options.leaseSeconds;
   }
@@ -205,21 +211,6 @@ export class PresenceService {
       .from(streamViewers)
       .where(eq(streamViewers.streamId, streamId));
     return row?.n ?? 0;
-  }
-
-  async isPresent(streamId: string, viewer: Viewer, handle: PresenceHandle): Promise<boolean> {
-    const [row] = await this.db
-      .select({ one: sql`1` })
-      .from(streamPresence)
-      .where(
-        and(
-          eq(streamPresence.streamId, streamId),
-          eq(streamPresence.viewer, keyOf(viewer)),
-          eq(streamPresence.handle, handle),
-        ),
-      )
-      .limit(1);
-    return row !== undefined;
   }
 
   /**
@@ -330,18 +321,12 @@ export class PresenceService {
     }
   }
 
-  /** Joins and leaves of one stream, written in batches (see `KeyedBatches`). */
-  private readonly changes = new KeyedBatches<PresenceChange, JoinOutcome | undefined>(
-    (streamId, changes) => this.write(streamId, changes),
-    maxBatch,
-  );
-
   private async add(
     streamId: string,
     viewer: Viewer,
     handle: PresenceHandle,
     leaseSeconds: number | null,
-    confirm?: () => boolean,
+    confirm?: ConfirmEntry,
   ): Promise<JoinOutcome> {
     const outcome = await this.changes.submit(streamId, {
       kind: 'enter',
