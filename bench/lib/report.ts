@@ -350,6 +350,8 @@ function joinsSection(j: JoinsResult, headline: string[]): string[] {
       ['idle', 'machine idle %'],
     ]),
     '',
+    `The machine's 1-minute load average as each storm began (anything else it ran counts): ${j.steps.map((step) => `${step.database} ${step.runs.map((r) => num(r.loadAverage[0], 1)).join(', ')}`).join('; ')}.`,
+    '',
   ];
 }
 
