@@ -6,7 +6,7 @@
  *
  * Flags:
  *   --quick                 fewer and shorter steps
- *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse (also `--only a,b`)
+ *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse, joins (also `--only a,b`)
  *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
  *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
  *   --steps=50,100,200      fan-out viewer counts (a ramp)
@@ -19,9 +19,14 @@
  *   --chat-sizes=1000,2500  chat: receiving sockets per step (default 1000,2500,5000)
  *   --chat-runs=<n>         chat: runs per step (default 3)
  *   --chat-seconds=<s>      chat: sending time of one run (default 30)
+ *   --joins-sockets=<n>     joins: sockets joining at once (default 5000)
+ *   --joins-runs=<n>        joins: storms per database (default 3)
+ *   --joins-postgres=<url>  joins: the PostgreSQL server to measure too (default DATABASE_URL,
+ *                           else postgres://postgres@127.0.0.1:5432/postgres; `none` skips it)
  *
  * The chat scenario alone, as measured for issue 11: `npm run bench -- --only chat`.
  * One client flooding each event, as measured for issue 16: `npm run bench -- --only abuse`.
+ * Join storms on both databases, as measured for issue 17: `npm run bench -- --only joins`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -37,8 +42,9 @@ import { runChat } from './scenarios/chat';
 import { runChurn } from './scenarios/churn';
 import { runFanout, type FanoutResult } from './scenarios/fanout';
 import { runFirstFrame } from './scenarios/first-frame';
+import { runJoins } from './scenarios/joins';
 
-const scenarios = ['fanout', 'first-frame', 'churn', 'chat', 'api', 'abuse'] as const;
+const scenarios = ['fanout', 'first-frame', 'churn', 'chat', 'api', 'abuse', 'joins'] as const;
 /** `--name=value`, or `--name value`. */
 const flag = (name: string): string | undefined => {
   const args = process.argv;
@@ -100,7 +106,20 @@ const settings = {
     probes: 10,
     probeIntervalMs: 150,
   },
+  // Issue 17: 5,000 sockets joining one stream at once, on each database.
+  joins: {
+    sockets: numbers(flag('joins-sockets'))?.[0] ?? (quick ? 1000 : 5000),
+    runs: numbers(flag('joins-runs'))?.[0] ?? (quick ? 1 : 3),
+    workerProcesses: 2,
+  },
 };
+/** Kept out of `settings`, which goes into the results: a URL may hold a password. */
+const joinsPostgresUrl =
+  flag('joins-postgres') === 'none'
+    ? undefined
+    : (flag('joins-postgres') ??
+      process.env.DATABASE_URL ??
+      'postgres://postgres@127.0.0.1:5432/postgres');
 
 const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -204,6 +223,23 @@ async function main(): Promise<void> {
     [],
     true,
   );
+  // Joins start their own servers, one per database.
+  if (wanted('joins')) {
+    const t0 = performance.now();
+    try {
+      results.joins = await runJoins({
+        ...settings.joins,
+        postgresUrl: joinsPostgresUrl,
+        serverRoot,
+        log,
+      });
+    } catch (error) {
+      failures.joins = error instanceof Error ? error.message : String(error);
+      log(`joins FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    durations.joins = Math.round((performance.now() - t0) / 1000);
+    log(`(joins: ${durations.joins} s)`);
+  }
   if (Object.keys(failures).length) results.failures = failures;
   results.finishedAt = new Date().toISOString();
 

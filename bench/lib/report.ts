@@ -3,7 +3,8 @@ import type { ChatResult, ChatStep } from '../scenarios/chat';
 import type { ChurnResult } from '../scenarios/churn';
 import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
 import { firstFrameDescription, type FirstFrameResult } from '../scenarios/first-frame';
-import { saturationRule } from './saturation';
+import type { JoinsResult } from '../scenarios/joins';
+import { saturation, saturationRule } from './saturation';
 import { spread, type Spread } from './stats';
 
 export const table = (
@@ -305,6 +306,55 @@ function abuseSection(a: AbuseResult, headline: string[]): string[] {
   ];
 }
 
+function joinsSection(j: JoinsResult, headline: string[]): string[] {
+  const { sockets, runs, workerProcesses } = j.settings;
+  const rows = j.steps.map((step) => {
+    const shown = (text: string) => (step.valid ? text : '—');
+    return {
+      database: step.database,
+      valid: step.valid ? 'yes' : `**INVALID**: ${step.invalidReason ?? ''}`,
+      rate: shown(fmtSpread(step.summary.joinsPerSecond, 0)),
+      storm: shown(fmtSpread(step.summary.stormMs, 0)),
+      p50: shown(fmtSpread(step.summary.ackP50Ms, 0)),
+      p99: shown(fmtSpread(step.summary.ackP99Ms, 0)),
+      exact: `${step.runs.filter((r) => r.exact).length} of ${step.runs.length}`,
+      refused: step.runs.reduce(
+        (n, r) => n + Object.values(r.refused).reduce((a, b) => a + b, 0),
+        0,
+      ),
+      cpu: shown(fmtSpread(step.summary.serverCpuPct)),
+      cpuPerJoin: shown(fmtSpread(step.summary.serverCpuMsPerJoin, 3)),
+      idle: fmtSpread(step.summary.machineIdlePct),
+    };
+  });
+  for (const step of j.steps.filter((s) => s.valid))
+    headline.push(
+      `joins (${step.database}): ${num(step.summary.joinsPerSecond.median, 0)} joins/s for ${sockets} sockets, counts exact in ${step.runs.filter((r) => r.exact).length} of ${step.runs.length}`,
+    );
+  return [
+    '## Join storms (issue 17)',
+    '',
+    `${sockets} anonymous sockets, connected beforehand from ${workerProcesses} processes, send \`join_live\` for one stream at the same moment (one early viewer joined alone first); ${runs} storm(s) per database on one server process each, median (min–max). **joins/s** = joins acknowledged ÷ the time from the first send to the last acknowledgement; **exact** = runs whose count and peak were exactly the early viewer plus every acknowledged join once settled. Server CPU is the server process (the PostgreSQL server's own processes are not counted); **CPU ms/join** is its CPU time over the storm ÷ joins acknowledged, which a busy machine does not inflate the way it slows the storm. A run is INVALID when a load-generator process used ≥ ${saturation.loadProcessShare * 100}% of a core; machine idle is shown, not held against a run (the server and its database use both cores of a small machine during a storm).`,
+    '',
+    table(rows, [
+      ['database', 'database'],
+      ['valid', 'valid'],
+      ['rate', 'joins/s'],
+      ['storm', 'storm ms'],
+      ['p50', 'ack p50 ms'],
+      ['p99', 'ack p99 ms'],
+      ['exact', 'exact'],
+      ['refused', 'refused'],
+      ['cpu', 'server CPU %'],
+      ['cpuPerJoin', 'server CPU ms/join'],
+      ['idle', 'machine idle %'],
+    ]),
+    '',
+    `The machine's 1-minute load average as each storm began (anything else it ran counts): ${j.steps.map((step) => `${step.database} ${step.runs.map((r) => num(r.loadAverage[0], 1)).join(', ')}`).join('; ')}.`,
+    '',
+  ];
+}
+
 export function renderReport(
   results: Record<string, any>,
   source: string,
@@ -330,6 +380,7 @@ export function renderReport(
   if (results.churn) parts.push(...churnSection(results.churn as ChurnResult, headline));
   if (results.chat) parts.push(...chatSection(results.chat as ChatResult, headline));
   if (results.abuse) parts.push(...abuseSection(results.abuse as AbuseResult, headline));
+  if (results.joins) parts.push(...joinsSection(results.joins as JoinsResult, headline));
   if (results.api) {
     parts.push(
       '## 5. API under concurrent load (50 concurrent clients)',

@@ -44,7 +44,8 @@ async function buildServer(root: string): Promise<string> {
 
 export interface ServerProcessOptions {
   nodeArgs?: string[];
-  env?: Record<string, string>;
+  /** Added to the environment; a variable set to undefined is removed from it. */
+  env?: Record<string, string | undefined>;
   /** Another checkout whose server is measured (default: this one). */
   serverRoot?: string;
   /**

@@ -89,10 +89,15 @@ export class CommentService {
   }
 
   /** The chat as `userId` (undefined: someone anonymous) finds it on joining. */
-  async chatState(streamId: string, userId: string | undefined): Promise<ChatState> {
+  async chatState(
+    streamId: string,
+    userId: string | undefined,
+    /** The stream as the caller just read it, if it did: an anonymous watcher's state needs no read. */
+    known?: { slowModeSeconds: number },
+  ): Promise<ChatState> {
     if (!userId) {
-      const stream = await this.streams.visibleRow(streamId, undefined);
-      return { slowModeSeconds: stream.slowModeSeconds, role: 'viewer', timedOutUntil: null };
+      const { slowModeSeconds } = known ?? (await this.streams.visibleRow(streamId, undefined));
+      return { slowModeSeconds, role: 'viewer', timedOutUntil: null };
     }
     const gate = await readChatGate(this.db, streamId, userId);
     return {

@@ -1,19 +1,19 @@
 import { and, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Stream, StreamViewer } from '@onair/protocol';
 import type { Db } from '../db/database';
-import { liveStreams, streamPresence, streamViewers, users } from '../db/schema';
-import { isBanned } from './chat-gate';
+import {
+  channelBans,
+  follows,
+  liveStreams,
+  streamPresence,
+  streamViewers,
+  users,
+} from '../db/schema';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
-import {
-  hostColumns,
-  iso,
-  lockStream,
-  lockVisibleStream,
-  readHost,
-  toStream,
-  type StreamRow,
-} from './stream-rows';
+import { KeyedBatches, type Settlement } from './KeyedBatches';
+import { hostColumns, iso, lockStream, readHost, toStream, type StreamRow } from './stream-rows';
 import { toPublicUser } from './users';
 
 /** Who acts, as the verified token says. */
@@ -71,7 +71,33 @@ export interface JoinOutcome {
   viewerCount: number;
   /** True for the host, who is in the room but never counted. */
   isHost: boolean;
+  /** The stream's slow mode as the join found it (what an anonymous watcher's chat state needs). */
+  slowModeSeconds: number;
 }
+
+/**
+ * Called under the stream's lock once a viewer may enter, before their presence is written;
+ * false when the caller no longer wants it (its socket went), and nothing is written. What it
+ * does (a socket joining the room) is done before any later ban, unfollow or end of the stream
+ * is stored, so that change finds it and undoes it: nothing needs checking afterwards.
+ */
+export type ConfirmEntry = () => boolean;
+
+interface Entering {
+  kind: 'enter';
+  viewer: Viewer;
+  handle: PresenceHandle;
+  leaseSeconds: number | null;
+  confirm: ConfirmEntry | undefined;
+}
+
+interface Leaving {
+  kind: 'leave';
+  viewer: Viewer;
+  handle: PresenceHandle;
+}
+
+type PresenceChange = Entering | Leaving;
 
 export interface PresenceOptions {
   /** This process's node id, recorded on the handles it holds (dropped when it restarts). */
@@ -82,6 +108,33 @@ export interface PresenceOptions {
 
 /** Expired leases handled per sweep; the rest wait for the next one. */
 const sweepBatch = 500;
+/** Joins or leaves of one stream written in one transaction at most (bounds a statement's size). */
+const maxBatch = 500;
+
+/**
+ * `column = any(values)` with the values as one array parameter: a batch of 500 is one value to
+ * bind, not 500 (building and parsing those costs more than the statement itself).
+ */
+const anyOf = (column: SQL | AnyPgColumn, values: string[], type: 'text' | 'uuid'): SQL =>
+  sql`${column} = any(${sql.param(values)}::${sql.raw(type)}[])`;
+
+async function followersAmong(tx: Db, hostId: string, userIds: string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await tx
+    .select({ userId: follows.followerId })
+    .from(follows)
+    .where(and(eq(follows.followeeId, hostId), anyOf(follows.followerId, userIds, 'uuid')));
+  return new Set(rows.map((r) => r.userId));
+}
+
+async function bannedAmong(tx: Db, hostId: string, userIds: string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await tx
+    .select({ userId: channelBans.userId })
+    .from(channelBans)
+    .where(and(eq(channelBans.hostId, hostId), anyOf(channelBans.userId, userIds, 'uuid')));
+  return new Set(rows.map((r) => r.userId));
+}
 
 /**
  * Who is watching which stream, for every transport alike: each calls `enter`/`leave` with its
@@ -89,6 +142,11 @@ const sweepBatch = 500;
  * however many handles they hold; counts are recomputed from the rows under the stream's row
  * lock, so they are exact on one node or many. The host may hold handles (to be in the room) but
  * is never counted.
+ *
+ * Joins and leaves of a stream are written in batches (group commit): those that arrive while
+ * one batch is being written go into the next, in one transaction, and each caller is answered
+ * once its batch is committed. A room filling at thousands of joins a second then takes a few
+ * dozen transactions a second, not one per join queueing for the row lock.
  */
 export class PresenceService {
   constructor(
@@ -97,13 +155,27 @@ export class PresenceService {
     private readonly options: PresenceOptions,
   ) {}
 
+  /** Joins and leaves of one stream, written in batches (see `KeyedBatches`). */
+  private readonly changes = new KeyedBatches<PresenceChange, JoinOutcome | undefined>(
+    (streamId, changes) => this.write(streamId, changes),
+    maxBatch,
+  );
+
   get leaseSeconds(): number {
     return this.options.leaseSeconds;
   }
 
-  /** Holds `viewer` in the stream through a connection until `leave` (or the stream ends). */
-  enter(streamId: string, viewer: Viewer, handle: ConnectionHandle): Promise<JoinOutcome> {
-    return this.add(streamId, viewer, handle, null);
+  /**
+   * Holds `viewer` in the stream through a connection until `leave` (or the stream ends);
+   * `confirm` is asked under the stream's lock whether the entry is still wanted.
+   */
+  enter(
+    streamId: string,
+    viewer: Viewer,
+    handle: ConnectionHandle,
+    confirm?: ConfirmEntry,
+  ): Promise<JoinOutcome> {
+    return this.add(streamId, viewer, handle, null, confirm);
   }
 
   /** A REST view: present for `leaseSeconds`; calling again renews the lease. */
@@ -113,7 +185,7 @@ export class PresenceService {
 
   /** Drops one handle; the viewer leaves when it was their last. Unknown handles are a no-op. */
   async leave(streamId: string, viewer: Viewer, handle: PresenceHandle): Promise<void> {
-    await this.remove(streamId, viewer, eq(streamPresence.handle, handle));
+    await this.changes.submit(streamId, { kind: 'leave', viewer, handle });
   }
 
   /** Who watched a stream and when, newest first (at most 200): the plan's `viewers[]`. */
@@ -139,21 +211,6 @@ export class PresenceService {
       .from(streamViewers)
       .where(eq(streamViewers.streamId, streamId));
     return row?.n ?? 0;
-  }
-
-  async isPresent(streamId: string, viewer: Viewer, handle: PresenceHandle): Promise<boolean> {
-    const [row] = await this.db
-      .select({ one: sql`1` })
-      .from(streamPresence)
-      .where(
-        and(
-          eq(streamPresence.streamId, streamId),
-          eq(streamPresence.viewer, keyOf(viewer)),
-          eq(streamPresence.handle, handle),
-        ),
-      )
-      .limit(1);
-    return row !== undefined;
   }
 
   /**
@@ -269,44 +326,213 @@ export class PresenceService {
     viewer: Viewer,
     handle: PresenceHandle,
     leaseSeconds: number | null,
+    confirm?: ConfirmEntry,
   ): Promise<JoinOutcome> {
-    const userId = userIdOf(viewer);
-    const key = keyOf(viewer);
+    const outcome = await this.changes.submit(streamId, {
+      kind: 'enter',
+      viewer,
+      handle,
+      leaseSeconds,
+      confirm,
+    });
+    if (!outcome) throw new Error('a join was settled without its outcome');
+    return outcome;
+  }
+
+  /**
+   * Writes a batch of one stream: each run of consecutive joins, or of leaves, in one
+   * transaction, in order, so a leave is never written before the join it follows.
+   */
+  private async write(
+    streamId: string,
+    changes: PresenceChange[],
+  ): Promise<Settlement<JoinOutcome | undefined>[]> {
+    const settled: Settlement<JoinOutcome | undefined>[] = [];
+    // One of the two holds the current run, the other is empty.
+    let entering: Entering[] = [];
+    let leaving: Leaving[] = [];
+    const writeRun = async () => {
+      try {
+        if (entering.length > 0) settled.push(...(await this.enterAll(streamId, entering)));
+        else if (leaving.length > 0) {
+          await this.leaveAll(streamId, leaving);
+          settled.push(...leaving.map(() => ({ ok: true as const, value: undefined })));
+        }
+      } catch (error) {
+        settled.push(...[...entering, ...leaving].map(() => ({ ok: false as const, error })));
+      }
+      entering = [];
+      leaving = [];
+    };
+    for (const change of changes) {
+      if (change.kind === 'enter') {
+        if (leaving.length > 0) await writeRun();
+        entering.push(change);
+      } else {
+        if (entering.length > 0) await writeRun();
+        leaving.push(change);
+      }
+    }
+    await writeRun();
+    return settled;
+  }
+
+  /**
+   * Joins of one stream in one transaction under its row lock: one read of who may enter (the
+   * stream, followers of a private one, bans), one insert of their handles and one of the
+   * viewers who were not present, and the count moved once by how many came.
+   */
+  private async enterAll(
+    streamId: string,
+    entries: Entering[],
+  ): Promise<Settlement<JoinOutcome>[]> {
+    const refusals = new Map<number, AppError>();
     const change = await this.db.transaction(async (tx) => {
-      // An anonymous watcher sees public streams only: a private one is "not found".
-      const stream = await lockVisibleStream(tx, streamId, userId);
-      if (stream.status !== 'live') throw AppError.streamEnded();
-      if (stream.hostId === userId) return { stream, changed: false };
+      const stream = await lockStream(tx, streamId);
+      if (!stream) {
+        entries.forEach((_, i) => refusals.set(i, AppError.notFound()));
+        return null;
+      }
+      const guests = [
+        ...new Set(
+          entries.flatMap((e) => {
+            const userId = userIdOf(e.viewer);
+            return userId && userId !== stream.hostId ? [userId] : [];
+          }),
+        ),
+      ];
+      const followers = stream.isPrivate ? await followersAmong(tx, stream.hostId, guests) : null;
       // Read under the stream's lock, which a ban's `expel` takes after storing it: a join
       // either sees the ban or is undone by the expel.
-      if (userId && (await isBanned(tx, stream.hostId, userId))) throw AppError.banned();
-      const before = await this.handlesOf(tx, streamId, key);
-      const expiresAt =
-        leaseSeconds === null ? null : sql`now() + make_interval(secs => ${leaseSeconds})`;
-      await tx
-        .insert(streamPresence)
-        .values({ streamId, ...columnsOf(viewer), handle, node: this.options.nodeId, expiresAt })
-        .onConflictDoUpdate({
-          target: [streamPresence.streamId, streamPresence.viewer, streamPresence.handle],
-          // Entering again through the same handle renews a lease and changes nothing else.
-          set: { expiresAt },
-        });
-      if (before > 0) return { stream, changed: false };
-      await tx
-        .insert(streamViewers)
-        .values({ streamId, ...columnsOf(viewer) })
-        .onConflictDoUpdate({
-          target: [streamViewers.streamId, streamViewers.viewer],
-          set: { joinedAt: sql`now()`, leftAt: null },
-        });
-      return { stream: await this.adjustCount(tx, streamId, 1), changed: true };
+      const banned = await bannedAmong(tx, stream.hostId, guests);
+      const admitted: Entering[] = [];
+      entries.forEach((entry, i) => {
+        const userId = userIdOf(entry.viewer);
+        const isHost = userId === stream.hostId;
+        // An anonymous watcher sees public streams only: a private one is "not found".
+        if (followers && !isHost && !(userId && followers.has(userId)))
+          refusals.set(i, AppError.notFound());
+        else if (stream.status !== 'live') refusals.set(i, AppError.streamEnded());
+        else if (userId && !isHost && banned.has(userId)) refusals.set(i, AppError.banned());
+        else if (entry.confirm && !entry.confirm())
+          refusals.set(i, AppError.unauthorized('Disconnected'));
+        else if (!isHost) admitted.push(entry);
+      });
+      if (admitted.length === 0) return { stream, arrived: [] as Viewer[] };
+      // One row per viewer and handle: a statement may not upsert the same row twice.
+      const rows = new Map<string, Entering>();
+      for (const entry of admitted) rows.set(`${keyOf(entry.viewer)} ${entry.handle}`, entry);
+      const keys = [...new Set(admitted.map((e) => keyOf(e.viewer)))];
+      const present = new Set(
+        (
+          await tx
+            .selectDistinct({ viewer: streamPresence.viewer })
+            .from(streamPresence)
+            .where(
+              and(
+                eq(streamPresence.streamId, streamId),
+                anyOf(streamPresence.viewer, keys, 'text'),
+              ),
+            )
+        ).map((r) => r.viewer),
+      );
+      const written = [...rows.values()];
+      const ids = written.map((e) => columnsOf(e.viewer));
+      // Entering again through the same handle renews a lease and changes nothing else.
+      await tx.execute(sql`insert into ${streamPresence}
+          (stream_id, user_id, anonymous_id, handle, node, expires_at)
+        select ${streamId}, u, a, h, ${this.options.nodeId},
+          case when s is null then null else now() + make_interval(secs => s) end
+        from unnest(${sql.param(ids.map((c) => c.userId))}::uuid[],
+          ${sql.param(ids.map((c) => c.anonymousId))}::text[],
+          ${sql.param(written.map((e) => e.handle))}::text[],
+          ${sql.param(written.map((e) => e.leaseSeconds))}::int[]) as t(u, a, h, s)
+        on conflict (stream_id, viewer, handle) do update set expires_at = excluded.expires_at`);
+      const arrived = new Map<string, Viewer>();
+      for (const entry of admitted) {
+        const key = keyOf(entry.viewer);
+        if (!present.has(key)) arrived.set(key, entry.viewer);
+      }
+      if (arrived.size === 0) return { stream, arrived: [] as Viewer[] };
+      const arrivals = [...arrived.values()].map(columnsOf);
+      await tx.execute(sql`insert into ${streamViewers} (stream_id, user_id, anonymous_id)
+        select ${streamId}, u, a
+        from unnest(${sql.param(arrivals.map((c) => c.userId))}::uuid[],
+          ${sql.param(arrivals.map((c) => c.anonymousId))}::text[]) as t(u, a)
+        on conflict (stream_id, viewer) do update set joined_at = now(), left_at = null`);
+      return {
+        stream: await this.adjustCount(tx, streamId, arrived.size),
+        arrived: [...arrived.values()],
+      };
     });
-    if (change.changed) this.report(change.stream, viewer, 'viewer_joined');
-    return {
-      stream: toStream(change.stream, await readHost(this.db, change.stream.hostId)),
-      viewerCount: change.stream.viewerCount,
-      isHost: change.stream.hostId === userId,
-    };
+    if (change === null) return entries.map((_, i) => ({ ok: false, error: refusals.get(i) }));
+    if (change.arrived.length > 0) this.report(change.stream, change.arrived, 'viewer_joined');
+    const stream = toStream(change.stream, await readHost(this.db, change.stream.hostId));
+    return entries.map((entry, i) => {
+      const refusal = refusals.get(i);
+      if (refusal) return { ok: false, error: refusal };
+      return {
+        ok: true,
+        value: {
+          stream,
+          viewerCount: change.stream.viewerCount,
+          isHost: change.stream.hostId === userIdOf(entry.viewer),
+          slowModeSeconds: change.stream.slowModeSeconds,
+        },
+      };
+    });
+  }
+
+  /**
+   * Leaves of one stream in one transaction under its row lock: their handles go in one
+   * statement, and the viewers who held no other handle leave, the count moved once.
+   */
+  private async leaveAll(streamId: string, leaving: Leaving[]): Promise<void> {
+    const change = await this.db.transaction(async (tx) => {
+      const stream = await lockStream(tx, streamId);
+      if (!stream) return null;
+      const viewers = new Map(leaving.map((l) => [keyOf(l.viewer), l.viewer]));
+      const pairs = new Map(leaving.map((l) => [`${keyOf(l.viewer)} ${l.handle}`, l]));
+      const removed = await tx
+        .delete(streamPresence)
+        .where(
+          and(
+            eq(streamPresence.streamId, streamId),
+            sql`(${streamPresence.viewer}, ${streamPresence.handle}) in (select * from unnest(
+              ${sql.param([...pairs.values()].map((l) => keyOf(l.viewer)))}::text[],
+              ${sql.param([...pairs.values()].map((l) => l.handle))}::text[]))`,
+          ),
+        )
+        .returning({ viewer: streamPresence.viewer });
+      if (removed.length === 0) return null;
+      const keys = [...new Set(removed.map((r) => r.viewer))];
+      const remaining = new Set(
+        (
+          await tx
+            .selectDistinct({ viewer: streamPresence.viewer })
+            .from(streamPresence)
+            .where(
+              and(
+                eq(streamPresence.streamId, streamId),
+                anyOf(streamPresence.viewer, keys, 'text'),
+              ),
+            )
+        ).map((r) => r.viewer),
+      );
+      const gone = keys.filter((key) => !remaining.has(key));
+      if (gone.length === 0) return null;
+      await tx
+        .update(streamViewers)
+        .set({ leftAt: sql`now()` })
+        .where(
+          and(eq(streamViewers.streamId, streamId), anyOf(streamViewers.viewer, gone, 'text')),
+        );
+      return {
+        stream: await this.adjustCount(tx, streamId, -gone.length),
+        gone: gone.flatMap((key) => viewers.get(key) ?? []),
+      };
+    });
+    if (change) this.report(change.stream, change.gone, 'viewer_left');
   }
 
   /** Removes the viewer's handles that match `which` (all when undefined); true when they left. */
@@ -327,7 +553,7 @@ export class PresenceService {
         .where(and(eq(streamViewers.streamId, streamId), eq(streamViewers.viewer, key)));
       return this.adjustCount(tx, streamId, -1);
     });
-    if (left) this.report(left, viewer, 'viewer_left');
+    if (left) this.report(left, [viewer], 'viewer_left');
     return left !== null;
   }
 
@@ -340,11 +566,11 @@ export class PresenceService {
   }
 
   /**
-   * One viewer came (their first handle) or went (their last): the count moves by one. Exact
+   * Viewers came (their first handle) or went (their last): the count moves by as many. Exact
    * because callers hold the stream's row lock, and cheap in a room of thousands, where counting
    * the presence rows on every join made each join slower than the last.
    */
-  private adjustCount(tx: Db, streamId: string, delta: 1 | -1): Promise<StreamRow> {
+  private adjustCount(tx: Db, streamId: string, delta: number): Promise<StreamRow> {
     return this.setCount(tx, streamId, sql`greatest(${liveStreams.viewerCount} + ${delta}, 0)`);
   }
 
@@ -368,14 +594,19 @@ export class PresenceService {
     return row;
   }
 
-  private report(stream: StreamRow, viewer: Viewer, kind: 'viewer_joined' | 'viewer_left'): void {
+  private report(
+    stream: StreamRow,
+    viewers: Viewer[],
+    kind: 'viewer_joined' | 'viewer_left',
+  ): void {
     // The room hears who came and went among signed-in users; anonymous watchers are a count.
-    if (isSignedIn(viewer))
-      this.events.emit(kind, {
-        streamId: stream.streamId,
-        userId: viewer.userId,
-        username: viewer.username,
-      });
+    for (const viewer of viewers)
+      if (isSignedIn(viewer))
+        this.events.emit(kind, {
+          streamId: stream.streamId,
+          userId: viewer.userId,
+          username: viewer.username,
+        });
     this.events.emit('viewer_count', {
       streamId: stream.streamId,
       viewerCount: stream.viewerCount,

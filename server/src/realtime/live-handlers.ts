@@ -89,32 +89,28 @@ export function liveHandlers(deps: LiveHandlerDeps): {
 
     async join_live(socket, { streamId, sinceCommentId }) {
       const viewer = viewerOfSocket(socket);
-      const handle = handleOf(socket);
+      const room = streamRoom(streamId);
       await joinLeave.take(socket.id);
       if (sinceCommentId) await comments.assertInStream(streamId, sinceCommentId);
-      const joined = await presence.enter(streamId, viewer, handle);
-      if (socket.disconnected) {
-        // The socket went away while we were writing its presence; undo it so it cannot linger.
-        await presence.leave(streamId, viewer, handle);
-        throw AppError.unauthorized('Disconnected');
-      }
-      socket.join(streamRoom(streamId));
-      // Access may have been revoked between the presence and the room (an unfollow, a ban):
-      // the revocation removed the presence, so its absence means this socket must not stay.
-      if (!joined.isHost && !(await presence.isPresent(streamId, viewer, handle))) {
-        socket.leave(streamRoom(streamId));
-        const userId = userIdOf(viewer);
-        if (userId)
-          await moderation.assertNotBanned(
-            (await streams.visibleRow(streamId, userId)).hostId,
-            userId,
-          );
-        throw AppError.notFound();
-      }
+      // The socket enters the room under the stream's lock, before its presence is stored: a
+      // ban, an unfollow or an end stored after it finds the socket in the room and takes it
+      // out. A socket that went meanwhile is not written at all.
+      let seated = false;
+      const joined = await presence
+        .enter(streamId, viewer, handleOf(socket), () => {
+          if (socket.disconnected) return false;
+          seated = !socket.inRoom(room);
+          socket.join(room);
+          return true;
+        })
+        .catch((error: unknown) => {
+          if (seated) socket.leave(room);
+          throw error;
+        });
       const result: JoinResult = {
         stream: joined.stream,
         viewerCount: joined.viewerCount,
-        chat: await comments.chatState(streamId, userIdOf(viewer)),
+        chat: await comments.chatState(streamId, userIdOf(viewer), joined),
       };
       // Read only now that the socket is in the room: a comment stored from here on reaches it
       // live, so nothing falls between the two.
