@@ -8,6 +8,7 @@ import { createTokenService, type TokenService } from './auth/tokens';
 import { ClientEmitters, logClientErrors } from './cluster/client-emitters';
 import type { DependencyState } from './cluster/health-probe';
 import { persistentValue, randomNodeId, randomSecret } from './cluster/node-identity';
+import { MediaAdmission } from './cluster/media-admission';
 import { NodeRegistry } from './cluster/node-registry';
 import { openRedisLink } from './cluster/redis-link';
 import type { Config } from './config';
@@ -320,6 +321,7 @@ export async function startServer(
     }),
     logger,
   });
+  const admission = new MediaAdmission(registry);
   const dependencies = () => ({
     database: database.state(),
     ...(redis ? { redis: redis.state() } : {}),
@@ -355,6 +357,7 @@ export async function startServer(
           tokens,
           iceLinks,
           anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+          admission,
         }),
       ],
       ['/api/live', thumbnailRoutes({ thumbnails, tokens })],
@@ -430,6 +433,7 @@ export async function startServer(
     moderation,
     joinLeave: limits.joinLeave,
     anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+    admission,
     hostActions: limits.hostActions,
     signalling: limits.signalling,
   });
