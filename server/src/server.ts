@@ -79,6 +79,12 @@ export interface OnAirServer {
   clientEmitters: ClientEmitters;
   /** Whether each server this node uses answers (what `/api/health` reports). */
   dependencies(): Record<string, DependencyState>;
+  /**
+   * Hands this node's work to the other nodes (SIGTERM): it takes no new sessions or sockets,
+   * tells its socket clients to reconnect (elsewhere, behind a load balancer), and resolves once
+   * it holds no viewer sessions or after `deadlineMs`. Closing is the caller's.
+   */
+  drain(deadlineMs: number): Promise<void>;
   /** Stops accepting work and releases everything; safe to call twice. */
   close(): Promise<void>;
 }
@@ -304,10 +310,9 @@ export async function startServer(
       }),
     );
 
-  let phase: 'starting' | 'serving' | 'stopping' = 'starting';
-  // Set once by a SIGTERM (`drain`): the node takes no new sessions and hands its clients over.
-  // eslint-disable-next-line prefer-const
-  let draining = false;
+  let phase: 'starting' | 'serving' | 'draining' | 'stopping' = 'starting';
+  // From a SIGTERM (`drain`) on, the node takes no new sessions and hands its clients over.
+  const draining = () => phase === 'draining' || phase === 'stopping';
   // Known once the node listens; the registry first reads it then.
   let nodeUrl = config.nodeUrl ?? '';
   const registry = new NodeRegistry({
@@ -317,7 +322,7 @@ export async function startServer(
     load: () => ({
       mediaViewers: media.stats().subscribers,
       mediaViewerCap: config.mediaMaxViewers ?? null,
-      draining,
+      draining: draining(),
     }),
     logger,
   });
@@ -386,6 +391,7 @@ export async function startServer(
     addressOf: (req) => upgradeClientAddress(req, trustProxy),
     socketsPerAddress: config.socketsPerAddress,
     messageBudget: config.limits.socketEvents,
+    refuseConnections: draining,
   });
   // With Redis, an end on any node closes the stream's media on the node holding it at once.
   const lifecycle = connectMediaLifecycle({
@@ -510,6 +516,26 @@ export async function startServer(
   await registry.start();
   phase = 'serving';
 
+  let drained: Promise<void> | undefined;
+  const drain = (deadlineMs: number) =>
+    (drained ??= (async () => {
+      if (phase !== 'serving') return;
+      phase = 'draining';
+      const viewers = () => media.stats().subscribers;
+      logger.info({ deadlineMs, viewers: viewers(), sockets: io.clientsCount }, 'draining');
+      // The other nodes stop sending clients here at once, not at the next heartbeat.
+      await registry.beat();
+      // Their media sessions close with them: a broadcaster's app publishes again wherever it
+      // lands, a viewer's watches again.
+      io.reconnectAll();
+      const deadline = Date.now() + deadlineMs;
+      while (viewers() > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, deadline - Date.now())));
+      // WHIP publishers (OBS) stay until here: their viewers needed them. Closing their
+      // connections tells them at once, and they publish again through another node.
+      logger.info({ viewersLeft: viewers() }, 'drained');
+    })());
+
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -544,6 +570,7 @@ export async function startServer(
     logger,
     clientEmitters,
     dependencies,
+    drain,
     close,
   };
 }

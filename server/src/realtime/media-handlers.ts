@@ -40,12 +40,13 @@ export type MediaEventHandlers = Pick<
 
 /**
  * A session this node does not take is refused as `unavailable`, naming the node that takes it
- * (`nodeUrl`) when there is one; the web app watches there.
+ * (`nodeUrl`) when there is one; the web app watches there. (A draining node has dropped its
+ * sockets already: one that publishes here is one that connected just before.)
  */
 function refuseUnlessAdmitted(admission: Admission): void {
   if (admission.kind === 'admit') return;
   if (admission.kind === 'elsewhere')
-    throw new AppError('unavailable', 'This node is full: watch on another one', {
+    throw new AppError('unavailable', 'No room for this session here: use another server', {
       nodeUrl: admission.node.url,
     });
   throw new AppError('unavailable', 'No node has room for this session now; try again shortly', {
@@ -119,6 +120,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     const row = await streams.liveRow(streamId, host.userId);
     if (row.hostId !== host.userId)
       throw AppError.forbidden('Only the host can publish to this stream');
+    refuseUnlessAdmitted(admission.publisher());
     // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session.
     replaceSession(socket, streamId, 'publish');
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));

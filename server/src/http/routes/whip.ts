@@ -202,6 +202,7 @@ export function whipRoutes({
     const hostId = await streamKeys.ownerOf(key);
     if (!hostId) throw AppError.unauthorized('Invalid stream key');
     const offer = requireSdp(req);
+    if (sentElsewhere(req, res, admission.publisher())) return;
     const { streamId, sessionId, answer } = await publishAsHost(hostId, offer);
     sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks(undefined));
   });
@@ -210,6 +211,7 @@ export function whipRoutes({
     const { streamId } = parse(streamIdParams, req.params);
     await authorizePublisher(req, streamId);
     const offer = requireSdp(req);
+    if (sentElsewhere(req, res, admission.publisher())) return;
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
     sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks('whip'));
   });
