@@ -94,6 +94,18 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media capacity per node', () 
     expect(manual.res.headers.get('location')).toBe(`${b.url}/api/live/${onB}/whep`);
     expect(a.media.stats().subscribers).toBe(1);
 
+    // A signed-in WHEP viewer is told to come back instead: its client would drop the token on
+    // a redirect to another origin, and arrive at B as someone else.
+    const fan = await registerUser(a);
+    const signedIn = await fetch(`${a.url}/api/live/${onB}/whep`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${fan.token}` },
+      body: await new RecordingViewer().offer(),
+      redirect: 'manual',
+    });
+    expect(signedIn.status).toBe(503);
+    expect(signedIn.headers.get('retry-after')).toBe('5');
+
     // A WHEP client following the redirect posts its offer to B and watches there. (Until media
     // is relayed between nodes, B has media only for streams published on B, as this one is.)
     const sent = await whep(a, onB);

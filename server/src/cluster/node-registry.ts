@@ -61,6 +61,20 @@ export interface NodeRegistryOptions {
   goneAfterMs?: number;
 }
 
+/** How long closing waits to remove this node's row. */
+const closeWaitMs = 1500;
+
+/** Resolves when `work` settles or after `ms`, whichever is first. */
+const within = (work: Promise<unknown>, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    work.then(done, done);
+  });
+
 /** Rows of nodes gone this long are removed (nodes started with fresh ids would pile up). */
 const forgetAfterSeconds = 600;
 
@@ -123,23 +137,32 @@ export class NodeRegistry extends SafeEmitter<NodeRegistryEvents> {
     return [this.self(), ...this.others.values()];
   }
 
-  /** Heartbeats now (e.g. this node started draining) unless a heartbeat is already under way. */
-  beat(): Promise<void> {
+  /**
+   * Heartbeats now (e.g. this node started draining) unless a heartbeat is already under way.
+   * Never waits more than `waitMs`: a database that stopped answering holds a heartbeat forever.
+   */
+  beat(waitMs = 2000): Promise<void> {
     this.round ??= this.heartbeat().finally(() => (this.round = undefined));
-    return this.round;
+    return within(this.round, waitMs);
   }
 
-  /** Stops heartbeating and removes this node's row: the others see it gone at their next read. */
+  /**
+   * Stops heartbeating and removes this node's row: the others see it gone at their next read.
+   * Waits for the database at most a moment; without it, the others notice the silence instead.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    await this.round;
-    await this.options.store
-      .remove(this.options.nodeId)
-      .catch((err: unknown) =>
-        this.options.logger.warn({ err }, 'could not remove this node from the registry'),
-      );
+    const { store, nodeId, logger } = this.options;
+    // After the heartbeat under way, which would otherwise write the row back.
+    const removed = (this.round ?? Promise.resolve()).then(() => store.remove(nodeId));
+    await within(
+      removed.catch((err: unknown) =>
+        logger.warn({ err }, 'could not remove this node from the registry'),
+      ),
+      closeWaitMs,
+    );
   }
 
   private async heartbeat(): Promise<void> {
