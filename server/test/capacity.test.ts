@@ -174,6 +174,35 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media capacity per node', () 
     expect(b.media.stats().subscribers).toBe(1);
   }, 60_000);
 
+  it('sends a viewer to the node with the most room, never to a draining one', async () => {
+    const shared = { ...clusterEnv(), MEDIA_WORKERS: '1' };
+    const node = async (id: string, cap: number, databaseUrl?: string) => {
+      const env = { ...shared, NODE_ID: id, MEDIA_MAX_VIEWERS_PER_NODE: String(cap) };
+      const server = databaseUrl
+        ? await startTestServer({ env: { ...env, DATABASE_URL: databaseUrl } })
+        : await startTestServer({ engine: 'postgres', env });
+      cleanup.push(() => server.stop());
+      return server;
+    };
+    const a = await node('room-a', 1);
+    const b = await node('room-b', 2, a.databaseUrl);
+    const c = await node('room-c', 5, a.databaseUrl);
+    await waitFor(() => a.registry.nodes().length === 3, 5000, 'three nodes');
+    const onA = await publishedOn(a);
+    expect((await whep(a, onA)).res.status).toBe(201);
+
+    const target = async () => (await whep(a, onA, 'manual')).res.headers.get('location');
+    expect(await target()).toBe(`${c.url}/api/live/${onA}/whep`);
+    // C drains (nothing holds it): once A has heard so, B is the one with room.
+    await c.drain(0);
+    await waitFor(
+      () => a.registry.nodes().find((n) => n.nodeId === 'room-c')?.draining === true,
+      5000,
+      'C seen draining',
+    );
+    expect(await target()).toBe(`${b.url}/api/live/${onA}/whep`);
+  }, 60_000);
+
   it('holds the cap against viewers arriving at once', async () => {
     const { a } = await twoNodes(3);
     const onA = await publishedOn(a);
