@@ -292,8 +292,14 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
           (e: unknown) => {
             const nodeUrl = otherNodeOf(e);
             if (!nodeUrl || closed) throw e;
-            away = new LiveSocket(room.socket.token, nodeUrl);
-            return watch(away, streamId, iceServers, onStream);
+            const other = new LiveSocket(room.socket.token, nodeUrl);
+            away = other;
+            // That node went (or is restarting): its sessions went with its socket; watch again
+            // from the start, wherever there is room now.
+            other.onConnection((up) => {
+              if (!up && !closed) setAttempt((n) => n + 1);
+            });
+            return watch(other, streamId, iceServers, onStream);
           },
         );
         if (closed) return connection.close();
