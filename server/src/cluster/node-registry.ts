@@ -79,10 +79,10 @@ const within = (work: Promise<unknown>, ms: number): Promise<void> =>
 const forgetAfterSeconds = 600;
 
 /**
- * The deployment's live nodes, kept in a shared store (PostgreSQL). Each node rewrites its own row every `heartbeatMs` and reads
- * everyone's in the same round; a node whose heartbeat is older than `goneAfterMs` by the
- * database's clock is gone. With the defaults (2 s, 7 s) a node that dies is noticed by the
- * others within 9 s plus one query.
+ * The deployment's live nodes, kept in a shared store (PostgreSQL). Each node rewrites its own
+ * row every `heartbeatMs` and reads everyone's in the same round; a node whose heartbeat is older
+ * than `goneAfterMs` by the database's clock is gone. With the defaults (2 s, 7 s) a node that
+ * dies is noticed by the others within 9 s plus one query (issue 17: within 10 s).
  *
  * While the database cannot be read, the last view stands: a node cut off from it decides
  * nothing about the others (anything that would act on a death needs the database anyway).
