@@ -13,8 +13,25 @@ async function main(): Promise<void> {
   // stops when told to, like a running one.
   const started: { server?: OnAirServer } = {};
   let stopping = false;
+  let draining = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
+    // SIGTERM (an orchestrator, a rolling restart) first hands the node's clients to the other
+    // nodes, for up to DRAIN_SECONDS; SIGINT (Ctrl-C), or a second signal, stops it now.
+    const drainMs = signal === 'SIGTERM' && !draining ? config.drainSeconds * 1000 : 0;
+    if (drainMs > 0 && started.server) {
+      draining = true;
+      log.info({ signal, drainSeconds: config.drainSeconds }, 'draining before shutting down');
+      const server = started.server;
+      server.drain(drainMs).then(
+        () => stop(signal),
+        (err: unknown) => {
+          log.error({ err }, 'draining failed');
+          stop(signal);
+        },
+      );
+      return;
+    }
     stopping = true;
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { userWhipPath, whipPath } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { deriveKey, SecretBox } from './auth/secret-box';
@@ -7,9 +8,12 @@ import { createTokenService, type TokenService } from './auth/tokens';
 import { ClientEmitters, logClientErrors } from './cluster/client-emitters';
 import type { DependencyState } from './cluster/health-probe';
 import { persistentValue, randomNodeId, randomSecret } from './cluster/node-identity';
+import { MediaAdmission } from './cluster/media-admission';
+import { NodeRegistry } from './cluster/node-registry';
 import { openRedisLink } from './cluster/redis-link';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
+import { nodeRows } from './db/node-rows';
 import { createHttpApp } from './http/app';
 import { upgradeClientAddress, type TrustProxy } from './http/client-address';
 import { authRoutes } from './http/routes/auth';
@@ -68,11 +72,19 @@ export interface OnAirServer {
     tokens: TokenService;
   };
   media: MediaWorkerPool;
+  /** The deployment's live nodes (this one included), from their heartbeats. */
+  registry: NodeRegistry;
   logger: Logger;
   /** Every client library's EventEmitter this node holds, each with an 'error' listener. */
   clientEmitters: ClientEmitters;
   /** Whether each server this node uses answers (what `/api/health` reports). */
   dependencies(): Record<string, DependencyState>;
+  /**
+   * Hands this node's work to the other nodes (SIGTERM): it takes no new sessions or sockets,
+   * tells its socket clients to reconnect (elsewhere, behind a load balancer), and resolves once
+   * it holds no viewer sessions or after `deadlineMs`. Closing is the caller's.
+   */
+  drain(deadlineMs: number): Promise<void>;
   /** Stops accepting work and releases everything; safe to call twice. */
   close(): Promise<void>;
 }
@@ -109,6 +121,8 @@ export interface StartOptions {
 const redisStartWaitMs = 3000;
 
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
+/** An IPv6 address is bracketed in a URL (RFC 3986 §3.2.2). */
+const hostInUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 /** Builds and starts the whole product in this process: database, API, realtime. */
 export async function startServer(
@@ -296,7 +310,23 @@ export async function startServer(
       }),
     );
 
-  let phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  let phase: 'starting' | 'serving' | 'draining' | 'stopping' = 'starting';
+  // From a SIGTERM (`drain`) on, the node takes no new sessions and hands its clients over.
+  const draining = () => phase === 'draining' || phase === 'stopping';
+  // Known once the node listens; the registry first reads it then.
+  let nodeUrl = config.nodeUrl ?? '';
+  const registry = new NodeRegistry({
+    store: nodeRows(database.db),
+    nodeId,
+    url: () => nodeUrl,
+    load: () => ({
+      mediaViewers: media.stats().subscribers,
+      mediaViewerCap: config.mediaMaxViewers ?? null,
+      draining: draining(),
+    }),
+    logger,
+  });
+  const admission = new MediaAdmission(registry);
   const dependencies = () => ({
     database: database.state(),
     ...(redis ? { redis: redis.state() } : {}),
@@ -332,6 +362,7 @@ export async function startServer(
           tokens,
           iceLinks,
           anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+          admission,
         }),
       ],
       ['/api/live', thumbnailRoutes({ thumbnails, tokens })],
@@ -360,6 +391,7 @@ export async function startServer(
     addressOf: (req) => upgradeClientAddress(req, trustProxy),
     socketsPerAddress: config.socketsPerAddress,
     messageBudget: config.limits.socketEvents,
+    refuseConnections: draining,
   });
   // With Redis, an end on any node closes the stream's media on the node holding it at once.
   const lifecycle = connectMediaLifecycle({
@@ -407,6 +439,7 @@ export async function startServer(
     moderation,
     joinLeave: limits.joinLeave,
     anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+    admission,
     hostActions: limits.hostActions,
     signalling: limits.signalling,
   });
@@ -473,12 +506,41 @@ export async function startServer(
   const shownHost = isWildcard(config.host) ? 'localhost' : config.host;
   const url = `http://${shownHost}:${port}`;
   baseUrl = config.publicUrl ?? url;
+  // Other nodes send clients here: a wildcard listen address is named by the address media is
+  // announced on, or by the machine's name.
+  nodeUrl =
+    config.nodeUrl ??
+    (isWildcard(config.host)
+      ? `http://${hostInUrl(config.announcedIp ?? os.hostname())}:${port}`
+      : url);
+  await registry.start();
   phase = 'serving';
+
+  let drained: Promise<void> | undefined;
+  const drain = (deadlineMs: number) =>
+    (drained ??= (async () => {
+      if (phase !== 'serving') return;
+      phase = 'draining';
+      const viewers = () => media.stats().subscribers;
+      logger.info({ deadlineMs, viewers: viewers(), sockets: io.clientsCount }, 'draining');
+      // The other nodes stop sending clients here at once, not at the next heartbeat.
+      await registry.beat();
+      // Their media sessions close with them: a broadcaster's app publishes again wherever it
+      // lands, a viewer's watches again.
+      io.reconnectAll();
+      const deadline = Date.now() + deadlineMs;
+      while (viewers() > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200, deadline - Date.now())));
+      // WHIP publishers (OBS) stay until here: their viewers needed them. Closing their
+      // connections tells them at once, and they publish again through another node.
+      logger.info({ viewersLeft: viewers() }, 'drained');
+    })());
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       phase = 'stopping';
+      await registry.close();
       stopRelay();
       stopModerationRelay();
       stopLeaseSweep();
@@ -504,9 +566,11 @@ export async function startServer(
     events,
     services: { users, streams, presence, comments, moderation, tokens },
     media,
+    registry,
     logger,
     clientEmitters,
     dependencies,
+    drain,
     close,
   };
 }

@@ -37,7 +37,11 @@ export interface ErrorDetails {
   already_live: { streamId: string };
   /** Seconds after which trying again may succeed (REST sends the same as `Retry-After`). */
   rate_limited: { retryAfterSeconds?: number };
-  unavailable: { retryAfterSeconds?: number };
+  /**
+   * `nodeUrl`: this node takes no more media sessions now (it is full or shutting down), but the
+   * node at that URL does: watch there (a REST client is sent there by a 307 instead).
+   */
+  unavailable: { retryAfterSeconds?: number; nodeUrl?: string };
   /** When the timeout ends (ISO 8601) and how many seconds are left. */
   timed_out: { until: string; retryAfterSeconds: number };
   /** Seconds until this user may comment again. */

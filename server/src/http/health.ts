@@ -2,8 +2,8 @@ import { Router } from 'express';
 import type { DependencyState } from '../cluster/health-probe';
 
 export interface HealthSource {
-  /** Start-up not done yet, serving, or shutting down. */
-  phase(): 'starting' | 'serving' | 'stopping';
+  /** Start-up not done yet, serving, handing its clients to other nodes, or shutting down. */
+  phase(): 'starting' | 'serving' | 'draining' | 'stopping';
   /** Each server this node uses, by name (`database`, `redis`), and whether it answers. */
   dependencies(): Record<string, DependencyState>;
   /**
@@ -18,8 +18,9 @@ const retryAfterSeconds = 5;
 
 /**
  * `/api/health` says what state the node and each of its dependencies are in (200 while it
- * serves, however degraded; 503 while it starts or stops). `/api/ready` is for load balancers:
- * 200 while it serves and every required dependency answers, else 503.
+ * serves, however degraded; 503 while it starts, drains or stops). `/api/ready` is for load
+ * balancers: 200 while it serves and every required dependency answers, else 503 (a draining
+ * node is not ready: it takes no new sessions).
  */
 export function healthRoutes(source: HealthSource): Router {
   const router = Router();

@@ -22,9 +22,21 @@ export interface RealtimeOptions {
   socketsPerAddress: number;
   /** Each socket's allowance of messages (`SOCKET_EVENTS_PER_SECOND`, `SOCKET_EVENTS_BURST`). */
   messageBudget?: MessageBudgetOptions;
+  /** While true (the node is draining), connections are refused and asked to come back soon. */
+  refuseConnections?: () => boolean;
 }
 
 const anonymous: SocketData = { anonymous: true, userId: null, username: null };
+
+/**
+ * A node shutting down refuses connections and closes them (final): the client's next attempt
+ * opens a new connection, which a load balancer sends to another node by then.
+ */
+const drainingRefusal = new ConnectRefusal(
+  'unavailable',
+  { code: 'unavailable', message: 'This server is restarting', retryAfterSeconds: 1 },
+  true,
+);
 
 const refusal = (message: string) =>
   new ConnectRefusal('unauthorized', { code: 'unauthorized', message });
@@ -44,6 +56,7 @@ export function createRealtimeServer(
     addressOf,
     socketsPerAddress,
     messageBudget,
+    refuseConnections = () => false,
   }: RealtimeOptions,
 ): LiveServer {
   const io = new RealtimeServer(httpServer, {
@@ -68,6 +81,7 @@ export function createRealtimeServer(
     pingIntervalMs: 10_000,
     pingTimeoutMs: 10_000,
     async authenticate(auth) {
+      if (refuseConnections()) throw drainingRefusal;
       const token: unknown = (auth as { token?: unknown } | null | undefined)?.token;
       // A signed-out web app sends what its storage holds: nothing, or null.
       if (token === undefined || token === null) return anonymous;

@@ -1,4 +1,5 @@
 import type { SessionDescription } from '@onair/protocol';
+import type { Admission, MediaAdmission } from '../cluster/media-admission';
 import { AppError } from '../live/errors';
 import type { ModerationService } from '../live/moderation';
 import { presenceHandle, userIdOf } from '../live/presence';
@@ -24,6 +25,8 @@ export interface MediaHandlerDeps {
    * with WHEP's.
    */
   anonymousSessionsPerAddress: number;
+  /** Whether this node takes a new session, or which node does (capacity, draining). */
+  admission: MediaAdmission;
   /** The host's budget for starts, ends and media states, which publishing spends too. */
   hostActions: Limit;
   /** Answers and ICE candidates per socket: each one is a message to a media worker. */
@@ -34,6 +37,22 @@ export type MediaEventHandlers = Pick<
   ClientEventHandlers,
   'live_offer' | 'live_answer' | 'live_ice_candidate'
 >;
+
+/**
+ * A session this node does not take is refused as `unavailable`, naming the node that takes it
+ * (`nodeUrl`) when there is one; the web app watches there. (A draining node has dropped its
+ * sockets already: one that publishes here is one that connected just before.)
+ */
+function refuseUnlessAdmitted(admission: Admission): void {
+  if (admission.kind === 'admit') return;
+  if (admission.kind === 'elsewhere')
+    throw new AppError('unavailable', 'No room for this session here: use another server', {
+      nodeUrl: admission.node.url,
+    });
+  throw new AppError('unavailable', 'No node has room for this session now; try again shortly', {
+    retryAfterSeconds: admission.retryAfterSeconds,
+  });
+}
 
 /**
  * WebRTC signalling with the server as the other end, answered in acknowledgements: the host's
@@ -57,6 +76,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     hostActions,
     signalling,
     anonymousSessionsPerAddress,
+    admission,
   } = deps;
   /** Per socket: session ids by `<role>:<streamId>`. */
   const sessionsOf = new WeakMap<LiveSocket, Map<string, string>>();
@@ -100,6 +120,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     const row = await streams.liveRow(streamId, host.userId);
     if (row.hostId !== host.userId)
       throw AppError.forbidden('Only the host can publish to this stream');
+    refuseUnlessAdmitted(admission.publisher());
     // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session.
     replaceSession(socket, streamId, 'publish');
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
@@ -114,6 +135,10 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     await joinLeave.take(socket.id);
     const row = await streams.liveRow(streamId, userId);
     if (userId) await moderation.assertNotBanned(row.hostId, userId);
+    // A re-offer replaces this socket's own session: it adds no viewer, and is never sent away.
+    // Decided in the same turn as the session is counted: racing requests cannot overshoot the cap.
+    if (!sessionsOf.get(socket)?.has(key(streamId, 'watch')))
+      refuseUnlessAdmitted(admission.viewer());
     // Signed in: the user's (sees what they may, at most a few sessions per stream over all
     // tabs). Anonymous: its address's, counted with the address's WHEP sessions, one per stream
     // per socket (a re-offer replaces the socket's own and is not counted twice).

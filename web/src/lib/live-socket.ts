@@ -16,6 +16,18 @@ export class SocketError extends Error {
   }
 }
 
+/** The node to watch on instead, when this one refused to open a session (it is full). */
+export function otherNodeOf(error: unknown): string | undefined {
+  const body = error instanceof SocketError ? error.error : undefined;
+  return body?.code === 'unavailable' ? body.nodeUrl : undefined;
+}
+
+/** Seconds to wait before asking again, when the server said. */
+export function retryAfterOf(error: unknown): number | undefined {
+  const body = error instanceof SocketError ? error.error : undefined;
+  return body && 'retryAfterSeconds' in body ? body.retryAfterSeconds : undefined;
+}
+
 /**
  * The one place the web app touches Socket.IO: typed requests with acknowledgements and a timeout,
  * and subscriptions that remove exactly the listener they added.
@@ -24,9 +36,16 @@ export class LiveSocket {
   private readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   private closed = false;
 
-  /** Without a token the socket is an anonymous watcher: it may watch public streams only. */
-  constructor(readonly token: string | null) {
-    this.socket = io({ auth: token ? { token } : {}, transports: ['websocket'] });
+  /**
+   * Without a token the socket is an anonymous watcher: it may watch public streams only.
+   * `url`: another node of the deployment (one that has room to watch on); default this page's.
+   */
+  constructor(
+    readonly token: string | null,
+    url?: string,
+  ) {
+    const options = { auth: token ? { token } : {}, transports: ['websocket'] };
+    this.socket = url ? io(url, options) : io(options);
     this.socket.on('connect_error', (error) => this.retryAfterRefusal(error));
   }
 
@@ -37,13 +56,16 @@ export class LiveSocket {
    */
   private retryAfterRefusal(error: Error & { data?: unknown }): void {
     if (this.socket.active) return;
-    const code = (error.data as { code?: unknown } | undefined)?.code;
-    if (code !== 'rate_limited' && code !== 'unavailable') return;
+    const data = error.data as { code?: unknown; retryAfterSeconds?: unknown } | undefined;
+    if (data?.code !== 'rate_limited' && data?.code !== 'unavailable') return;
+    // A node shutting down asks for a short wait: by then its load balancer sends elsewhere.
+    const waitMs =
+      typeof data.retryAfterSeconds === 'number' ? data.retryAfterSeconds * 1000 : 5000;
     setTimeout(
       () => {
         if (!this.closed) this.socket.connect();
       },
-      5000 + Math.random() * 5000,
+      waitMs + Math.random() * waitMs,
     );
   }
 

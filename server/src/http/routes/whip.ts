@@ -8,6 +8,7 @@ import {
 } from '@onair/protocol';
 import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
+import type { MediaAdmission } from '../../cluster/media-admission';
 import { AppError } from '../../live/errors';
 import { anonymousViewer, presenceHandle, userIdOf, type Actor } from '../../live/presence';
 import type { ModerationService } from '../../live/moderation';
@@ -18,6 +19,7 @@ import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { mediaCall } from '../../wiring/media-errors';
 import type { MediaPresence } from '../../wiring/media-presence';
 import { addressSessionOwner } from '../../wiring/session-owners';
+import { sentElsewhere } from '../admission';
 import { actorOfToken, bearerToken } from '../auth';
 import { clientAddress } from '../client-address';
 import { parse } from '../validate';
@@ -42,6 +44,8 @@ export interface WhipRouteDeps {
    * with anonymous sockets' (`mediaHandlers`).
    */
   anonymousSessionsPerAddress: number;
+  /** Whether this node takes a new session, or which node does (capacity, draining). */
+  admission: MediaAdmission;
 }
 
 /** WHIP and WHEP resources answer browsers on other origins: no cookies are used, so `*` is safe. */
@@ -112,6 +116,7 @@ export function whipRoutes({
   tokens,
   iceLinks,
   anonymousSessionsPerAddress,
+  admission,
 }: WhipRouteDeps): Router {
   const router = Router();
 
@@ -197,6 +202,7 @@ export function whipRoutes({
     const hostId = await streamKeys.ownerOf(key);
     if (!hostId) throw AppError.unauthorized('Invalid stream key');
     const offer = requireSdp(req);
+    if (sentElsewhere(req, res, admission.publisher())) return;
     const { streamId, sessionId, answer } = await publishAsHost(hostId, offer);
     sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks(undefined));
   });
@@ -205,6 +211,7 @@ export function whipRoutes({
     const { streamId } = parse(streamIdParams, req.params);
     await authorizePublisher(req, streamId);
     const offer = requireSdp(req);
+    if (sentElsewhere(req, res, admission.publisher())) return;
     const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
     sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks('whip'));
   });
@@ -218,6 +225,8 @@ export function whipRoutes({
     if (actor) await moderation.assertNotBanned(row.hostId, actor.userId);
     const offer = requireSdp(req);
     const owner = ownerOf(req, actor);
+    // Decided in the same turn as the session is counted: racing requests cannot overshoot the cap.
+    if (sentElsewhere(req, res, admission.viewer())) return;
     const { sessionId, answer } = await mediaCall(() =>
       actor
         ? media.answerViewer(streamId, offer, owner)

@@ -254,6 +254,15 @@ export class RealtimeServer implements SocketOwner {
     this.bus?.publish({ kind: 'leave', rooms, room });
   }
 
+  /**
+   * Closes every client's connection without a disconnect packet, as a restarting server does
+   * (1012, Service Restart, RFC 6455 §7.4.1 and the IANA registry): each client reconnects by
+   * itself, behind a load balancer to another node. The server goes on accepting connections.
+   */
+  reconnectAll(): void {
+    for (const socket of [...this.sockets]) socket.end(1012);
+  }
+
   /** Disconnects every socket and stops serving; the HTTP server is the caller's to close. */
   close(): void {
     if (this.closed) return;

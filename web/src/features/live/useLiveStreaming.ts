@@ -2,7 +2,7 @@ import type { ChatState, LiveComment, Stream } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
-import type { SocketError } from '../../lib/live-socket';
+import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../lib/live-socket';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
 
@@ -273,6 +273,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     }
     let closed = false;
     let pc: RTCPeerConnection | null = null;
+    // A node with room, when this one is full: media is watched over a socket to it, while the
+    // room (chat, counts) stays on this one.
+    let away: LiveSocket | null = null;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     // An end or a revoked access is final: a connection changing state after it changes nothing.
     const final = (p: StreamPhase) => p === 'ended' || p === 'error';
     const onState = () => {
@@ -282,11 +286,21 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     };
     const start = async () => {
       try {
-        const connection = await watch(
-          room.socket,
-          streamId,
-          await api.iceServers(room.socket.token),
-          (stream) => !closed && setRemote(stream),
+        const iceServers = await api.iceServers(room.socket.token);
+        const onStream = (stream: MediaStream) => !closed && setRemote(stream);
+        const connection = await watch(room.socket, streamId, iceServers, onStream).catch(
+          (e: unknown) => {
+            const nodeUrl = otherNodeOf(e);
+            if (!nodeUrl || closed) throw e;
+            const other = new LiveSocket(room.socket.token, nodeUrl);
+            away = other;
+            // That node went (or is restarting): its sessions went with its socket; watch again
+            // from the start, wherever there is room now.
+            other.onConnection((up) => {
+              if (!up && !closed) setAttempt((n) => n + 1);
+            });
+            return watch(other, streamId, iceServers, onStream);
+          },
         );
         if (closed) return connection.close();
         pc = connection;
@@ -300,7 +314,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
         // Live, but its broadcaster is not sending yet: `broadcaster_resumed` starts watching.
         if (code === 'no_publisher') setPhase('waiting');
         else if (code === 'stream_ended') setPhase('ended');
-        else {
+        else if (code === 'unavailable' && retryAfterOf(e) !== undefined) {
+          // Every node is full for now: still joining, asking again when told to.
+          retry = setTimeout(() => setAttempt((n) => n + 1), (retryAfterOf(e) ?? 5) * 1000);
+        } else {
           setError(describeError(e));
           setPhase('error');
         }
@@ -310,8 +327,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     void start();
     return () => {
       closed = true;
+      clearTimeout(retry);
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
+      away?.close();
     };
     // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
   }, [room.socket, streamId, attempt, reconnects, banned]);
