@@ -82,6 +82,7 @@ const envSchema = z
       .min(60)
       .default(7 * 24 * 3600),
     PUBLIC_URL: z.url().optional(),
+    NODE_URL: z.url().optional(),
     NODE_ID: z
       .string()
       .regex(/^[\w.-]{1,64}$/)
@@ -112,6 +113,8 @@ const envSchema = z
     ANNOUNCED_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
     PUBLISHER_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
     MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+    MEDIA_MAX_VIEWERS_PER_NODE: z.coerce.number().int().min(1).optional(),
+    DRAIN_SECONDS: z.coerce.number().min(0).max(3600).default(30),
     WEB_DIR: z.string().min(1).optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     REDIS_KEY_PREFIX: z
@@ -174,6 +177,11 @@ export interface Config {
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
   publicUrl: string | undefined;
+  /**
+   * Where clients reach this node itself, for redirects from the other nodes (`NODE_URL`);
+   * default `PUBLIC_URL`, else the address it listens on.
+   */
+  nodeUrl: string | undefined;
   nodeId: string | undefined;
   iceServers: IceServerConfig[];
   turnSecret: string | undefined;
@@ -183,6 +191,10 @@ export interface Config {
   publisherGraceSeconds: number;
   /** Media worker processes; one per core by default. */
   mediaWorkers: number;
+  /** Media viewer sessions (WHEP and socket watching) this node holds at most; none: no limit. */
+  mediaMaxViewers: number | undefined;
+  /** How long a SIGTERM waits for this node's sessions to move elsewhere before it exits. */
+  drainSeconds: number;
   logLevel: string;
   /** Bearer token `/metrics` requires from every caller; without it only loopback callers are served. */
   metricsToken: string | undefined;
@@ -242,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     publicUrl: e.PUBLIC_URL?.replace(/\/$/, ''),
+    nodeUrl: (e.NODE_URL ?? e.PUBLIC_URL)?.replace(/\/$/, ''),
     nodeId: e.NODE_ID,
     iceServers: e.ICE_SERVERS,
     turnSecret: e.TURN_SECRET,
@@ -253,6 +266,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     announcedIp: e.ANNOUNCED_IP,
     publisherGraceSeconds: e.PUBLISHER_GRACE_SECONDS,
     mediaWorkers: e.MEDIA_WORKERS ?? os.availableParallelism(),
+    mediaMaxViewers: e.MEDIA_MAX_VIEWERS_PER_NODE,
+    drainSeconds: e.DRAIN_SECONDS,
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
     webDir: e.WEB_DIR ? path.resolve(base, e.WEB_DIR) : defaultWebDir,

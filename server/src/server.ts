@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { userWhipPath, whipPath } from '@onair/protocol';
 import type { Logger } from 'pino';
 import { deriveKey, SecretBox } from './auth/secret-box';
@@ -7,9 +8,11 @@ import { createTokenService, type TokenService } from './auth/tokens';
 import { ClientEmitters, logClientErrors } from './cluster/client-emitters';
 import type { DependencyState } from './cluster/health-probe';
 import { persistentValue, randomNodeId, randomSecret } from './cluster/node-identity';
+import { NodeRegistry } from './cluster/node-registry';
 import { openRedisLink } from './cluster/redis-link';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
+import { nodeRows } from './db/node-rows';
 import { createHttpApp } from './http/app';
 import { upgradeClientAddress, type TrustProxy } from './http/client-address';
 import { authRoutes } from './http/routes/auth';
@@ -70,6 +73,8 @@ export interface OnAirServer {
     tokens: TokenService;
   };
   media: MediaWorkerPool;
+  /** The deployment's live nodes (this one included), from their heartbeats. */
+  registry: NodeRegistry;
   logger: Logger;
   /** Every client library's EventEmitter this node holds, each with an 'error' listener. */
   clientEmitters: ClientEmitters;
@@ -111,6 +116,8 @@ export interface StartOptions {
 const redisStartWaitMs = 3000;
 
 const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
+/** An IPv6 address is bracketed in a URL (RFC 3986 §3.2.2). */
+const hostInUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 /** Builds and starts the whole product in this process: database, API, realtime. */
 export async function startServer(
@@ -299,6 +306,22 @@ export async function startServer(
     );
 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  // Set once by a SIGTERM (`drain`): the node takes no new sessions and hands its clients over.
+  // eslint-disable-next-line prefer-const
+  let draining = false;
+  // Known once the node listens; the registry first reads it then.
+  let nodeUrl = config.nodeUrl ?? '';
+  const registry = new NodeRegistry({
+    store: nodeRows(database.db),
+    nodeId,
+    url: () => nodeUrl,
+    load: () => ({
+      mediaViewers: media.stats().subscribers,
+      mediaViewerCap: config.mediaMaxViewers ?? null,
+      draining,
+    }),
+    logger,
+  });
   const dependencies = () => ({
     database: database.state(),
     ...(redis ? { redis: redis.state() } : {}),
@@ -499,12 +522,21 @@ export async function startServer(
   const shownHost = isWildcard(config.host) ? 'localhost' : config.host;
   const url = `http://${shownHost}:${port}`;
   baseUrl = config.publicUrl ?? url;
+  // Other nodes send clients here: a wildcard listen address is named by the address media is
+  // announced on, or by the machine's name.
+  nodeUrl =
+    config.nodeUrl ??
+    (isWildcard(config.host)
+      ? `http://${hostInUrl(config.announcedIp ?? os.hostname())}:${port}`
+      : url);
+  await registry.start();
   phase = 'serving';
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       phase = 'stopping';
+      await registry.close();
       stopRelay();
       stopModerationRelay();
       stopLeaseSweep();
@@ -531,6 +563,7 @@ export async function startServer(
     events,
     services: { users, streams, presence, comments, moderation, tokens },
     media,
+    registry,
     logger,
     clientEmitters,
     dependencies,

@@ -349,3 +349,24 @@ export const moderationLog = pgTable(
     index('moderation_log_stream_created_idx').on(t.streamId, t.createdAt.desc(), t.id.desc()),
   ],
 );
+
+/**
+ * The deployment's nodes as each last announced itself: a node rewrites its row every few
+ * seconds, and one whose heartbeat is older than a few of those is gone. The times are the
+ * database's own clock, so nodes whose clocks differ still agree on who is alive.
+ */
+export const clusterNodes = pgTable('cluster_nodes', {
+  nodeId: text('node_id').primaryKey(),
+  /** Where clients reach this node (its PUBLIC_URL, or the address it listens on). */
+  url: text('url').notNull(),
+  /** Media viewer sessions (WHEP and socket watching) it holds. */
+  mediaViewers: integer('media_viewers').notNull().default(0),
+  /** MEDIA_MAX_VIEWERS_PER_NODE; null is no limit. */
+  mediaViewerCap: integer('media_viewer_cap'),
+  /** Shutting down: it takes no new sessions. */
+  draining: boolean('draining').notNull().default(false),
+  startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' })
+    .notNull()
+    .defaultNow(),
+});
