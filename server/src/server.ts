@@ -404,12 +404,13 @@ export async function startServer(
     },
     logger,
   });
-  const claims = new PublisherClaims(database.db, nodeId);
+  const claims = new PublisherClaims(database.db, nodeId, (id) => registry.isAlive(id));
   // With Redis, the node holding a publisher taken over on another node closes it at once.
   const publishing = connectPublishing({
     media,
     claims,
     nodeId,
+    registry,
     bus: redis && {
       announceReplaced: (streamId, sessionId) =>
         io.serverSideEmit('publisher_replaced', { streamId, sessionId }),

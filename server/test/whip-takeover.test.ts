@@ -1,11 +1,10 @@
 /**
  * Issue 17, item 3: a WHIP POST with the host's key while the stream still has a registered
- * publisher takes the stream over when that publisher has sent nothing for 2 s (on this node or
- * another) and is refused with `409 already_live` while it sends.
+ * publisher takes the stream over when that publisher has sent nothing for 2 s, on this node or
+ * another (which closes it), and is refused with `409 already_live` while it sends.
  */
-import type { StreamKeyInfo } from '@onair/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connected, RecordingViewer, SyntheticPublisher, waitFor } from './support/loopback-peers';
+import { waitFor } from './support/loopback-peers';
 import {
   api,
   clusterEnv,
@@ -15,66 +14,22 @@ import {
   registerUser,
   sleep,
   startTestServer,
-  type TestServer,
-  type TestUser,
 } from './support/server';
+import {
+  keyOf,
+  publishWithKey,
+  videoFlowing,
+  watchOverWhep,
+  type Cleanup,
+} from './support/whip-peers';
 
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
+const cleanup: Cleanup = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
 /** Comfortably past the 2 s after which a silent publisher may be taken over. */
 const quietMs = 2600;
-
-const keyOf = async (server: TestServer, user: TestUser): Promise<string> => {
-  const res = await api(server.url)<StreamKeyInfo>('GET', '/api/me/stream-key', {
-    token: user.token,
-  });
-  expect(res.status).toBe(200);
-  return res.body.streamKey;
-};
-
-/** OBS's request: an offer to the one WHIP URL with the host's persistent key. */
-const whip = (server: { url: string }, key: string, offer: string) =>
-  fetch(`${server.url}/api/live/whip`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${key}` },
-    body: offer,
-  });
-
-/** A werift publisher that POSTs to `server` with `key`; connected and sending on success. */
-async function publishWithKey(server: { url: string }, key: string) {
-  const publisher = new SyntheticPublisher();
-  cleanup.push(() => publisher.close());
-  const res = await whip(server, key, await publisher.offer());
-  const body = await res.text();
-  if (res.status !== 201) return { status: res.status, body, publisher };
-  const location = res.headers.get('location') ?? '';
-  await publisher.accept(body);
-  publisher.start();
-  return { status: 201, body, publisher, streamId: location.split('/')[3]!, location };
-}
-
-/** A WHEP viewer of `streamId` on `server`. */
-async function watchOverWhep(server: TestServer, streamId: string, token: string) {
-  const viewer = new RecordingViewer();
-  cleanup.push(() => viewer.close());
-  const res = await fetch(`${server.url}/api/live/${streamId}/whep`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
-    body: await viewer.offer(),
-  });
-  expect(res.status).toBe(201);
-  await viewer.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
-  await connected(viewer.pc);
-  return viewer;
-}
-
-const flowing = async (viewer: RecordingViewer, what: string) => {
-  const before = viewer.received('video');
-  await waitFor(() => viewer.received('video') > before + 20, 10_000, what);
-};
 
 describe('WHIP takeover on one node', () => {
   it('refuses a second publisher while the first sends, and takes the stream over once it has been silent for 2 s', async () => {
@@ -83,16 +38,16 @@ describe('WHIP takeover on one node', () => {
     await server.media.ready();
     const [host, fan] = await Promise.all([registerUser(server), registerUser(server)]);
     const key = await keyOf(server, host);
-    const first = await publishWithKey(server, key);
+    const first = await publishWithKey(server, key, cleanup);
     expect(first.status).toBe(201);
     const streamId = first.streamId!;
-    const viewer = await watchOverWhep(server, streamId, fan.token);
-    await flowing(viewer, 'media from the first publisher');
+    const viewer = await watchOverWhep(server, streamId, fan.token, cleanup);
+    await videoFlowing(viewer, 'media from the first publisher');
     const socket = await connectSocket(server, fan.token);
     cleanup.push(() => socket.close());
     expect((await emitAck(socket, 'join_live', { streamId })).ok).toBe(true);
 
-    const refused = await publishWithKey(server, key);
+    const refused = await publishWithKey(server, key, cleanup);
     expect(refused.status).toBe(409);
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'already_live', streamId } });
     expect(server.media.stats().publishers).toBe(1);
@@ -102,13 +57,13 @@ describe('WHIP takeover on one node', () => {
     first.publisher.stop();
     await sleep(quietMs);
     const resumed = nextEvent(socket, 'broadcaster_resumed', undefined, 10_000);
-    const second = await publishWithKey(server, key);
+    const second = await publishWithKey(server, key, cleanup);
     expect(second.status).toBe(201);
     expect(second.streamId).toBe(streamId);
     await resumed;
     // The old session is closed, the new one publishes to the viewer who was already there.
     await waitFor(() => server.media.stats().publishers === 1, 5000, 'one publisher');
-    await flowing(viewer, 'media from the second publisher');
+    await videoFlowing(viewer, 'media from the second publisher');
     expect((await api(server.url)('GET', `/api/live/${streamId}`)).body.status).toBe('live');
 
     // The old one's resource is gone with it.
@@ -136,18 +91,18 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('WHIP takeover across nodes', 
     const { a, b } = await twoNodes();
     const [host, fan] = await Promise.all([registerUser(a), registerUser(a)]);
     const key = await keyOf(a, host);
-    const first = await publishWithKey(a, key);
+    const first = await publishWithKey(a, key, cleanup);
     expect(first.status).toBe(201);
     const streamId = first.streamId!;
 
-    const refused = await publishWithKey(b, key);
+    const refused = await publishWithKey(b, key, cleanup);
     expect(refused.status).toBe(409);
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'already_live', streamId } });
     expect(b.media.stats().publishers).toBe(0);
 
     first.publisher.stop();
     await sleep(quietMs);
-    const second = await publishWithKey(b, key);
+    const second = await publishWithKey(b, key, cleanup);
     expect(second.status).toBe(201);
     expect(second.streamId).toBe(streamId);
     // Node A closes its old session when told over the bus: well before its own 5 s sweep.
@@ -155,8 +110,8 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('WHIP takeover across nodes', 
     await waitFor(() => a.media.stats().publishers === 0, 4000, 'the old session closed on A');
     expect(Date.now() - takenAt).toBeLessThan(2000);
     expect(b.media.stats().publishers).toBe(1);
-    const viewer = await watchOverWhep(b, streamId, fan.token);
-    await flowing(viewer, 'media from the new publisher on B');
+    const viewer = await watchOverWhep(b, streamId, fan.token, cleanup);
+    await videoFlowing(viewer, 'media from the new publisher on B');
     // Still one stream, live, past A's grace for its lost publisher (none starts: it was replaced).
     await sleep(1000);
     expect((await api(a.url)('GET', `/api/live/${streamId}`)).body.status).toBe('live');

@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNotNull, notInArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, ne, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/database';
-import { liveStreams } from '../db/schema';
+import { clusterNodes, liveStreams } from '../db/schema';
 import { AppError } from './errors';
 
 /** A publishing session as the database records it: which node holds it. */
@@ -27,7 +27,7 @@ export class PublisherClaims {
     /** This process's node id. */
     private readonly nodeId: string,
     /** Whether a node of the deployment still runs (its heartbeat is recent). */
-    private readonly nodeAlive: (nodeId: string) => Promise<boolean> = () => Promise.resolve(true),
+    private readonly nodeAlive: (nodeId: string) => boolean = () => true,
   ) {}
 
   /**
@@ -40,15 +40,14 @@ export class PublisherClaims {
     sessionId: string,
     { replaces }: ClaimOptions = {},
   ): Promise<ClaimedPublisher | undefined> {
-    // Read first, outside the lock: whether the holder's node is alive is asked of the registry,
-    // which must not wait on this transaction (the embedded database has one connection).
+    // Read first, outside the lock, so the registry's answer is at hand inside it.
     const [seen] = await this.db
       .select({ node: liveStreams.mediaNode, session: liveStreams.publisherSession })
       .from(liveStreams)
       .where(eq(liveStreams.streamId, streamId))
       .limit(1);
     const deadNode =
-      seen?.session && seen.node !== this.nodeId && !(await this.nodeAlive(seen.node))
+      seen?.session && seen.node !== this.nodeId && !this.nodeAlive(seen.node)
         ? seen.node
         : undefined;
     return this.db.transaction(async (tx) => {
@@ -134,5 +133,36 @@ export class PublisherClaims {
       )
       .returning({ streamId: liveStreams.streamId });
     return released.map((r) => r.streamId);
+  }
+
+  /**
+   * Takes over the live streams of a node that is gone: their claims are released and this node
+   * answers for them (their grace period, then their end). Returns their ids; one node gets each.
+   */
+  async adoptStreamsOf(goneNode: string): Promise<string[]> {
+    return this.adopt(eq(liveStreams.mediaNode, goneNode));
+  }
+
+  /**
+   * As `adoptStreamsOf`, for the streams of every other node without a heartbeat in the last
+   * `silentSeconds` (its departure was missed, e.g. no node was running to see it).
+   */
+  async adoptUnattended(silentSeconds: number): Promise<string[]> {
+    const heard = this.db
+      .select({ nodeId: clusterNodes.nodeId })
+      .from(clusterNodes)
+      .where(sql`${clusterNodes.heartbeatAt} > now() - make_interval(secs => ${silentSeconds})`);
+    return this.adopt(
+      and(ne(liveStreams.mediaNode, this.nodeId), notInArray(liveStreams.mediaNode, heard)),
+    );
+  }
+
+  private async adopt(whose: ReturnType<typeof and>): Promise<string[]> {
+    const adopted = await this.db
+      .update(liveStreams)
+      .set({ mediaNode: this.nodeId, publisherSession: null, publisherQuietSince: null })
+      .where(and(eq(liveStreams.status, 'live'), whose))
+      .returning({ streamId: liveStreams.streamId });
+    return adopted.map((r) => r.streamId);
   }
 }

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { NodeInfo, NodeRegistry } from '../cluster/node-registry';
 import type { ClaimOptions, PublisherClaims } from '../live/publisher-claims';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool';
 import { mediaCall } from './media-errors';
+
+/**
+ * A node without a heartbeat this long is gone for certain (the registry says so after 7 s):
+ * streams it still answers for are adopted by the periodic check, should its departure be missed.
+ */
+const unattendedSeconds = 15;
 
 /** How the nodes of one deployment tell each other that a publishing session was taken over. */
 export interface PublisherBus {
@@ -39,6 +46,8 @@ export function connectPublishing(deps: {
   media: MediaWorkerPool;
   claims: PublisherClaims;
   nodeId: string;
+  /** The deployment's live nodes: the streams of a node that is gone are adopted here. */
+  registry?: Pick<NodeRegistry, 'isAlive' | 'on' | 'off'> | undefined;
   bus?: PublisherBus | undefined;
   /** A stream's publisher ended and nobody took its place. */
   onPublisherLost: (streamId: string) => void;
@@ -46,7 +55,7 @@ export function connectPublishing(deps: {
   sweepMs?: number;
   logger: Logger;
 }): Publishing {
-  const { media, claims, nodeId, bus, onPublisherLost, sweepMs = 5000, logger } = deps;
+  const { media, claims, nodeId, registry, bus, onPublisherLost, sweepMs = 5000, logger } = deps;
   /** Sessions claimed here whose media does not exist yet. */
   const negotiating = new Set<string>();
   /** Sessions closed because another publisher took their stream: no loss to wait for. */
@@ -121,6 +130,21 @@ export function connectPublishing(deps: {
     }
     const mine = [...held.map((h) => h.sessionId), ...negotiating];
     for (const streamId of await claims.releaseUnheld(mine)) onPublisherLost(streamId);
+    if (registry) adopted(await claims.adoptUnattended(unattendedSeconds));
+  };
+
+  const adopted = (streamIds: string[]) => {
+    for (const streamId of streamIds) {
+      logger.warn({ streamId }, 'stream of a node that is gone: waiting for its publisher here');
+      onPublisherLost(streamId);
+    }
+  };
+  const onNodeGone = (node: NodeInfo) => {
+    // A node restarted under the same id is alive again and answers for its streams itself.
+    if (registry?.isAlive(node.nodeId)) return;
+    claims.adoptStreamsOf(node.nodeId).then(adopted, (err: unknown) =>
+      logger.warn({ err, nodeId: node.nodeId }, 'could not adopt the streams of a node gone'),
+    );
   };
   const sweep = setInterval(() => {
     reconcile().catch((err: unknown) =>
@@ -133,6 +157,7 @@ export function connectPublishing(deps: {
   media.on('publisher_sending', onSending);
   media.on('publisher_lost', onLost);
   const stopBus = bus?.onReplaced(onRemoteReplaced);
+  registry?.on('node_gone', onNodeGone);
 
   return {
     publish,
@@ -140,6 +165,7 @@ export function connectPublishing(deps: {
     close() {
       clearInterval(sweep);
       stopBus?.();
+      registry?.off('node_gone', onNodeGone);
       media.off('publisher_quiet', onQuiet);
       media.off('publisher_sending', onSending);
       media.off('publisher_lost', onLost);
