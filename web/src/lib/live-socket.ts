@@ -26,7 +26,14 @@ export class LiveSocket {
 
   /** Without a token the socket is an anonymous watcher: it may watch public streams only. */
   constructor(readonly token: string | null) {
-    this.socket = io({ auth: token ? { token } : {}, transports: ['websocket'] });
+    this.socket = io({
+      auth: token ? { token } : {},
+      transports: ['websocket'],
+      // A node that dies drops its sockets at once: the first try (after 0.5-1.5 s) usually lands
+      // on another node, and later tries are at most 2 s apart (not 5 s) so that a try that met
+      // the dead node still has viewers back within 5 s (issue 17).
+      reconnectionDelayMax: 2000,
+    });
     this.socket.on('connect_error', (error) => this.retryAfterRefusal(error));
   }
 

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
 import type { SocketError } from '../../lib/live-socket';
+import { retryDelayMs, watchMedia } from '../../lib/media-watchdog';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
 
@@ -137,17 +138,26 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
   const room = useRoom(streamId, () => setPhase('ended'), undefined, undefined, feed);
   const pcRef = useRef<RTCPeerConnection | null>(null);
   const { reconnects } = room;
+  /** Times the media connection was lost while the socket stayed up: each publishes again. */
+  const [mediaRetries, setMediaRetries] = useState(0);
+  const failures = useRef(0);
+  const phaseRef = useRef(phase);
+  phaseRef.current = phase;
 
   useEffect(() => {
     if (!media) return;
     let closed = false;
     let timer: ReturnType<typeof setInterval> | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let stopWatching: (() => void) | undefined;
     let pc: RTCPeerConnection | null = null;
     const onState = () => {
       if (pc?.connectionState === 'failed') setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
+      if (pc?.connectionState === 'connected') failures.current = 0;
     };
-    // Back from a socket drop: the same camera MediaStream goes out again on a new connection.
-    const resuming = reconnects > 0;
+    // Back from a socket drop, or the media connection was lost (its server may be gone): the
+    // same camera MediaStream goes out again on a new connection, wherever the socket now is.
+    const resuming = reconnects > 0 || mediaRetries > 0;
     if (resuming) setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
     const connect = async (): Promise<RTCPeerConnection> => {
       const iceServers = await api.iceServers(session.token);
@@ -180,6 +190,11 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
         }, 1000);
         pc.addEventListener('connectionstatechange', onState);
         onState();
+        stopWatching = watchMedia(pc, () => {
+          if (closed || phaseRef.current === 'ended') return;
+          failures.current += 1;
+          retry = setTimeout(() => setMediaRetries((n) => n + 1), retryDelayMs(failures.current));
+        });
       },
       (e: unknown) => {
         if (closed) return;
@@ -190,11 +205,13 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     return () => {
       closed = true;
       clearInterval(timer);
+      clearTimeout(retry);
+      stopWatching?.();
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
       if (pcRef.current === pc) pcRef.current = null;
     };
-  }, [media, room.socket, session.token, streamId, reconnects]);
+  }, [media, room.socket, session.token, streamId, reconnects, mediaRetries]);
 
   /** Swaps the camera or microphone without renegotiating. */
   const replaceTrack = useCallback(async (track: MediaStreamTrack) => {
@@ -246,6 +263,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     feed,
   );
   const [attempt, setAttempt] = useState(0);
+  /** Media connections lost in a row; reset once one connects. */
+  const failures = useRef(0);
+  const phaseRef = useRef(phase);
+  phaseRef.current = phase;
 
   useEffect(() => {
     const offReconnecting = room.socket.on(
@@ -273,12 +294,25 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     }
     let closed = false;
     let pc: RTCPeerConnection | null = null;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let stopWatching: (() => void) | undefined;
     // An end or a revoked access is final: a connection changing state after it changes nothing.
     const final = (p: StreamPhase) => p === 'ended' || p === 'error';
     const onState = () => {
       if (pc?.connectionState === 'failed' || pc?.connectionState === 'disconnected')
         setPhase((p) => (final(p) ? p : 'reconnecting'));
-      if (pc?.connectionState === 'connected') setPhase((p) => (final(p) ? p : 'live'));
+      if (pc?.connectionState === 'connected') {
+        failures.current = 0;
+        setPhase((p) => (final(p) ? p : 'live'));
+      }
+    };
+    // The media connection is gone while the socket may still be up (its node's media failed,
+    // or the socket has not yet noticed the node is gone): watch again, over whichever node the
+    // socket is on by then, without a page load.
+    const onLost = () => {
+      if (closed || final(phaseRef.current)) return;
+      failures.current += 1;
+      retry = setTimeout(() => setAttempt((n) => n + 1), retryDelayMs(failures.current));
     };
     const start = async () => {
       try {
@@ -294,6 +328,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
         pc.addEventListener('connectionstatechange', onState);
         // It may have connected before the listener was there.
         onState();
+        stopWatching = watchMedia(pc, onLost);
       } catch (e) {
         if (closed) return;
         const code = (e as SocketError).error?.code;
@@ -310,6 +345,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     void start();
     return () => {
       closed = true;
+      clearTimeout(retry);
+      stopWatching?.();
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
     };
