@@ -10,8 +10,9 @@ import { useAuth, useSession } from '../auth/AuthContext';
 export type StreamPhase = 'joining' | 'live' | 'reconnecting' | 'waiting' | 'ended' | 'error';
 
 /**
- * How long a broadcaster back from a socket drop keeps asking while the server still holds its
- * old publisher: a server notices a silent socket after its ping interval and timeout (20 s).
+ * How long a broadcaster back from a socket drop keeps asking while the stream still holds its
+ * old publisher: it is taken over once quiet for 2 s or once its node is known to be gone (within
+ * 10 s), and a server notices a silent socket after its ping interval and timeout (20 s).
  */
 const republishWindowMs = 25_000;
 const republishRetryMs = 1000;
@@ -166,8 +167,9 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
         try {
           return await publish(room.socket, streamId, media, iceServers);
         } catch (e) {
-          // A server that has not yet seen the old socket go still holds its publisher (a
-          // conflict) until that socket times out; then the stream is free again.
+          // The stream still holds this broadcaster's old publisher (a conflict) until it has
+          // sent nothing for 2 s, or its node is known to be gone (within 10 s of its death),
+          // or the server sees its socket go; then this one takes the stream over.
           if (!resuming || !isConflict(e) || closed || Date.now() > giveUpAt) throw e;
           await delay(republishRetryMs);
           if (closed) throw e;
