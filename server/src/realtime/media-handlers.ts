@@ -109,6 +109,12 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     const { sessionId, answer } = await publishMedia(streamId, offer, {
       replaces: sessionsOf.get(socket)?.get(key(streamId, 'publish')),
     });
+    if (socket.disconnected) {
+      // The tab went while we were answering: nothing would close this session, and its claim
+      // would keep the tab's next offer out until it timed out.
+      media.closeSession(sessionId);
+      throw AppError.unauthorized('Disconnected');
+    }
     replaceSession(socket, streamId, 'publish', sessionId);
     return { type: 'answer', sdp: answer };
   };
