@@ -3,8 +3,8 @@
  * publisher takes the stream over when that publisher has sent nothing for 2 s, on this node or
  * another (which closes it), and is refused with `409 already_live` while it sends.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from './support/loopback-peers';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SyntheticPublisher, waitFor } from './support/loopback-peers';
 import {
   api,
   clusterEnv,
@@ -14,7 +14,9 @@ import {
   registerUser,
   sleep,
   startTestServer,
+  type TestServer,
 } from './support/server';
+import { publishOverSocket } from './support/socket-publisher';
 import {
   keyOf,
   publishWithKey,
@@ -31,11 +33,15 @@ afterEach(async () => {
 /** Comfortably past the 2 s after which a silent publisher may be taken over. */
 const quietMs = 2600;
 
-describe('WHIP takeover on one node', () => {
-  it('refuses a second publisher while the first sends, and takes the stream over once it has been silent for 2 s', async () => {
-    const server = await startTestServer();
-    cleanup.push(() => server.stop());
+describe('takeover on one node', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
     await server.media.ready();
+  });
+  afterAll(() => server?.stop());
+
+  it('refuses a second publisher while the first sends, and takes the stream over once it has been silent for 2 s', async () => {
     const [host, fan] = await Promise.all([registerUser(server), registerUser(server)]);
     const key = await keyOf(server, host);
     const first = await publishWithKey(server, key, cleanup);
@@ -72,6 +78,51 @@ describe('WHIP takeover on one node', () => {
       headers: { authorization: `Bearer ${key}` },
     });
     expect(oldDelete.status).toBe(404);
+  }, 40_000);
+
+  it('refuses another tab of the host while the first tab’s publisher sends, and lets it take over once that one is quiet', async () => {
+    const host = await registerUser(server);
+    const started = await api(server.url)('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'two tabs' },
+    });
+    expect(started.status).toBe(201);
+    const streamId: string = started.body.streamId;
+    const [firstTab, secondTab] = await Promise.all([
+      connectSocket(server, host.token),
+      connectSocket(server, host.token),
+    ]);
+    cleanup.push(
+      () => firstTab.close(),
+      () => secondTab.close(),
+    );
+    const first = await publishOverSocket(firstTab, streamId);
+    cleanup.push(() => first.close());
+    await waitFor(() => server.media.stats().publishers === 1, 10_000, 'the first tab publishing');
+
+    const offerFrom = async () => {
+      const publisher = new SyntheticPublisher();
+      cleanup.push(() => publisher.close());
+      const ack = await emitAck(secondTab, 'live_offer', {
+        streamId,
+        description: { type: 'offer', sdp: await publisher.offer() },
+      });
+      return { publisher, ack };
+    };
+    const refused = await offerFrom();
+    expect(refused.ack).toMatchObject({ ok: false, error: { code: 'conflict' } });
+
+    // The first tab's camera froze (its socket is still up): the second tab takes over.
+    first.stop();
+    await sleep(quietMs);
+    const taken = await offerFrom();
+    expect(taken.ack.ok).toBe(true);
+    await taken.publisher.accept(taken.ack.description.sdp);
+    taken.publisher.start();
+    await waitFor(() => server.media.stats().publishers === 1, 5000, 'one publisher');
+    const fan = await registerUser(server);
+    const viewer = await watchOverWhep(server, streamId, fan.token, cleanup);
+    await videoFlowing(viewer, 'media from the second tab');
   }, 40_000);
 });
 
