@@ -142,9 +142,11 @@ export function connectPublishing(deps: {
   const onNodeGone = (node: NodeInfo) => {
     // A node restarted under the same id is alive again and answers for its streams itself.
     if (registry?.isAlive(node.nodeId)) return;
-    claims.adoptStreamsOf(node.nodeId).then(adopted, (err: unknown) =>
-      logger.warn({ err, nodeId: node.nodeId }, 'could not adopt the streams of a node gone'),
-    );
+    claims
+      .adoptStreamsOf(node.nodeId)
+      .then(adopted, (err: unknown) =>
+        logger.warn({ err, nodeId: node.nodeId }, 'could not adopt the streams of a node gone'),
+      );
   };
   const sweep = setInterval(() => {
     reconcile().catch((err: unknown) =>
