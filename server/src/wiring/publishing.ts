@@ -111,8 +111,12 @@ export function connectPublishing(deps: {
     inOrder(sessionId, () => claims.setQuiet(streamId, sessionId, false));
   const onLost = (streamId: string, sessionId: string) => {
     if (replaced.delete(sessionId)) return;
-    onPublisherLost(streamId);
-    inOrder(sessionId, () => claims.release(streamId, sessionId));
+    inOrder(sessionId, async () => {
+      // Only a publisher still holding its stream leaves it without one: one that another has
+      // just taken over (its node not yet told) does not, and its viewers are not told to wait.
+      // Should the database not answer, the check every `sweepMs` releases it later.
+      if (await claims.release(streamId, sessionId)) onPublisherLost(streamId);
+    });
   };
   const onRemoteReplaced = (streamId: string, sessionId: string) => {
     const held = media.sessionInfo(sessionId);
