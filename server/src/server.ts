@@ -29,6 +29,7 @@ import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
 import { ModerationService } from './live/moderation';
 import { NextStreamService } from './live/next-stream';
+import { PublisherClaims } from './live/publisher-claims';
 import { FairQueue } from './live/FairQueue';
 import { PresenceService } from './live/presence';
 import { createLimit, type Budget, type LimitStore } from './live/rate-limits';
@@ -51,6 +52,7 @@ import { relayModerationEvents } from './realtime/moderation-broadcasts';
 import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
+import { connectPublishing } from './wiring/publishing';
 import { connectMediaPresence } from './wiring/media-presence';
 import { resyncRooms } from './realtime/room-resync';
 
@@ -354,6 +356,8 @@ export async function startServer(
         '/api/live',
         whipRoutes({
           media,
+          // Bound once the bus it announces takeovers on exists (below); called per request only.
+          publish: (streamId, offer, claim) => publishing.publish(streamId, offer, claim),
           mediaPresence,
           streams,
           streamKeys,
@@ -409,6 +413,26 @@ export async function startServer(
     },
     logger,
   });
+  const claims = new PublisherClaims(database.db, nodeId, (id) => registry.isAlive(id));
+  // With Redis, the node holding a publisher taken over on another node closes it at once.
+  const publishing = connectPublishing({
+    media,
+    claims,
+    nodeId,
+    registry,
+    bus: redis && {
+      announceReplaced: (streamId, sessionId) =>
+        io.serverSideEmit('publisher_replaced', { streamId, sessionId }),
+      onReplaced: (listener) => {
+        const onRemote = (r: { streamId: string; sessionId: string }) =>
+          listener(r.streamId, r.sessionId);
+        io.on('publisher_replaced', onRemote);
+        return () => io.off('publisher_replaced', onRemote);
+      },
+    },
+    onPublisherLost: (streamId) => lifecycle.startGrace(streamId),
+    logger,
+  });
   if (redis) {
     // Subscribed once Redis is first reached, and by node-redis again after each reconnect; the
     // connections are dropped at close, which ends the subscription too.
@@ -434,6 +458,7 @@ export async function startServer(
   // Handlers are made once and shared by every socket: a socket costs no closures of its own.
   const signalling = mediaHandlers({
     media,
+    publish: publishing.publish,
     mediaPresence,
     streams,
     moderation,
@@ -488,7 +513,9 @@ export async function startServer(
     logger.warn('Redis not reachable at start: serving without it until it answers');
 
   // Streams this node held before a crash have lost their media: their publishers get the usual
-  // grace period to come back, after which the streams end rather than stay live forever.
+  // grace period to come back, after which the streams end rather than stay live forever. Their
+  // claims went with the old run's sessions (`reconcile` releases them), so a publisher may return.
+  await publishing.reconcile();
   for (const streamId of await streams.recoverNode()) {
     logger.warn({ streamId }, 'stream left live by a previous run: waiting for its publisher');
     if (config.publisherGraceSeconds > 0) lifecycle.startGrace(streamId);
@@ -545,6 +572,7 @@ export async function startServer(
       stopModerationRelay();
       stopLeaseSweep();
       lifecycle.close();
+      publishing.close();
       mediaPresence.close();
       await media.close();
       io.close();

@@ -150,6 +150,8 @@ export interface InterServerEvents {
   banned: (ban: { streamId: string; userId: string }) => void;
   /** A node ended a stream; the node holding its media closes it. */
   stream_ended: (ended: { streamId: string }) => void;
+  /** A node took a stream over from a quiet publisher; the node holding that session closes it. */
+  publisher_replaced: (replaced: { streamId: string; sessionId: string }) => void;
 }
 
 /**

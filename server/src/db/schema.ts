@@ -87,6 +87,14 @@ export const liveStreams = pgTable(
     streamKeyHash: text('stream_key_hash'),
     /** The node whose process holds this stream's media. */
     mediaNode: text('media_node').notNull(),
+    /**
+     * The publishing session claimed on `media_node` (negotiating or connected); null while the
+     * stream has no publisher. A new publisher takes it over only from one that is quiet or whose
+     * node is gone (issue 17).
+     */
+    publisherSession: text('publisher_session'),
+    /** Since when the claimed publisher has sent nothing (reported after 2 s); null while it sends. */
+    publisherQuietSince: timestamp('publisher_quiet_since', { withTimezone: true, mode: 'date' }),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),

@@ -13,6 +13,11 @@ export interface MediaEngineOptions {
   maxPublishBitrate?: number;
   /** A connected publisher that sends nothing for this long is lost. Default 5 s. */
   publisherSilenceMs?: number;
+  /**
+   * A connected publisher that sends nothing for this long is reported quiet (and sending again
+   * when it does): its stream may then be taken over by a new publisher. Default 2 s.
+   */
+  publisherQuietMs?: number;
   /** A session (publisher or viewer) not connected this long after negotiating is closed. Default 15 s. */
   connectTimeoutMs?: number;
   /**
@@ -163,6 +168,7 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
           network: this.options.network,
           maxBitrate: this.options.maxPublishBitrate ?? 4_000_000,
           silenceMs: this.options.publisherSilenceMs ?? 5000,
+          quietMs: this.options.publisherQuietMs ?? 2000,
           connectTimeoutMs: timeout,
         },
         { network: this.options.network, connectTimeoutMs: timeout },
@@ -172,6 +178,8 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
             this.sessions.delete(p.id);
             this.emit('publisher_lost', r.streamId, p.id);
           },
+          publisherQuiet: (r, p, quiet) =>
+            this.emit(quiet ? 'publisher_quiet' : 'publisher_sending', r.streamId, p.id),
           subscriberConnected: (r, s) => this.emit('subscriber_connected', r.streamId, s.id),
           subscriberClosed: (r, s) => {
             this.sessions.delete(s.id);

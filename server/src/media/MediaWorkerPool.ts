@@ -123,10 +123,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   async publish(
     streamId: string,
     offerSdp: string,
+    /** The session's id, when the caller has already recorded it (a publisher's claim). */
+    sessionId: string = randomUUID(),
   ): Promise<{ sessionId: string; answer: string }> {
     const stream = this.streams.getOrCreate(streamId);
     const worker = stream.origin?.alive ? stream.origin : this.leastLoaded(undefined);
-    const sessionId = randomUUID();
     this.sessions.add(sessionId, streamId, 'publish', worker, undefined);
     let reply: ReplyOf<'publish'>;
     try {
@@ -240,6 +241,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     if (!session) return;
     this.sessions.delete(sessionId);
     this.tell(session.worker, { type: 'close_session', sessionId });
+  }
+
+  /** The publishing sessions this node holds, with their streams. */
+  publisherSessions(): { streamId: string; sessionId: string }[] {
+    return this.sessions.publishers();
   }
 
   /** Ends a stream's media on every worker: every connection, relay and buffer of it. */
@@ -365,6 +371,8 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   private receive(worker: MediaWorker, message: MediaEvent): void {
     switch (message.event) {
       case 'publisher_connected':
+      case 'publisher_quiet':
+      case 'publisher_sending':
       case 'subscriber_connected':
         this.emit(message.event, message.streamId, message.sessionId);
         return;

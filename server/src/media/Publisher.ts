@@ -38,6 +38,11 @@ export interface PublisherSink {
   /** The publisher's sender report for one kind: how its RTP clock maps to wall-clock time. */
   onSenderReport(kind: MediaKind, mapping: ClockMapping): void;
   onConnected(): void;
+  /**
+   * A connected publisher has sent nothing for `quietMs` (`true`), or sends again (`false`):
+   * another may take its stream over meanwhile (issue 17).
+   */
+  onQuiet(quiet: boolean): void;
   /** The media connection failed or closed, or no packet came for `silenceMs`. */
   onLost(): void;
 }
@@ -48,6 +53,8 @@ export interface PublisherOptions {
   maxBitrate: number;
   /** With no packet for this long a connected publisher counts as lost. */
   silenceMs: number;
+  /** With no packet for this long a connected publisher is reported quiet (`onQuiet`). */
+  quietMs: number;
   /** A publisher that has not connected this long after negotiating is given up. */
   connectTimeoutMs: number;
 }
@@ -72,6 +79,7 @@ export class Publisher {
   private expectedVideoSeq = -1;
   private mids: string[] = [];
   private lastPacketAt = Date.now();
+  private quiet = false;
   private connected = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -162,6 +170,10 @@ export class Publisher {
   private receive(kind: MediaKind, raw: Buffer): void {
     const packet = normalizeRtp(raw);
     this.lastPacketAt = Date.now();
+    if (this.quiet) {
+      this.quiet = false;
+      this.sink.onQuiet(false);
+    }
     if (!packet) return;
     let keyframe = false;
     if (kind === 'video') {
@@ -218,10 +230,17 @@ export class Publisher {
           );
       }, 1000),
     );
+    // Twice a second, so a quiet publisher is reported within half a second of `quietMs`.
     this.timers.push(
       setInterval(() => {
-        if (this.connected && Date.now() - this.lastPacketAt > this.options.silenceMs) this.lose();
-      }, 1000),
+        if (!this.connected || this.closed) return;
+        const idleMs = Date.now() - this.lastPacketAt;
+        if (idleMs > this.options.silenceMs) this.lose();
+        else if (idleMs >= this.options.quietMs && !this.quiet) {
+          this.quiet = true;
+          this.sink.onQuiet(true);
+        }
+      }, 500),
     );
     this.timers.push(
       setTimeout(() => {

@@ -82,6 +82,13 @@ export class SessionRegistry {
     return dropped;
   }
 
+  publishers(): { streamId: string; sessionId: string }[] {
+    const found: { streamId: string; sessionId: string }[] = [];
+    for (const [sessionId, s] of this.sessions)
+      if (s.role === 'publish') found.push({ streamId: s.streamId, sessionId });
+    return found;
+  }
+
   holdsAny(worker: MediaWorker): boolean {
     for (const s of this.sessions.values()) if (s.worker === worker) return true;
     return false;

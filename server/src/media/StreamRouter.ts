@@ -9,6 +9,7 @@ import { Subscriber, type SubscriberOptions } from './Subscriber';
 export interface RouterListener {
   publisherConnected(router: StreamRouter, publisher: Publisher): void;
   publisherLost(router: StreamRouter, publisher: Publisher): void;
+  publisherQuiet(router: StreamRouter, publisher: Publisher, quiet: boolean): void;
   subscriberConnected(router: StreamRouter, subscriber: Subscriber): void;
   subscriberClosed(router: StreamRouter, subscriber: Subscriber): void;
 }
@@ -79,6 +80,7 @@ export class StreamRouter {
       onRtp: (kind, packet, keyframe) => this.forward(kind, packet, keyframe),
       onSenderReport: (kind, mapping) => this.senderReport(kind, mapping),
       onConnected: () => this.listener.publisherConnected(this, publisher),
+      onQuiet: (quiet) => this.listener.publisherQuiet(this, publisher, quiet),
       onLost: () => {
         if (this.publisher === publisher) this.publisher = undefined;
         this.listener.publisherLost(this, publisher);

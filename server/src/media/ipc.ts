@@ -76,6 +76,10 @@ export type MainToWorker = { id: number; request: WorkerRequest };
 export interface MediaEventMap {
   publisher_connected: [streamId: string, sessionId: string];
   publisher_lost: [streamId: string, sessionId: string];
+  /** A connected publisher has sent nothing for a while (2 s): its stream may be taken over. */
+  publisher_quiet: [streamId: string, sessionId: string];
+  /** A quiet publisher sends again. */
+  publisher_sending: [streamId: string, sessionId: string];
   subscriber_connected: [streamId: string, sessionId: string];
   subscriber_closed: [streamId: string, sessionId: string];
 }
@@ -83,6 +87,8 @@ export interface MediaEventMap {
 export const mediaEvents = [
   'publisher_connected',
   'publisher_lost',
+  'publisher_quiet',
+  'publisher_sending',
   'subscriber_connected',
   'subscriber_closed',
 ] as const satisfies readonly (keyof MediaEventMap)[];
@@ -99,7 +105,8 @@ export type CloseCause =
 /** One media event as it crosses the IPC channel; an ended session says why it ended. */
 export type MediaEvent =
   | {
-      event: 'publisher_connected' | 'subscriber_connected';
+      event:
+        'publisher_connected' | 'publisher_quiet' | 'publisher_sending' | 'subscriber_connected';
       streamId: string;
       sessionId: string;
     }

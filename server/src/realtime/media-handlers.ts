@@ -8,6 +8,7 @@ import type { StreamService } from '../live/streams';
 import type { MediaWorkerPool, SessionRole } from '../media/MediaWorkerPool';
 import { mediaCall } from '../wiring/media-errors';
 import type { MediaPresence } from '../wiring/media-presence';
+import type { Publishing } from '../wiring/publishing';
 import { addressSessionOwner } from '../wiring/session-owners';
 import type { ClientEventHandlers } from './client-events';
 import { actorOfSocket, viewerOfSocket } from './socket-identity';
@@ -15,6 +16,8 @@ import type { LiveSocket } from './types';
 
 export interface MediaHandlerDeps {
   media: MediaWorkerPool;
+  /** Publishing goes through the stream's claim, which settles who publishes across nodes. */
+  publish: Publishing['publish'];
   mediaPresence: MediaPresence;
   streams: StreamService;
   moderation: Pick<ModerationService, 'assertNotBanned'>;
@@ -69,6 +72,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
 } {
   const {
     media,
+    publish: publishMedia,
     mediaPresence,
     streams,
     moderation,
@@ -121,9 +125,17 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     if (row.hostId !== host.userId)
       throw AppError.forbidden('Only the host can publish to this stream');
     refuseUnlessAdmitted(admission.publisher());
-    // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session.
-    replaceSession(socket, streamId, 'publish');
-    const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
+    // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session,
+    // whether or not it still sends; another's only when it has gone quiet or its node is gone.
+    const { sessionId, answer } = await publishMedia(streamId, offer, {
+      replaces: sessionsOf.get(socket)?.get(key(streamId, 'publish')),
+    });
+    if (socket.disconnected) {
+      // The tab went while we were answering: nothing would close this session, and its claim
+      // would keep the tab's next offer out until it timed out.
+      media.closeSession(sessionId);
+      throw AppError.unauthorized('Disconnected');
+    }
     replaceSession(socket, streamId, 'publish', sessionId);
     return { type: 'answer', sdp: answer };
   };

@@ -4,7 +4,10 @@ import type { StreamService } from '../live/streams';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool';
 
 export interface MediaLifecycle {
-  /** Gives a live stream without a publisher `graceSeconds` to get one back before it ends. */
+  /**
+   * Gives a live stream without a publisher `graceSeconds` to get one back before it ends: called
+   * when its publisher is lost (see `connectPublishing`, which knows a loss from a takeover).
+   */
   startGrace(streamId: string): void;
   /** Closes the media this node holds for streams the database says have ended. */
   closeEndedMedia(): Promise<void>;
@@ -77,7 +80,6 @@ export function connectMediaLifecycle(deps: {
     // Nobody is told to wait: the broadcaster has not been seen yet.
     if (graceSeconds > 0) endUnlessPublished(stream.streamId, 'publisher never connected');
   };
-  const onLost = (streamId: string) => startGrace(streamId);
   const onConnected = (streamId: string) => {
     stopTimer(streamId);
     events.emit('broadcaster_resumed', streamId);
@@ -119,7 +121,6 @@ export function connectMediaLifecycle(deps: {
   sweep.unref();
 
   const stopBus = bus?.onEnded(onRemoteEnded);
-  media.on('publisher_lost', onLost);
   media.on('publisher_connected', onConnected);
   events.on('stream_started', onStarted);
   events.on('stream_ended', onEnded);
@@ -133,7 +134,6 @@ export function connectMediaLifecycle(deps: {
       for (const timer of [...timers.values(), ...ended.values()]) clearTimeout(timer);
       timers.clear();
       ended.clear();
-      media.off('publisher_lost', onLost);
       media.off('publisher_connected', onConnected);
       events.off('stream_started', onStarted);
       events.off('stream_ended', onEnded);

@@ -18,6 +18,7 @@ import type { StreamService } from '../../live/streams';
 import type { MediaWorkerPool } from '../../media/MediaWorkerPool';
 import { mediaCall } from '../../wiring/media-errors';
 import type { MediaPresence } from '../../wiring/media-presence';
+import type { Publishing } from '../../wiring/publishing';
 import { addressSessionOwner } from '../../wiring/session-owners';
 import { sentElsewhere } from '../admission';
 import { actorOfToken, bearerToken } from '../auth';
@@ -31,6 +32,8 @@ const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
 
 export interface WhipRouteDeps {
   media: MediaWorkerPool;
+  /** Publishing goes through the stream's claim, which settles who publishes across nodes. */
+  publish: Publishing['publish'];
   mediaPresence: MediaPresence;
   streams: StreamService;
   streamKeys: StreamKeyService;
@@ -108,6 +111,7 @@ function candidatesOf(fragment: string): { candidate: string; sdpMid: string | n
 /** WHIP ingest (RFC 9725) and WHEP playback, as HTTP resources of a stream. */
 export function whipRoutes({
   media,
+  publish,
   mediaPresence,
   streams,
   streamKeys,
@@ -158,10 +162,13 @@ export function whipRoutes({
 
   router.use([userWhipRoute, '/:streamId/whip', '/:streamId/whep'], cors);
 
-  /** Publishes into `streamId`; a publisher already there makes this the host's `already_live`. */
+  /**
+   * Publishes into `streamId`; a publisher already there makes this the host's `already_live`,
+   * unless it has gone quiet or its node is gone (then this one takes over).
+   */
   const publishInto = async (streamId: string, offer: string) => {
     try {
-      return { streamId, ...(await mediaCall(() => media.publish(streamId, offer))) };
+      return { streamId, ...(await publish(streamId, offer)) };
     } catch (error) {
       if (error instanceof AppError && error.code === 'conflict')
         throw AppError.alreadyLive(streamId);
@@ -212,7 +219,7 @@ export function whipRoutes({
     await authorizePublisher(req, streamId);
     const offer = requireSdp(req);
     if (sentElsewhere(req, res, admission.publisher())) return;
-    const { sessionId, answer } = await mediaCall(() => media.publish(streamId, offer));
+    const { sessionId, answer } = await publish(streamId, offer);
     sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks('whip'));
   });
 

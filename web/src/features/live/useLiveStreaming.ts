@@ -3,14 +3,16 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
 import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../lib/live-socket';
+import { retryDelayMs, watchMedia } from '../../lib/media-watchdog';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
 
 export type StreamPhase = 'joining' | 'live' | 'reconnecting' | 'waiting' | 'ended' | 'error';
 
 /**
- * How long a broadcaster back from a socket drop keeps asking while the server still holds its
- * old publisher: a server notices a silent socket after its ping interval and timeout (20 s).
+ * How long a broadcaster back from a socket drop keeps asking while the stream still holds its
+ * old publisher: it is taken over once quiet for 2 s or once its node is known to be gone (within
+ * 10 s), and a server notices a silent socket after its ping interval and timeout (20 s).
  */
 const republishWindowMs = 25_000;
 const republishRetryMs = 1000;
@@ -137,17 +139,26 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
   const room = useRoom(streamId, () => setPhase('ended'), undefined, undefined, feed);
   const pcRef = useRef<RTCPeerConnection | null>(null);
   const { reconnects } = room;
+  /** Times the media connection was lost while the socket stayed up: each publishes again. */
+  const [mediaRetries, setMediaRetries] = useState(0);
+  const failures = useRef(0);
+  const phaseRef = useRef(phase);
+  phaseRef.current = phase;
 
   useEffect(() => {
     if (!media) return;
     let closed = false;
     let timer: ReturnType<typeof setInterval> | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let stopWatching: (() => void) | undefined;
     let pc: RTCPeerConnection | null = null;
     const onState = () => {
       if (pc?.connectionState === 'failed') setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
+      if (pc?.connectionState === 'connected') failures.current = 0;
     };
-    // Back from a socket drop: the same camera MediaStream goes out again on a new connection.
-    const resuming = reconnects > 0;
+    // Back from a socket drop, or the media connection was lost (its server may be gone): the
+    // same camera MediaStream goes out again on a new connection, wherever the socket now is.
+    const resuming = reconnects > 0 || mediaRetries > 0;
     if (resuming) setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
     const connect = async (): Promise<RTCPeerConnection> => {
       const iceServers = await api.iceServers(session.token);
@@ -156,8 +167,9 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
         try {
           return await publish(room.socket, streamId, media, iceServers);
         } catch (e) {
-          // A server that has not yet seen the old socket go still holds its publisher (a
-          // conflict) until that socket times out; then the stream is free again.
+          // The stream still holds this broadcaster's old publisher (a conflict) until it has
+          // sent nothing for 2 s, or its node is known to be gone (within 10 s of its death),
+          // or the server sees its socket go; then this one takes the stream over.
           if (!resuming || !isConflict(e) || closed || Date.now() > giveUpAt) throw e;
           await delay(republishRetryMs);
           if (closed) throw e;
@@ -180,6 +192,11 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
         }, 1000);
         pc.addEventListener('connectionstatechange', onState);
         onState();
+        stopWatching = watchMedia(pc, () => {
+          if (closed || phaseRef.current === 'ended') return;
+          failures.current += 1;
+          retry = setTimeout(() => setMediaRetries((n) => n + 1), retryDelayMs(failures.current));
+        });
       },
       (e: unknown) => {
         if (closed) return;
@@ -190,11 +207,13 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     return () => {
       closed = true;
       clearInterval(timer);
+      clearTimeout(retry);
+      stopWatching?.();
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
       if (pcRef.current === pc) pcRef.current = null;
     };
-  }, [media, room.socket, session.token, streamId, reconnects]);
+  }, [media, room.socket, session.token, streamId, reconnects, mediaRetries]);
 
   /** Swaps the camera or microphone without renegotiating. */
   const replaceTrack = useCallback(async (track: MediaStreamTrack) => {
@@ -246,6 +265,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     feed,
   );
   const [attempt, setAttempt] = useState(0);
+  /** Media connections lost in a row; reset once one connects. */
+  const failures = useRef(0);
+  const phaseRef = useRef(phase);
+  phaseRef.current = phase;
 
   useEffect(() => {
     const offReconnecting = room.socket.on(
@@ -277,12 +300,24 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     // room (chat, counts) stays on this one.
     let away: LiveSocket | null = null;
     let retry: ReturnType<typeof setTimeout> | undefined;
+    let stopWatching: (() => void) | undefined;
     // An end or a revoked access is final: a connection changing state after it changes nothing.
     const final = (p: StreamPhase) => p === 'ended' || p === 'error';
     const onState = () => {
       if (pc?.connectionState === 'failed' || pc?.connectionState === 'disconnected')
         setPhase((p) => (final(p) ? p : 'reconnecting'));
-      if (pc?.connectionState === 'connected') setPhase((p) => (final(p) ? p : 'live'));
+      if (pc?.connectionState === 'connected') {
+        failures.current = 0;
+        setPhase((p) => (final(p) ? p : 'live'));
+      }
+    };
+    // The media connection is gone while the socket may still be up (its node's media failed,
+    // or the socket has not yet noticed the node is gone): watch again, over whichever node the
+    // socket is on by then, without a page load.
+    const onLost = () => {
+      if (closed || final(phaseRef.current)) return;
+      failures.current += 1;
+      retry = setTimeout(() => setAttempt((n) => n + 1), retryDelayMs(failures.current));
     };
     const start = async () => {
       try {
@@ -308,6 +343,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
         pc.addEventListener('connectionstatechange', onState);
         // It may have connected before the listener was there.
         onState();
+        stopWatching = watchMedia(pc, onLost);
       } catch (e) {
         if (closed) return;
         const code = (e as SocketError).error?.code;
@@ -328,6 +364,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     return () => {
       closed = true;
       clearTimeout(retry);
+      stopWatching?.();
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
       away?.close();
