@@ -97,6 +97,8 @@ export class NodeRegistry extends SafeEmitter<NodeRegistryEvents> {
   private round: Promise<void> | undefined;
   private failing = false;
   private announced = false;
+  /** Whether the others have been read once: before that, no node can be called gone. */
+  private known = false;
   private closed = false;
 
   constructor(private readonly options: NodeRegistryOptions) {
@@ -117,9 +119,14 @@ export class NodeRegistry extends SafeEmitter<NodeRegistryEvents> {
     this.timer.unref();
   }
 
-  /** Whether `nodeId` is alive: this node, or one whose heartbeat is recent. */
+  /**
+   * Whether `nodeId` is alive: this node, or one whose heartbeat is recent. Until the others have
+   * been read once every node counts as alive, so a node just started cannot take a live
+   * publisher's stream away from a node it has not heard of yet.
+   */
   isAlive(nodeId: string): boolean {
-    return nodeId === this.options.nodeId ? !this.closed : this.others.has(nodeId);
+    if (nodeId === this.options.nodeId) return !this.closed;
+    return !this.known || this.others.has(nodeId);
   }
 
   /** This node as it is now. */
@@ -179,6 +186,7 @@ export class NodeRegistry extends SafeEmitter<NodeRegistryEvents> {
       const nodes = await store.heartbeatWithin(this.goneAfterMs / 1000);
       if (this.closed) return;
       this.update(nodes.filter((node) => node.nodeId !== nodeId));
+      this.known = true;
       if (this.failing) this.options.logger.info('node registry reachable again');
       this.failing = false;
       // Now and then (about once a minute over the deployment's nodes) rows of nodes long gone
