@@ -56,3 +56,34 @@ export function retryDelayMs(failures: number): number {
   if (failures <= 1) return 0;
   return Math.min(5000, 500 * 2 ** (failures - 2));
 }
+
+/** What `receivesMedia` reads of a peer connection (an `RTCPeerConnection`). */
+export interface SampledConnection {
+  getStats(): Promise<RTCStatsReport>;
+}
+
+/** Frames decoded (video) and packets received (audio) so far on `pc`. */
+async function mediaProgress(pc: SampledConnection): Promise<{ frames: number; packets: number }> {
+  let frames = 0;
+  let packets = 0;
+  (await pc.getStats()).forEach(
+    (report: { type?: string; kind?: string } & Record<string, unknown>) => {
+      if (report.type !== 'inbound-rtp') return;
+      if (report.kind === 'video') frames += Number(report.framesDecoded ?? 0);
+      else packets += Number(report.packetsReceived ?? 0);
+    },
+  );
+  return { frames, packets };
+}
+
+/**
+ * Whether `pc` shows media flowing over `ms`: video frames decoded, or audio packets received
+ * when it has no video. A broadcaster who returns (after a reconnect, or on another node) is
+ * usually heard on the viewer's existing session; a new session is opened only when it is not.
+ */
+export async function receivesMedia(pc: SampledConnection, ms: number): Promise<boolean> {
+  const before = await mediaProgress(pc);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = await mediaProgress(pc);
+  return after.frames > before.frames || (after.frames === 0 && after.packets > before.packets);
+}

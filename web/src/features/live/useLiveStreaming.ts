@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { api } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
 import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../lib/live-socket';
-import { retryDelayMs, watchMedia } from '../../lib/media-watchdog';
+import { receivesMedia, retryDelayMs, watchMedia } from '../../lib/media-watchdog';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
 
@@ -126,6 +126,8 @@ function useRoom(
   return { socket, interrupted, reconnects, viewerCount, stream, joinError, chat, banned };
 }
 
+/** How long a viewer's session is watched for the returning broadcaster's picture. */
+const resumeCheckMs = 2000;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The stream still has a publisher: this broadcaster's own, from before its socket dropped. */
 const isConflict = (e: unknown) => (e as SocketError).error?.code === 'conflict';
@@ -267,6 +269,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
   const [attempt, setAttempt] = useState(0);
   /** Media connections lost in a row; reset once one connects. */
   const failures = useRef(0);
+  /** The viewer's current media connection, once it has one. */
+  const watching = useRef<RTCPeerConnection | null>(null);
   const phaseRef = useRef(phase);
   phaseRef.current = phase;
 
@@ -275,11 +279,23 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       'broadcaster_reconnecting',
       (e) => e.streamId === streamId && setPhase('reconnecting'),
     );
+    let checking = false;
     const offResumed = room.socket.on('broadcaster_resumed', (e) => {
       if (e.streamId !== streamId) return;
       setPhase((p) => (p === 'ended' ? p : 'live'));
-      // A new publisher may use another codec, or this viewer may not have connected yet: ask again.
-      setAttempt((n) => n + 1);
+      const pc = watching.current;
+      // Not connected yet: ask again at once.
+      if (!pc || pc.connectionState !== 'connected') return setAttempt((n) => n + 1);
+      // Connected: the returning broadcaster normally reaches this very session (on this node or
+      // relayed from its new one); a new session only if no picture comes (another codec, say).
+      if (checking) return;
+      checking = true;
+      void receivesMedia(pc, resumeCheckMs)
+        .catch(() => false)
+        .then((flowing) => {
+          checking = false;
+          if (!flowing && watching.current === pc) setAttempt((n) => n + 1);
+        });
     });
     return () => {
       offReconnecting();
@@ -339,6 +355,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
         );
         if (closed) return connection.close();
         pc = connection;
+        watching.current = connection;
         setPhase((p) => (p === 'joining' || p === 'waiting' ? 'live' : p));
         pc.addEventListener('connectionstatechange', onState);
         // It may have connected before the listener was there.
@@ -365,6 +382,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       closed = true;
       clearTimeout(retry);
       stopWatching?.();
+      if (watching.current === pc) watching.current = null;
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
       away?.close();
