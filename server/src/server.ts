@@ -48,6 +48,7 @@ import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectMediaPresence } from './wiring/media-presence';
+import { connectMediaRelay } from './wiring/media-relay';
 import { resyncRooms } from './realtime/room-resync';
 
 export interface OnAirServer {
@@ -270,6 +271,13 @@ export async function startServer(
       portRange: config.rtcPorts,
       announcedIp: config.announcedIp,
     },
+    // Relay sockets for media between nodes bind where media sockets do.
+    nodeRelay: {
+      bindAddress: isWildcard(config.host) ? undefined : config.host,
+      ports: config.nodeRelay.ports,
+      key: deriveKey(jwtSecret, 'media relay between nodes').toString('base64'),
+    },
+    nodeRelayAddress: config.nodeRelay.address,
     maxPublishBitrate: 4_000_000,
     connectTimeoutMs: options.mediaConnectTimeoutMs ?? 15_000,
     logLevel: config.logLevel,
@@ -377,6 +385,27 @@ export async function startServer(
     },
     logger,
   });
+  // With Redis, a node serves streams published on the others, pulling each from its origin.
+  const mediaRelay =
+    redis &&
+    connectMediaRelay({
+      media,
+      nodeId,
+      logger,
+      bus: {
+        want: (streamId) => io.serverSideEmit('media_origin_wanted', { streamId }),
+        announce: (origin) => io.serverSideEmit('media_origin', origin),
+        onWanted: (listener) => {
+          const onRemote = ({ streamId }: { streamId: string }) => listener(streamId);
+          io.on('media_origin_wanted', onRemote);
+          return () => io.off('media_origin_wanted', onRemote);
+        },
+        onAnnounced: (listener) => {
+          io.on('media_origin', listener);
+          return () => io.off('media_origin', listener);
+        },
+      },
+    });
   if (redis) {
     // Subscribed once Redis is first reached, and by node-redis again after each reconnect; the
     // connections are dropped at close, which ends the subscription too.
@@ -483,6 +512,7 @@ export async function startServer(
       stopModerationRelay();
       stopLeaseSweep();
       lifecycle.close();
+      mediaRelay?.close();
       mediaPresence.close();
       await media.close();
       io.close();

@@ -150,6 +150,21 @@ export interface InterServerEvents {
   banned: (ban: { streamId: string; userId: string }) => void;
   /** A node ended a stream; the node holding its media closes it. */
   stream_ended: (ended: { streamId: string }) => void;
+  /** A node has viewers of a stream it does not hold: the node holding its publisher answers with `media_origin`. */
+  media_origin_wanted: (wanted: { streamId: string }) => void;
+  /**
+   * Where a stream's media is served from (the answer to `media_origin_wanted`, and said again
+   * whenever a publisher connects): the relay address of the worker holding its publisher, the
+   * stream's relay channel there and its codecs. Nodes with viewers of it pull it from there.
+   */
+  media_origin: (origin: {
+    streamId: string;
+    node: string;
+    address: string;
+    port: number;
+    channel: number;
+    codecs: unknown;
+  }) => void;
 }
 
 /**
