@@ -389,6 +389,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     let stream = this.streams.get(streamId);
     if (!stream?.codecs && (await this.findRemoteOrigin(streamId)))
       stream = this.streams.get(streamId);
+    // Pulled from another node by a worker that died: another one pulls it.
+    if (stream?.originNode && !stream.origin?.alive) {
+      await this.pullFromNode(streamId, stream.originNode);
+      stream = this.streams.get(streamId);
+    }
     if (!stream?.codecs)
       throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
     // Counted and registered in one turn of the event loop, so racing requests cannot overshoot.
@@ -500,6 +505,17 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
         id,
       );
     this.streams.workerLost(worker, (to, request) => this.tell(to, request));
+    // A stream pulled from another node whose pulling worker died is pulled again by another
+    // worker, for the viewers on the rest of them.
+    for (const streamId of this.streams.ids()) {
+      const stream = this.streams.get(streamId);
+      if (!stream?.originNode || stream.origin) continue;
+      if (!this.sessions.onStream(streamId)) this.closeStream(streamId);
+      else
+        this.pullFromNode(streamId, stream.originNode).catch((err: unknown) =>
+          this.options.logger.warn({ err, streamId }, 'could not pull a stream again'),
+        );
+    }
     const replacement = setTimeout(() => {
       if (!this.closing) this.workers[worker.index] = this.spawn(worker.index);
     }, 200);
