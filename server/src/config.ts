@@ -158,16 +158,22 @@ const envSchema = z
     message: 'set both RELAY_PORT_MIN and RELAY_PORT_MAX, or neither',
     path: ['RELAY_PORT_MIN'],
   })
-  .refine((e) => e.RELAY_PORT_MIN === undefined || e.RELAY_PORT_MIN <= (e.RELAY_PORT_MAX ?? 0), {
-    message: 'must not exceed RELAY_PORT_MAX',
-    path: ['RELAY_PORT_MIN'],
-  })
+  .refine(
+    (e) =>
+      e.RELAY_PORT_MIN === undefined ||
+      e.RELAY_PORT_MAX === undefined ||
+      e.RELAY_PORT_MIN <= e.RELAY_PORT_MAX,
+    {
+      message: 'must not exceed RELAY_PORT_MAX',
+      path: ['RELAY_PORT_MIN'],
+    },
+  )
   // Each media worker holds one relay port.
   .refine(
     (e) =>
       e.RELAY_PORT_MIN === undefined ||
-      (e.RELAY_PORT_MAX ?? 0) - e.RELAY_PORT_MIN + 1 >=
-        (e.MEDIA_WORKERS ?? os.availableParallelism()),
+      e.RELAY_PORT_MAX === undefined ||
+      e.RELAY_PORT_MAX - e.RELAY_PORT_MIN + 1 >= (e.MEDIA_WORKERS ?? os.availableParallelism()),
     {
       message: 'the range RELAY_PORT_MIN..RELAY_PORT_MAX needs one port per media worker',
       path: ['RELAY_PORT_MIN'],

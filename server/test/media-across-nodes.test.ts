@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveKey } from '../src/auth/secret-box';
+import { ConfigError, loadConfig } from '../src/config';
 import { RelayCipher } from '../src/media/RelayCipher';
 import { relayType } from '../src/media/StreamRelay';
 import { startEntryPoint } from './support/entry-point';
@@ -244,4 +245,35 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media across nodes', () => {
     expect(await sum(b, 'nodeRelayEdges')).toBe(1);
     expect(await sum(b, 'nodeRelayPulls')).toBe(0);
   }, 60_000);
+});
+
+describe('relay settings', () => {
+  it('refuse a half or reversed port range, one too small for the workers, or an address that is none', () => {
+    const refused: [Record<string, string>, RegExp][] = [
+      [{ RELAY_PORT_MIN: '40000' }, /RELAY_PORT_MIN.*set both/],
+      [{ RELAY_PORT_MAX: '40000' }, /RELAY_PORT_MIN.*set both/],
+      [{ RELAY_PORT_MIN: '40010', RELAY_PORT_MAX: '40000' }, /RELAY_PORT_MIN.*exceed/],
+      [
+        { RELAY_PORT_MIN: '40000', RELAY_PORT_MAX: '40001', MEDIA_WORKERS: '3' },
+        /RELAY_PORT_MIN.*one port per media worker/,
+      ],
+      [{ RELAY_ADDRESS: 'relay.example' }, /RELAY_ADDRESS/],
+    ];
+    for (const [env, message] of refused) {
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message);
+    }
+  });
+
+  it('announce RELAY_ADDRESS, else ANNOUNCED_IP, else HOST when it is one address, else 127.0.0.1', () => {
+    const address = (env: Record<string, string>) => loadConfig(env).nodeRelay.address;
+    expect(address({ RELAY_ADDRESS: '10.0.0.2', ANNOUNCED_IP: '203.0.113.5' })).toBe('10.0.0.2');
+    expect(address({ ANNOUNCED_IP: '203.0.113.5', HOST: '10.0.0.3' })).toBe('203.0.113.5');
+    expect(address({ HOST: '10.0.0.3' })).toBe('10.0.0.3');
+    expect(address({ HOST: '0.0.0.0' })).toBe('127.0.0.1');
+    expect(
+      loadConfig({ RELAY_PORT_MIN: '40000', RELAY_PORT_MAX: '40003', MEDIA_WORKERS: '4' }).nodeRelay
+        .ports,
+    ).toEqual([40000, 40003]);
+  });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveKey } from '../src/auth/secret-box';
 import { RelayCipher, sealOverhead } from '../src/media/RelayCipher';
+import { ReplayWindow } from '../src/media/ReplayWindow';
 
 const key = deriveKey('a-deployment-secret-of-at-least-32-chars', 'media relay between nodes');
 const body = Buffer.from('an RTP packet, as far as the relay cares');
@@ -11,7 +12,7 @@ describe('relay datagrams between nodes', () => {
     expect(sealed.length).toBe(body.length + sealOverhead);
     // The body does not travel in clear.
     expect(sealed.includes(body.subarray(0, 12))).toBe(false);
-    expect(new RelayCipher(key).open(sealed)).toEqual({ type: 2, channel: 0xdeadbeef, body });
+    expect(new RelayCipher(key).open(sealed)).toMatchObject({ type: 2, channel: 0xdeadbeef, body });
   });
 
   it('never repeat a nonce: the same body sealed twice differs', () => {
@@ -38,5 +39,34 @@ describe('relay datagrams between nodes', () => {
 
   it('refuses a key of the wrong length', () => {
     expect(() => new RelayCipher(Buffer.alloc(16))).toThrow(/32 bytes/);
+  });
+});
+
+// RFC 3711 §3.3.2: a datagram already received, or older than the window, is a replay.
+describe('the replay window of relay datagrams', () => {
+  it('accepts each counter of a sender once, in any order within the window', () => {
+    const cipher = new RelayCipher(key);
+    const window = new ReplayWindow();
+    const opened = [1, 2, 3].map(() => new RelayCipher(key).open(cipher.seal(1, 7, body))!);
+    const [first, second, third] = opened as [
+      (typeof opened)[0],
+      (typeof opened)[0],
+      (typeof opened)[0],
+    ];
+    expect(second.counter).toBe(first.counter + 1);
+    expect(window.accept(first.sender, third.counter)).toBe(true);
+    expect(window.accept(first.sender, first.counter)).toBe(true);
+    expect(window.accept(first.sender, second.counter)).toBe(true);
+    for (const { sender, counter } of opened) expect(window.accept(sender, counter)).toBe(false);
+    // Another sender's counters are its own.
+    expect(window.accept(first.sender + 1, first.counter)).toBe(true);
+  });
+
+  it('refuses a counter older than the window', () => {
+    const window = new ReplayWindow();
+    expect(window.accept(9, 5000)).toBe(true);
+    expect(window.accept(9, 5000 - 1023)).toBe(true);
+    expect(window.accept(9, 5000 - 1024)).toBe(false);
+    expect(window.accept(9, 1)).toBe(false);
   });
 });

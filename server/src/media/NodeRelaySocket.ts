@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { RelayCipher } from './RelayCipher';
+import { ReplayWindow } from './ReplayWindow';
 import type { NodeRelaySender } from './StreamRelay';
 
 export interface NodeRelaySettings {
@@ -16,7 +17,7 @@ export interface NodeRelayCounters {
   sent: number;
   /** Authenticated datagrams received from other nodes. */
   received: number;
-  /** Datagrams dropped because they were not sealed with the deployment's key. */
+  /** Datagrams dropped because they were not sealed with the deployment's key, or were replayed. */
   rejected: number;
 }
 
@@ -28,6 +29,7 @@ export class NodeRelaySocket implements NodeRelaySender {
   readonly counters: NodeRelayCounters = { sent: 0, received: 0, rejected: 0 };
   private socket: Socket | undefined;
   private readonly cipher: RelayCipher;
+  private readonly replays = new ReplayWindow();
 
   constructor(
     private readonly settings: NodeRelaySettings,
@@ -75,7 +77,7 @@ export class NodeRelaySocket implements NodeRelaySender {
 
   private receive(datagram: Buffer, from: RemoteInfo): void {
     const opened = this.cipher.open(datagram);
-    if (!opened) {
+    if (!opened || !this.replays.accept(opened.sender, opened.counter)) {
       this.counters.rejected += 1;
       return;
     }

@@ -41,8 +41,13 @@ export class RelayCipher {
     return out;
   }
 
-  /** The datagram's type, channel and body, or undefined when it was not sealed with our key. */
-  open(datagram: Buffer): { type: number; channel: number; body: Buffer } | undefined {
+  /**
+   * The datagram's type, channel and body, and who sealed it (`sender`, the nonce prefix, and
+   * its `counter`, for a replay check), or undefined when it was not sealed with our key.
+   */
+  open(
+    datagram: Buffer,
+  ): { type: number; channel: number; body: Buffer; sender: number; counter: number } | undefined {
     if (datagram.length < sealOverhead) return undefined;
     const bodyAt = headerLength + nonceLength;
     const tagAt = datagram.length - tagLength;
@@ -60,6 +65,10 @@ export class RelayCipher {
         type: datagram.readUInt8(0),
         channel: datagram.readUInt32BE(1),
         body: last.length === 0 ? first : Buffer.concat([first, last]),
+        sender: datagram.readUInt32BE(headerLength),
+        counter:
+          datagram.readUInt32BE(headerLength + 4) * 0x1_0000_0000 +
+          datagram.readUInt32BE(headerLength + 8),
       };
     } catch {
       return undefined;
