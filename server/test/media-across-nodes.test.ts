@@ -98,6 +98,25 @@ async function watchOn(
   return Object.assign(viewer, { socket: fanSocket });
 }
 
+/** An anonymous WHEP player watching on `node`, once media arrives; `leave` deletes its resource. */
+async function watchOverWhep(node: Node, streamId: string) {
+  const viewer = new RecordingViewer();
+  cleanup.push(() => viewer.close());
+  const res = await fetch(`${node.url}/api/live/${streamId}/whep`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/sdp' },
+    body: await viewer.offer(),
+  });
+  expect(res.status).toBe(201);
+  await viewer.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+  await connected(viewer.pc);
+  await waitFor(() => viewer.received('video') > 20, 10_000, `WHEP media on ${node.url}`);
+  const location = res.headers.get('location')!;
+  const leave = async () =>
+    expect((await fetch(new URL(location, node.url), { method: 'DELETE' })).status).toBe(200);
+  return Object.assign(viewer, { leave });
+}
+
 const sum = async (node: TestServer, figure: 'nodeRelayEdges' | 'nodeRelayPulls') =>
   (await node.media.workerStats()).reduce((total, stats) => total + stats[figure], 0);
 
@@ -120,12 +139,13 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media across nodes', () => {
     const { streamId } = await publishOn(a);
     await waitFor(() => a.media.stats().publishers === 1, 10_000, 'publisher on A');
 
-    const viewers = [
+    const viewers: RecordingViewer[] = [
       await watchOn(a, streamId),
       await watchOn(b, streamId),
       await watchOn(b, streamId),
-      await watchOn(c, streamId),
     ];
+    const onC = await watchOverWhep(c, streamId);
+    viewers.push(onC);
     // B's two viewers are on its two workers: one pulls from A, the other is fed over loopback.
     expect(b.media.stats()).toMatchObject({ streams: 1, publishers: 0, subscribers: 2 });
     expect((await b.media.workerStats()).map((s) => s.subscribers).sort()).toEqual([1, 1]);
@@ -143,7 +163,7 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media across nodes', () => {
     expect(common.length).toBeGreaterThan(60);
 
     // Nobody left watching on C: C stops pulling and A stops sending to it.
-    await emitAck(viewers[3]!.socket, 'leave_live', { streamId });
+    await onC.leave();
     await waitFor(() => c.media.stats().streams === 0, 20_000, 'C to let the stream go');
     await eventually(async () => (await sum(a, 'nodeRelayEdges')) === 1, 5000, 'A to stop');
     const stillOnB = viewers[1]!.received('video');
