@@ -17,13 +17,13 @@ import { leastLoaded, StreamPlacement, type OriginNode, type StreamState } from 
 
 export type { MediaEventMap } from './ipc';
 export type { OriginNode } from './StreamPlacement';
+export type { SessionRole } from './SessionRegistry';
 
 /** How a node finds the other node serving a stream, and has this pool pull it from there. */
 export interface RemoteOrigins {
   /** Resolves once the stream is pulled (see `pullFromNode`), or false when no node serves it. */
   find(streamId: string): Promise<boolean>;
 }
-export type { SessionRole } from './SessionRegistry';
 
 export interface MediaWorkerPoolOptions extends WorkerSettings {
   /** Worker processes to run; default one per core. */

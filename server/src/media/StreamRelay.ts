@@ -1,7 +1,7 @@
 import type { Socket } from 'node:dgram';
 import type { MediaKind } from './codecs';
 import type { ClockMapping } from './rtp';
-import type { RouterRelay } from './StreamRouter';
+import type { RouterRelay, StreamRouter } from './StreamRouter';
 
 /** First byte of a relay datagram; a 4-byte channel (the stream, as its receiver numbers it) follows, then the body. */
 export const relayType = {
@@ -39,6 +39,31 @@ export interface EdgeTarget extends NodeEndpoint {
 }
 
 export const endpointKey = (address: string, port: number) => `${address}:${port}`;
+
+/** Hands a relayed packet, sender report or keyframe request to this worker's router of its stream. */
+export function deliverRelayed(router: StreamRouter, type: number, body: Buffer): void {
+  switch (type) {
+    case relayType.audio:
+      router.forward('audio', body, false);
+      break;
+    case relayType.video:
+    case relayType.videoKeyframe:
+      router.forward('video', body, type === relayType.videoKeyframe);
+      break;
+    case relayType.senderReportAudio:
+    case relayType.senderReportVideo:
+      if (body.length >= 12)
+        router.senderReport(type === relayType.senderReportAudio ? 'audio' : 'video', {
+          ntpSeconds: body.readUInt32BE(0),
+          ntpFraction: body.readUInt32BE(4),
+          rtpTimestamp: body.readUInt32BE(8),
+        });
+      break;
+    case relayType.keyframeRequest:
+      router.requestKeyframe();
+      break;
+  }
+}
 
 /** Sequences an edge lacks are gathered this long before one NACK goes to the origin. */
 const nackBatchMs = 10;

@@ -4,7 +4,7 @@
  * only kind of process that loads node-datachannel, and loads it once (the library aborts when
  * two isolates of one process load it).
  */
-import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { createLogger } from '../logging/logger';
 import {
@@ -21,8 +21,8 @@ import { MediaEngine } from './MediaEngine';
 import { MediaError } from './MediaError';
 import { publisherTotals } from './Publisher';
 import { forwardingTotals } from './RtpForwarder';
-import { NodeRelaySocket } from './NodeRelaySocket';
-import { endpointKey, StreamRelay, relayHeaderLength, relayType } from './StreamRelay';
+import { NodeRelayHub } from './NodeRelayHub';
+import { deliverRelayed, StreamRelay, relayHeaderLength } from './StreamRelay';
 
 const settings = JSON.parse(process.env.ONAIR_MEDIA_WORKER ?? '{}') as WorkerSettings;
 // The server's redaction and error serializers: no SDP, ICE or TURN credential reaches stdout.
@@ -36,16 +36,22 @@ const send = (message: WorkerToMain) => {
 };
 
 const relaySocket = createSocket('udp4');
-const nodeSocket = new NodeRelaySocket(settings.nodeRelay, (type, channel, body, from) =>
-  fromNode(type, channel, body, from),
-);
 const relays = new Map<string, StreamRelay>();
 const streamsByChannel = new Map<number, string>();
+const nodeRelay = new NodeRelayHub(settings.nodeRelay, {
+  relays: () => relays.values(),
+  byChannel(channel) {
+    const streamId = streamsByChannel.get(channel);
+    const relay = streamId === undefined ? undefined : relays.get(streamId);
+    const router = streamId === undefined ? undefined : engine.existing(streamId);
+    return relay && router && { relay, router };
+  },
+});
 
 const relayOf = (streamId: string, channel: number): StreamRelay => {
   let relay = relays.get(streamId);
   if (!relay) {
-    relay = new StreamRelay(relaySocket, nodeSocket, channel);
+    relay = new StreamRelay(relaySocket, nodeRelay.socket, channel);
     relays.set(streamId, relay);
     streamsByChannel.set(channel, streamId);
   }
@@ -88,110 +94,8 @@ relaySocket.on('message', (datagram, from) => {
   const streamId = streamsByChannel.get(datagram.readUInt32BE(1));
   const router = streamId === undefined ? undefined : engine.existing(streamId);
   if (!router) return;
-  toRouter(router, datagram[0] ?? -1, datagram.subarray(relayHeaderLength));
+  deliverRelayed(router, datagram[0] ?? -1, datagram.subarray(relayHeaderLength));
 });
-
-/** An edge node that has not renewed its pull for this long is sent nothing more. */
-const edgeSilenceMs = 10_000;
-/** How often an edge renews its pull; several renewals fit in the origin's patience. */
-const keepAliveMs = 2000;
-/** A subscription sealed longer ago than this is a replay, not a request. */
-const subscribeMaxAgeMs = 30_000;
-
-/**
- * A sealed datagram from another node's worker: media from the origin this worker pulls from,
- * or, on the origin, an edge's pull, keep-alive, keyframe request or NACK.
- */
-function fromNode(type: number, channel: number, body: Buffer, from: RemoteInfo): void {
-  const streamId = streamsByChannel.get(channel);
-  const relay = streamId === undefined ? undefined : relays.get(streamId);
-  const router = streamId === undefined ? undefined : engine.existing(streamId);
-  if (!relay || !router) return;
-  const key = endpointKey(from.address, from.port);
-  if (type <= relayType.senderReportVideo) {
-    const origin = relay.originNode;
-    // Only the origin this worker pulls from feeds it (not one it has just left).
-    if (!origin || origin.address !== from.address || origin.port !== from.port) return;
-    toRouter(router, type, body);
-    return;
-  }
-  // Requests of edges reach the worker holding the publisher only, never an edge (no loops).
-  if (relay.fedFromNode || relay.originPort !== undefined) return;
-  switch (type) {
-    case relayType.subscribe: {
-      if (body.length < 12 || Math.abs(Date.now() - body.readDoubleBE(4)) > subscribeMaxAgeMs)
-        return;
-      const edge = {
-        address: from.address,
-        port: from.port,
-        channel: body.readUInt32BE(0),
-        heardAt: Date.now(),
-      };
-      const known = relay.edges.has(key);
-      relay.edges.set(key, edge);
-      if (!known) {
-        relay.primeEdge(edge, router.gopSnapshot());
-        router.requestKeyframe();
-      }
-      return;
-    }
-    case relayType.unsubscribe:
-      relay.edges.delete(key);
-      return;
-    case relayType.keyframeRequest:
-      if (relay.edges.has(key)) router.requestKeyframe();
-      return;
-    case relayType.nack: {
-      const edge = relay.edges.get(key);
-      if (!edge || body.length < 3) return;
-      const kind = body[0] === 0 ? 'audio' : 'video';
-      for (let at = 1; at + 2 <= body.length; at += 2) {
-        const packet = router.historyPacket(kind, body.readUInt16BE(at));
-        if (packet) relay.sendToEdge(edge, kind, packet);
-      }
-      return;
-    }
-  }
-}
-
-/** Media relayed from another worker or node, handed to this worker's router of the stream. */
-function toRouter(
-  router: NonNullable<ReturnType<typeof engine.existing>>,
-  type: number,
-  body: Buffer,
-) {
-  switch (type) {
-    case relayType.audio:
-      router.forward('audio', body, false);
-      break;
-    case relayType.video:
-    case relayType.videoKeyframe:
-      router.forward('video', body, type === relayType.videoKeyframe);
-      break;
-    case relayType.senderReportAudio:
-    case relayType.senderReportVideo:
-      if (body.length >= 12)
-        router.senderReport(type === relayType.senderReportAudio ? 'audio' : 'video', {
-          ntpSeconds: body.readUInt32BE(0),
-          ntpFraction: body.readUInt32BE(4),
-          rtpTimestamp: body.readUInt32BE(8),
-        });
-      break;
-    case relayType.keyframeRequest:
-      router.requestKeyframe();
-      break;
-  }
-}
-
-// Pulls are renewed, and edges that stopped renewing are dropped.
-const keepAlive = setInterval(() => {
-  const now = Date.now();
-  for (const relay of relays.values()) {
-    relay.subscribe();
-    for (const [key, edge] of relay.edges)
-      if (now - edge.heardAt > edgeSilenceMs) relay.edges.delete(key);
-  }
-}, keepAliveMs);
 
 function openSockets(): number {
   let count = 0;
@@ -220,10 +124,10 @@ function stats(): WorkerStats {
     nacksAnswered: forwardingTotals.retransmissions,
     keyframeRequests: publisherTotals.keyframeRequests,
     upstreamNacks: publisherTotals.nacksSent,
-    nodeRelaySent: nodeSocket.counters.sent,
-    nodeRelayReceived: nodeSocket.counters.received,
-    nodeRelayRejected: nodeSocket.counters.rejected,
-    nodeRelayPort: nodeSocket.port,
+    nodeRelaySent: nodeRelay.socket.counters.sent,
+    nodeRelayReceived: nodeRelay.socket.counters.received,
+    nodeRelayRejected: nodeRelay.socket.counters.rejected,
+    nodeRelayPort: nodeRelay.socket.port,
     nodeRelayPulls,
     nodeRelayEdges,
     openSockets: openSockets(),
@@ -344,10 +248,9 @@ function shutdown(): void {
   stopping = true;
   // Asked for by the main process, or it is gone: either way no viewer ended on its own.
   closeForParent('stream_closed_by_parent', () => engine.close());
-  clearInterval(keepAlive);
   for (const relay of relays.values()) relay.close();
   relaySocket.close();
-  nodeSocket.close();
+  nodeRelay.close();
   setImmediate(() => process.exit(0));
 }
 
@@ -357,7 +260,7 @@ process.on('SIGTERM', shutdown);
 process.on('SIGINT', () => undefined);
 
 relaySocket.bind(0, '127.0.0.1', () => {
-  nodeSocket.bind(process.pid).then(
+  nodeRelay.socket.bind(process.pid).then(
     (nodeRelayPort) =>
       send({ event: 'ready', relayPort: relaySocket.address().port, nodeRelayPort }),
     (err: unknown) => {
