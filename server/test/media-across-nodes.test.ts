@@ -20,6 +20,7 @@ import {
   type TestServer,
   type TestUser,
 } from './support/server';
+import { isVp8KeyframeStart } from './support/rtp-fixture';
 import { publishOverSocket } from './support/socket-publisher';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -102,6 +103,12 @@ async function watchOn(
 async function watchOverWhep(node: Node, streamId: string) {
   const viewer = new RecordingViewer();
   cleanup.push(() => viewer.close());
+  let firstVideo: { payload: Buffer; at: number } | undefined;
+  viewer.pc.onTrack.subscribe((track) =>
+    track.onReceiveRtp.subscribe((packet) => {
+      if (track.kind === 'video') firstVideo ??= { payload: packet.payload, at: performance.now() };
+    }),
+  );
   const res = await fetch(`${node.url}/api/live/${streamId}/whep`, {
     method: 'POST',
     headers: { 'content-type': 'application/sdp' },
@@ -110,11 +117,12 @@ async function watchOverWhep(node: Node, streamId: string) {
   expect(res.status).toBe(201);
   await viewer.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
   await connected(viewer.pc);
+  const connectedAt = performance.now();
   await waitFor(() => viewer.received('video') > 20, 10_000, `WHEP media on ${node.url}`);
   const location = res.headers.get('location')!;
   const leave = async () =>
     expect((await fetch(new URL(location, node.url), { method: 'DELETE' })).status).toBe(200);
-  return Object.assign(viewer, { leave });
+  return Object.assign(viewer, { leave, connectedAt, firstVideo: () => firstVideo });
 }
 
 const sum = async (node: TestServer, figure: 'nodeRelayEdges' | 'nodeRelayPulls') =>
@@ -146,6 +154,11 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media across nodes', () => {
     ];
     const onC = await watchOverWhep(c, streamId);
     viewers.push(onC);
+    // The first viewer on C got a picture at once: the group of pictures A sent when C's pull
+    // began, not the publisher's next keyframe.
+    const first = onC.firstVideo();
+    expect(first && isVp8KeyframeStart(first.payload)).toBe(true);
+    expect(first!.at - onC.connectedAt).toBeLessThan(500);
     // B's two viewers are on its two workers: one pulls from A, the other is fed over loopback.
     expect(b.media.stats()).toMatchObject({ streams: 1, publishers: 0, subscribers: 2 });
     expect((await b.media.workerStats()).map((s) => s.subscribers).sort()).toEqual([1, 1]);
