@@ -34,7 +34,7 @@ import { StreamService } from './live/streams';
 import { ThumbnailService } from './live/thumbnails';
 import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
-import { MediaWorkerPool } from './media/MediaWorkerPool';
+import { MediaWorkerPool, relayKeyPurpose } from './media/MediaWorkerPool';
 import { Metrics } from './observability/Metrics';
 import { raiseOpenFilesLimit } from './process/open-files-limit';
 import { relayLiveEvents } from './realtime/broadcasts';
@@ -275,7 +275,7 @@ export async function startServer(
     nodeRelay: {
       bindAddress: isWildcard(config.host) ? undefined : config.host,
       ports: config.nodeRelay.ports,
-      key: deriveKey(jwtSecret, 'media relay between nodes').toString('base64'),
+      key: deriveKey(jwtSecret, relayKeyPurpose).toString('base64'),
     },
     nodeRelayAddress: config.nodeRelay.address,
     maxPublishBitrate: 4_000_000,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deriveKey } from '../src/auth/secret-box';
 import { ConfigError, loadConfig } from '../src/config';
-import { RelayCipher } from '../src/media/RelayCipher';
+import { RelayCipher, relayKeyPurpose } from '../src/media/RelayCipher';
 import { relayType } from '../src/media/StreamRelay';
 import { startEntryPoint } from './support/entry-point';
 import { RecordingViewer, connected, waitFor } from './support/loopback-peers';
@@ -220,6 +220,52 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media across nodes', () => {
     const flowing = viewer.received('video');
     await waitFor(() => viewer.received('video') > flowing + 20, 3000, 'media still flowing');
     expect(viewer.payloadIndexes).not.toContain(0xdeadbeef);
+  }, 40_000);
+
+  it('answers an edge’s NACK from the origin’s history, and stops sending when the edge lets go', async () => {
+    const { shared, all } = await nodes(1);
+    const [a] = all as [TestServer];
+    const { streamId } = await publishOn(a);
+    await waitFor(() => a.media.stats().publishers === 1, 10_000, 'publisher on A');
+    await waitFor(() => a.media.originOf(streamId) !== undefined, 5000, 'the origin');
+    const origin = a.media.originOf(streamId)!;
+
+    // This test is the edge: it holds the deployment's key, as every node does.
+    const cipher = new RelayCipher(deriveKey(shared.JWT_SECRET!, relayKeyPurpose));
+    const edge = createSocket('udp4');
+    cleanup.push(() => edge.close());
+    await new Promise<void>((resolve) => edge.bind(0, '127.0.0.1', resolve));
+    const video: number[] = [];
+    edge.on('message', (datagram) => {
+      const opened = cipher.open(datagram);
+      if (opened?.channel !== 77) return;
+      if (opened.type === relayType.video || opened.type === relayType.videoKeyframe)
+        video.push(opened.body.readUInt16BE(2));
+    });
+    const toOrigin = (type: number, body: Buffer) =>
+      edge.send(cipher.seal(type, origin.channel, body), origin.port, origin.address);
+    const pull = Buffer.alloc(12);
+    pull.writeUInt32BE(77, 0);
+    pull.writeDoubleBE(Date.now(), 4);
+    toOrigin(relayType.subscribe, pull);
+    await waitFor(() => video.length > 60, 5000, 'the stream at the edge');
+    expect(await sum(a, 'nodeRelayEdges')).toBe(1);
+
+    const lost = video.at(-20)!;
+    const nack = Buffer.alloc(3);
+    nack[0] = 1;
+    nack.writeUInt16BE(lost, 1);
+    toOrigin(relayType.nack, nack);
+    await waitFor(() => video.filter((s) => s === lost).length === 2, 2000, 'the resent packet');
+
+    const release = Buffer.alloc(4);
+    release.writeUInt32BE(77, 0);
+    toOrigin(relayType.unsubscribe, release);
+    await sleep(300);
+    const stoppedAt = video.length;
+    await sleep(500);
+    expect(video.length).toBe(stoppedAt);
+    expect(await sum(a, 'nodeRelayEdges')).toBe(0);
   }, 40_000);
 
   it('keeps edge viewers in their sessions when the origin is killed and the publisher returns on another node', async () => {

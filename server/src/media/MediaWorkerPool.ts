@@ -18,6 +18,7 @@ import { leastLoaded, StreamPlacement, type OriginNode, type StreamState } from 
 export type { MediaEventMap } from './ipc';
 export type { OriginNode } from './StreamPlacement';
 export type { SessionRole } from './SessionRegistry';
+export { relayKeyPurpose } from './RelayCipher';
 
 /** How a node finds the other node serving a stream, and has this pool pull it from there. */
 export interface RemoteOrigins {

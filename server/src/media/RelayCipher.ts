@@ -5,6 +5,9 @@ const headerLength = 5;
 const nonceLength = 12;
 const tagLength = 16;
 
+/** What the relay key is derived for, from the deployment's secret (HKDF's info). */
+export const relayKeyPurpose = 'media relay between nodes';
+
 /** Bytes a sealed datagram adds to its body. */
 export const sealOverhead = headerLength + nonceLength + tagLength;
 
