@@ -1,6 +1,12 @@
 import type { RemoteInfo } from 'node:dgram';
 import { NodeRelaySocket, type NodeRelaySettings } from './NodeRelaySocket';
-import { deliverRelayed, endpointKey, relayType, type StreamRelay } from './StreamRelay';
+import {
+  deliverRelayed,
+  endpointKey,
+  relayType,
+  type NodeAddress,
+  type StreamRelay,
+} from './StreamRelay';
 import type { StreamRouter } from './StreamRouter';
 
 /** An edge node that has not renewed its pull for this long is sent nothing more. */
@@ -18,6 +24,11 @@ export interface RelayedStreams {
   relays(): Iterable<StreamRelay>;
   /** The stream this worker numbers `channel`. */
   byChannel(channel: number): { relay: StreamRelay; router: StreamRouter } | undefined;
+  /** The stream this worker pulls from the origin worker at `from`, where it is `channel`. */
+  byOrigin(
+    from: NodeAddress,
+    channel: number,
+  ): { relay: StreamRelay; router: StreamRouter } | undefined;
 }
 
 /**
@@ -54,29 +65,23 @@ export class NodeRelayHub {
   }
 
   private receive(type: number, channel: number, body: Buffer, from: RemoteInfo): void {
+    if (type <= relayType.senderReportVideo) {
+      // Only the origin this worker pulls from feeds it (not one it has just left).
+      const pulled = this.streams.byOrigin(from, channel);
+      if (pulled) deliverRelayed(pulled.router, type, body);
+      return;
+    }
     const stream = this.streams.byChannel(channel);
     if (!stream) return;
     const { relay, router } = stream;
-    if (type <= relayType.senderReportVideo) {
-      const origin = relay.originNode;
-      // Only the origin this worker pulls from feeds it (not one it has just left).
-      if (origin?.address === from.address && origin.port === from.port)
-        deliverRelayed(router, type, body);
-      return;
-    }
     // Requests of edges reach the worker holding the publisher only, never an edge (no loops).
     if (relay.fedFromNode || relay.originPort !== undefined) return;
     const key = endpointKey(from.address, from.port);
     switch (type) {
       case relayType.subscribe: {
-        if (body.length < 12 || Math.abs(Date.now() - body.readDoubleBE(4)) > subscribeMaxAgeMs)
+        if (body.length < 8 || Math.abs(Date.now() - body.readDoubleBE(0)) > subscribeMaxAgeMs)
           return;
-        const edge = {
-          address: from.address,
-          port: from.port,
-          channel: body.readUInt32BE(0),
-          heardAt: Date.now(),
-        };
+        const edge = { address: from.address, port: from.port, heardAt: Date.now() };
         const known = relay.edges.has(key);
         relay.edges.set(key, edge);
         // A new edge gets the group of pictures at once, so its first viewers see a picture.

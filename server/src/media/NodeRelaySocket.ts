@@ -1,7 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { RelayCipher } from './RelayCipher';
 import { ReplayWindow } from './ReplayWindow';
-import type { NodeRelaySender } from './StreamRelay';
+import type { NodeAddress, NodeRelaySender } from './StreamRelay';
 
 export interface NodeRelaySettings {
   /** Where the socket binds: the address the API binds when that is one, else every address. */
@@ -64,10 +64,14 @@ export class NodeRelaySocket implements NodeRelaySender {
     return this.socket?.address().port ?? 0;
   }
 
-  send(type: number, channel: number, body: Buffer, address: string, port: number): void {
-    if (!this.socket) return;
-    this.counters.sent += 1;
-    this.socket.send(this.cipher.seal(type, channel, body), port, address);
+  send(type: number, channel: number, body: Buffer, to: Iterable<NodeAddress>): void {
+    const socket = this.socket;
+    if (!socket) return;
+    const sealed = this.cipher.seal(type, channel, body);
+    for (const { address, port } of to) {
+      this.counters.sent += 1;
+      socket.send(sealed, port, address);
+    }
   }
 
   close(): void {

@@ -11,7 +11,7 @@ export const relayType = {
   senderReportAudio: 3,
   senderReportVideo: 4,
   keyframeRequest: 5,
-  /** Between nodes, edge to origin: keep (or start) sending me this stream; body: my channel, sent-at ms. */
+  /** Between nodes, edge to origin: keep (or start) sending me this stream; body: sent-at ms (a double). */
   subscribe: 6,
   /** Between nodes, edge to origin: stop sending me this stream. */
   unsubscribe: 7,
@@ -21,19 +21,28 @@ export const relayType = {
 
 export const relayHeaderLength = 5;
 
-/** Where relay datagrams to other nodes go out: sealed with the deployment's relay key. */
-export interface NodeRelaySender {
-  send(type: number, channel: number, body: Buffer, address: string, port: number): void;
-}
-
-/** A node's worker at the other end of a relay: its address and its channel for the stream. */
-export interface NodeEndpoint {
+/** A node's worker: where its relay socket is reached. */
+export interface NodeAddress {
   address: string;
   port: number;
+}
+
+/** Where relay datagrams to other nodes go out: sealed with the deployment's relay key. */
+export interface NodeRelaySender {
+  /** Seals the datagram once and sends it to each of `to`. */
+  send(type: number, channel: number, body: Buffer, to: Iterable<NodeAddress>): void;
+}
+
+/**
+ * The origin node's worker an edge pulls a stream from, and the stream's channel there: between
+ * nodes a stream is named by its origin's channel both ways, so a packet is sealed once for all
+ * of its edges.
+ */
+export interface NodeEndpoint extends NodeAddress {
   channel: number;
 }
 
-export interface EdgeTarget extends NodeEndpoint {
+export interface EdgeTarget extends NodeAddress {
   /** When its last keep-alive arrived. */
   heardAt: number;
 }
@@ -136,39 +145,32 @@ export class StreamRelay implements RouterRelay {
   }
 
   /** The same for a node that just started pulling the stream. */
-  primeEdge(edge: NodeEndpoint, packets: readonly Buffer[]): void {
+  primeEdge(edge: NodeAddress, packets: readonly Buffer[]): void {
     packets.forEach((packet, i) =>
-      this.nodes.send(
-        i === 0 ? relayType.videoKeyframe : relayType.video,
-        edge.channel,
-        packet,
-        edge.address,
-        edge.port,
-      ),
+      this.nodes.send(i === 0 ? relayType.videoKeyframe : relayType.video, this.channel, packet, [
+        edge,
+      ]),
     );
   }
 
   /** Sends one datagram to an edge (a NACK's answer). */
-  sendToEdge(edge: NodeEndpoint, kind: MediaKind, packet: Buffer): void {
+  sendToEdge(edge: NodeAddress, kind: MediaKind, packet: Buffer): void {
     const type = kind === 'audio' ? relayType.audio : relayType.video;
-    this.nodes.send(type, edge.channel, packet, edge.address, edge.port);
+    this.nodes.send(type, this.channel, packet, [edge]);
   }
 
   /** Tells the origin node to go on sending (a keep-alive; the first one starts the flow). */
   subscribe(): void {
     if (!this.originNode) return;
-    const body = Buffer.allocUnsafe(12);
-    body.writeUInt32BE(this.channel, 0);
-    body.writeDoubleBE(Date.now(), 4);
+    const body = Buffer.allocUnsafe(8);
+    body.writeDoubleBE(Date.now(), 0);
     this.toOrigin(relayType.subscribe, body);
   }
 
   /** Stops pulling from the origin node (its viewers here are gone, or the origin changed). */
   unsubscribe(): void {
     if (!this.originNode) return;
-    const body = Buffer.allocUnsafe(4);
-    body.writeUInt32BE(this.channel, 0);
-    this.toOrigin(relayType.unsubscribe, body);
+    this.toOrigin(relayType.unsubscribe, Buffer.alloc(0));
     this.originNode = undefined;
     this.clearNacks();
   }
@@ -202,13 +204,12 @@ export class StreamRelay implements RouterRelay {
 
   private toOrigin(type: number, body: Buffer): void {
     const origin = this.originNode;
-    if (origin) this.nodes.send(type, origin.channel, body, origin.address, origin.port);
+    if (origin) this.nodes.send(type, origin.channel, body, [origin]);
   }
 
   private fanOut(type: number, body: Buffer): void {
     if (this.targets.size > 0) this.sendLocal(type, body, this.targets);
-    for (const edge of this.edges.values())
-      this.nodes.send(type, edge.channel, body, edge.address, edge.port);
+    if (this.edges.size > 0) this.nodes.send(type, this.channel, body, this.edges.values());
   }
 
   private sendLocal(type: number, body: Buffer, ports: Iterable<number>): void {

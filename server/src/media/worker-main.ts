@@ -46,6 +46,17 @@ const nodeRelay = new NodeRelayHub(settings.nodeRelay, {
     const router = streamId === undefined ? undefined : engine.existing(streamId);
     return relay && router && { relay, router };
   },
+  byOrigin(from, channel) {
+    // A worker pulls a few streams at most: a scan costs less than keeping a second index true.
+    for (const [streamId, relay] of relays) {
+      const origin = relay.originNode;
+      if (origin?.channel !== channel || origin.port !== from.port) continue;
+      if (origin.address !== from.address) continue;
+      const router = engine.existing(streamId);
+      return router && { relay, router };
+    }
+    return undefined;
+  },
 });
 
 const relayOf = (streamId: string, channel: number): StreamRelay => {
