@@ -70,7 +70,7 @@ async function publishOn(node: Node) {
   await emitAck(hostSocket, 'join_live', { streamId });
   const publisher = await publishOverSocket(hostSocket, streamId);
   cleanup.push(() => publisher.close());
-  return { host, streamId, publisher };
+  return { host, streamId, publisher, hostSocket };
 }
 
 /** A fan watching over their socket on `node` (the web app's way), once media arrives. */
@@ -264,6 +264,25 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media across nodes', () => {
     await sleep(500);
     expect(video.length).toBe(stoppedAt);
     expect(await sum(a, 'nodeRelayEdges')).toBe(0);
+  }, 40_000);
+
+  it('serves a viewer who joins on the node the publisher left from the node it went to', async () => {
+    const { all } = await nodes(2);
+    const [a, b] = all as [TestServer, TestServer];
+    const { host, streamId, hostSocket } = await publishOn(a);
+    await waitFor(() => a.media.stats().publishers === 1, 10_000, 'publisher on A');
+    // The broadcaster's tab closes on A (its publisher goes with it) and comes back on B.
+    hostSocket.close();
+    await waitFor(() => a.media.stats().publishers === 0, 5000, 'publisher gone from A');
+    const backOnB = await socketOf(b, host.token);
+    await emitAck(backOnB, 'join_live', { streamId });
+    cleanup.push(await publishOverSocket(backOnB, streamId).then((p) => () => p.close()));
+    await waitFor(() => b.media.stats().publishers === 1, 10_000, 'publisher on B');
+
+    // A holds nothing stale of the stream: its new viewer is fed from B.
+    await waitFor(() => a.media.stats().streams === 0, 3000, 'A to forget the stream');
+    await watchOn(a, streamId);
+    expect(await sum(a, 'nodeRelayPulls')).toBe(1);
   }, 40_000);
 
   it('keeps edge viewers in their sessions when the origin is killed and the publisher returns on another node', async () => {

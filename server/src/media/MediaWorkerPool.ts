@@ -307,11 +307,16 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
    * The stream's publisher is on another node, at `origin`: one worker of this node pulls it
    * from there and feeds this node's other workers. A node already pulling it moves to the new
    * origin, and its viewers go on in the same sessions (their sequence numbers run on). Ignored
-   * when this node holds the publisher itself, or holds nothing of the stream and `ifHeld`.
+   * when this node holds the publisher itself. With `ifHeld` (another node's publisher
+   * connected), a node with nobody watching the stream pulls nothing, and forgets what it held
+   * of it: its next viewer finds the stream where it is now.
    */
   async pullFromNode(streamId: string, origin: OriginNode, ifHeld = false): Promise<void> {
     if (this.closing || this.sessions.onStream(streamId, 'publish')) return;
-    if (ifHeld && !this.streams.has(streamId)) return;
+    if (ifHeld && !this.sessions.onStream(streamId)) {
+      this.closeStream(streamId);
+      return;
+    }
     const stream = this.streams.getOrCreate(streamId);
     const worker = stream.origin?.alive ? stream.origin : this.leastLoaded(undefined);
     const { codecs, ...endpoint } = origin;
