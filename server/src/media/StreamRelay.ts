@@ -3,7 +3,10 @@ import type { MediaKind } from './codecs';
 import type { ClockMapping } from './rtp';
 import type { RouterRelay, StreamRouter } from './StreamRouter';
 
-/** First byte of a relay datagram; a 4-byte channel (the stream, as its receiver numbers it) follows, then the body. */
+/**
+ * First byte of a relay datagram; a 4-byte channel follows (the stream: as its node numbers it
+ * between workers, as its origin node numbers it between nodes), then the body.
+ */
 export const relayType = {
   audio: 0,
   video: 1,
