@@ -111,6 +111,9 @@ const envSchema = z
     RTC_MIN_PORT: port.optional(),
     RTC_MAX_PORT: port.optional(),
     ANNOUNCED_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
+    RELAY_ADDRESS: z.ipv4('must be an IPv4 address').optional(),
+    RELAY_PORT_MIN: port.optional(),
+    RELAY_PORT_MAX: port.optional(),
     PUBLISHER_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(30),
     MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
     MEDIA_MAX_VIEWERS_PER_NODE: z.coerce.number().int().min(1).optional(),
@@ -153,7 +156,32 @@ const envSchema = z
   .refine((e) => e.RTC_MIN_PORT === undefined || e.RTC_MIN_PORT <= (e.RTC_MAX_PORT ?? 0), {
     message: 'must not exceed RTC_MAX_PORT',
     path: ['RTC_MIN_PORT'],
-  });
+  })
+  .refine((e) => (e.RELAY_PORT_MIN === undefined) === (e.RELAY_PORT_MAX === undefined), {
+    message: 'set both RELAY_PORT_MIN and RELAY_PORT_MAX, or neither',
+    path: ['RELAY_PORT_MIN'],
+  })
+  .refine(
+    (e) =>
+      e.RELAY_PORT_MIN === undefined ||
+      e.RELAY_PORT_MAX === undefined ||
+      e.RELAY_PORT_MIN <= e.RELAY_PORT_MAX,
+    {
+      message: 'must not exceed RELAY_PORT_MAX',
+      path: ['RELAY_PORT_MIN'],
+    },
+  )
+  // Each media worker holds one relay port.
+  .refine(
+    (e) =>
+      e.RELAY_PORT_MIN === undefined ||
+      e.RELAY_PORT_MAX === undefined ||
+      e.RELAY_PORT_MAX - e.RELAY_PORT_MIN + 1 >= (e.MEDIA_WORKERS ?? os.availableParallelism()),
+    {
+      message: 'the range RELAY_PORT_MIN..RELAY_PORT_MAX needs one port per media worker',
+      path: ['RELAY_PORT_MIN'],
+    },
+  );
 
 /** The web workspace's production build, beside this server's workspace. */
 const defaultWebDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -188,6 +216,13 @@ export interface Config {
   turnTtlSeconds: number;
   rtcPorts: [number, number] | undefined;
   announcedIp: string | undefined;
+  /**
+   * Where the other nodes send this node's share of relayed media (`RELAY_ADDRESS`; default
+   * `ANNOUNCED_IP` when IPv4, else HOST when it is one address, else 127.0.0.1), and the UDP
+   * ports its media workers take for it (`RELAY_PORT_MIN`..`RELAY_PORT_MAX`, one per worker;
+   * default any free port).
+   */
+  nodeRelay: { address: string; ports: [number, number] | undefined };
   publisherGraceSeconds: number;
   /** Media worker processes; one per core by default. */
   mediaWorkers: number;
@@ -264,6 +299,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? [e.RTC_MIN_PORT, e.RTC_MAX_PORT]
         : undefined,
     announcedIp: e.ANNOUNCED_IP,
+    nodeRelay: {
+      address:
+        e.RELAY_ADDRESS ??
+        (e.ANNOUNCED_IP?.includes('.') ? e.ANNOUNCED_IP : undefined) ??
+        (isIP(e.HOST) === 4 && e.HOST !== '0.0.0.0' ? e.HOST : '127.0.0.1'),
+      ports:
+        e.RELAY_PORT_MIN !== undefined && e.RELAY_PORT_MAX !== undefined
+          ? [e.RELAY_PORT_MIN, e.RELAY_PORT_MAX]
+          : undefined,
+    },
     publisherGraceSeconds: e.PUBLISHER_GRACE_SECONDS,
     mediaWorkers: e.MEDIA_WORKERS ?? os.availableParallelism(),
     mediaMaxViewers: e.MEDIA_MAX_VIEWERS_PER_NODE,

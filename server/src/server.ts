@@ -39,7 +39,7 @@ import { StreamService } from './live/streams';
 import { ThumbnailService } from './live/thumbnails';
 import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
-import { MediaWorkerPool } from './media/MediaWorkerPool';
+import { MediaWorkerPool, relayKeyPurpose } from './media/MediaWorkerPool';
 import { Metrics } from './observability/Metrics';
 import { raiseOpenFilesLimit } from './process/open-files-limit';
 import { relayLiveEvents } from './realtime/broadcasts';
@@ -54,6 +54,7 @@ import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectPublishing } from './wiring/publishing';
 import { connectMediaPresence } from './wiring/media-presence';
+import { connectMediaRelay } from './wiring/media-relay';
 import { resyncRooms } from './realtime/room-resync';
 
 export interface OnAirServer {
@@ -286,6 +287,13 @@ export async function startServer(
       portRange: config.rtcPorts,
       announcedIp: config.announcedIp,
     },
+    // Relay sockets for media between nodes bind where media sockets do.
+    nodeRelay: {
+      bindAddress: isWildcard(config.host) ? undefined : config.host,
+      ports: config.nodeRelay.ports,
+      key: deriveKey(jwtSecret, relayKeyPurpose).toString('base64'),
+    },
+    nodeRelayAddress: config.nodeRelay.address,
     maxPublishBitrate: 4_000_000,
     connectTimeoutMs: options.mediaConnectTimeoutMs ?? 15_000,
     logLevel: config.logLevel,
@@ -433,6 +441,27 @@ export async function startServer(
     onPublisherLost: (streamId) => lifecycle.startGrace(streamId),
     logger,
   });
+  // With Redis, a node serves streams published on the others, pulling each from its origin.
+  const mediaRelay =
+    redis &&
+    connectMediaRelay({
+      media,
+      nodeId,
+      logger,
+      bus: {
+        want: (streamId) => io.serverSideEmit('media_origin_wanted', { streamId }),
+        announce: (origin) => io.serverSideEmit('media_origin', origin),
+        onWanted: (listener) => {
+          const onRemote = ({ streamId }: { streamId: string }) => listener(streamId);
+          io.on('media_origin_wanted', onRemote);
+          return () => io.off('media_origin_wanted', onRemote);
+        },
+        onAnnounced: (listener) => {
+          io.on('media_origin', listener);
+          return () => io.off('media_origin', listener);
+        },
+      },
+    });
   if (redis) {
     // Subscribed once Redis is first reached, and by node-redis again after each reconnect; the
     // connections are dropped at close, which ends the subscription too.
@@ -573,6 +602,7 @@ export async function startServer(
       stopLeaseSweep();
       lifecycle.close();
       publishing.close();
+      mediaRelay?.close();
       mediaPresence.close();
       await media.close();
       io.close();

@@ -152,6 +152,21 @@ export interface InterServerEvents {
   stream_ended: (ended: { streamId: string }) => void;
   /** A node took a stream over from a quiet publisher; the node holding that session closes it. */
   publisher_replaced: (replaced: { streamId: string; sessionId: string }) => void;
+  /** A node has viewers of a stream it does not hold: the node holding its publisher answers with `media_origin`. */
+  media_origin_wanted: (wanted: { streamId: string }) => void;
+  /**
+   * Where a stream's media is served from (the answer to `media_origin_wanted`, and said again
+   * whenever a publisher connects): the relay address of the worker holding its publisher, the
+   * stream's relay channel there and its codecs. Nodes with viewers of it pull it from there.
+   */
+  media_origin: (origin: {
+    streamId: string;
+    node: string;
+    address: string;
+    port: number;
+    channel: number;
+    codecs: unknown;
+  }) => void;
 }
 
 /**

@@ -39,6 +39,8 @@ export class MediaWorker {
   /** Resolves once the process runs; rejects if it exits first. */
   readonly ready: Promise<void>;
   relayPort = 0;
+  /** Its port for relay datagrams from and to other nodes. */
+  nodeRelayPort = 0;
   alive = true;
   lastStats: WorkerStats | undefined;
   /** Resident memory soon after start, to see growth against. */
@@ -142,6 +144,7 @@ export class MediaWorker {
     }
     if (message.event === 'ready') {
       this.relayPort = message.relayPort;
+      this.nodeRelayPort = message.nodeRelayPort;
       this.markReady();
       return;
     }

@@ -13,14 +13,24 @@ import { MediaError } from './MediaError';
 import { MediaWorker } from './MediaWorker';
 import type { RemoteCandidate } from './peer-config';
 import { SessionRegistry, type SessionRole } from './SessionRegistry';
-import { leastLoaded, StreamPlacement, type StreamState } from './StreamPlacement';
+import { leastLoaded, StreamPlacement, type OriginNode, type StreamState } from './StreamPlacement';
 
 export type { MediaEventMap } from './ipc';
+export type { OriginNode } from './StreamPlacement';
 export type { SessionRole } from './SessionRegistry';
+export { relayKeyPurpose } from './RelayCipher';
+
+/** How a node finds the other node serving a stream, and has this pool pull it from there. */
+export interface RemoteOrigins {
+  /** Resolves once the stream is pulled (see `pullFromNode`), or false when no node serves it. */
+  find(streamId: string): Promise<boolean>;
+}
 
 export interface MediaWorkerPoolOptions extends WorkerSettings {
   /** Worker processes to run; default one per core. */
   workers: number;
+  /** The address other nodes reach this node's relay sockets at. */
+  nodeRelayAddress: string;
   logger: Logger;
   /** Watching sessions one user may hold on one stream; a new one beyond closes the oldest. */
   maxSessionsPerViewer?: number;
@@ -39,6 +49,9 @@ const counterNames = [
   'nacksAnswered',
   'keyframeRequests',
   'upstreamNacks',
+  'nodeRelaySent',
+  'nodeRelayReceived',
+  'nodeRelayRejected',
 ] as const;
 
 /**
@@ -60,7 +73,13 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     nacksAnswered: 0,
     keyframeRequests: 0,
     upstreamNacks: 0,
+    nodeRelaySent: 0,
+    nodeRelayReceived: 0,
+    nodeRelayRejected: 0,
   };
+  private remoteOrigins: RemoteOrigins | undefined;
+  /** One search per stream, shared by the viewers who arrive meanwhile. */
+  private readonly searches = new Map<string, Promise<boolean>>();
 
   constructor(private readonly options: MediaWorkerPoolOptions) {
     // Events are emitted from IPC message handlers: a listener's throw there would end the process.
@@ -148,6 +167,8 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
       }
       throw error;
     }
+    // The publisher is here now: the stream is no longer pulled from another node.
+    stream.originNode = undefined;
     this.streams.published(streamId, stream, worker, reply.codecs);
     return { sessionId, answer: reply.sdp };
   }
@@ -179,6 +200,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
       return { sessionId, offer: sdp };
     } catch (error) {
       this.sessions.delete(sessionId);
+      this.releaseIfUnwatched(streamId);
       throw error;
     }
   }
@@ -206,6 +228,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
       return { sessionId, answer: sdp };
     } catch (error) {
       this.sessions.delete(sessionId);
+      this.releaseIfUnwatched(streamId);
       throw error;
     }
   }
@@ -241,6 +264,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     if (!session) return;
     this.sessions.delete(sessionId);
     this.tell(session.worker, { type: 'close_session', sessionId });
+    this.releaseIfUnwatched(session.streamId);
   }
 
   /** The publishing sessions this node holds, with their streams. */
@@ -261,6 +285,64 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   requestKeyframe(streamId: string): void {
     const origin = this.streams.get(streamId)?.origin;
     if (origin) this.tell(origin, { type: 'request_keyframe', streamId });
+  }
+
+  /** How this pool finds streams published on other nodes (none on a lone node). */
+  useRemoteOrigins(origins: RemoteOrigins): void {
+    this.remoteOrigins = origins;
+  }
+
+  /**
+   * Where other nodes pull `streamId` from, when its publisher is on this node: the relay
+   * address of the worker holding it, the stream's channel here and its codecs.
+   */
+  originOf(streamId: string): OriginNode | undefined {
+    const stream = this.streams.get(streamId);
+    const worker = stream?.origin;
+    if (!stream?.codecs || !worker?.alive || stream.originNode) return undefined;
+    if (!this.sessions.onStream(streamId, 'publish')) return undefined;
+    return {
+      address: this.options.nodeRelayAddress,
+      port: worker.nodeRelayPort,
+      channel: stream.channel,
+      codecs: stream.codecs,
+    };
+  }
+
+  /**
+   * The stream's publisher is on another node, at `origin`: one worker of this node pulls it
+   * from there and feeds this node's other workers. A node already pulling it moves to the new
+   * origin, and its viewers go on in the same sessions (their sequence numbers run on). Ignored
+   * when this node holds the publisher itself. With `ifHeld` (another node's publisher
+   * connected), a node with nobody watching the stream pulls nothing, and forgets what it held
+   * of it: its next viewer finds the stream where it is now.
+   */
+  async pullFromNode(streamId: string, origin: OriginNode, ifHeld = false): Promise<void> {
+    if (this.closing || this.sessions.onStream(streamId, 'publish')) return;
+    if (ifHeld && !this.sessions.onStream(streamId)) {
+      this.closeStream(streamId);
+      return;
+    }
+    const stream = this.streams.getOrCreate(streamId);
+    const worker = stream.origin?.alive ? stream.origin : this.leastLoaded(undefined);
+    const { codecs, ...endpoint } = origin;
+    try {
+      await worker.call({
+        type: 'relay_from_node',
+        streamId,
+        channel: stream.channel,
+        codecs,
+        origin: endpoint,
+      });
+    } catch (error) {
+      if (!stream.codecs && !this.sessions.onStream(streamId)) this.closeStream(streamId);
+      throw error;
+    }
+    // Closed, or published here, while the worker was asked.
+    if (this.streams.get(streamId) !== stream || this.sessions.onStream(streamId, 'publish'))
+      return;
+    stream.originNode = origin;
+    this.streams.published(streamId, stream, worker, codecs);
   }
 
   /** The streams this node holds media for. */
@@ -316,7 +398,14 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     maxSessions?: number,
     replaces?: string,
   ): Promise<{ sessionId: string; worker: MediaWorker; stream: StreamState }> {
-    const stream = this.streams.get(streamId);
+    let stream = this.streams.get(streamId);
+    if (!stream?.codecs && (await this.findRemoteOrigin(streamId)))
+      stream = this.streams.get(streamId);
+    // Pulled from another node by a worker that died: another one pulls it.
+    if (stream?.originNode && !stream.origin?.alive) {
+      await this.pullFromNode(streamId, stream.originNode);
+      stream = this.streams.get(streamId);
+    }
     if (!stream?.codecs)
       throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
     // Counted and registered in one turn of the event loop, so racing requests cannot overshoot.
@@ -331,9 +420,33 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     } catch (error) {
       this.sessions.delete(sessionId);
       stream.relays.delete(worker);
+      this.releaseIfUnwatched(streamId);
       throw error;
     }
     return { sessionId, worker, stream };
+  }
+
+  private findRemoteOrigin(streamId: string): Promise<boolean> {
+    const origins = this.remoteOrigins;
+    if (!origins) return Promise.resolve(false);
+    let search = this.searches.get(streamId);
+    if (!search) {
+      search = origins
+        .find(streamId)
+        .catch((err: unknown) => {
+          this.options.logger.warn({ err, streamId }, 'could not pull a stream from its node');
+          return false;
+        })
+        .finally(() => this.searches.delete(streamId));
+      this.searches.set(streamId, search);
+    }
+    return search;
+  }
+
+  /** A stream pulled from another node is let go once nobody here watches it. */
+  private releaseIfUnwatched(streamId: string): void {
+    const stream = this.streams.get(streamId);
+    if (stream?.originNode && !this.sessions.onStream(streamId)) this.closeStream(streamId);
   }
 
   /** A user's newest watching sessions of a stream stay; beyond the limit the oldest go. */
@@ -357,10 +470,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
   }
 
   private spawn(index: number): MediaWorker {
-    const { logger, network, maxPublishBitrate, connectTimeoutMs, logLevel } = this.options;
+    const { logger, network, nodeRelay, maxPublishBitrate, connectTimeoutMs, logLevel } =
+      this.options;
     return new MediaWorker({
       index,
-      settings: { network, maxPublishBitrate, connectTimeoutMs, logLevel },
+      settings: { network, nodeRelay, maxPublishBitrate, connectTimeoutMs, logLevel },
       logger,
       requestTimeoutMs: this.options.requestTimeoutMs ?? 10_000,
       onEvent: (worker, event) => this.receive(worker, event),
@@ -379,7 +493,10 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
       case 'publisher_lost':
       case 'subscriber_closed': {
         const known = this.sessions.get(message.sessionId);
-        if (known?.worker === worker) this.sessions.delete(message.sessionId);
+        if (known?.worker === worker) {
+          this.sessions.delete(message.sessionId);
+          this.releaseIfUnwatched(message.streamId);
+        }
         // The viewers of a stream this pool ended are not reported one by one: the stream's end
         // is reported by whoever ended it. Every other close is reported once, by its worker.
         if (message.event === 'subscriber_closed' && message.cause === 'stream_closed_by_parent')
@@ -402,6 +519,17 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
         id,
       );
     this.streams.workerLost(worker, (to, request) => this.tell(to, request));
+    // A stream pulled from another node whose pulling worker died is pulled again by another
+    // worker, for the viewers on the rest of them.
+    for (const streamId of this.streams.ids()) {
+      const stream = this.streams.get(streamId);
+      if (!stream?.originNode || stream.origin) continue;
+      if (!this.sessions.onStream(streamId)) this.closeStream(streamId);
+      else
+        this.pullFromNode(streamId, stream.originNode).catch((err: unknown) =>
+          this.options.logger.warn({ err, streamId }, 'could not pull a stream again'),
+        );
+    }
     const replacement = setTimeout(() => {
       if (!this.closing) this.workers[worker.index] = this.spawn(worker.index);
     }, 200);

@@ -28,6 +28,13 @@ export class SessionRegistry {
     this.sessions.set(sessionId, { streamId, role, worker, owner, createdAt: performance.now() });
   }
 
+  /** Whether any session of `role` (any role by default) is on the stream. */
+  onStream(streamId: string, role?: SessionRole): boolean {
+    for (const s of this.sessions.values())
+      if (s.streamId === streamId && (role === undefined || s.role === role)) return true;
+    return false;
+  }
+
   get(sessionId: string): Session | undefined {
     return this.sessions.get(sessionId);
   }

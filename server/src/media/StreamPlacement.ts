@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { StreamCodecs } from './codecs';
 import { MediaError } from './MediaError';
 import type { MediaWorker } from './MediaWorker';
+import type { NodeEndpoint } from './StreamRelay';
 
 export interface StreamState {
   /** Names the stream in relay datagrams between workers. */
@@ -11,6 +12,16 @@ export interface StreamState {
   codecs: StreamCodecs | undefined;
   /** Workers holding viewers of the stream, fed by the origin. */
   relays: Map<MediaWorker, Promise<void>>;
+  /**
+   * The other node's worker the stream is pulled from, when its publisher is on another node;
+   * `origin` is then the worker of this node that pulls it.
+   */
+  originNode: OriginNode | undefined;
+}
+
+/** Where another node serves a stream from: its worker's relay address, channel and codecs. */
+export interface OriginNode extends NodeEndpoint {
+  codecs: StreamCodecs;
 }
 
 /** The live worker with the fewest sessions; ties go to `preferred` (no relay needed there). */
@@ -54,6 +65,7 @@ export class StreamPlacement {
         origin: undefined,
         codecs: undefined,
         relays: new Map(),
+        originNode: undefined,
       };
       this.streams.set(streamId, stream);
     }

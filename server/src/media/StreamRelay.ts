@@ -1,9 +1,12 @@
 import type { Socket } from 'node:dgram';
 import type { MediaKind } from './codecs';
 import type { ClockMapping } from './rtp';
-import type { RouterRelay } from './StreamRouter';
+import type { RouterRelay, StreamRouter } from './StreamRouter';
 
-/** First byte of a relay datagram; a 4-byte channel (the stream) follows, then the body. */
+/**
+ * First byte of a relay datagram; a 4-byte channel follows (the stream: as its node numbers it
+ * between workers, as its origin node numbers it between nodes), then the body.
+ */
 export const relayType = {
   audio: 0,
   video: 1,
@@ -11,55 +14,208 @@ export const relayType = {
   senderReportAudio: 3,
   senderReportVideo: 4,
   keyframeRequest: 5,
+  /** Between nodes, edge to origin: keep (or start) sending me this stream; body: sent-at ms (a double). */
+  subscribe: 6,
+  /** Between nodes, edge to origin: stop sending me this stream. */
+  unsubscribe: 7,
+  /** Between nodes, edge to origin: resend these; body: kind (0 audio, 1 video), then 16-bit sequences. */
+  nack: 8,
 } as const;
 
 export const relayHeaderLength = 5;
 
+/** A node's worker: where its relay socket is reached. */
+export interface NodeAddress {
+  address: string;
+  port: number;
+}
+
+/** Where relay datagrams to other nodes go out: sealed with the deployment's relay key. */
+export interface NodeRelaySender {
+  /** Seals the datagram once and sends it to each of `to`. */
+  send(type: number, channel: number, body: Buffer, to: Iterable<NodeAddress>): void;
+}
+
 /**
- * A stream's link between workers over 127.0.0.1: on the worker holding the publisher it sends
- * every packet and sender report to the workers holding viewers; on those it sends keyframe
- * requests back. Loopback UDP, so loss is not expected; a lost packet is NACKed by the viewer
- * and answered from the receiving worker's history like any other.
+ * The origin node's worker an edge pulls a stream from, and the stream's channel there: between
+ * nodes a stream is named by its origin's channel both ways, so a packet is sealed once for all
+ * of its edges.
+ */
+export interface NodeEndpoint extends NodeAddress {
+  channel: number;
+}
+
+export interface EdgeTarget extends NodeAddress {
+  /** When its last keep-alive arrived. */
+  heardAt: number;
+}
+
+export const endpointKey = (address: string, port: number) => `${address}:${port}`;
+
+/** Hands a relayed packet, sender report or keyframe request to this worker's router of its stream. */
+export function deliverRelayed(router: StreamRouter, type: number, body: Buffer): void {
+  switch (type) {
+    case relayType.audio:
+      router.forward('audio', body, false);
+      break;
+    case relayType.video:
+    case relayType.videoKeyframe:
+      router.forward('video', body, type === relayType.videoKeyframe);
+      break;
+    case relayType.senderReportAudio:
+    case relayType.senderReportVideo:
+      if (body.length >= 12)
+        router.senderReport(type === relayType.senderReportAudio ? 'audio' : 'video', {
+          ntpSeconds: body.readUInt32BE(0),
+          ntpFraction: body.readUInt32BE(4),
+          rtpTimestamp: body.readUInt32BE(8),
+        });
+      break;
+    case relayType.keyframeRequest:
+      router.requestKeyframe();
+      break;
+  }
+}
+
+/** Sequences an edge lacks are gathered this long before one NACK goes to the origin. */
+const nackBatchMs = 10;
+
+/**
+ * A stream's links between workers and between nodes. On the worker holding the publisher it
+ * sends every packet and sender report to the workers of this node holding viewers (over
+ * 127.0.0.1) and to the nodes pulling the stream (sealed, on the node relay socket). On an edge
+ * node, the worker fed by the origin node plays the origin for the other workers of its node.
+ * Keyframe requests go back one hop at a time; sequences an edge's history lacks go back to the
+ * origin node in batches. Loopback loss is not expected: a packet lost there is NACKed by the
+ * viewer and answered from the receiving worker's history like any other.
  */
 export class StreamRelay implements RouterRelay {
+  /** Loopback ports of this node's workers that receive the stream from this one. */
   readonly targets = new Set<number>();
+  /** Nodes pulling the stream from this one, by address:port. */
+  readonly edges = new Map<string, EdgeTarget>();
+  /** The worker of this node holding the publisher, when that is another one. */
   originPort: number | undefined;
+  /** The origin node's worker, when this worker is fed from another node. */
+  originNode: NodeEndpoint | undefined;
+  private readonly missing: Record<MediaKind, Set<number>> = { audio: new Set(), video: new Set() };
+  private nackTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
+    private readonly nodes: NodeRelaySender,
     readonly channel: number,
   ) {}
 
+  get fedFromNode(): boolean {
+    return this.originNode !== undefined;
+  }
+
   forward(kind: MediaKind, packet: Buffer, keyframe: boolean): void {
-    if (this.targets.size === 0) return;
     const type =
       kind === 'audio' ? relayType.audio : keyframe ? relayType.videoKeyframe : relayType.video;
-    this.send(type, packet, this.targets);
+    this.fanOut(type, packet);
   }
 
   senderReport(kind: MediaKind, mapping: ClockMapping): void {
-    if (this.targets.size === 0) return;
+    if (this.targets.size === 0 && this.edges.size === 0) return;
     const body = Buffer.allocUnsafe(12);
     body.writeUInt32BE(mapping.ntpSeconds, 0);
     body.writeUInt32BE(mapping.ntpFraction, 4);
     body.writeUInt32BE(mapping.rtpTimestamp, 8);
     const type = kind === 'audio' ? relayType.senderReportAudio : relayType.senderReportVideo;
-    this.send(type, body, this.targets);
+    this.fanOut(type, body);
   }
 
   requestKeyframe(): void {
     if (this.originPort !== undefined)
-      this.send(relayType.keyframeRequest, Buffer.alloc(0), [this.originPort]);
+      this.sendLocal(relayType.keyframeRequest, Buffer.alloc(0), [this.originPort]);
+    else if (this.originNode) this.toOrigin(relayType.keyframeRequest, Buffer.alloc(0));
+  }
+
+  /** Sequences a viewer asked for that this worker's history lacks: asked of the origin node. */
+  lacking(kind: MediaKind, sequence: number): void {
+    if (!this.originNode) return;
+    this.missing[kind].add(sequence);
+    this.nackTimer ??= setTimeout(() => this.flushNacks(), nackBatchMs);
   }
 
   /** Sends the group of pictures the origin holds to a worker that just started relaying. */
   prime(port: number, packets: readonly Buffer[]): void {
     packets.forEach((packet, i) =>
-      this.send(i === 0 ? relayType.videoKeyframe : relayType.video, packet, [port]),
+      this.sendLocal(i === 0 ? relayType.videoKeyframe : relayType.video, packet, [port]),
     );
   }
 
-  private send(type: number, body: Buffer, ports: Iterable<number>): void {
+  /** The same for a node that just started pulling the stream. */
+  primeEdge(edge: NodeAddress, packets: readonly Buffer[]): void {
+    packets.forEach((packet, i) =>
+      this.nodes.send(i === 0 ? relayType.videoKeyframe : relayType.video, this.channel, packet, [
+        edge,
+      ]),
+    );
+  }
+
+  /** Sends one datagram to an edge (a NACK's answer). */
+  sendToEdge(edge: NodeAddress, kind: MediaKind, packet: Buffer): void {
+    const type = kind === 'audio' ? relayType.audio : relayType.video;
+    this.nodes.send(type, this.channel, packet, [edge]);
+  }
+
+  /** Tells the origin node to go on sending (a keep-alive; the first one starts the flow). */
+  subscribe(): void {
+    if (!this.originNode) return;
+    const body = Buffer.allocUnsafe(8);
+    body.writeDoubleBE(Date.now(), 0);
+    this.toOrigin(relayType.subscribe, body);
+  }
+
+  /** Stops pulling from the origin node (its viewers here are gone, or the origin changed). */
+  unsubscribe(): void {
+    if (!this.originNode) return;
+    this.toOrigin(relayType.unsubscribe, Buffer.alloc(0));
+    this.originNode = undefined;
+    this.clearNacks();
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.clearNacks();
+    this.targets.clear();
+    this.edges.clear();
+  }
+
+  private flushNacks(): void {
+    this.nackTimer = undefined;
+    for (const kind of ['audio', 'video'] as const) {
+      const sequences = [...this.missing[kind]].slice(0, 256);
+      this.missing[kind].clear();
+      if (sequences.length === 0) continue;
+      const body = Buffer.allocUnsafe(1 + 2 * sequences.length);
+      body[0] = kind === 'audio' ? 0 : 1;
+      sequences.forEach((sequence, i) => body.writeUInt16BE(sequence & 0xffff, 1 + 2 * i));
+      this.toOrigin(relayType.nack, body);
+    }
+  }
+
+  private clearNacks(): void {
+    if (this.nackTimer) clearTimeout(this.nackTimer);
+    this.nackTimer = undefined;
+    this.missing.audio.clear();
+    this.missing.video.clear();
+  }
+
+  private toOrigin(type: number, body: Buffer): void {
+    const origin = this.originNode;
+    if (origin) this.nodes.send(type, origin.channel, body, [origin]);
+  }
+
+  private fanOut(type: number, body: Buffer): void {
+    if (this.targets.size > 0) this.sendLocal(type, body, this.targets);
+    if (this.edges.size > 0) this.nodes.send(type, this.channel, body, this.edges.values());
+  }
+
+  private sendLocal(type: number, body: Buffer, ports: Iterable<number>): void {
     const datagram = Buffer.allocUnsafe(relayHeaderLength + body.length);
     datagram[0] = type;
     datagram.writeUInt32BE(this.channel, 1);

@@ -21,6 +21,13 @@ export interface RouterRelay {
   senderReport(kind: MediaKind, mapping: ClockMapping): void;
   /** A relayed router's keyframe request, sent back to the worker holding the publisher. */
   requestKeyframe(): void;
+  /**
+   * Whether this worker is fed from another node: it then passes the stream on to the other
+   * workers of its node, as the publisher's worker does.
+   */
+  readonly fedFromNode: boolean;
+  /** A viewer asked for a packet this worker's history lacks (asked of the origin node, if any). */
+  lacking(kind: MediaKind, sequence: number): void;
 }
 
 /** At most one keyframe request per this many ms reaches the publisher, however many viewers ask. */
@@ -113,13 +120,13 @@ export class StreamRouter {
       onKeyframeRequest: () => this.requestKeyframe(),
       onNack: (s, kind, lost) => {
         const now = Date.now();
+        const lookUp = (input: number) => {
+          const packet = this.history[kind].get(input, now);
+          if (!packet) this.relay?.lacking(kind, input);
+          return packet;
+        };
         for (const sequence of lost)
-          s.resend(
-            kind,
-            sequence,
-            (input) => this.history[kind].get(input, now),
-            (packet) => this.load(packet),
-          );
+          s.resend(kind, sequence, lookUp, (packet) => this.load(packet));
       },
       onClosed: (s) => {
         this.subscribers.delete(s.id);
@@ -176,6 +183,11 @@ export class StreamRouter {
     }
   }
 
+  /** A packet still in the history (to answer an edge node's NACK). */
+  historyPacket(kind: MediaKind, sequence: number): Buffer | undefined {
+    return this.history[kind].get(sequence, Date.now());
+  }
+
   /** The video packets a newly relayed worker needs to serve its first viewers at once. */
   gopSnapshot(): readonly Buffer[] {
     return this.gop.snapshot();
@@ -197,7 +209,7 @@ export class StreamRouter {
     if (this.history[kind].get(sequence, now)) return;
     this.history[kind].push(packet, now);
     if (kind === 'video') this.gop.push(packet, keyframe);
-    if (this.publisher) this.relay?.forward(kind, packet, keyframe);
+    if (this.publisher || this.relay?.fedFromNode) this.relay?.forward(kind, packet, keyframe);
     if (this.subscribers.size === 0) return;
     const out = this.load(packet);
     const timestamp = rtpTimestamp(packet);
@@ -214,7 +226,7 @@ export class StreamRouter {
 
   senderReport(kind: MediaKind, mapping: ClockMapping): void {
     if (this.closed) return;
-    if (this.publisher) this.relay?.senderReport(kind, mapping);
+    if (this.publisher || this.relay?.fedFromNode) this.relay?.senderReport(kind, mapping);
     for (const subscriber of this.subscribers.values()) {
       try {
         subscriber.senderReport(kind, mapping);

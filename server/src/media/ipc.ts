@@ -5,10 +5,13 @@
  */
 import type { StreamCodecs } from './codecs';
 import type { MediaErrorReason } from './MediaError';
+import type { NodeRelaySettings } from './NodeRelaySocket';
 import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
+import type { NodeEndpoint } from './StreamRelay';
 
 export interface WorkerSettings {
   network: MediaNetworkOptions;
+  nodeRelay: NodeRelaySettings;
   maxPublishBitrate: number;
   connectTimeoutMs: number;
   logLevel: string;
@@ -34,6 +37,17 @@ export type WorkerRequest =
     }
   /** This worker holds the publisher: send (or stop sending) the stream to the worker at `port`. */
   | { type: 'relay_to'; streamId: string; channel: number; port: number; add: boolean }
+  /**
+   * This worker receives a stream from another node's worker `origin` and passes it on to this
+   * node's workers; without `origin` it stops pulling.
+   */
+  | {
+      type: 'relay_from_node';
+      streamId: string;
+      channel: number;
+      codecs: StreamCodecs;
+      origin: NodeEndpoint | undefined;
+    }
   | { type: 'stats' }
   | { type: 'shutdown' };
 
@@ -46,6 +60,16 @@ export interface WorkerStats {
   nacksAnswered: number;
   keyframeRequests: number;
   upstreamNacks: number;
+  /** Relay datagrams sent to, and received from, other nodes. */
+  nodeRelaySent: number;
+  nodeRelayReceived: number;
+  /** Datagrams on the node relay socket that were not sealed with the deployment's key. */
+  nodeRelayRejected: number;
+  /** This worker's relay port for other nodes. */
+  nodeRelayPort: number;
+  /** Streams this worker pulls from another node, and the nodes pulling streams from it. */
+  nodeRelayPulls: number;
+  nodeRelayEdges: number;
   /** Sockets this process holds open (UDP for media and relay, the IPC channel). */
   openSockets: number;
   rssBytes: number;
@@ -117,7 +141,7 @@ export type MediaEvent =
       cause: CloseCause;
     };
 
-export type WorkerEvent = { event: 'ready'; relayPort: number } | MediaEvent;
+export type WorkerEvent = { event: 'ready'; relayPort: number; nodeRelayPort: number } | MediaEvent;
 
 export type WorkerToMain =
   | { id: number; ok: true; result: unknown }

@@ -21,7 +21,8 @@ import { MediaEngine } from './MediaEngine';
 import { MediaError } from './MediaError';
 import { publisherTotals } from './Publisher';
 import { forwardingTotals } from './RtpForwarder';
-import { StreamRelay, relayHeaderLength, relayType } from './StreamRelay';
+import { NodeRelayHub } from './NodeRelayHub';
+import { deliverRelayed, StreamRelay, relayHeaderLength } from './StreamRelay';
 
 const settings = JSON.parse(process.env.ONAIR_MEDIA_WORKER ?? '{}') as WorkerSettings;
 // The server's redaction and error serializers: no SDP, ICE or TURN credential reaches stdout.
@@ -37,11 +38,31 @@ const send = (message: WorkerToMain) => {
 const relaySocket = createSocket('udp4');
 const relays = new Map<string, StreamRelay>();
 const streamsByChannel = new Map<number, string>();
+const nodeRelay = new NodeRelayHub(settings.nodeRelay, {
+  relays: () => relays.values(),
+  byChannel(channel) {
+    const streamId = streamsByChannel.get(channel);
+    const relay = streamId === undefined ? undefined : relays.get(streamId);
+    const router = streamId === undefined ? undefined : engine.existing(streamId);
+    return relay && router && { relay, router };
+  },
+  byOrigin(from, channel) {
+    // A worker pulls a few streams at most: a scan costs less than keeping a second index true.
+    for (const [streamId, relay] of relays) {
+      const origin = relay.originNode;
+      if (origin?.channel !== channel || origin.port !== from.port) continue;
+      if (origin.address !== from.address) continue;
+      const router = engine.existing(streamId);
+      return router && { relay, router };
+    }
+    return undefined;
+  },
+});
 
 const relayOf = (streamId: string, channel: number): StreamRelay => {
   let relay = relays.get(streamId);
   if (!relay) {
-    relay = new StreamRelay(relaySocket, channel);
+    relay = new StreamRelay(relaySocket, nodeRelay.socket, channel);
     relays.set(streamId, relay);
     streamsByChannel.set(channel, streamId);
   }
@@ -84,29 +105,7 @@ relaySocket.on('message', (datagram, from) => {
   const streamId = streamsByChannel.get(datagram.readUInt32BE(1));
   const router = streamId === undefined ? undefined : engine.existing(streamId);
   if (!router) return;
-  const type = datagram[0];
-  const body = datagram.subarray(relayHeaderLength);
-  switch (type) {
-    case relayType.audio:
-      router.forward('audio', body, false);
-      break;
-    case relayType.video:
-    case relayType.videoKeyframe:
-      router.forward('video', body, type === relayType.videoKeyframe);
-      break;
-    case relayType.senderReportAudio:
-    case relayType.senderReportVideo:
-      if (body.length >= 12)
-        router.senderReport(type === relayType.senderReportAudio ? 'audio' : 'video', {
-          ntpSeconds: body.readUInt32BE(0),
-          ntpFraction: body.readUInt32BE(4),
-          rtpTimestamp: body.readUInt32BE(8),
-        });
-      break;
-    case relayType.keyframeRequest:
-      router.requestKeyframe();
-      break;
-  }
+  deliverRelayed(router, datagram[0] ?? -1, datagram.subarray(relayHeaderLength));
 });
 
 function openSockets(): number {
@@ -123,6 +122,12 @@ function openSockets(): number {
 
 function stats(): WorkerStats {
   const memory = process.memoryUsage();
+  let nodeRelayPulls = 0;
+  let nodeRelayEdges = 0;
+  for (const relay of relays.values()) {
+    if (relay.fedFromNode) nodeRelayPulls += 1;
+    nodeRelayEdges += relay.edges.size;
+  }
   return {
     ...engine.stats(),
     forwardedPackets: forwardingTotals.packets,
@@ -130,6 +135,12 @@ function stats(): WorkerStats {
     nacksAnswered: forwardingTotals.retransmissions,
     keyframeRequests: publisherTotals.keyframeRequests,
     upstreamNacks: publisherTotals.nacksSent,
+    nodeRelaySent: nodeRelay.socket.counters.sent,
+    nodeRelayReceived: nodeRelay.socket.counters.received,
+    nodeRelayRejected: nodeRelay.socket.counters.rejected,
+    nodeRelayPort: nodeRelay.socket.port,
+    nodeRelayPulls,
+    nodeRelayEdges,
     openSockets: openSockets(),
     rssBytes: memory.rss,
     heapUsedBytes: memory.heapUsed,
@@ -145,9 +156,10 @@ async function handle(request: WorkerRequest): Promise<unknown> {
         request.sessionId,
         request.sdp,
       );
-      // This worker now holds the publisher: it is the origin, not a relay.
+      // This worker now holds the publisher: it is the origin, not a relay, and pulls from no node.
       const relay = relays.get(request.streamId);
       if (relay) relay.originPort = undefined;
+      relay?.unsubscribe();
       return { sdp: answer, codecs };
     }
     case 'offer_to_viewer':
@@ -172,6 +184,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       const relay = relays.get(request.streamId);
       relays.delete(request.streamId);
       if (relay) streamsByChannel.delete(relay.channel);
+      relay?.close();
       return {};
     }
     case 'request_keyframe':
@@ -191,6 +204,27 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       }
       relay.targets.add(request.port);
       relay.prime(request.port, engine.existing(request.streamId)?.gopSnapshot() ?? []);
+      return {};
+    }
+    case 'relay_from_node': {
+      const relay = relayOf(request.streamId, request.channel);
+      const { origin } = request;
+      const same =
+        origin &&
+        relay.originNode?.address === origin.address &&
+        relay.originNode.port === origin.port &&
+        relay.originNode.channel === origin.channel;
+      if (same) return {};
+      relay.unsubscribe();
+      if (!origin) return {};
+      if (engine.existing(request.streamId)?.hasLivePublisher)
+        throw new MediaError('publisher_exists', 'This worker holds the stream’s publisher');
+      relay.originPort = undefined;
+      // Edges pulling from this worker follow the publisher to its node on their own.
+      relay.edges.clear();
+      relay.originNode = origin;
+      engine.relayedRouter(request.streamId, request.codecs);
+      relay.subscribe();
       return {};
     }
     case 'stats':
@@ -225,7 +259,9 @@ function shutdown(): void {
   stopping = true;
   // Asked for by the main process, or it is gone: either way no viewer ended on its own.
   closeForParent('stream_closed_by_parent', () => engine.close());
+  for (const relay of relays.values()) relay.close();
   relaySocket.close();
+  nodeRelay.close();
   setImmediate(() => process.exit(0));
 }
 
@@ -235,5 +271,13 @@ process.on('SIGTERM', shutdown);
 process.on('SIGINT', () => undefined);
 
 relaySocket.bind(0, '127.0.0.1', () => {
-  send({ event: 'ready', relayPort: relaySocket.address().port });
+  nodeRelay.socket.bind(process.pid).then(
+    (nodeRelayPort) =>
+      send({ event: 'ready', relayPort: relaySocket.address().port, nodeRelayPort }),
+    (err: unknown) => {
+      // Not ready, so the pool replaces this worker; the log says why.
+      logger.error({ err }, 'could not open the relay socket for other nodes');
+      process.exit(1);
+    },
+  );
 });

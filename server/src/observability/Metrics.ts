@@ -7,6 +7,9 @@ export interface MediaFigures {
   forwardedBytes: number;
   nacksAnswered: number;
   keyframeRequests: number;
+  nodeRelaySent: number;
+  nodeRelayReceived: number;
+  nodeRelayRejected: number;
 }
 
 export interface MetricSources {
@@ -32,6 +35,9 @@ export class Metrics {
     forwardedBytes: 0,
     nacksAnswered: 0,
     keyframeRequests: 0,
+    nodeRelaySent: 0,
+    nodeRelayReceived: 0,
+    nodeRelayRejected: 0,
   };
   private sources: MetricSources | undefined;
 
@@ -110,6 +116,21 @@ export class Metrics {
       'onair_media_plis_sent_total',
       'Keyframe requests (PLI) sent to publishers',
       'keyframeRequests',
+    );
+    counter(
+      'onair_media_node_relay_sent_total',
+      'Relay datagrams sent to other nodes (media, keep-alives, keyframe requests, NACKs)',
+      'nodeRelaySent',
+    );
+    counter(
+      'onair_media_node_relay_received_total',
+      'Relay datagrams from other nodes that opened with the deployment key',
+      'nodeRelayReceived',
+    );
+    counter(
+      'onair_media_node_relay_rejected_total',
+      'Datagrams on the node relay ports dropped: not sealed with the deployment key',
+      'nodeRelayRejected',
     );
   }
 
