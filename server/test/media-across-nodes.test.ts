@@ -21,7 +21,7 @@ import {
   type TestUser,
 } from './support/server';
 import { isVp8KeyframeStart } from './support/rtp-fixture';
-import { publishOverSocket } from './support/socket-publisher';
+import { publishOverSocket, republishOverSocket } from './support/socket-publisher';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -321,8 +321,11 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('media across nodes', () => {
     // The broadcaster's app reconnects to B and publishes again.
     const hostSocket = await socketOf(b, host.token);
     await emitAck(hostSocket, 'join_live', { streamId });
-    const returnedAt = Date.now();
-    const again = await publishOverSocket(hostSocket, streamId);
+    // Refused (`conflict`) until B sees A gone: A's session still holds the stream's claim.
+    const { publisher: again, acceptedAt: returnedAt } = await republishOverSocket(
+      hostSocket,
+      streamId,
+    );
     cleanup.push(() => again.close());
     await waitFor(
       () => onB.received('video') > before.b + 30 && onC.received('video') > before.c + 30,
