@@ -53,6 +53,7 @@ import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectPublishing } from './wiring/publishing';
+import { connectDepartedNodes } from './wiring/departed-nodes';
 import { connectMediaPresence } from './wiring/media-presence';
 import { connectMediaRelay } from './wiring/media-relay';
 import { resyncRooms } from './realtime/room-resync';
@@ -421,6 +422,7 @@ export async function startServer(
     },
     logger,
   });
+  const stopDepartedNodes = connectDepartedNodes({ registry, presence, logger });
   const claims = new PublisherClaims(database.db, nodeId, (id) => registry.isAlive(id));
   // With Redis, the node holding a publisher taken over on another node closes it at once.
   const publishing = connectPublishing({
@@ -602,6 +604,7 @@ export async function startServer(
       stopLeaseSweep();
       lifecycle.close();
       publishing.close();
+      stopDepartedNodes();
       mediaRelay?.close();
       mediaPresence.close();
       await media.close();

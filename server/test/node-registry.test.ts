@@ -4,7 +4,15 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../src/cluster/node-registry';
 import { startEntryPoint } from './support/entry-point';
-import { clusterEnv, startTestServer } from './support/server';
+import {
+  api,
+  clusterEnv,
+  connectSocket,
+  emitAck,
+  nextEvent,
+  registerUser,
+  startTestServer,
+} from './support/server';
 import { waitFor } from './support/loopback-peers';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -61,11 +69,30 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('node registry', () => {
     expect(a.registry.isAlive('registry-b')).toBe(false);
   }, 30_000);
 
-  it('notices a node killed with SIGKILL within 10 s', async () => {
+  it('notices a node killed with SIGKILL within 10 s, and stops counting the viewers it held', async () => {
     const { server: a, shared } = await observer();
     const node = await processNode({ ...shared, NODE_ID: 'registry-killed' });
     await waitFor(() => a.registry.isAlive('registry-killed'), 5000, 'A to see the node');
     expect(a.registry.nodes().find((n) => n.nodeId === 'registry-killed')?.url).toBe(node.url);
+
+    // A live stream on A, watched by one socket on A and two on the node about to die.
+    const host = await registerUser(a);
+    const { streamId } = (
+      await api(a.url)<{ streamId: string }>('POST', '/api/live/start', {
+        token: host.token,
+        body: { title: 'a node dies under its viewers' },
+      })
+    ).body;
+    const onA = await connectSocket(a, undefined);
+    const onKilled = [await connectSocket(node, undefined), await connectSocket(node, undefined)];
+    cleanup.push(() => [onA, ...onKilled].forEach((s) => s.close()));
+    for (const socket of [onA, ...onKilled])
+      expect((await emitAck(socket, 'join_live', { streamId })).ok).toBe(true);
+    const viewerCount = async () =>
+      (await api(a.url)<{ viewerCount: number }>('GET', `/api/live/${streamId}`)).body.viewerCount;
+    expect(await viewerCount()).toBe(3);
+    const countOnA = nextEvent(onA, 'viewer_count', (c) => c.viewerCount === 1, 15_000);
+    countOnA.catch(() => undefined);
 
     const gone = new Promise<NodeInfo>((resolve) =>
       a.registry.on('node_gone', (n) => n.nodeId === 'registry-killed' && resolve(n)),
@@ -79,6 +106,10 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('node registry', () => {
     const noticedMs = Date.now() - killedAt;
     expect(a.registry.isAlive('registry-killed')).toBe(false);
     expect(noticedMs).toBeLessThan(10_000);
+    // The dead node's viewers are no longer counted, and the room is told.
+    await countOnA;
+    expect(await viewerCount()).toBe(1);
+    expect(Date.now() - killedAt).toBeLessThan(12_000);
   }, 40_000);
 
   it('sees a node restarted under the same id as a new run: the old one is gone', async () => {

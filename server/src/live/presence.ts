@@ -302,22 +302,25 @@ export class PresenceService {
   }
 
   /**
-   * After this node restarts, the connections it held are gone: their handles are dropped and
-   * the counts of their streams recomputed. Leases are not tied to a node and run their course.
+   * The connections a node held are gone, after it restarted (this node, by default) or died
+   * (another, once the registry sees it gone): their handles are dropped and the counts of their
+   * streams recomputed and announced. Leases are not tied to a node and run their course. Any
+   * node may do it, and several at once: a handle is deleted once.
    */
-  async forgetNode(): Promise<void> {
+  async forgetNode(nodeId = this.options.nodeId): Promise<void> {
     const stale = await this.db
       .delete(streamPresence)
-      .where(and(eq(streamPresence.node, this.options.nodeId), isNull(streamPresence.expiresAt)))
+      .where(and(eq(streamPresence.node, nodeId), isNull(streamPresence.expiresAt)))
       .returning({ streamId: streamPresence.streamId });
     for (const streamId of new Set(stale.map((s) => s.streamId))) {
-      await this.db.transaction(async (tx) => {
+      const row = await this.db.transaction(async (tx) => {
         await lockStream(tx, streamId);
         await tx.execute(sql`update ${streamViewers} set left_at = now()
           where ${streamViewers.streamId} = ${streamId} and ${streamViewers.leftAt} is null
           and not exists (select 1 from ${streamPresence} p where p.stream_id = ${streamViewers.streamId} and p.viewer = ${streamViewers.viewer})`);
-        await this.recount(tx, streamId);
+        return this.recount(tx, streamId);
       });
+      this.events.emit('viewer_count', { streamId, viewerCount: row.viewerCount });
     }
   }
 
