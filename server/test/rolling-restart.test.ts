@@ -62,7 +62,7 @@ class Deployment {
       ...clusterEnv(),
       DATABASE_URL: scratch.url,
       MEDIA_WORKERS: '1',
-      DRAIN_SECONDS: '5',
+      DRAIN_SECONDS: '3',
       PUBLISHER_GRACE_SECONDS: '30',
     };
     const envs: Record<string, string>[] = [];
@@ -116,7 +116,7 @@ class Deployment {
 
 /** When a client's media stopped and started again, to find its longest silence in a window. */
 class MediaClock {
-  private lastAt = 0;
+  lastAt = 0;
   private readonly silences: [from: number, to: number][] = [];
   packets = 0;
 
@@ -204,6 +204,87 @@ class RoamingClient {
     void this.leaveNode?.();
     this.leaveNode = undefined;
     this.connect(this.node + this.step).catch((error: unknown) => this.failures.push(error));
+  }
+}
+
+/**
+ * A WHEP player that knows every node's URL. It watches on one; when its media stops for 1.5 s
+ * (werift, like many players, hears nothing when a node closes the session: no DTLS close_notify
+ * is sent) it lets the session go and POSTs again, to the same node first, following a draining
+ * node's redirect, or to the next node when its own does not answer.
+ */
+class WhepRoamer {
+  readonly clock = new MediaClock();
+  reposts = 0;
+  readonly failures: unknown[] = [];
+  private viewer: RecordingViewer | undefined;
+  private resource: URL | undefined;
+  private readonly watchdog: NodeJS.Timeout;
+  private moving = false;
+  private closed = false;
+  private sessionAt = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly urls: string[],
+    private readonly streamId: string,
+    public node: number,
+  ) {
+    this.watchdog = setInterval(() => {
+      const quietSince = Math.max(this.clock.lastAt, this.sessionAt);
+      if (this.moving || this.closed || Date.now() - quietSince < 1500) return;
+      this.reposts += 1;
+      this.watch(this.node).catch((error: unknown) => this.failures.push(error));
+    }, 250);
+    cleanup.push(() => this.close());
+  }
+
+  /** Watches on `first`, or the next node that takes it, within 10 s. */
+  async watch(first = this.node): Promise<void> {
+    this.moving = true;
+    await this.leave();
+    const deadline = Date.now() + 10_000;
+    for (let k = 0; !this.closed; k += 1) {
+      const node = (first + k) % this.urls.length;
+      const viewer = new RecordingViewer();
+      viewer.pc.onTrack.subscribe((track) =>
+        track.onReceiveRtp.subscribe(() => {
+          if (track.kind === 'video' && viewer === this.viewer) this.clock.packet();
+        }),
+      );
+      const res = await fetch(`${this.urls[node]}/api/live/${this.streamId}/whep`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp' },
+        body: await viewer.offer(),
+      }).catch(() => undefined);
+      if (res?.status === 201) {
+        this.viewer = viewer;
+        this.resource = new URL(res.headers.get('location')!, res.url);
+        this.node = this.urls.indexOf(new URL(res.url).origin);
+        await viewer.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+        this.sessionAt = Date.now();
+        this.moving = false;
+        return;
+      }
+      await viewer.close();
+      if (Date.now() > deadline) throw new Error(`${this.name}: no node took it`);
+      await sleep(200);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.watchdog);
+    await this.leave();
+  }
+
+  /** Ends the session it has, on a node that may be gone. */
+  private async leave(): Promise<void> {
+    const [viewer, resource] = [this.viewer, this.resource];
+    this.viewer = undefined;
+    this.resource = undefined;
+    await viewer?.close();
+    if (resource) await fetch(resource, { method: 'DELETE' }).catch(() => undefined);
   }
 }
 
@@ -333,9 +414,14 @@ async function startStream(url: string) {
   return { host, streamId: started.body.streamId as string };
 }
 
-interface Watcher {
-  client: RoamingClient;
+/** A viewer of either kind, its media timed. */
+interface Timed {
+  client: { name: string; node: number; failures: unknown[] };
   clock: MediaClock;
+}
+
+interface Watcher extends Timed {
+  client: RoamingClient;
 }
 
 /** A viewer that starts on node `node` and, sent away, moves on by `step`. */
@@ -360,7 +446,7 @@ async function viewerOn(
   return { client, clock };
 }
 
-const allFlowing = (watchers: Watcher[], since: number) =>
+const allFlowing = (watchers: Timed[], since: number) =>
   watchers.every((w) => w.clock.flowingSince(since));
 
 describe.runIf(Boolean(process.env.DATABASE_URL))('three nodes restarted in turn or killed', () => {
@@ -383,7 +469,17 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('three nodes restarted in turn
     for (const node of [0, 1, 2])
       for (const step of [1, -1] as const)
         watchers.push(await viewerOn(deployment, streamId, node, step));
-    await waitFor(() => allFlowing(watchers, Date.now() - 200), 15_000, 'media for every viewer');
+    const players: WhepRoamer[] = [];
+    for (const node of [0, 1, 2]) {
+      const player = new WhepRoamer(`player ${node}`, deployment.urls, streamId, node);
+      await player.watch();
+      players.push(player);
+    }
+    const timed: Timed[] = [
+      ...watchers,
+      ...players.map((player) => ({ client: player, clock: player.clock })),
+    ];
+    await waitFor(() => allFlowing(timed, Date.now() - 200), 15_000, 'media for every viewer');
 
     // A chatter on each node, so that each restart sends one of them away.
     const acknowledged: string[] = [];
@@ -412,16 +508,16 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('three nodes restarted in turn
       silencesMs: Record<string, number>;
     }[] = [];
     for (const node of [0, 1, 2]) {
-      const onNode = watchers.filter((w) => w.client.node === node).length;
+      const onNode = timed.filter((w) => w.client.node === node).length;
       expect(onNode, `viewers on node ${node} before its restart`).toBeGreaterThan(0);
       const signalledAt = Date.now();
       const drainMs = await deployment.drainNode(node);
       const startMs = await deployment.startNode(node);
       const backAt = Date.now();
-      await waitFor(() => allFlowing(watchers, backAt), 5000, `media after node ${node} restarted`);
+      await waitFor(() => allFlowing(timed, backAt), 5000, `media after node ${node} restarted`);
       await sleep(500);
       const silencesMs = Object.fromEntries(
-        watchers.map((w) => [w.client.name, w.clock.longestSilence(signalledAt)]),
+        timed.map((w) => [w.client.name, w.clock.longestSilence(signalledAt)]),
       );
       measured.push({ node, drainMs, startMs, silencesMs });
       for (const [name, ms] of Object.entries(silencesMs))
@@ -430,9 +526,10 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('three nodes restarted in turn
     for (const commenter of commenters) commenter.close();
     await sleep(300);
     console.info('rolling restart', JSON.stringify(measured));
+    console.info('WHEP re-posts', players.map((p) => `${p.name}: ${p.reposts}`).join(', '));
 
     // Everyone moved with the restarts and none of them hit anything unexpected.
-    for (const client of [publisher, ...commenters, ...watchers.map((w) => w.client)])
+    for (const client of [publisher, ...commenters, ...timed.map((w) => w.client)])
       expect(client.failures, client.name).toEqual([]);
     expect(publisher.disconnects).toBe(3);
     for (const commenter of commenters)
