@@ -12,7 +12,7 @@ export type Engine = 'pglite' | 'postgres';
 export const engines: Engine[] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 
 /** A database of its own on the PostgreSQL server, so suites can run in parallel; dropped by `drop`. */
-async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function scratchDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('DATABASE_URL is not set');
   const name = `onair_test_${randomBytes(6).toString('hex')}`;
