@@ -6,7 +6,8 @@
  *
  * Flags:
  *   --quick                 fewer and shorter steps
- *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse, joins (also `--only a,b`)
+ *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse, joins, nodes
+ *                           (also `--only a,b`)
  *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
  *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
  *   --steps=50,100,200      fan-out viewer counts (a ramp)
@@ -22,11 +23,15 @@
  *   --joins-sockets=<n>     joins: sockets joining at once (default 5000)
  *   --joins-runs=<n>        joins: storms per database (default 3)
  *   --joins-postgres=<url>  joins: the PostgreSQL server to measure too (default DATABASE_URL,
- *                           else postgres://postgres@127.0.0.1:5432/postgres; `none` skips it)
+ *                           else postgres://postgres@127.0.0.1:5432/postgres; `none` skips it);
+ *                           nodes: the one their deployment shares (needed; Redis from REDIS_URL)
+ *   --nodes-kills=<n>       nodes: origin kills (default 10)
  *
  * The chat scenario alone, as measured for issue 11: `npm run bench -- --only chat`.
  * One client flooding each event, as measured for issue 16: `npm run bench -- --only abuse`.
  * Join storms on both databases, as measured for issue 17: `npm run bench -- --only joins`.
+ * Three nodes of one deployment (relay cost, delay per hop, failover, and the join storms), as
+ * measured for issue 17: `npm run bench -- --only nodes`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -43,8 +48,18 @@ import { runChurn } from './scenarios/churn';
 import { runFanout, type FanoutResult } from './scenarios/fanout';
 import { runFirstFrame } from './scenarios/first-frame';
 import { runJoins } from './scenarios/joins';
+import { runNodes } from './scenarios/nodes';
 
-const scenarios = ['fanout', 'first-frame', 'churn', 'chat', 'api', 'abuse', 'joins'] as const;
+const scenarios = [
+  'fanout',
+  'first-frame',
+  'churn',
+  'chat',
+  'api',
+  'abuse',
+  'joins',
+  'nodes',
+] as const;
 /** `--name=value`, or `--name value`. */
 const flag = (name: string): string | undefined => {
   const args = process.argv;
@@ -111,6 +126,12 @@ const settings = {
     sockets: numbers(flag('joins-sockets'))?.[0] ?? (quick ? 1000 : 5000),
     runs: numbers(flag('joins-runs'))?.[0] ?? (quick ? 1 : 3),
     workerProcesses: 2,
+  },
+  // Issue 17: three nodes of one deployment; its join storms are the joins scenario's own.
+  nodes: {
+    repeats: numbers(flag('repeats'))?.[0] ?? 3,
+    windowMs: (numbers(flag('window'))?.[0] ?? (quick ? 4 : 10)) * 1000,
+    kills: numbers(flag('nodes-kills'))?.[0] ?? (quick ? 3 : 10),
   },
 };
 /** Kept out of `settings`, which goes into the results: a URL may hold a password. */
@@ -240,11 +261,31 @@ async function main(): Promise<void> {
     durations.joins = Math.round((performance.now() - t0) / 1000);
     log(`(joins: ${durations.joins} s)`);
   }
+  // Three nodes start their own servers; the join storms follow, as `--only joins` runs them
+  // (when both are wanted, once).
+  if (wanted('nodes')) {
+    const t0 = performance.now();
+    try {
+      results.nodes = await runNodes({
+        ...settings.nodes,
+        joins: wanted('joins') ? undefined : settings.joins,
+        postgresUrl: joinsPostgresUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+        serverRoot,
+        log,
+      });
+    } catch (error) {
+      failures.nodes = error instanceof Error ? error.message : String(error);
+      log(`nodes FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    durations.nodes = Math.round((performance.now() - t0) / 1000);
+    log(`(nodes: ${durations.nodes} s)`);
+  }
   if (Object.keys(failures).length) results.failures = failures;
   results.finishedAt = new Date().toISOString();
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const file = path.join(resultsDir, `${stamp}${label ? `-${label}` : ''}.json`);
+  const suffix = label ?? (only?.length === 1 && only[0] === 'nodes' ? 'nodes' : undefined);
+  const file = path.join(resultsDir, `${stamp}${suffix ? `-${suffix}` : ''}.json`);
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   const { markdown, headline } = renderReport(results, path.basename(file));
   await writeFile(path.join(resultsDir, 'latest.md'), markdown);

@@ -4,6 +4,7 @@ import type { ChurnResult } from '../scenarios/churn';
 import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
 import { firstFrameDescription, type FirstFrameResult } from '../scenarios/first-frame';
 import type { JoinsResult } from '../scenarios/joins';
+import type { NodesResult, RelayState } from '../scenarios/nodes';
 import { saturation, saturationRule } from './saturation';
 import { spread, type Spread } from './stats';
 
@@ -355,6 +356,126 @@ function joinsSection(j: JoinsResult, headline: string[]): string[] {
   ];
 }
 
+function nodesSection(n: NodesResult, headline: string[]): string[] {
+  const { repeats, windowMs, kills } = n.settings;
+  const r = n.relay;
+  const shown = (text: string) => (r.valid ? text : '—');
+  const stateNames: Record<RelayState, string> = {
+    none: 'publisher only',
+    edge1: '1 edge pulling',
+    edge2: '2 edges pulling',
+    'edge2+local': '2 edges + 1 local viewer',
+  };
+  const relayRows = [
+    {
+      what: 'origin media worker CPU % (by state)',
+      value: (Object.keys(stateNames) as RelayState[])
+        .map((s) => `${stateNames[s]}: ${fmtSpread(r.summary.workerCpuPct[s], 2)}`)
+        .join('; '),
+    },
+    {
+      what: 'µs per relayed packet, 1 edge',
+      value: shown(fmtSpread(r.summary.usPerRelayedPacketEdge1, 2)),
+    },
+    {
+      what: 'µs per relayed packet, 2 edges',
+      value: shown(fmtSpread(r.summary.usPerRelayedPacketEdge2, 2)),
+    },
+    {
+      what: 'µs per relayed packet per edge, slope over 0–2 edges',
+      value: shown(
+        r.summary.usPerRelayedPacketSlope === undefined
+          ? '—'
+          : `${num(r.summary.usPerRelayedPacketSlope, 2)} (r² ${num(r.summary.slopeR2, 3)})`,
+      ),
+    },
+    {
+      what: 'µs per packet forwarded to 1 local viewer',
+      value: shown(fmtSpread(r.summary.usPerLocalPacket, 2)),
+    },
+    { what: 'added delay per hop p50 ms', value: shown(fmtSpread(r.summary.hopP50Ms, 2)) },
+    { what: 'added delay per hop p99 ms', value: shown(fmtSpread(r.summary.hopP99Ms, 2)) },
+  ];
+  const f = n.failover;
+  const done = f.rounds.filter((x) => !x.error);
+  const failoverRows = f.rounds.map((x, i) => ({
+    round: i + 1,
+    killed: x.killed,
+    on: x.error ? `**FAILED**: ${x.error}` : x.takenOverOn,
+    refusals: x.refusals,
+    answered: num(x.answeredMs, 0),
+    takeover: num(x.takeoverMs, 0),
+    media: x.viewerMediaMs.map((v) => num(v, 0)).join(' / '),
+  }));
+  headline.push(
+    r.valid
+      ? `nodes: relay ${fmtSpread(r.summary.usPerRelayedPacketEdge1, 2)} µs per packet per edge (local viewer ${fmtSpread(r.summary.usPerLocalPacket, 2)}), hop p50 ${fmtSpread(r.summary.hopP50Ms, 2)} ms, p99 ${fmtSpread(r.summary.hopP99Ms, 2)} ms`
+      : 'nodes: relay windows INVALID',
+    `nodes: failover (kill → media again) p50 ${num(f.p50.mediaMs, 0)} ms, p95 ${num(f.p95.mediaMs, 0)} ms over ${done.length} of ${f.rounds.length} kills`,
+  );
+  return [
+    '## Three nodes of one deployment (issue 17)',
+    '',
+    `Three server processes on this machine, one PostgreSQL database, one Redis, one \`JWT_SECRET\`, \`MEDIA_WORKERS=1\` each; the WHIP publisher (werift, the VP8 + Opus fixture at its recorded timing) and the decrypting WHEP viewers run in the harness process. Machine load average (1, 5, 15 min) at the start: ${n.loadAverage.start.join(', ')}; at the end: ${n.loadAverage.end.join(', ')}.`,
+    '',
+    `**Relay cost and delay.** CPU of the origin's media worker, summed over its threads from \`/proc/<pid>/task/*/schedstat\` (nanoseconds), in ${repeats} windows of ${windowMs / 1000} s per state: publisher only; a viewer on node 2 (one edge pulls); another on node 3 (two edges); and a viewer on the origin. **µs per relayed packet** = a window's CPU above the median of "publisher only" ÷ (packets published × edges); the **slope** is a least-squares line through every window of 0, 1 and 2 edges (CPU µs per published packet against edges); **local viewer** = a window's CPU above the median of "2 edges" ÷ packets that viewer received. **Delay per hop** = arrival of the same packet (by payload) at an edge's viewer − at the origin's viewer, in the last state. Median (min–max) of the windows; a window in which the harness process used ≥ ${saturation.loadProcessShare * 100}% of a core is INVALID.`,
+    '',
+    table(relayRows, [
+      ['what', ''],
+      ['value', 'median (min–max)'],
+    ]),
+    '',
+    `**Failover** (${kills} origin kills). A stream is published over WHIP on one node, with one WHEP viewer on each of the two others; every process of that node (main and media worker) gets SIGKILL at once. The publisher then POSTs its offer with the same key to a surviving node every 500 ms (alternating between them), as OBS reconnects through a load balancer; the viewers keep their sessions. **accepted** = kill → the 201 that accepted the new publisher; **connected** = kill → that publisher connected (ICE + DTLS) and sending; **media** = kill → the first packet at each surviving viewer (the later of the two in the summary). The killed node is started again (same \`NODE_ID\`) before the next round, and the next round's origin is the next node.`,
+    '',
+    table(
+      [
+        {
+          what: 'kill → takeover accepted (201) ms',
+          p50: num(f.p50.answeredMs, 0),
+          p95: num(f.p95.answeredMs, 0),
+          spread: fmtSpread(f.summary.answeredMs, 0),
+        },
+        {
+          what: 'kill → new publisher connected ms',
+          p50: num(f.p50.takeoverMs, 0),
+          p95: num(f.p95.takeoverMs, 0),
+          spread: fmtSpread(f.summary.takeoverMs, 0),
+        },
+        {
+          what: 'publisher connected → media ms (later viewer)',
+          p50: '',
+          p95: '',
+          spread: fmtSpread(f.summary.takeoverToMediaMs, 0),
+        },
+        {
+          what: 'kill → media again ms (later viewer)',
+          p50: num(f.p50.mediaMs, 0),
+          p95: num(f.p95.mediaMs, 0),
+          spread: fmtSpread(f.summary.mediaMs, 0),
+        },
+      ],
+      [
+        ['what', ''],
+        ['p50', 'p50'],
+        ['p95', 'p95'],
+        ['spread', 'median (min–max)'],
+      ],
+    ),
+    '',
+    table(failoverRows, [
+      ['round', 'kill'],
+      ['killed', 'origin killed'],
+      ['on', 'taken over on'],
+      ['refusals', 'POSTs refused first'],
+      ['answered', 'accepted ms'],
+      ['takeover', 'connected ms'],
+      ['media', 'media again ms (each viewer)'],
+    ]),
+    '',
+    ...(n.joins ? joinsSection(n.joins, headline) : []),
+  ];
+}
+
 export function renderReport(
   results: Record<string, any>,
   source: string,
@@ -381,6 +502,7 @@ export function renderReport(
   if (results.chat) parts.push(...chatSection(results.chat as ChatResult, headline));
   if (results.abuse) parts.push(...abuseSection(results.abuse as AbuseResult, headline));
   if (results.joins) parts.push(...joinsSection(results.joins as JoinsResult, headline));
+  if (results.nodes) parts.push(...nodesSection(results.nodes as NodesResult, headline));
   if (results.api) {
     parts.push(
       '## 5. API under concurrent load (50 concurrent clients)',

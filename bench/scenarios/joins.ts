@@ -85,7 +85,9 @@ export interface JoinsResult {
   steps: JoinsStep[];
 }
 
-async function scratchDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function scratchDatabase(
+  base: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `onair_bench_joins_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
