@@ -526,6 +526,10 @@ export async function startServer(
     },
     clustered: redis !== undefined,
     onRemoteRevocation: ({ streamId, userId }) => media.closeViewerSessions(streamId, userId),
+    currentCount: async (streamId) => {
+      const row = await streams.anyRow(streamId);
+      return row?.status === 'live' ? row.viewerCount : null;
+    },
     logger,
   });
   const stopModerationRelay = relayModerationEvents(io, events, {

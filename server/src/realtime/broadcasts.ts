@@ -21,6 +21,12 @@ export interface RelayOptions {
   clustered: boolean;
   /** Another node revoked a user's access to a stream: close what this node holds of theirs. */
   onRemoteRevocation: (revocation: Revocation) => void;
+  /**
+   * The stream's count as stored now (null once it is not live). Clustered, each node tells the
+   * room its own changes, and one node's count can reach the room after a newer one from
+   * another; so once a node's changes settle it reads the count and tells it again if it differs.
+   */
+  currentCount?: (streamId: string) => Promise<number | null>;
   logger: Logger;
 }
 
@@ -34,7 +40,7 @@ type Revocation = { streamId: string; userId: string };
 export function relayLiveEvents(
   io: LiveServer,
   events: LiveEvents,
-  { resolveAudience, clustered, onRemoteRevocation, logger }: RelayOptions,
+  { resolveAudience, clustered, onRemoteRevocation, currentCount, logger }: RelayOptions,
 ): () => void {
   const audienceOf = new Map<string, Audience>();
   const pendingCounts = new Map<string, number>();
@@ -47,18 +53,33 @@ export function relayLiveEvents(
     io.to(streamRoom(reaction.streamId)).emit('live_reaction_received', reaction),
   );
 
+  /** The count this node last told each room. */
+  const toldCounts = new Map<string, number>();
   const tellRoom = (streamId: string, viewerCount: number) => {
     io.to(streamRoom(streamId)).emit('viewer_count', { streamId, viewerCount });
+    toldCounts.set(streamId, viewerCount);
     const timer = setTimeout(() => {
       const throttle = roomCounts.get(streamId);
       roomCounts.delete(streamId);
       if (throttle?.held !== undefined) tellRoom(streamId, throttle.held);
+      else if (clustered) settleRoom(streamId);
     }, roomCountIntervalMs);
     roomCounts.set(streamId, { timer, held: undefined });
+  };
+  /** Quiet here after a change: the room hears the stored count if this node told it another. */
+  const settleRoom = (streamId: string) => {
+    currentCount?.(streamId)
+      .then((stored) => {
+        if (stored === null) return void toldCounts.delete(streamId);
+        if (stored !== toldCounts.get(streamId) && !roomCounts.has(streamId))
+          tellRoom(streamId, stored);
+      })
+      .catch((err: unknown) => logger.warn({ err, streamId }, 'could not read a viewer count'));
   };
   const stopRoomCount = (streamId: string) => {
     clearTimeout(roomCounts.get(streamId)?.timer);
     roomCounts.delete(streamId);
+    toldCounts.delete(streamId);
   };
 
   const toAudience = (audience: Audience) =>
