@@ -118,6 +118,15 @@ const maxBatch = 500;
 const anyOf = (column: SQL | AnyPgColumn, values: string[], type: 'text' | 'uuid'): SQL =>
   sql`${column} = any(${sql.param(values)}::${sql.raw(type)}[])`;
 
+/** Which of the viewers `keys` hold some presence in the stream. */
+async function presentAmong(tx: Db, streamId: string, keys: string[]): Promise<Set<string>> {
+  const rows = await tx
+    .selectDistinct({ viewer: streamPresence.viewer })
+    .from(streamPresence)
+    .where(and(eq(streamPresence.streamId, streamId), anyOf(streamPresence.viewer, keys, 'text')));
+  return new Set(rows.map((r) => r.viewer));
+}
+
 async function followersAmong(tx: Db, hostId: string, userIds: string[]): Promise<Set<string>> {
   if (userIds.length === 0) return new Set();
   const rows = await tx
@@ -426,19 +435,7 @@ export class PresenceService {
       const rows = new Map<string, Entering>();
       for (const entry of admitted) rows.set(`${keyOf(entry.viewer)} ${entry.handle}`, entry);
       const keys = [...new Set(admitted.map((e) => keyOf(e.viewer)))];
-      const present = new Set(
-        (
-          await tx
-            .selectDistinct({ viewer: streamPresence.viewer })
-            .from(streamPresence)
-            .where(
-              and(
-                eq(streamPresence.streamId, streamId),
-                anyOf(streamPresence.viewer, keys, 'text'),
-              ),
-            )
-        ).map((r) => r.viewer),
-      );
+      const present = await presentAmong(tx, streamId, keys);
       const written = [...rows.values()];
       const ids = written.map((e) => columnsOf(e.viewer));
       // Entering again through the same handle renews a lease and changes nothing else.
@@ -509,19 +506,7 @@ export class PresenceService {
         .returning({ viewer: streamPresence.viewer });
       if (removed.length === 0) return null;
       const keys = [...new Set(removed.map((r) => r.viewer))];
-      const remaining = new Set(
-        (
-          await tx
-            .selectDistinct({ viewer: streamPresence.viewer })
-            .from(streamPresence)
-            .where(
-              and(
-                eq(streamPresence.streamId, streamId),
-                anyOf(streamPresence.viewer, keys, 'text'),
-              ),
-            )
-        ).map((r) => r.viewer),
-      );
+      const remaining = await presentAmong(tx, streamId, keys);
       const gone = keys.filter((key) => !remaining.has(key));
       if (gone.length === 0) return null;
       await tx
