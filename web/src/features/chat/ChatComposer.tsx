@@ -18,11 +18,15 @@ const chatErrors = {
     'Your message contains a word this channel does not allow. Change it and send it again.',
 } as const;
 
+/** From this length on the box says how much room is left (80% of the limit). */
+const counterFrom = Math.floor(LIMITS.commentMax * 0.8);
+
 /**
  * Writing in a stream's chat, under the chat's rules: slow mode is announced and, after a send
  * or a refusal, the send button counts down; a timed-out user is told for how long and cannot
  * type until then; a banned user is told so and has nothing to type in. A refused message stays
- * in the box.
+ * in the box. Near the length limit a counter shows; a longer text (a paste) is kept whole and
+ * said to be too long, never cut (issue 18), and cannot be sent until it is shortened.
  */
 export function ChatComposer({
   streamId,
@@ -62,10 +66,14 @@ export function ChatComposer({
       </div>
     );
 
+  // What the server counts: the text as sent, trimmed.
+  const length = draft.trim().length;
+  const over = length - LIMITS.commentMax;
+
   const send = async (event: FormEvent) => {
     event.preventDefault();
     const text = draft.trim();
-    if (!text || waitFor > 0) return;
+    if (!text || waitFor > 0 || over > 0) return;
     setError(null);
     try {
       const { comment } = await socket.request('live_comment', { streamId, comment: text });
@@ -137,21 +145,35 @@ export function ChatComposer({
         <input
           id={`chat-${streamId}`}
           value={draft}
-          maxLength={LIMITS.commentMax}
+          aria-invalid={over > 0 || undefined}
+          aria-describedby={length >= counterFrom ? `chat-${streamId}-count` : undefined}
           disabled={disabled || timedOut}
           onChange={(e) => setDraft(e.target.value)}
           placeholder={timedOut ? 'You are timed out' : 'Say something…'}
-          className="min-w-0 flex-1 rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base disabled:opacity-60"
+          className={`min-w-0 flex-1 rounded-lg border bg-zinc-900 px-3 py-2 text-base disabled:opacity-60 ${over > 0 ? 'border-rose-500' : 'border-zinc-700'}`}
         />
         <Button
           type="submit"
           aria-label={counting ? `Send message (wait ${waitFor} s)` : 'Send message'}
-          disabled={disabled || timedOut || waitFor > 0 || !draft.trim()}
+          disabled={disabled || timedOut || waitFor > 0 || !length || over > 0}
           className="min-w-12 tabular-nums"
         >
           {counting ? waitFor : <Send className="h-4 w-4" aria-hidden />}
         </Button>
       </form>
+      {length >= counterFrom && (
+        <p
+          id={`chat-${streamId}-count`}
+          // Over the limit is an error, said once as it happens; the count itself is read on focus.
+          role={over > 0 ? 'alert' : undefined}
+          className={`mt-1 text-right text-xs tabular-nums ${over > 0 ? 'text-rose-300' : 'text-zinc-400'}`}
+          data-testid="chat-counter"
+        >
+          {over > 0
+            ? `${over} character${over > 1 ? 's' : ''} too long (${length} / ${LIMITS.commentMax}). Shorten it to send.`
+            : `${length} / ${LIMITS.commentMax}`}
+        </p>
+      )}
     </div>
   );
 }
