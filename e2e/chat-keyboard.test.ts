@@ -190,6 +190,28 @@ describe('chat for keyboard and screen-reader users', () => {
     expect(await box.inputValue()).toBe('');
   });
 
+  it('keeps focus on the chat’s notice when a timeout or ban closes the box being typed in', async () => {
+    const { host, streamId } = await startStream('Strict room');
+    const viewer = await registerUser(server, uniqueName('typist'));
+    const page = await browser(viewer);
+    await page.goto(`${server.url}/live/${streamId}`);
+    const box = page.getByLabel('Message', { exact: true });
+    await expect.poll(() => box.isEnabled()).toBe(true);
+    await box.fill('half a thought');
+    await box.focus();
+    const moderate = (action: object) =>
+      api(server.url)('POST', `/api/live/${streamId}/moderation`, {
+        token: host.token,
+        body: action,
+      });
+    expect(
+      (await moderate({ action: 'timeout', userId: viewer.user.id, seconds: 60 })).status,
+    ).toBe(200);
+    await expect.poll(async () => (await focused(page)).testId).toBe('chat-timed-out');
+    expect((await moderate({ action: 'ban', userId: viewer.user.id })).status).toBe(200);
+    await expect.poll(async () => (await focused(page)).testId).toBe('chat-banned');
+  });
+
   it('announces the viewer count politely, at most once every 10 s, while the number follows at once', async () => {
     const { streamId } = await startStream('Counted');
     const viewer = await registerUser(server, uniqueName('counted'));

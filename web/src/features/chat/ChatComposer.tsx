@@ -1,6 +1,6 @@
 import { LIMITS, type LiveComment } from '@onair/protocol';
 import { Clock, Send, ShieldBan } from 'lucide-react';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type RefObject } from 'react';
 import { Button } from '../../components/Button';
 import { describeError } from '../../lib/errors';
 import { SocketError } from '../../lib/live-socket';
@@ -17,6 +17,18 @@ const chatErrors = {
   blocked_word:
     'Your message contains a word this channel does not allow. Change it and send it again.',
 } as const;
+
+/**
+ * When `shown` turns true and focus has just been dropped (the box it was in was removed or
+ * disabled), it goes to `ref`'s notice, so a keyboard or screen-reader user hears why and is not
+ * sent back to the top of the page.
+ */
+function useCatchFocus(ref: RefObject<HTMLElement | null>, shown: boolean) {
+  useEffect(() => {
+    if (shown && (document.activeElement === null || document.activeElement === document.body))
+      ref.current?.focus();
+  }, [ref, shown]);
+}
 
 /** From this length on the box says how much room is left (80% of the limit). */
 const counterFrom = Math.floor(LIMITS.commentMax * 0.8);
@@ -51,11 +63,17 @@ export function ChatComposer({
   const [nextAllowedAt, setNextAllowedAt] = useState<number | null>(null);
   const timedOutFor = useSecondsLeft(standing.timedOutUntil);
   const waitFor = useSecondsLeft(standing.slowModeSeconds > 0 ? nextAllowedAt : null);
+  const bannedNotice = useRef<HTMLDivElement>(null);
+  const timedOutNotice = useRef<HTMLParagraphElement>(null);
+  useCatchFocus(bannedNotice, standing.banned);
+  useCatchFocus(timedOutNotice, timedOutFor > 0);
 
   if (standing.banned)
     return (
       <div
+        ref={bannedNotice}
         role="status"
+        tabIndex={-1}
         className="flex items-start gap-2 border-t border-zinc-800 p-3 text-sm text-rose-200"
         data-testid="chat-banned"
       >
@@ -106,7 +124,9 @@ export function ChatComposer({
       )}
       {timedOut ? (
         <p
+          ref={timedOutNotice}
           role="status"
+          tabIndex={-1}
           className="mt-2 flex items-center gap-1.5 text-xs text-amber-200"
           data-testid="chat-timed-out"
         >
