@@ -25,7 +25,9 @@ const chatErrors = {
  */
 function useCatchFocus(ref: RefObject<HTMLElement | null>, shown: boolean) {
   useEffect(() => {
-    if (shown && (document.activeElement === null || document.activeElement === document.body))
+    const active = document.activeElement;
+    // A disabled box may still count as focused, but typing and Tab go nowhere from it.
+    if (shown && (!active || active === document.body || active.matches(':disabled')))
       ref.current?.focus();
   }, [ref, shown]);
 }
