@@ -1,4 +1,5 @@
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
+import { ArrivalFocus } from './components/arrival-focus';
 import { NotFoundPage } from './components/NotFoundPage';
 import { AuthProvider } from './features/auth/AuthContext';
 import { AuthScreen } from './features/auth/AuthScreen';
@@ -12,6 +13,7 @@ export function App() {
   return (
     <AuthProvider>
       <BrowserRouter>
+        <ArrivalFocus />
         <Routes>
           <Route path="/" element={<LivePage />} />
           {/* The list's old address, kept for bookmarks and links already out there. */}

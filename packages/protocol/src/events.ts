@@ -127,6 +127,15 @@ export interface ServerToClientEvents {
   live_thumbnail: (payload: { streamId: string; thumbnail: string }) => void;
   /** A moderator deleted a comment (to the room): take it off the screen. */
   live_comment_deleted: (payload: { streamId: string; commentId: string }) => void;
+  /**
+   * A ban or timeout took a user's earlier messages of this stream out of its chat (to the room):
+   * take every message of theirs off the screen, those named and any other of theirs held.
+   */
+  live_comments_removed: (payload: {
+    streamId: string;
+    userId: string;
+    commentIds: string[];
+  }) => void;
   /** Slow mode changed (to the room); 0 is off. */
   live_slow_mode: (payload: { streamId: string; seconds: number }) => void;
   /**

@@ -254,6 +254,18 @@ export interface ModerationLogEntry {
   /** The user it was taken on (the comment's author for `delete_comment`); null for settings. */
   target: PublicUser | null;
   createdAt: string;
+  /**
+   * A ban or timeout: the target's messages of this stream it took out of the chat, oldest
+   * first. Only the host and moderators read the log, so they can still see what was said.
+   */
+  removedComments?: RemovedComment[];
+}
+
+/** A message a ban or timeout took out of the chat, as the moderation log keeps it. */
+export interface RemovedComment {
+  id: string;
+  comment: string;
+  timestamp: string;
 }
 
 /** What an action answers (REST and the `live_moderate` ack): the entry logged and the state after. */

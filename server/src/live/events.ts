@@ -44,6 +44,11 @@ export interface LiveEventMap {
   access_revoked: [revocation: { streamId: string; userId: string }];
   /** A moderator deleted a comment (soft: history omits it from now on). */
   comment_deleted: [deletion: { streamId: string; commentId: string }];
+  /**
+   * A ban or timeout hid the user's earlier comments of a stream (soft, as a deletion: history and
+   * the missed-comment replay omit them from now on; the moderation log keeps them).
+   */
+  comments_removed: [removal: { streamId: string; userId: string; commentIds: string[] }];
   /** Slow mode of a live stream changed; 0 is off. */
   slow_mode_changed: [change: { streamId: string; seconds: number }];
   /** A user may not comment on a stream until `until` (ISO 8601). */

@@ -8,8 +8,9 @@ import type {
   ModerationResult,
   ModerationState,
   ModerationView,
+  RemovedComment,
 } from '@onair/protocol';
-import { and, asc, desc, eq, gt, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/database';
 import {
@@ -48,6 +49,15 @@ interface Applied {
 const needsLiveStream = new Set<ModerationAction['action']>(['timeout', 'slow_mode']);
 /** Actions only the host may take. */
 const hostOnly = new Set<ModerationAction['action']>(['add_moderator', 'remove_moderator']);
+
+/**
+ * What a log entry stores in `details`: the action as taken and, for a ban or timeout, the ids of
+ * the target's comments it hid (so the log can show them; the comments themselves stay stored).
+ */
+type LogDetails = ModerationAction & { removedCommentIds?: string[] };
+
+/** Comments a ban or timeout hid, by stream, to tell each stream's room. */
+type Removal = { streamId: string; commentIds: string[] };
 
 const target = alias(users, 'target');
 const actorUser = alias(users, 'actor');
@@ -213,7 +223,7 @@ export class ModerationService {
     const user = await this.targetOf(action.userId, actorId);
     await this.assertMayActOn(stream, authority, user.id);
     const { streamId } = stream;
-    const { entryId, until } = await this.db.transaction(async (tx) => {
+    const { entryId, until, removals } = await this.db.transaction(async (tx) => {
       const until = sql`now() + make_interval(secs => ${action.seconds})`;
       const [row] = await tx
         .insert(chatTimeouts)
@@ -225,17 +235,24 @@ export class ModerationService {
         })
         .returning({ until: chatTimeouts.until });
       if (!row) throw new Error('upsert returned no row');
-      return { entryId: await this.log(tx, stream, actorId, action, user.id), until: row.until };
+      const removals = await this.hideCommentsOf(tx, [streamId], user.id, actorId);
+      return {
+        entryId: await this.log(tx, stream, actorId, action, user.id, removals),
+        until: row.until,
+        removals,
+      };
     });
     return {
       entryId,
-      after: () =>
+      after: () => {
         this.events.emit('user_timed_out', {
           streamId,
           userId: user.id,
           until: until.toISOString(),
           seconds: action.seconds,
-        }),
+        });
+        this.tellRemovals(removals, user.id);
+      },
     };
   }
 
@@ -248,7 +265,11 @@ export class ModerationService {
     const user = await this.targetOf(action.userId, actorId);
     await this.assertMayActOn(stream, authority, user.id);
     const { hostId } = stream;
-    const { entryId, wasModerator } = await this.db.transaction(async (tx) => {
+    // Their messages go from the stream the ban was given on and from the host's live one.
+    const live =
+      stream.status === 'live' ? stream.streamId : await this.streams.liveStreamOf(hostId);
+    const from = [...new Set([stream.streamId, ...(live ? [live] : [])])];
+    const { entryId, wasModerator, removals } = await this.db.transaction(async (tx) => {
       await tx
         .insert(channelBans)
         .values({ hostId, userId: user.id, bannedBy: actorId })
@@ -258,22 +279,23 @@ export class ModerationService {
         .delete(channelModerators)
         .where(and(eq(channelModerators.hostId, hostId), eq(channelModerators.userId, user.id)))
         .returning({ userId: channelModerators.userId });
+      const removals = await this.hideCommentsOf(tx, from, user.id, actorId);
       return {
-        entryId: await this.log(tx, stream, actorId, action, user.id),
+        entryId: await this.log(tx, stream, actorId, action, user.id, removals),
         wasModerator: unmade.length > 0,
+        removals,
       };
     });
     return {
       entryId,
       after: async () => {
         // The ban is stored: a join from now on is refused, and one that slipped in is undone.
-        const live =
-          stream.status === 'live' ? stream.streamId : await this.streams.liveStreamOf(hostId);
         if (live) await this.presence.expel(live, { userId: user.id, username: user.username });
         const streamId = live ?? stream.streamId;
         if (wasModerator)
           this.events.emit('chat_role_changed', { streamId, userId: user.id, role: 'viewer' });
         this.events.emit('user_banned', { streamId, userId: user.id });
+        this.tellRemovals(removals, user.id);
       },
     };
   }
@@ -383,13 +405,54 @@ export class ModerationService {
       throw AppError.forbidden('Only the host can do that to a moderator');
   }
 
+  /**
+   * Hides every shown comment of `userId` in `streamIds`, as a moderator's deletion does (Twitch
+   * clears a banned or timed-out user's messages the same way): history and the missed-comment
+   * replay leave them out from now on.
+   */
+  private async hideCommentsOf(
+    tx: Db,
+    streamIds: string[],
+    userId: string,
+    actorId: string,
+  ): Promise<Removal[]> {
+    const hidden = await tx
+      .update(liveComments)
+      .set({ deletedAt: sql`now()`, deletedBy: actorId })
+      .where(
+        and(
+          inArray(liveComments.streamId, streamIds),
+          eq(liveComments.userId, userId),
+          isNull(liveComments.deletedAt),
+        ),
+      )
+      .returning({ id: liveComments.id, streamId: liveComments.streamId });
+    return streamIds
+      .map((streamId) => ({
+        streamId,
+        commentIds: hidden.filter((c) => c.streamId === streamId).map((c) => c.id),
+      }))
+      .filter((removal) => removal.commentIds.length > 0);
+  }
+
+  /** Tells each stream's room which of the user's comments left its chat. */
+  private tellRemovals(removals: Removal[], userId: string): void {
+    for (const { streamId, commentIds } of removals)
+      this.events.emit('comments_removed', { streamId, userId, commentIds });
+  }
+
   private async log(
     tx: Db,
     stream: StreamRow,
     actorId: string,
     action: ModerationActionBody,
     targetUserId: string | null,
+    removals: Removal[] = [],
   ): Promise<string> {
+    const removedCommentIds = removals.flatMap((r) => r.commentIds);
+    const details: LogDetails = removedCommentIds.length
+      ? { ...action, removedCommentIds }
+      : action;
     const [row] = await tx
       .insert(moderationLog)
       .values({
@@ -398,7 +461,7 @@ export class ModerationService {
         actorId,
         action: action.action,
         targetUserId,
-        details: action,
+        details,
       })
       .returning({ id: moderationLog.id });
     if (!row) throw new Error('insert returned no row');
@@ -429,14 +492,39 @@ export class ModerationService {
       .where(where)
       .orderBy(desc(moderationLog.createdAt), desc(moderationLog.id))
       .limit(limit);
-    return rows.map((r) => ({
-      id: r.entry.id,
-      streamId: r.entry.streamId,
-      actor: toPublicUser(r.actor),
-      action: r.entry.details as ModerationAction,
-      target: r.target ? toPublicUser(r.target) : null,
-      createdAt: r.entry.createdAt.toISOString(),
-    }));
+    const removed = await this.removedComments(
+      rows.flatMap((r) => (r.entry.details as LogDetails).removedCommentIds ?? []),
+    );
+    return rows.map((r): ModerationLogEntry => {
+      const { removedCommentIds, ...action } = r.entry.details as LogDetails;
+      const entry: ModerationLogEntry = {
+        id: r.entry.id,
+        streamId: r.entry.streamId,
+        actor: toPublicUser(r.actor),
+        action: action as ModerationAction,
+        target: r.target ? toPublicUser(r.target) : null,
+        createdAt: r.entry.createdAt.toISOString(),
+      };
+      if (removedCommentIds) {
+        const ids = new Set(removedCommentIds);
+        // The map is in the order chat showed them.
+        entry.removedComments = [...removed.values()].filter((c) => ids.has(c.id));
+      }
+      return entry;
+    });
+  }
+
+  /** The hidden comments with these ids (a deleted stream or account takes its own away). */
+  private async removedComments(ids: string[]): Promise<Map<string, RemovedComment>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db
+      .select({ id: liveComments.id, text: liveComments.text, createdAt: liveComments.createdAt })
+      .from(liveComments)
+      .where(inArray(liveComments.id, ids))
+      .orderBy(asc(liveComments.createdAt), asc(liveComments.id));
+    return new Map(
+      rows.map((r) => [r.id, { id: r.id, comment: r.text, timestamp: r.createdAt.toISOString() }]),
+    );
   }
 
   /** The stream's moderation settings as its host and moderators see them. */

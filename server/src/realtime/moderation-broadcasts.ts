@@ -13,7 +13,7 @@ export interface ModerationRelayOptions {
 
 /**
  * Translates moderation's domain events into socket messages: the room hears what changes
- * for everyone (a deleted comment, slow mode); a user's own tabs, on every node, hear what
+ * for everyone (a deleted comment, a banned or timed-out user's comments removed, slow mode); a user's own tabs, on every node, hear what
  * concerns them (a timeout, a ban, a new role).
  */
 export function relayModerationEvents(
@@ -23,6 +23,8 @@ export function relayModerationEvents(
 ): () => void {
   const onDeleted = (deletion: { streamId: string; commentId: string }) =>
     io.to(streamRoom(deletion.streamId)).emit('live_comment_deleted', deletion);
+  const onRemoved = (removal: { streamId: string; userId: string; commentIds: string[] }) =>
+    io.to(streamRoom(removal.streamId)).emit('live_comments_removed', removal);
   const onSlowMode = (change: { streamId: string; seconds: number }) =>
     io.to(streamRoom(change.streamId)).emit('live_slow_mode', change);
   const onTimedOut = ({
@@ -43,6 +45,7 @@ export function relayModerationEvents(
   };
 
   events.on('comment_deleted', onDeleted);
+  events.on('comments_removed', onRemoved);
   events.on('slow_mode_changed', onSlowMode);
   events.on('user_timed_out', onTimedOut);
   events.on('chat_role_changed', onRole);
@@ -51,6 +54,7 @@ export function relayModerationEvents(
 
   return () => {
     events.off('comment_deleted', onDeleted);
+    events.off('comments_removed', onRemoved);
     events.off('slow_mode_changed', onSlowMode);
     events.off('user_timed_out', onTimedOut);
     events.off('chat_role_changed', onRole);

@@ -1,6 +1,14 @@
 import { LIMITS, loginBody, registerBody } from '@onair/protocol';
-import { useState, type FormEvent } from 'react';
-import { Link, Navigate, useLocation, useNavigate, useSearchParams } from 'react-router-dom';
+import { useRef, useState, type FormEvent } from 'react';
+import {
+  Link,
+  Navigate,
+  useLocation,
+  useNavigate,
+  useNavigationType,
+  useSearchParams,
+} from 'react-router-dom';
+import { focusOnArrival } from '../../components/arrival-focus';
 import { Button } from '../../components/Button';
 import { FormField } from '../../components/FormField';
 import { useDocumentTitle } from '../../components/document-title';
@@ -8,7 +16,7 @@ import { PageLayout } from '../../components/PageLayout';
 import { describeError } from '../../lib/errors';
 import { fieldErrors } from '../../lib/field-messages';
 import { useAuth } from './AuthContext';
-import { safeNext, signInPath, signUpPath } from './return-path';
+import { safeNext, signInPath, signUpPath, type AuthPageState } from './return-path';
 
 type Field = 'username' | 'password' | 'displayName';
 
@@ -17,8 +25,23 @@ export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   // `state.from` is what an older link passed; `?next=` survives a reload and can be shared.
-  const from = (useLocation().state as { from?: string } | null)?.from;
-  const next = safeNext(params.get('next') ?? from);
+  const state = useLocation().state as AuthPageState | null;
+  const next = safeNext(params.get('next') ?? state?.from);
+  const navigationType = useNavigationType();
+  /**
+   * Whether the entry before this one is `next`: every sign-in link names its own page, so a
+   * link followed here (a push) can go back to it rather than add it again (issue 18: three Back
+   * presses to leave a stream after signing up from it). A typed or redirected address cannot.
+   */
+  const [back] = useState(
+    () =>
+      state?.back ??
+      (navigationType === 'PUSH' &&
+        ((window.history.state as { idx?: number } | null)?.idx ?? 0) > 0),
+  );
+  const pageState: AuthPageState = { back, ...(state?.focus ? { focus: state.focus } : {}) };
+  /** Set while leaving after success, so the session's arrival does not navigate a second time. */
+  const leaving = useRef(false);
   const signingUp = mode === 'signup';
   useDocumentTitle(signingUp ? 'Create your account' : 'Sign in');
   const [username, setUsername] = useState('');
@@ -27,7 +50,7 @@ export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  if (session) return <Navigate to={next} replace />;
+  if (session) return leaving.current ? null : <Navigate to={next} replace />;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -45,7 +68,10 @@ export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
     try {
       if (signingUp) await signUp(username, password, displayName.trim() || undefined);
       else await signIn(username, password);
-      navigate(next, { replace: true });
+      leaving.current = true;
+      focusOnArrival(state?.focus ?? 'heading');
+      if (back) void navigate(-1);
+      else void navigate(next, { replace: true });
     } catch (e) {
       setError(describeError(e));
     } finally {
@@ -132,6 +158,9 @@ export function AuthScreen({ mode }: { mode: 'signin' | 'signup' }) {
         <Link
           className="text-rose-400 underline"
           to={signingUp ? signInPath(next) : signUpPath(next)}
+          // Switching between the two forms is one step, not two history entries.
+          replace
+          state={pageState}
         >
           {signingUp ? 'Sign in' : 'Create an account'}
         </Link>

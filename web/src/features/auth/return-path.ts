@@ -1,3 +1,15 @@
+import type { ArrivalTarget } from '../../components/arrival-focus';
+
+/** What a link to `/signin` or `/signup` may pass in its history state. */
+export interface AuthPageState {
+  /** What an older link passed instead of `?next=`. */
+  from?: string;
+  /** The entry before the sign-in page is `next`: success goes back to it. */
+  back?: boolean;
+  /** What to focus on returning (default: the page's main heading). */
+  focus?: ArrivalTarget;
+}
+
 /**
  * Where sign-in returns to: `?next=` on `/signin` and `/signup`. Only a path on this site is
  * followed (`/x`, never `//host` or `https://…`), so a link cannot send someone elsewhere.

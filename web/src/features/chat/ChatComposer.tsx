@@ -1,6 +1,6 @@
 import { LIMITS, type LiveComment } from '@onair/protocol';
 import { Clock, Send, ShieldBan } from 'lucide-react';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type RefObject } from 'react';
 import { Button } from '../../components/Button';
 import { describeError } from '../../lib/errors';
 import { SocketError } from '../../lib/live-socket';
@@ -19,10 +19,28 @@ const chatErrors = {
 } as const;
 
 /**
+ * When `shown` turns true and focus has just been dropped (the box it was in was removed or
+ * disabled), it goes to `ref`'s notice, so a keyboard or screen-reader user hears why and is not
+ * sent back to the top of the page.
+ */
+function useCatchFocus(ref: RefObject<HTMLElement | null>, shown: boolean) {
+  useEffect(() => {
+    const active = document.activeElement;
+    // A disabled box may still count as focused, but typing and Tab go nowhere from it.
+    if (shown && (!active || active === document.body || active.matches(':disabled')))
+      ref.current?.focus();
+  }, [ref, shown]);
+}
+
+/** From this length on the box says how much room is left (80% of the limit). */
+const counterFrom = Math.floor(LIMITS.commentMax * 0.8);
+
+/**
  * Writing in a stream's chat, under the chat's rules: slow mode is announced and, after a send
  * or a refusal, the send button counts down; a timed-out user is told for how long and cannot
  * type until then; a banned user is told so and has nothing to type in. A refused message stays
- * in the box.
+ * in the box. Near the length limit a counter shows; a longer text (a paste) is kept whole and
+ * said to be too long, never cut (issue 18), and cannot be sent until it is shortened.
  */
 export function ChatComposer({
   streamId,
@@ -47,11 +65,17 @@ export function ChatComposer({
   const [nextAllowedAt, setNextAllowedAt] = useState<number | null>(null);
   const timedOutFor = useSecondsLeft(standing.timedOutUntil);
   const waitFor = useSecondsLeft(standing.slowModeSeconds > 0 ? nextAllowedAt : null);
+  const bannedNotice = useRef<HTMLDivElement>(null);
+  const timedOutNotice = useRef<HTMLParagraphElement>(null);
+  useCatchFocus(bannedNotice, standing.banned);
+  useCatchFocus(timedOutNotice, timedOutFor > 0);
 
   if (standing.banned)
     return (
       <div
+        ref={bannedNotice}
         role="status"
+        tabIndex={-1}
         className="flex items-start gap-2 border-t border-zinc-800 p-3 text-sm text-rose-200"
         data-testid="chat-banned"
       >
@@ -62,10 +86,14 @@ export function ChatComposer({
       </div>
     );
 
+  // What the server counts: the text as sent, trimmed.
+  const length = draft.trim().length;
+  const over = length - LIMITS.commentMax;
+
   const send = async (event: FormEvent) => {
     event.preventDefault();
     const text = draft.trim();
-    if (!text || waitFor > 0) return;
+    if (!text || waitFor > 0 || over > 0) return;
     setError(null);
     try {
       const { comment } = await socket.request('live_comment', { streamId, comment: text });
@@ -98,7 +126,9 @@ export function ChatComposer({
       )}
       {timedOut ? (
         <p
+          ref={timedOutNotice}
           role="status"
+          tabIndex={-1}
           className="mt-2 flex items-center gap-1.5 text-xs text-amber-200"
           data-testid="chat-timed-out"
         >
@@ -137,21 +167,35 @@ export function ChatComposer({
         <input
           id={`chat-${streamId}`}
           value={draft}
-          maxLength={LIMITS.commentMax}
+          aria-invalid={over > 0 || undefined}
+          aria-describedby={length >= counterFrom ? `chat-${streamId}-count` : undefined}
           disabled={disabled || timedOut}
           onChange={(e) => setDraft(e.target.value)}
           placeholder={timedOut ? 'You are timed out' : 'Say something…'}
-          className="min-w-0 flex-1 rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base disabled:opacity-60"
+          className={`min-w-0 flex-1 rounded-lg border bg-zinc-900 px-3 py-2 text-base disabled:opacity-60 ${over > 0 ? 'border-rose-500' : 'border-zinc-700'}`}
         />
         <Button
           type="submit"
           aria-label={counting ? `Send message (wait ${waitFor} s)` : 'Send message'}
-          disabled={disabled || timedOut || waitFor > 0 || !draft.trim()}
+          disabled={disabled || timedOut || waitFor > 0 || !length || over > 0}
           className="min-w-12 tabular-nums"
         >
           {counting ? waitFor : <Send className="h-4 w-4" aria-hidden />}
         </Button>
       </form>
+      {length >= counterFrom && (
+        <p
+          id={`chat-${streamId}-count`}
+          // Over the limit is an error, said once as it happens; the count itself is read on focus.
+          role={over > 0 ? 'alert' : undefined}
+          className={`mt-1 text-right text-xs tabular-nums ${over > 0 ? 'text-rose-300' : 'text-zinc-400'}`}
+          data-testid="chat-counter"
+        >
+          {over > 0
+            ? `${over} character${over > 1 ? 's' : ''} too long (${length} / ${LIMITS.commentMax}). Shorten it to send.`
+            : `${length} / ${LIMITS.commentMax}`}
+        </p>
+      )}
     </div>
   );
 }

@@ -1,9 +1,9 @@
 import type { ChatRole, LiveComment } from '@onair/protocol';
 import { ArrowDown, MessageCircle } from 'lucide-react';
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { useAuth } from '../auth/AuthContext';
-import { signInPath } from '../auth/return-path';
+import { signInPath, type AuthPageState } from '../auth/return-path';
 import { MessageActions } from '../moderation/MessageActions';
 import type { Moderation } from '../moderation/useModeration';
 import { ChatComposer } from './ChatComposer';
@@ -22,23 +22,40 @@ const badges = {
   moderator: { label: 'Mod', className: 'bg-emerald-700', testId: 'mod-badge' },
 } as const;
 
+/** The list's keys that move between messages (one tab stop for the whole list, issue 18). */
+const moves: Record<string, (at: number, count: number) => number> = {
+  ArrowUp: (at) => Math.max(0, at - 1),
+  ArrowDown: (at, count) => Math.min(count - 1, at + 1),
+  Home: () => 0,
+  End: (_, count) => count - 1,
+};
+
 function ChatMessage({
   comment,
   badge,
   isMine,
+  active,
   actions,
 }: {
   comment: LiveComment;
   badge: Exclude<ChatRole, 'viewer'> | null;
   isMine: boolean;
+  /** The list's one tab stop: only this message and its controls are in the Tab order. */
+  active: boolean;
   /** The message's moderation, for hosts and moderators. */
   actions?: ReactNode;
 }) {
   return (
-    <li className="relative min-w-0 text-sm" data-testid="chat-message">
+    <li
+      className="relative min-w-0 rounded text-sm focus-visible:outline focus-visible:outline-2 focus-visible:outline-rose-400"
+      data-testid="chat-message"
+      data-comment-id={comment.id}
+      tabIndex={active ? 0 : -1}
+    >
       <div className={`flex min-w-0 items-baseline gap-1.5 ${actions ? 'pr-6' : ''}`}>
         <Link
           to={`/u/${comment.user.username}`}
+          tabIndex={active ? undefined : -1}
           className={`min-w-0 truncate font-semibold hover:underline ${isMine ? 'text-rose-300' : 'text-zinc-200'}`}
         >
           {comment.user.display_name}
@@ -98,8 +115,13 @@ export function LiveChat({
   onBanned: () => void;
 }) {
   const { session } = useAuth();
-  const { comments, addOwn, remove } = feed;
+  const { comments, addOwn, remove, removeUser } = feed;
   const [notice, setNotice] = useState<string | null>(null);
+  /** The message holding the list's tab stop; null (or one that went): the newest. */
+  const [activeId, setActiveId] = useState<string | null>(null);
+  const active = comments.find((c) => c.id === activeId) ?? comments.at(-1);
+  /** A message to focus once it is rendered (after moderation removed the focused one). */
+  const [focusNext, setFocusNext] = useState<string | 'composer' | null>(null);
   const [unseen, setUnseen] = useState(0);
   const list = useRef<HTMLOListElement>(null);
   const pinned = useRef(true);
@@ -133,6 +155,53 @@ export function LiveChat({
     if (list.current) list.current.scrollTop = list.current.scrollHeight;
   };
 
+  const messageElement = (id: string) =>
+    list.current?.querySelector<HTMLElement>(`[data-comment-id="${CSS.escape(id)}"]`);
+
+  useEffect(() => {
+    if (!focusNext) return;
+    setFocusNext(null);
+    const target =
+      focusNext === 'composer'
+        ? list.current?.parentElement?.querySelector<HTMLElement>('input[id^="chat-"]')
+        : messageElement(focusNext);
+    target?.focus();
+  }, [focusNext]);
+
+  // Tab reaches the list once; arrow keys, Home and End move along it (roving tabindex).
+  const onListKeyDown = (event: KeyboardEvent<HTMLOListElement>) => {
+    const move = moves[event.key];
+    const item = (event.target as HTMLElement).closest<HTMLElement>('[data-comment-id]');
+    if (!move || !item || (event.target as HTMLElement).closest('[role="toolbar"]')) return;
+    const at = comments.findIndex((c) => c.id === item.dataset.commentId);
+    const next = comments[move(at, comments.length)];
+    if (at < 0 || !next) return;
+    event.preventDefault();
+    setActiveId(next.id);
+    messageElement(next.id)?.focus();
+  };
+
+  const onListFocus = (event: { target: EventTarget }) => {
+    const id = (event.target as HTMLElement).closest<HTMLElement>('[data-comment-id]')?.dataset
+      .commentId;
+    if (id && id !== activeId) setActiveId(id);
+  };
+
+  /**
+   * Where focus goes once moderation takes `comment` (and, for a ban or timeout, every message of
+   * its author) off the screen: the next message that stays, else the one before, else the box.
+   */
+  const focusAfterRemoving = (comment: LiveComment, allOfAuthor: boolean) => {
+    const stays = (c: LiveComment) =>
+      c.id !== comment.id && !(allOfAuthor && c.user.id === comment.user.id);
+    const at = comments.findIndex((c) => c.id === comment.id);
+    const next =
+      comments.slice(at + 1).find(stays) ??
+      comments.slice(0, Math.max(0, at)).reverse().find(stays);
+    if (next) setActiveId(next.id);
+    setFocusNext(next?.id ?? 'composer');
+  };
+
   const sent = (comment: LiveComment) => {
     addOwn(comment);
     jumpToLatest();
@@ -164,6 +233,8 @@ export function LiveChat({
         className="min-w-0 flex-1 space-y-2 overflow-y-auto overflow-x-hidden p-3"
         aria-live="polite"
         data-testid="chat-list"
+        onKeyDown={onListKeyDown}
+        onFocus={onListFocus}
       >
         {comments.length === 0 && (
           <li className="text-sm text-zinc-500">No messages yet. Say hello!</li>
@@ -174,15 +245,23 @@ export function LiveChat({
             comment={c}
             badge={badgeOf(c)}
             isMine={c.user.id === session?.user.id}
+            active={c.id === active?.id}
             actions={
               moderation &&
               mayModerate(c) && (
                 <MessageActions
                   comment={c}
+                  tabbable={c.id === active?.id}
                   act={async (action) => {
                     await moderation.act(action);
-                    // The room hears of a deletion too; this screen need not wait for it.
-                    if (action.action === 'delete_comment') remove(c.id);
+                    // The room hears of these too; this screen need not wait for it.
+                    if (action.action === 'delete_comment') {
+                      focusAfterRemoving(c, false);
+                      remove(c.id);
+                    } else if (action.action === 'ban' || action.action === 'timeout') {
+                      focusAfterRemoving(c, true);
+                      removeUser(c.user.id, []);
+                    }
                   }}
                   onDone={setNotice}
                 />
@@ -223,6 +302,8 @@ export function LiveChat({
           <p className="min-w-0">
             <Link
               to={signInPath(`/live/${streamId}`)}
+              // They came to chat: the box has focus when they are back.
+              state={{ focus: 'chat' } satisfies AuthPageState}
               className="font-medium text-rose-400 underline"
             >
               Sign in to chat

@@ -11,6 +11,8 @@ export interface ChatFeed {
   addOwn: (comment: LiveComment) => void;
   /** A comment a moderator deleted: gone from this tab (the room says so too). */
   remove: (commentId: string) => void;
+  /** A ban or timeout took a user's messages out of the chat: gone from this tab. */
+  removeUser: (userId: string, commentIds: string[]) => void;
   /** Hooks the chat into the room's (re)joins: see `useRoom`. */
   catchUp: {
     since: () => string | undefined;
@@ -28,24 +30,41 @@ export function useChatFeed(streamId: string): ChatFeed {
   const [comments, setComments] = useState<LiveComment[]>([]);
   const latest = useRef<LiveComment[]>(comments);
   latest.current = comments;
-  /** Rejoins naming a comment that have not answered yet, and what arrived meanwhile. */
-  const pending = useRef({ rejoins: 0, held: [] as LiveComment[] });
+  /**
+   * Rejoins naming a comment that have not answered yet, what arrived meanwhile, and the ids of
+   * comments taken out since (a replay read before the removal must not bring them back).
+   */
+  const pending = useRef({ rejoins: 0, held: [] as LiveComment[], gone: new Set<string>() });
 
   const add = useCallback((incoming: LiveComment[]) => {
-    if (pending.current.rejoins > 0) pending.current.held.push(...incoming);
-    else setComments((current) => mergeComments(current, incoming));
+    const shown = incoming.filter((c) => !pending.current.gone.has(c.id));
+    if (pending.current.rejoins > 0) pending.current.held.push(...shown);
+    else setComments((current) => mergeComments(current, shown));
   }, []);
 
-  const remove = useCallback((commentId: string) => {
+  /** Takes out the comments `isGone` picks, here and in what is held back. */
+  const drop = useCallback((ids: string[], isGone: (c: LiveComment) => boolean) => {
     const state = pending.current;
-    state.held = state.held.filter((c) => c.id !== commentId);
-    setComments((current) => current.filter((c) => c.id !== commentId));
+    for (const id of ids) state.gone.add(id);
+    state.held = state.held.filter((c) => !isGone(c));
+    setComments((current) => (current.some(isGone) ? current.filter((c) => !isGone(c)) : current));
   }, []);
+
+  const remove = useCallback(
+    (commentId: string) => drop([commentId], (c) => c.id === commentId),
+    [drop],
+  );
+
+  // Every message of theirs held here goes, named or not: one may have been sent as the ban landed.
+  const removeUser = useCallback(
+    (userId: string, commentIds: string[]) => drop(commentIds, (c) => c.userId === userId),
+    [drop],
+  );
 
   useEffect(() => {
     let cancelled = false;
     setComments([]);
-    pending.current = { rejoins: 0, held: [] };
+    pending.current = { rejoins: 0, held: [], gone: new Set() };
     const loadHistory = () =>
       api
         .comments(streamId, socket.token)
@@ -55,6 +74,10 @@ export function useChatFeed(streamId: string): ChatFeed {
     const offDeleted = socket.on(
       'live_comment_deleted',
       (e) => e.streamId === streamId && remove(e.commentId),
+    );
+    const offRemoved = socket.on(
+      'live_comments_removed',
+      (e) => e.streamId === streamId && removeUser(e.userId, e.commentIds),
     );
     // With nothing to name, a rejoin cannot ask for what was missed: history has it.
     let dropped = false;
@@ -67,9 +90,10 @@ export function useChatFeed(streamId: string): ChatFeed {
       cancelled = true;
       offComment();
       offDeleted();
+      offRemoved();
       offConnection();
     };
-  }, [socket, streamId, add, remove]);
+  }, [socket, streamId, add, remove, removeUser]);
 
   const catchUp = useMemo<ChatFeed['catchUp']>(
     () => ({
@@ -81,7 +105,7 @@ export function useChatFeed(streamId: string): ChatFeed {
       settle: (missed) => {
         const state = pending.current;
         state.rejoins = Math.max(0, state.rejoins - 1);
-        const incoming = [...(missed ?? [])];
+        const incoming = (missed ?? []).filter((c) => !state.gone.has(c.id));
         if (state.rejoins === 0) incoming.push(...state.held.splice(0));
         setComments((current) => mergeComments(current, incoming));
       },
@@ -89,5 +113,11 @@ export function useChatFeed(streamId: string): ChatFeed {
     [],
   );
 
-  return { comments, addOwn: useCallback((c: LiveComment) => add([c]), [add]), remove, catchUp };
+  return {
+    comments,
+    addOwn: useCallback((c: LiveComment) => add([c]), [add]),
+    remove,
+    removeUser,
+    catchUp,
+  };
 }

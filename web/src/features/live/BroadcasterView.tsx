@@ -21,6 +21,7 @@ import { clock } from './format';
 import { FloatingReactions } from './Reactions';
 import { useBroadcast } from './useLiveStreaming';
 import { useThumbnailUploads } from './useThumbnailUploads';
+import { ViewerCountAnnouncement } from './ViewerCountAnnouncement';
 
 const phaseLabel = {
   live: 'LIVE',
@@ -204,6 +205,7 @@ export function BroadcasterView({
               <Users className="h-4 w-4" aria-hidden />{' '}
               <span data-testid="viewer-count">{viewerCount}</span>
             </span>
+            <ViewerCountAnnouncement viewerCount={viewerCount} />
             <h1 className="min-w-0 flex-1 truncate font-semibold" title={stream.title}>
               {stream.title}
             </h1>

@@ -1,6 +1,6 @@
 import { REACTIONS, type Reaction } from '@onair/protocol';
 import { AnimatePresence, motion, useReducedMotion } from 'framer-motion';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 
@@ -83,12 +83,31 @@ export function ReactionBar({
   onError: (message: string) => void;
 }) {
   const { socket } = useAuth();
+  /** The toolbar's one tab stop (issue 18: six reactions were six Tab presses on the way to chat). */
+  const [current, setCurrent] = useState(0);
+  const bar = useRef<HTMLDivElement>(null);
+  const onKeyDown = (event: KeyboardEvent) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = (current + step + REACTIONS.length) % REACTIONS.length;
+    setCurrent(next);
+    bar.current?.querySelectorAll<HTMLButtonElement>('button')[next]?.focus();
+  };
   return (
-    <div className="flex gap-1" role="group" aria-label="Send a reaction">
-      {REACTIONS.map((reaction) => (
+    <div
+      ref={bar}
+      className="flex gap-1"
+      role="toolbar"
+      aria-label="Send a reaction"
+      onKeyDown={onKeyDown}
+    >
+      {REACTIONS.map((reaction, i) => (
         <button
           key={reaction}
           type="button"
+          tabIndex={i === current ? 0 : -1}
+          onFocus={() => setCurrent(i)}
           aria-label={`React ${reaction}`}
           className="rounded-full bg-zinc-800 px-2 py-1 text-lg hover:bg-zinc-700"
           onClick={() => {

@@ -9,10 +9,8 @@ export function StreamInfo({ stream }: { stream: Stream }) {
   return (
     <div className="flex min-w-0 flex-col gap-2 border-b border-zinc-800 p-3">
       <div className="flex min-w-0 items-start gap-3">
-        <Link
-          to={`/u/${stream.host.username}`}
-          aria-label={`${stream.host.display_name}’s profile`}
-        >
+        {/* The name beside it is the same link: one tab stop and one announcement for both. */}
+        <Link to={`/u/${stream.host.username}`} tabIndex={-1} aria-hidden>
           <Avatar user={stream.host} size="h-9 w-9 text-sm" />
         </Link>
         <div className="min-w-0 flex-1">

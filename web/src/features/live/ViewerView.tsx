@@ -10,6 +10,7 @@ import { StreamEndedScreen } from './StreamEndedScreen';
 import { StreamInfo } from './StreamInfo';
 import { useBroadcasterMedia } from './useBroadcasterMedia';
 import { useWatch } from './useLiveStreaming';
+import { ViewerCountAnnouncement } from './ViewerCountAnnouncement';
 
 export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
   const feed = useChatFeed(stream.streamId);
@@ -117,6 +118,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
               <Users className="h-4 w-4" aria-hidden />{' '}
               <span data-testid="viewer-count">{viewerCount}</span>
             </span>
+            <ViewerCountAnnouncement viewerCount={viewerCount} />
             {!media.microphone && (
               <span
                 className="flex shrink-0 items-center gap-1 rounded bg-black/60 px-2 py-0.5 text-xs"

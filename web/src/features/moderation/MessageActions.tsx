@@ -20,10 +20,13 @@ const itemClass =
  */
 export function MessageActions({
   comment,
+  tabbable = true,
   act,
   onDone,
 }: {
   comment: LiveComment;
+  /** Whether its button is in the Tab order (the chat list gives one message the tab stop). */
+  tabbable?: boolean;
   act: (action: ModerationAction) => Promise<unknown>;
   onDone: (sentence: string) => void;
 }) {
@@ -84,6 +87,7 @@ export function MessageActions({
         aria-label={`Moderate ${name}’s message`}
         aria-expanded={open}
         aria-controls={rowId}
+        tabIndex={tabbable || open ? undefined : -1}
         onClick={() => (open ? close() : setOpen(true))}
         className="absolute right-0 top-0 rounded p-0.5 text-zinc-500 hover:bg-zinc-800 hover:text-zinc-200 focus-visible:outline focus-visible:outline-2 focus-visible:outline-rose-400"
         data-testid="message-actions"

@@ -30,9 +30,25 @@ export function ModerationLog({
             >
               {when.format(new Date(entry.createdAt))}
             </time>
-            <span className="min-w-0 [overflow-wrap:anywhere]">
+            <div className="min-w-0 [overflow-wrap:anywhere]">
               <span className="font-medium">@{entry.actor.username}</span> {describeAction(entry)}
-            </span>
+              {entry.removedComments && entry.removedComments.length > 0 && (
+                // Gone from the chat for everyone; kept here so the host can see what was said.
+                <details className="text-xs text-zinc-400" data-testid="removed-messages">
+                  <summary className="cursor-pointer">
+                    {entry.removedComments.length} message
+                    {entry.removedComments.length > 1 ? 's' : ''} removed from chat
+                  </summary>
+                  <ul className="mt-1 flex flex-col gap-0.5 border-l border-zinc-700 pl-2">
+                    {entry.removedComments.map((c) => (
+                      <li key={c.id} className="whitespace-pre-wrap">
+                        {c.comment}
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              )}
+            </div>
           </li>
         ))}
       </ol>
