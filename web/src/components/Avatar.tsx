@@ -1,15 +1,36 @@
 import type { PublicUser } from '@onair/protocol';
 
-/** A user's picture, or the first letter of their name on the brand colour. */
+const graphemes =
+  typeof Intl !== 'undefined' && 'Segmenter' in Intl
+    ? new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+    : null;
+
+/**
+ * The first character a reader sees in `name`: a whole grapheme cluster, so an emoji (a surrogate
+ * pair, a flag, a family joined by ZWJ) or a letter with combining marks is never cut in half
+ * (which shows "�"). Upper-cased when it is a letter; an emoji is left as it is.
+ */
+export function initialOf(name: string): string {
+  const text = name.trim();
+  if (!text) return '?';
+  const first = graphemes
+    ? (graphemes.segment(text)[Symbol.iterator]().next().value?.segment ?? '?')
+    : // Without Intl.Segmenter, whole code points at least: never half a surrogate pair.
+      (Array.from(text)[0] ?? '?');
+  return first.toLocaleUpperCase();
+}
+
+/** A user's picture, or the first character of their name on the brand colour. */
 export function Avatar({ user, size = 'h-12 w-12' }: { user: PublicUser; size?: string }) {
   return (
     <span
       className={`${size} flex shrink-0 items-center justify-center overflow-hidden rounded-full bg-rose-600 font-bold text-white`}
+      data-testid="avatar"
     >
       {user.avatar_url ? (
         <img src={user.avatar_url} alt="" className="h-full w-full object-cover" />
       ) : (
-        (user.display_name || user.username).charAt(0).toUpperCase()
+        <span aria-hidden>{initialOf(user.display_name || user.username)}</span>
       )}
     </span>
   );

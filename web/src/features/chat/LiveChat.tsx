@@ -2,6 +2,7 @@ import type { ChatRole, LiveComment } from '@onair/protocol';
 import { ArrowDown, MessageCircle } from 'lucide-react';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
+import { Avatar } from '../../components/Avatar';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
 import { MessageActions } from '../moderation/MessageActions';
@@ -37,6 +38,9 @@ function ChatMessage({
   return (
     <li className="relative min-w-0 text-sm" data-testid="chat-message">
       <div className={`flex min-w-0 items-baseline gap-1.5 ${actions ? 'pr-6' : ''}`}>
+        <span className="self-center">
+          <Avatar user={comment.user} size="h-5 w-5 text-[0.65rem]" />
+        </span>
         <Link
           to={`/u/${comment.user.username}`}
           className={`min-w-0 truncate font-semibold hover:underline ${isMine ? 'text-rose-300' : 'text-zinc-200'}`}

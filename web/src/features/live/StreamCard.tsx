@@ -4,6 +4,7 @@ import { Lock, Users } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
+import { TagLink } from '../../components/TagLink';
 import { useAuth } from '../auth/AuthContext';
 
 export { Avatar };
@@ -72,12 +73,8 @@ export function StreamCard({ stream }: { stream: Stream }) {
               </span>
             )}
             {stream.tags.map((tag) => (
-              <span
-                key={tag}
-                className="max-w-full truncate rounded bg-zinc-800 px-1.5 py-0.5 text-xs text-zinc-300"
-              >
-                #{tag}
-              </span>
+              // Above the card's stretched link, so a tag opens its own page.
+              <TagLink key={tag} tag={tag} className="relative z-10" />
             ))}
           </div>
         )}
