@@ -67,8 +67,8 @@ async function main() {
     const cara = await register('cara', 'Cara Lindqvist');
     const dev = await register('dev', 'Dev Malhotra');
 
-    const open = async (token: string | null, viewport = laptop) => {
-      const browser = await launchChromium({ viewport });
+    const open = async (token: string | null, viewport = laptop, mobile = false) => {
+      const browser = await launchChromium({ viewport, mobile });
       browsers.push(browser);
       if (token)
         await browser.context.addInitScript((t) => localStorage.setItem('onair.token', t), token);
@@ -126,6 +126,25 @@ async function main() {
         body: new Uint8Array(jpeg),
       });
       if (!put.ok) say(`thumbnail for ${title}: ${put.status} ${await put.text()}`);
+    }
+
+    // Anna and Cara have profile pictures (the header, chat, cards and profiles show them); Ben
+    // and Dev keep the first letter of their names.
+    for (const [user, emoji, colour] of [
+      [anna, '🎹', '#7c3aed'],
+      [cara, '🏺', '#0f766e'],
+    ] as const) {
+      await painter.setViewportSize({ width: 256, height: 256 });
+      await painter.setContent(
+        `<body style="margin:0;height:256px;display:flex;align-items:center;justify-content:center;background:${colour};font-size:150px">${emoji}</body>`,
+      );
+      const picture = await painter.screenshot({ type: 'jpeg', quality: 85 });
+      const put = await fetch(`${base}/api/me/avatar`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${user.token}`, 'content-type': 'image/jpeg' },
+        body: new Uint8Array(picture),
+      });
+      if (!put.ok) say(`avatar for ${user.user.username}: ${put.status} ${await put.text()}`);
     }
 
     // Signed out: sign in, and a page that does not exist.
@@ -231,6 +250,36 @@ async function main() {
     await until(() => host.getByTestId('stream-key-panel').isVisible());
     await sleep(500);
     await both(host, '11-settings', { tall: true });
+
+    // A tag's page: who is live with it, then recent streams.
+    await viewer.goto(`${base}/tags/music`);
+    await until(async () => (await viewer.getByTestId('stream-card').count()) === 1);
+    await sleep(500);
+    await both(viewer, '14-tag-page', { tall: true });
+
+    // Eli goes live from a phone held upright: the picture stays portrait for him and for Ben.
+    const eli = await register('eli', 'Eli Navarro');
+    const phoneHost = await open(eli.token, phone, true);
+    await phoneHost.goto(`${base}/`);
+    await phoneHost.getByLabel('Title').first().fill('Walking the old town, upright');
+    await phoneHost.getByRole('button', { name: 'Go Live' }).click();
+    await until(
+      async () => (await phoneHost.getByTestId('broadcast-status').textContent()) === 'LIVE',
+    );
+    await sleep(1500);
+    const portraitHost = path.join(out, '15-portrait-broadcast-host-390.png');
+    await phoneHost.screenshot({ path: portraitHost });
+    say(`wrote ${path.relative(root, portraitHost)}`);
+    await viewer.goto(phoneHost.url());
+    await until(() =>
+      viewer.evaluate(
+        () =>
+          (document
+            .querySelector<HTMLVideoElement>('[data-testid="remote-video"]')
+            ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
+      ),
+    );
+    await both(viewer, '16-portrait-broadcast-viewer');
   } finally {
     for (const b of browsers) await b.close();
     await server?.stop();

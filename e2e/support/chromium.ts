@@ -46,6 +46,8 @@ export async function launchChromium(
      * web app, whose suite proves the policy lets it work. Default false.
      */
     bypassCSP?: boolean;
+    /** A phone: touch and a coarse pointer, as an upright phone's browser reports them. */
+    mobile?: boolean;
   } = {},
 ): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-chromium-'));
@@ -56,6 +58,7 @@ export async function launchChromium(
     viewport: options.viewport ?? { width: 1280, height: 800 },
     permissions: ['camera', 'microphone'],
     bypassCSP: options.bypassCSP ?? false,
+    ...(options.mobile ? { isMobile: true, hasTouch: true } : {}),
   });
   return {
     context,

@@ -20,11 +20,14 @@ import { authRoutes } from './http/routes/auth';
 import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
 import { moderationRoutes } from './http/routes/moderation';
+import { avatarRoutes } from './http/routes/avatars';
 import { meRoutes } from './http/routes/me';
+import { tagRoutes } from './http/routes/tags';
 import { thumbnailRoutes } from './http/routes/thumbnails';
 import { userRoutes } from './http/routes/users';
 import { whipRoutes } from './http/routes/whip';
 import { dataResponseHeaders } from './http/security-headers';
+import { AvatarService } from './live/avatars';
 import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
 import { ModerationService } from './live/moderation';
@@ -36,6 +39,7 @@ import { createLimit, type Budget, type LimitStore } from './live/rate-limits';
 import { SignInGuard } from './live/sign-in-guard';
 import { StreamKeyService } from './live/stream-keys';
 import { StreamService } from './live/streams';
+import { streamsTagged } from './live/tag-streams';
 import { ThumbnailService } from './live/thumbnails';
 import { UserService } from './live/users';
 import { createLogger, withSafeSerializers } from './logging/logger';
@@ -106,6 +110,8 @@ export interface StartOptions {
     hostActions?: Budget;
     /** Answers and ICE candidates on one socket. Default 60 per 10 s. */
     signalling?: Budget;
+    /** Profile picture uploads per user. Default 10 per 10 minutes. */
+    avatarUploads?: Budget;
   };
   /** How long a media session may take to connect before it is closed. Default 15 s. */
   mediaConnectTimeoutMs?: number;
@@ -276,6 +282,15 @@ export async function startServer(
     (err) => logger.warn({ err }, 'could not give back a sign-in attempt'),
   );
   const comments = new CommentService(database.db, events, streams, limits);
+  const avatars = new AvatarService(
+    database.db,
+    createLimit(
+      'avatar-uploads',
+      options.rateLimits?.avatarUploads ?? { points: 10, durationSeconds: 600 },
+      limitStore,
+      'Too many picture uploads; try again in a few minutes',
+    ),
+  );
   const moderation = new ModerationService(database.db, events, streams, presence, {
     actions: limits.moderation,
   });
@@ -358,6 +373,8 @@ export async function startServer(
     requestsPerAddress: limits.apiRequests,
     routes: [
       ['/api/auth', authRoutes(users, tokens, signIn)],
+      // Before `/api/me` and `/api/users`: their own routers never see these paths.
+      ['/api', avatarRoutes({ avatars, tokens })],
       ['/api/users', userRoutes(users, streams, tokens)],
       ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
       ['/api/me', meRoutes({ tokens, users, streamKeys, nextStream, userWhipUrl })],
@@ -379,6 +396,10 @@ export async function startServer(
         }),
       ],
       ['/api/live', thumbnailRoutes({ thumbnails, tokens })],
+      [
+        '/api/tags',
+        tagRoutes((tag, viewerId) => streamsTagged(database.db, tag, viewerId), tokens),
+      ],
       ['/api/live', moderationRoutes({ moderation, tokens })],
       ['/api/live', liveRoutes({ streams, presence, comments, tokens, whipUrl })],
     ],

@@ -133,6 +133,11 @@ const endpoints: Endpoint[] = [
   { method: 'OPTIONS', path: '/api/live/whip', body: 'none' },
   { method: 'PUT', path: '/api/live/:streamId/thumbnail', body: 'image' },
   { method: 'GET', path: '/api/live/:streamId/thumbnail', body: 'none' },
+  { method: 'PUT', path: '/api/me/avatar', body: 'image' },
+  { method: 'DELETE', path: '/api/me/avatar', body: 'none' },
+  { method: 'GET', path: '/api/users/:userId/avatar', body: 'none' },
+  // Any text may stand in for a tag: usernames here are hostile strings as often as not.
+  { method: 'GET', path: '/api/tags/:username/streams', body: 'none' },
   { method: 'GET', path: '/api/me/stream-key', body: 'none' },
   { method: 'POST', path: '/api/me/stream-key/rotate', body: 'json', fields: [] },
   { method: 'GET', path: '/api/me/next-stream', body: 'none' },

@@ -6,6 +6,7 @@ import { AuthScreen } from './features/auth/AuthScreen';
 import { RequireAuth } from './features/auth/RequireAuth';
 import { LivePage } from './features/live/LivePage';
 import { StreamPage } from './features/live/StreamPage';
+import { TagPage } from './features/live/TagPage';
 import { ProfilePage } from './features/profile/ProfilePage';
 import { SettingsPage } from './features/settings/SettingsPage';
 
@@ -20,6 +21,7 @@ export function App() {
           <Route path="/live" element={<Navigate to="/" replace />} />
           <Route path="/live/:streamId" element={<StreamPage />} />
           <Route path="/u/:username" element={<ProfilePage />} />
+          <Route path="/tags/:tag" element={<TagPage />} />
           <Route path="/signin" element={<AuthScreen mode="signin" />} />
           <Route path="/signup" element={<AuthScreen mode="signup" />} />
           <Route

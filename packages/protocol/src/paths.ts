@@ -29,3 +29,19 @@ export const THUMBNAIL_MAX_BYTES = 200 * 1024;
 export const THUMBNAIL_TYPES = ['image/jpeg', 'image/webp'] as const;
 /** The most pixels a thumbnail may declare, in either orientation (4K UHD). */
 export const THUMBNAIL_MAX_SIZE = { width: 3840, height: 2160 } as const;
+
+/** A user's uploaded profile picture; `?v=` names the upload so a cached copy is never stale. */
+export const avatarPath = (userId: string): string => `/api/users/${userId}/avatar`;
+
+/** Where the signed-in user uploads (`PUT`, the image as the body) or removes (`DELETE`) theirs. */
+export const myAvatarPath = '/api/me/avatar';
+
+/** Profile pictures: JPEG, WebP or PNG, checked by their first bytes, at most this many bytes. */
+export const AVATAR_MAX_BYTES = 1024 * 1024;
+export const AVATAR_TYPES = ['image/jpeg', 'image/webp', 'image/png'] as const;
+/** The most pixels a profile picture may declare: it is shown at 80 px at most. */
+export const AVATAR_MAX_SIZE = { width: 1024, height: 1024 } as const;
+
+/** Live streams with a tag, then recent ones (the web app's `/tags/:tag`). */
+export const tagStreamsPath = (tag: string): string =>
+  `/api/tags/${encodeURIComponent(tag)}/streams`;

@@ -85,6 +85,9 @@ export const userIdParams = z.object({ userId: id });
 
 const tag = singleLineText().min(1).max(LIMITS.tagMax);
 
+/** `GET /api/tags/:tag/streams`: one tag, as a stream's tags are written. */
+export const tagParams = z.object({ tag });
+
 export const startStreamBody = z.object({
   title: singleLineText().min(1).max(LIMITS.titleMax),
   description: multiLineText().max(LIMITS.descriptionMax).optional().default(''),

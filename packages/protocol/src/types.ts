@@ -281,3 +281,13 @@ export interface ModerationView {
   /** Pass as `before` to get the next older page; null when there is none. */
   nextBefore: string | null;
 }
+
+/**
+ * `GET /api/tags/:tag/streams`: the live streams with the tag (newest first), then ended ones
+ * (most recently started first), each only if the caller may see it.
+ */
+export interface TagStreams {
+  tag: string;
+  live: Stream[];
+  recent: Stream[];
+}

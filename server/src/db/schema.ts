@@ -247,6 +247,20 @@ export const streamThumbnails = pgTable('stream_thumbnails', {
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
 
+/**
+ * A user's uploaded profile picture, in the database so every node serves it. `version` is a hash
+ * of the bytes: it names the upload in `users.avatar_url` and is its ETag.
+ */
+export const userAvatars = pgTable('user_avatars', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  image: bytea('image').notNull(),
+  contentType: text('content_type').notNull(),
+  version: text('version').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+});
+
 /** The users a host has made moderators of their channel (every stream of theirs). */
 export const channelModerators = pgTable(
   'channel_moderators',

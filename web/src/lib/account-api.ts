@@ -1,9 +1,10 @@
-import type {
-  NextStreamBody,
-  NextStreamSettings,
-  StreamKeyInfo,
-  UpdateMeBody,
-  User,
+import {
+  myAvatarPath,
+  type NextStreamBody,
+  type NextStreamSettings,
+  type StreamKeyInfo,
+  type UpdateMeBody,
+  type User,
 } from '@onair/protocol';
 import { apiRequest } from './api';
 
@@ -18,4 +19,8 @@ export const accountApi = {
     apiRequest<NextStreamSettings>('GET', '/api/me/next-stream', { token }),
   saveNextStream: (token: string, body: NextStreamBody) =>
     apiRequest<NextStreamSettings>('PUT', '/api/me/next-stream', { token, body }),
+  /** The picture's bytes as the body; the server answers the user with the new `avatar_url`. */
+  uploadAvatar: (token: string, image: Blob) =>
+    apiRequest<User>('PUT', myAvatarPath, { token, body: image }),
+  removeAvatar: (token: string) => apiRequest<User>('DELETE', myAvatarPath, { token }),
 };

@@ -1,12 +1,14 @@
-import type {
-  CommentPage,
-  ErrorBody,
-  ErrorCode,
-  ErrorResponse,
-  ProfilePage,
-  Stream,
-  StreamDetails,
-  UserProfile,
+import {
+  tagStreamsPath,
+  type CommentPage,
+  type ErrorBody,
+  type ErrorCode,
+  type ErrorResponse,
+  type ProfilePage,
+  type Stream,
+  type StreamDetails,
+  type UserProfile,
+  type TagStreams,
 } from '@onair/protocol';
 
 /** A failed API call, with the server's error code and, when the code has them, its details. */
@@ -79,6 +81,8 @@ type Token = string | null | undefined;
  */
 export const api = {
   activeStreams: (token: Token) => apiRequest<Stream[]>('GET', '/api/live/active', { token }),
+  tagStreams: (tag: string, token: Token) =>
+    apiRequest<TagStreams>('GET', tagStreamsPath(tag), { token }),
   stream: (streamId: string, token: Token) =>
     apiRequest<StreamDetails>('GET', `/api/live/${encodeURIComponent(streamId)}`, { token }),
   comments: (streamId: string, token: Token, limit = 50) =>

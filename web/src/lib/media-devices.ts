@@ -22,10 +22,25 @@ export function rememberDevices(choice: DeviceChoice): void {
   localStorage.setItem(storageKey, JSON.stringify(choice));
 }
 
-/** Video constraints for one camera; 720p, which the server forwards as it comes. */
-export const videoConstraints = (deviceId: string | null): MediaTrackConstraints => ({
-  width: 1280,
-  height: 720,
+/**
+ * Whether this is a phone or tablet held upright, whose camera gives portrait frames. A desktop
+ * window made narrow is not: its webcam is landscape, and asking it for portrait would crop it.
+ */
+export const isPortraitDevice = (): boolean =>
+  typeof matchMedia === 'function' &&
+  matchMedia('(orientation: portrait) and (pointer: coarse)').matches;
+
+/**
+ * Video constraints for one camera; 720p, which the server forwards as it comes. Only ideals and
+ * no aspect ratio: a camera is never forced into a shape, and an upright phone is asked for
+ * upright frames (a landscape request would make its browser crop a strip out of the picture).
+ */
+export const videoConstraints = (
+  deviceId: string | null,
+  portrait = isPortraitDevice(),
+): MediaTrackConstraints => ({
+  width: { ideal: portrait ? 720 : 1280 },
+  height: { ideal: portrait ? 1280 : 720 },
   // `ideal`: a camera unplugged since it was chosen falls back to another rather than failing.
   ...(deviceId ? { deviceId: { ideal: deviceId } } : {}),
 });

@@ -10,6 +10,7 @@ import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
 import type { ThumbnailService } from '../../live/thumbnails';
 import { actorOf, authenticate, maybeActorOf } from '../auth';
+import { matchesIfNoneMatch } from '../conditional';
 import { parse } from '../validate';
 
 export interface ThumbnailRouteDeps {
@@ -28,15 +29,6 @@ const imageBody = express.raw({ type: [...THUMBNAIL_TYPES], limit: THUMBNAIL_MAX
 const immutableSeconds = 365 * 24 * 3600;
 /** Without `?v=` (or with an old one) the answer changes with the next upload. */
 const revalidateSeconds = 15;
-
-/** RFC 9110 §13.1.2: weak comparison against any of the listed tags, or `*`. */
-function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header
-    .split(',')
-    .map((tag) => tag.trim().replace(/^W\//, ''))
-    .some((tag) => tag === '*' || tag === etag);
-}
 
 /** `PUT`/`GET /api/live/:streamId/thumbnail`: the host's latest frame, served by every node. */
 export function thumbnailRoutes({ thumbnails, tokens }: ThumbnailRouteDeps): Router {

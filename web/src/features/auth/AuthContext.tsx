@@ -27,6 +27,8 @@ interface AuthValue {
   signIn(username: string, password: string): Promise<void>;
   signUp(username: string, password: string, displayName?: string): Promise<void>;
   signOut(): void;
+  /** Shows the signed-in user as the server now has them (after a profile change), everywhere. */
+  updateUser(user: User): void;
 }
 
 const AuthContext = createContext<AuthValue | null>(null);
@@ -78,6 +80,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
           localStorage.removeItem(storageKey);
           setSession(null);
         },
+        // Only the same user: a late answer never puts one account's profile on another's session.
+        updateUser: (user) =>
+          setSession((current) => (current?.user.id === user.id ? { ...current, user } : current)),
       },
     [session, socket, accept],
   );

@@ -2,6 +2,7 @@ import type { ChatRole, LiveComment } from '@onair/protocol';
 import { ArrowDown, MessageCircle } from 'lucide-react';
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
+import { Avatar } from '../../components/Avatar';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath, type AuthPageState } from '../auth/return-path';
 import { MessageActions } from '../moderation/MessageActions';
@@ -53,6 +54,9 @@ function ChatMessage({
       tabIndex={active ? 0 : -1}
     >
       <div className={`flex min-w-0 items-baseline gap-1.5 ${actions ? 'pr-6' : ''}`}>
+        <span className="self-center">
+          <Avatar user={comment.user} size="h-5 w-5 text-[0.65rem]" />
+        </span>
         <Link
           to={`/u/${comment.user.username}`}
           tabIndex={active ? undefined : -1}

@@ -22,6 +22,7 @@ import { FloatingReactions } from './Reactions';
 import { useBroadcast } from './useLiveStreaming';
 import { useThumbnailUploads } from './useThumbnailUploads';
 import { ViewerCountAnnouncement } from './ViewerCountAnnouncement';
+import { useVideoAspect } from './useVideoAspect';
 
 const phaseLabel = {
   live: 'LIVE',
@@ -48,6 +49,7 @@ export function BroadcasterView({
   const [now, setNow] = useState(Date.now());
   const [, setSwitches] = useState(0);
   const preview = useRef<HTMLVideoElement>(null);
+  const aspect = useVideoAspect(preview);
   /** Every camera stream this page opened, to be sure each one is released. */
   const opened = useRef<MediaStream | null>(null);
   const feed = useChatFeed(stream.streamId);
@@ -172,7 +174,11 @@ export function BroadcasterView({
         aria-label="Your broadcast"
         className="flex min-w-0 shrink-0 flex-col md:min-h-0 md:flex-1 md:shrink"
       >
-        <div className="relative aspect-video max-h-[45dvh] w-full bg-black md:aspect-auto md:max-h-none md:min-h-0 md:flex-1">
+        <div
+          className="relative mx-auto aspect-[var(--video-aspect)] max-h-[60dvh] w-full max-w-[calc(60dvh*var(--video-w-per-h))] bg-black md:mx-0 md:aspect-auto md:max-h-none md:min-h-0 md:max-w-none md:flex-1"
+          style={aspect.style}
+          data-portrait={aspect.portrait || undefined}
+        >
           <video
             ref={preview}
             autoPlay

@@ -9,6 +9,7 @@ import {
 } from '../../lib/media-devices';
 import { DevicePickers, MicMeter } from './DevicePickers';
 import { useMicLevel } from './useMicLevel';
+import { useVideoAspect } from './useVideoAspect';
 
 /**
  * A look at the camera and a listen to the microphone before going live. The choice is
@@ -19,6 +20,7 @@ export function CameraCheck() {
   const [media, setMedia] = useState<MediaStream | null>(null);
   const [error, setError] = useState<string | null>(null);
   const video = useRef<HTMLVideoElement>(null);
+  const aspect = useVideoAspect(video);
   const level = useMicLevel(media);
 
   useEffect(() => {
@@ -55,7 +57,11 @@ export function CameraCheck() {
 
   return (
     <div className="flex min-w-0 flex-col gap-2" data-testid="camera-check">
-      <div className="relative aspect-video overflow-hidden rounded-lg bg-black">
+      {/* The camera's own shape (an upright phone's is portrait), within half the screen's height. */}
+      <div
+        className="relative mx-auto aspect-[var(--video-aspect)] max-h-[50dvh] w-full max-w-[calc(50dvh*var(--video-w-per-h))] overflow-hidden rounded-lg bg-black"
+        style={aspect.style}
+      >
         <video
           ref={video}
           autoPlay

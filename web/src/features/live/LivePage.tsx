@@ -20,6 +20,7 @@ export function LivePage() {
     return socket.onConnection(setConnected);
   }, [socket]);
   useDocumentTitle('Live');
+  const empty = !loading && streams.length === 0;
 
   return (
     <PageLayout className="mx-auto w-full max-w-5xl pb-12">
@@ -35,7 +36,11 @@ export function LivePage() {
       </div>
       {/* `grid-cols-1` is `minmax(0, 1fr)`: a long title truncates instead of widening the page. */}
       <div className="grid grid-cols-1 gap-6 px-4 md:grid-cols-[20rem_minmax(0,1fr)]">
-        <div className="order-2 min-w-0 md:order-1">
+        {/*
+          On a phone the streams come first: most people open the app to watch. With nobody live,
+          going live comes first instead of below an empty list.
+        */}
+        <div className={`${empty ? 'order-1' : 'order-2'} min-w-0 md:order-1`}>
           {session ? (
             <GoLiveForm />
           ) : (
@@ -58,8 +63,10 @@ export function LivePage() {
             </section>
           )}
         </div>
-        {/* On a phone the streams come first: most people open the app to watch. */}
-        <section aria-labelledby="active-heading" className="order-1 min-w-0 md:order-2">
+        <section
+          aria-labelledby="active-heading"
+          className={`${empty ? 'order-2' : 'order-1'} min-w-0 md:order-2`}
+        >
           <h2 id="active-heading" className="mb-3 text-lg font-semibold">
             Active streams
           </h2>
@@ -68,7 +75,7 @@ export function LivePage() {
               {error}
             </p>
           )}
-          {!loading && streams.length === 0 ? (
+          {empty ? (
             <div className="py-12 text-center text-zinc-400" data-testid="empty-list">
               <RadioTower className="mx-auto mb-4 h-12 w-12 opacity-50" aria-hidden />
               <p>No one is live right now</p>

@@ -4,6 +4,7 @@ import { Lock, Users } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
+import { TagLink } from '../../components/TagLink';
 import { useAuth } from '../auth/AuthContext';
 
 export { Avatar };
@@ -60,9 +61,11 @@ export function StreamCard({ stream }: { stream: Stream }) {
         </h3>
         <Link
           to={`/u/${stream.host.username}`}
-          className="relative z-10 block max-w-full truncate text-sm text-zinc-400 hover:text-zinc-200 hover:underline"
+          className="relative z-10 flex max-w-full items-center gap-1.5 text-sm text-zinc-400 hover:text-zinc-200 hover:underline"
         >
-          {stream.host.display_name}
+          {/* The thumbnail takes the avatar's place: the host's face stays beside their name. */}
+          {thumbnail && <Avatar user={stream.host} size="h-5 w-5 text-[0.65rem]" />}
+          <span className="truncate">{stream.host.display_name}</span>
         </Link>
         {(stream.tags.length > 0 || stream.isPrivate) && (
           <div className="mt-1 flex min-w-0 flex-wrap gap-1">
@@ -72,12 +75,8 @@ export function StreamCard({ stream }: { stream: Stream }) {
               </span>
             )}
             {stream.tags.map((tag) => (
-              <span
-                key={tag}
-                className="max-w-full truncate rounded bg-zinc-800 px-1.5 py-0.5 text-xs text-zinc-300"
-              >
-                #{tag}
-              </span>
+              // Above the card's stretched link, so a tag opens its own page.
+              <TagLink key={tag} tag={tag} className="relative z-10" />
             ))}
           </div>
         )}

@@ -3,6 +3,7 @@ import { Lock } from 'lucide-react';
 import { Link } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
 import { ShareButton } from '../../components/ShareButton';
+import { TagLink } from '../../components/TagLink';
 
 /** Who is live, with what, and a way to pass it on. */
 export function StreamInfo({ stream }: { stream: Stream }) {
@@ -42,8 +43,8 @@ export function StreamInfo({ stream }: { stream: Stream }) {
             </li>
           )}
           {stream.tags.map((tag) => (
-            <li key={tag} className="rounded bg-zinc-800 px-1.5 py-0.5 text-xs text-zinc-300">
-              #{tag}
+            <li key={tag} className="flex min-w-0">
+              <TagLink tag={tag} />
             </li>
           ))}
         </ul>

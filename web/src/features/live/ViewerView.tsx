@@ -11,6 +11,7 @@ import { StreamInfo } from './StreamInfo';
 import { useBroadcasterMedia } from './useBroadcasterMedia';
 import { useWatch } from './useLiveStreaming';
 import { ViewerCountAnnouncement } from './ViewerCountAnnouncement';
+import { useVideoAspect } from './useVideoAspect';
 
 export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
   const feed = useChatFeed(stream.streamId);
@@ -18,6 +19,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
   const { phase, remote, interrupted, error, viewerCount } = watched;
   const media = useBroadcasterMedia(stream.streamId, stream.media, watched.stream?.media);
   const video = useRef<HTMLVideoElement>(null);
+  const aspect = useVideoAspect(video);
   const player = useRef<HTMLDivElement>(null);
   const [muted, setMuted] = useState(false);
   /** The browser refused to play with sound before a tap: say so until there is one. */
@@ -86,7 +88,9 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
       >
         <div
           ref={player}
-          className="relative aspect-video max-h-[45dvh] w-full bg-black md:aspect-auto md:max-h-none md:min-h-0 md:flex-1"
+          className="relative mx-auto aspect-[var(--video-aspect)] max-h-[60dvh] w-full max-w-[calc(60dvh*var(--video-w-per-h))] bg-black md:mx-0 md:aspect-auto md:max-h-none md:min-h-0 md:max-w-none md:flex-1"
+          style={aspect.style}
+          data-portrait={aspect.portrait || undefined}
         >
           <video
             ref={video}

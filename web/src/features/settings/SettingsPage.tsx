@@ -4,6 +4,7 @@ import { PageLayout } from '../../components/PageLayout';
 import { NextStreamForm } from '../obs/NextStreamForm';
 import { ObsSteps } from '../obs/ObsSteps';
 import { StreamKeyPanel } from '../obs/StreamKeyPanel';
+import { AvatarForm } from './AvatarForm';
 import { ProfileForm } from './ProfileForm';
 
 function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
@@ -27,6 +28,7 @@ export function SettingsPage() {
     <PageLayout className="mx-auto flex w-full min-w-0 max-w-2xl flex-col gap-4 p-4">
       <h1 className="text-2xl font-bold">Settings</h1>
       <Section id="profile-heading" title="Profile">
+        <AvatarForm />
         <ProfileForm />
       </Section>
       <Section id="obs-heading" title="Stream from OBS">
