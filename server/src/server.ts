@@ -21,6 +21,7 @@ import { iceServerRoutes, iceServersFor } from './http/routes/ice-servers';
 import { liveRoutes } from './http/routes/live';
 import { moderationRoutes } from './http/routes/moderation';
 import { meRoutes } from './http/routes/me';
+import { notificationRoutes } from './http/routes/notifications';
 import { thumbnailRoutes } from './http/routes/thumbnails';
 import { userRoutes } from './http/routes/users';
 import { whipRoutes } from './http/routes/whip';
@@ -29,6 +30,7 @@ import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
 import { ModerationService } from './live/moderation';
 import { NextStreamService } from './live/next-stream';
+import { NotificationService } from './live/notifications';
 import { PublisherClaims } from './live/publisher-claims';
 import { FairQueue } from './live/FairQueue';
 import { PresenceService } from './live/presence';
@@ -49,11 +51,13 @@ import { liveHandlers } from './realtime/live-handlers';
 import { mediaHandlers } from './realtime/media-handlers';
 import { joinRedisBus } from './realtime/wire/redis-bus';
 import { relayModerationEvents } from './realtime/moderation-broadcasts';
+import { relayNotifications } from './realtime/notification-broadcasts';
 import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectPublishing } from './wiring/publishing';
 import { connectDepartedNodes } from './wiring/departed-nodes';
+import { connectFollowerNotifications } from './wiring/follower-notifications';
 import { connectMediaPresence } from './wiring/media-presence';
 import { connectMediaRelay } from './wiring/media-relay';
 import { resyncRooms } from './realtime/room-resync';
@@ -74,6 +78,7 @@ export interface OnAirServer {
     comments: CommentService;
     moderation: ModerationService;
     tokens: TokenService;
+    notifications: NotificationService;
   };
   media: MediaWorkerPool;
   /** The deployment's live nodes (this one included), from their heartbeats. */
@@ -275,6 +280,12 @@ export async function startServer(
     }),
     (err) => logger.warn({ err }, 'could not give back a sign-in attempt'),
   );
+  const notifications = new NotificationService(database.db, events);
+  const stopFollowerNotifications = connectFollowerNotifications({
+    events,
+    notifications,
+    logger,
+  });
   const comments = new CommentService(database.db, events, streams, limits);
   const moderation = new ModerationService(database.db, events, streams, presence, {
     actions: limits.moderation,
@@ -360,6 +371,7 @@ export async function startServer(
       ['/api/auth', authRoutes(users, tokens, signIn)],
       ['/api/users', userRoutes(users, streams, tokens)],
       ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
+      ['/api/me', notificationRoutes({ tokens, notifications, db: database.db })],
       ['/api/me', meRoutes({ tokens, users, streamKeys, nextStream, userWhipUrl })],
       [
         '/api/live',
@@ -532,6 +544,7 @@ export async function startServer(
     },
     logger,
   });
+  const stopNotificationRelay = relayNotifications(io, events);
   const stopModerationRelay = relayModerationEvents(io, events, {
     clustered: redis !== undefined,
     onRemoteBan: ({ streamId, userId }) => media.closeViewerSessions(streamId, userId),
@@ -605,6 +618,8 @@ export async function startServer(
       await registry.close();
       stopRelay();
       stopModerationRelay();
+      stopNotificationRelay();
+      stopFollowerNotifications();
       stopLeaseSweep();
       lifecycle.close();
       publishing.close();
@@ -629,7 +644,7 @@ export async function startServer(
     io,
     database,
     events,
-    services: { users, streams, presence, comments, moderation, tokens },
+    services: { users, streams, presence, comments, moderation, tokens, notifications },
     media,
     registry,
     logger,
