@@ -1,6 +1,7 @@
 import type { LiveNotification } from '@onair/protocol';
 import { Radio, X } from 'lucide-react';
 import { useEffect } from 'react';
+import { createPortal } from 'react-dom';
 import { Link } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
 
@@ -18,7 +19,8 @@ export function NotificationToasts({
   notifications: LiveNotification[];
   onDismiss: (id: string) => void;
 }) {
-  return (
+  // Outside the header: its backdrop blur would make it the box a fixed toast is placed in.
+  return createPortal(
     <div
       role="status"
       aria-live="polite"
@@ -27,7 +29,8 @@ export function NotificationToasts({
       {notifications.map((n) => (
         <Toast key={n.id} notification={n} onDismiss={onDismiss} />
       ))}
-    </div>
+    </div>,
+    document.body,
   );
 }
 
