@@ -23,6 +23,7 @@ import {
   type TestUser,
 } from './support/server';
 import { notifications } from '../src/db/schema';
+import { NotificationService } from '../src/live/notifications';
 import { keyOf, publishWithKey } from './support/whip-peers';
 
 const graceSeconds = 5;
@@ -188,17 +189,17 @@ describe.each(engines)('notifications on %s', (engine) => {
       registerUser(server),
       registerUser(server),
     ]);
-    await follow(fan, host);
     await follow(banned, host);
     // A ban is given on one of the host's streams and holds for all of them.
     const earlier = await start(host, { title: 'earlier' });
-    await expect.poll(async () => (await list(fan)).unreadCount).toBe(1);
+    await expect.poll(async () => (await list(banned)).unreadCount).toBe(1);
     const ban = await request()('POST', `/api/live/${earlier.streamId}/moderation`, {
       token: host.token,
       body: { action: 'ban', userId: banned.user.id },
     });
     expect(ban.status).toBe(200);
     await endLive(server, host);
+    await follow(fan, host);
 
     const [fanTab, bannedTab, strangerTab] = await Promise.all([
       socketOf(fan),
@@ -228,9 +229,30 @@ describe.each(engines)('notifications on %s', (engine) => {
 
     // Unfollowing hides what a private stream's notification would show (its title).
     await request()('DELETE', `/api/users/${host.user.id}/follow`, { token: fan.token });
-    const after = await list(fan);
-    expect(after.notifications.map((n) => n.stream.streamId)).toEqual([earlier.streamId]);
-    expect(after.unreadCount).toBe(1);
+    expect(await list(fan)).toEqual({ notifications: [], unreadCount: 0, nextBefore: null });
+  });
+
+  it('does not tell a follower of the same host again within ten minutes (a host ending and starting again)', async () => {
+    const [host, fan, later] = await Promise.all([
+      registerUser(server),
+      registerUser(server),
+      registerUser(server),
+    ]);
+    await follow(fan, host);
+    const fanTab = await socketOf(fan);
+    const seen = collect(fanTab, 'notification');
+    const first = await start(host, { title: 'take one' });
+    await expect.poll(() => seen.length, { timeout: 2000 }).toBe(1);
+    await endLive(server, host);
+    // Someone who follows in between was not told yet: they are.
+    await follow(later, host);
+    const laterTab = await socketOf(later);
+    const arrival = nextEvent(laterTab, 'notification', undefined, 2000);
+    const second = await start(host, { title: 'take two' });
+    expect((await arrival).stream.streamId).toBe(second.streamId);
+    await sleep(300);
+    expect(seen.map((n) => n.stream.streamId)).toEqual([first.streamId]);
+    expect((await list(fan)).notifications.map((n) => n.stream.streamId)).toEqual([first.streamId]);
   });
 
   it('tells followers once when OBS starts with the persistent key, not again when it resumes within the grace period', async () => {
@@ -251,11 +273,17 @@ describe.each(engines)('notifications on %s', (engine) => {
     const reconnecting = nextEvent(watcher, 'broadcaster_reconnecting', undefined, 10_000);
     await first.publisher.close();
     await reconnecting;
+    // The resume starts nothing (the quiet period alone would hide a second start from the fan).
+    const starts: string[] = [];
+    const onStarted = (stream: Stream) => starts.push(stream.streamId);
+    server.events.on('stream_started', onStarted);
+    cleanup.push(() => server.events.off('stream_started', onStarted));
     const resumed = nextEvent(watcher, 'broadcaster_resumed', undefined, 10_000);
     const second = await publishWithKey(server, key, cleanup);
     expect(second.streamId).toBe(first.streamId);
     await resumed;
     await sleep(500);
+    expect(starts).toEqual([]);
     expect(seen).toHaveLength(1);
     expect((await list(fan)).notifications).toHaveLength(1);
   }, 60_000);
@@ -278,8 +306,9 @@ describe.each(engines)('notifications on %s', (engine) => {
     await arrival;
     // Generous for a loaded machine; one statement takes well under a second here.
     expect(Date.now() - startedAt).toBeLessThan(10_000);
-    // Told again (a start reported twice), no one hears of it twice.
-    expect(await server.services.notifications.liveStarted(stream)).toEqual([]);
+    // A start reported twice tells no one twice, even with no quiet period: one per stream.
+    const unhurried = new NotificationService(db, server.events, 0);
+    expect(await unhurried.liveStarted(stream)).toEqual([]);
     const [counted] = await db
       .select({ n: sql<number>`count(*)::int` })
       .from(notifications)

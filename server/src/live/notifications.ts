@@ -21,12 +21,18 @@ export class NotificationService {
   constructor(
     private readonly db: Db,
     private readonly events: LiveEvents,
+    /**
+     * A follower told of a host going live is not told of that host again within this many
+     * seconds: a host who ends and starts again (or whose OBS comes back after the grace period
+     * ran out) does not ring everyone's bell each time. Default 10 minutes.
+     */
+    private readonly quietSeconds = 600,
   ) {}
 
   /**
-   * Tells the host's followers that `stream` started: stored unread for each (banned followers
-   * excepted: they may not watch), then emitted as `notification_created` to those it was new
-   * for. A stream tells each follower once (a unique index holds it), so a start reported twice,
+   * Tells the host's followers that `stream` started: stored unread for each, then emitted as
+   * `notification_created` to those it was new for. Banned followers are left out (they may not
+   * watch), and so are those told of this host within `quietSeconds`. A stream tells each follower once (a unique index holds it), so a start reported twice,
    * or a publisher coming back within its grace period, tells no one again. Private streams are
    * visible to followers only, and followers are exactly who is told. Returns the recipients.
    */
@@ -52,6 +58,9 @@ export class NotificationService {
               eq(follows.followeeId, hostId),
               sql`not exists (select 1 from ${channelBans} where ${channelBans.hostId} = ${hostId}
                 and ${channelBans.userId} = ${follows.followerId})`,
+              sql`not exists (select 1 from ${notifications} recent
+                where recent.user_id = ${follows.followerId} and recent.actor_id = ${hostId}
+                  and recent.created_at > now() - ${this.quietSeconds}::int * interval '1 second')`,
             ),
           ),
       )
