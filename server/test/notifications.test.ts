@@ -300,12 +300,12 @@ describe.each(engines)('notifications on %s', (engine) => {
         returning id)
       insert into follows (follower_id, followee_id) select id, ${host.user.id}::uuid from fans`);
     const fanTab = await socketOf(fan);
-    const arrival = nextEvent(fanTab, 'notification', undefined, 5000);
+    const arrival = nextEvent(fanTab, 'notification', undefined, 15_000);
     const startedAt = Date.now();
     const stream = await start(host, { title: 'big audience' });
     await arrival;
-    // Generous for a loaded machine; one statement takes well under a second here.
-    expect(Date.now() - startedAt).toBeLessThan(10_000);
+    // Generous for a loaded machine: measured 0.8 s on PostgreSQL and 2.5 s on PGlite, start to arrival.
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
     // A start reported twice tells no one twice, even with no quiet period: one per stream.
     const unhurried = new NotificationService(db, server.events, 0);
     expect(await unhurried.liveStarted(stream)).toEqual([]);
