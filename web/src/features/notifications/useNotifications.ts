@@ -72,7 +72,8 @@ export function useNotifications(): NotificationsState {
     setUnreadCount(0);
     setFresh([]);
     notificationsApi.markRead(token, { before }).then(
-      (result) => setUnreadCount(result.unreadCount),
+      // Never above what is shown: one still unread on the server arrives as its own event.
+      (result) => setUnreadCount((n) => Math.min(n, result.unreadCount)),
       // Still unread on the server: the count comes back on the next visit.
       () => undefined,
     );
