@@ -135,9 +135,8 @@ describe('followers find out in the browser', () => {
     expect(await cardsIn(row)).toEqual([`/live/${followedStream}`]);
     const rest = page.locator('section[aria-labelledby="active-heading"]');
     expect(await rest.getByRole('heading').first().textContent()).toBe('Everyone else');
-    const others = await cardsIn(rest);
-    expect(others).toContain(`/live/${otherStream}`);
-    expect(others).not.toContain(`/live/${followedStream}`);
+    await expect.poll(() => cardsIn(rest)).toContain(`/live/${otherStream}`);
+    expect(await cardsIn(rest)).not.toContain(`/live/${followedStream}`);
     // The row is above the rest.
     const rowBox = await row.boundingBox();
     const restBox = await rest.boundingBox();

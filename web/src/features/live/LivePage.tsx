@@ -14,11 +14,16 @@ import { useFollowedLive } from './useFollowedLive';
 /** `/`: who is live now, for everyone; going live for the signed in. */
 export function LivePage() {
   const { session, socket } = useAuth();
-  const { streams, error, loading } = useActiveStreams();
+  const active = useActiveStreams();
   const followed = useFollowedLive();
-  // Hosts the user follows come first, in a row of their own.
-  const following = streams.filter((s) => followed.has(s.streamId));
-  const others = following.length ? streams.filter((s) => !followed.has(s.streamId)) : streams;
+  const { error } = active;
+  const loading = active.loading || !followed.ready;
+  // Hosts the user follows come first, in a row of their own; nothing is listed until both are known.
+  const streams = loading ? [] : active.streams;
+  const following = streams.filter((s) => followed.streamIds.has(s.streamId));
+  const others = following.length
+    ? streams.filter((s) => !followed.streamIds.has(s.streamId))
+    : streams;
   const [connected, setConnected] = useState(socket.connected);
   useEffect(() => {
     setConnected(socket.connected);

@@ -34,7 +34,7 @@ export function useNotifications(): NotificationsState {
     if (!token) return;
     let cancelled = false;
     const seen = new Set<string>();
-    /** Arrived before the first page: counted beside it unless the page has them already. */
+    /** Arrived while a page was read: counted beside it unless the page has them already. */
     let early: LiveNotification[] | undefined = [];
     // Subscribe before fetching: one that arrives in between is not missed (nor counted twice).
     const off = socket.on('notification', (notification) => {
@@ -45,23 +45,37 @@ export function useNotifications(): NotificationsState {
       setUnreadCount((n) => n + 1);
       setFresh((list) => [...list, notification].slice(-3));
     });
-    notificationsApi
-      .list(token)
-      .then((page) => {
-        if (cancelled) return;
-        const known = new Set(page.notifications.map((n) => n.id));
-        const extra = (early ?? []).filter((n) => !known.has(n.id));
-        early = undefined;
-        for (const id of known) seen.add(id);
-        setItems([...extra, ...page.notifications]);
-        setUnreadCount(page.unreadCount + extra.length);
-        setError(null);
-      })
-      .catch((e: unknown) => !cancelled && setError(describeError(e)))
-      .finally(() => !cancelled && setLoading(false));
+    const load = () => {
+      early = [];
+      notificationsApi
+        .list(token)
+        .then((page) => {
+          if (cancelled) return;
+          const known = new Set(page.notifications.map((n) => n.id));
+          const extra = (early ?? []).filter((n) => !known.has(n.id));
+          early = undefined;
+          for (const id of known) seen.add(id);
+          setItems([...extra, ...page.notifications]);
+          setUnreadCount(page.unreadCount + extra.length);
+          setError(null);
+        })
+        .catch((e: unknown) => !cancelled && setError(describeError(e)))
+        .finally(() => !cancelled && setLoading(false));
+    };
+    // What was sent while the connection was down is read again once it is back (no toasts for it).
+    let wasDown = false;
+    const offConnection = socket.onConnection((connected) => {
+      if (!connected) wasDown = true;
+      else if (wasDown) {
+        wasDown = false;
+        load();
+      }
+    });
+    load();
     return () => {
       cancelled = true;
       off();
+      offConnection();
     };
   }, [socket, token]);
 
