@@ -18,6 +18,7 @@ import {
 import { launchChromium, type BrowserSession } from './support/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const probeScript = path.join(root, 'e2e/support/blip-probe.js');
 
 describe('followers find out in the browser', () => {
   let server: TestServer;
@@ -114,6 +115,36 @@ describe('followers find out in the browser', () => {
     const followButton = fanPage.getByRole('button', { name: 'Follow', exact: true });
     await expect.poll(() => followButton.getAttribute('aria-pressed')).toBe('true');
   }, 90_000);
+
+  it('counts on the bell what was sent while the connection was down, once it is back', async () => {
+    const [host, fan] = await Promise.all([registerUser(server), registerUser(server)]);
+    await follow(fan, host);
+    const page = await person(fan);
+    await page.addInitScript({ path: probeScript });
+    await home(page);
+    await page.evaluate(() => (window as any).blipProbe.holdSockets());
+    await page.getByRole('status').filter({ hasText: 'Connecting…' }).waitFor();
+    const streamId = await startOverApi(host, 'Started while you were away');
+    await expect
+      .poll(
+        async () =>
+          (await request()('GET', '/api/me/notifications', { token: fan.token })).body.unreadCount,
+      )
+      .toBe(1);
+    expect(await page.getByTestId('notification-count').count()).toBe(0);
+    await page.evaluate(() => (window as any).blipProbe.releaseSockets());
+    await expect
+      .poll(() => page.getByTestId('notification-count').textContent(), { timeout: 15_000 })
+      .toBe('1');
+    await page.getByRole('button', { name: 'Notifications', exact: true }).click();
+    expect(
+      await page
+        .getByTestId('notifications-panel')
+        .getByTestId('notification-item')
+        .getAttribute('href'),
+    ).toBe(`/live/${streamId}`);
+    await request()('POST', `/api/live/end/${streamId}`, { token: host.token });
+  }, 60_000);
 
   it('puts followed hosts who are live above everyone else on the home page', async () => {
     const [followed, other, fan] = await Promise.all([
