@@ -66,6 +66,9 @@ async function main() {
     const ben = await register('ben', 'Ben Okafor');
     const cara = await register('cara', 'Cara Lindqvist');
     const dev = await register('dev', 'Dev Malhotra');
+    // Ben follows everyone: he hears of each of them going live.
+    for (const host of [anna, cara, dev])
+      await request('POST', `/api/users/${host.user.id}/follow`, { token: ben.token });
 
     const open = async (token: string | null, viewport = laptop, mobile = false) => {
       const browser = await launchChromium({ viewport, mobile });
@@ -169,12 +172,17 @@ async function main() {
     const goLive = host.getByRole('form', { name: 'Go live' });
     await goLive.scrollIntoViewIfNeeded();
     await both(host, '03-go-live-camera-check-obs', { tall: true });
-    await host.getByRole('button', { name: 'Go Live' }).click();
-    await until(async () => (await host.getByTestId('broadcast-status').textContent()) === 'LIVE');
-
-    // Ben opens the list once Anna's own thumbnail is up (about 5 s after going live).
+    // Ben is on the home page when Anna goes live: a toast tells him.
     const viewer = await open(ben.token);
     await viewer.goto(`${base}/`);
+    await until(() => viewer.getByText('Connected').isVisible());
+    await host.getByRole('button', { name: 'Go Live' }).click();
+    await until(() => viewer.getByTestId('notification-toast').isVisible(), 5000);
+    await both(viewer, '14-notification-toast');
+    await viewer.getByRole('button', { name: 'Dismiss' }).click();
+    await until(async () => (await host.getByTestId('broadcast-status').textContent()) === 'LIVE');
+
+    // Ben's list once Anna's own thumbnail is up (about 5 s after going live): those he follows first.
     await until(async () => (await viewer.getByTestId('stream-card').count()) === 3);
     await until(
       async () => (await viewer.locator('[data-testid="stream-card"] img, li img').count()) >= 3,
@@ -182,6 +190,11 @@ async function main() {
     );
     await sleep(1000);
     await both(viewer, '04-home-live-list', { tall: true });
+    // The bell: what Ben was told, newest first (opening it marks them read).
+    await viewer.getByRole('button', { name: 'Notifications', exact: true }).click();
+    await until(async () => (await viewer.getByTestId('notification-item').count()) === 3);
+    await both(viewer, '15-notifications-menu');
+    await viewer.keyboard.press('Escape');
 
     // Ben watches Anna and chats; Cara joins in.
     await viewer

@@ -22,6 +22,7 @@ import { liveRoutes } from './http/routes/live';
 import { moderationRoutes } from './http/routes/moderation';
 import { avatarRoutes } from './http/routes/avatars';
 import { meRoutes } from './http/routes/me';
+import { notificationRoutes } from './http/routes/notifications';
 import { tagRoutes } from './http/routes/tags';
 import { thumbnailRoutes } from './http/routes/thumbnails';
 import { userRoutes } from './http/routes/users';
@@ -32,6 +33,7 @@ import { CommentService } from './live/comments';
 import { LiveEvents } from './live/events';
 import { ModerationService } from './live/moderation';
 import { NextStreamService } from './live/next-stream';
+import { NotificationService } from './live/notifications';
 import { PublisherClaims } from './live/publisher-claims';
 import { FairQueue } from './live/FairQueue';
 import { PresenceService } from './live/presence';
@@ -53,11 +55,13 @@ import { liveHandlers } from './realtime/live-handlers';
 import { mediaHandlers } from './realtime/media-handlers';
 import { joinRedisBus } from './realtime/wire/redis-bus';
 import { relayModerationEvents } from './realtime/moderation-broadcasts';
+import { relayNotifications } from './realtime/notification-broadcasts';
 import { moderationHandlers } from './realtime/moderation-handlers';
 import type { LiveServer } from './realtime/types';
 import { connectMediaLifecycle } from './wiring/media-lifecycle';
 import { connectPublishing } from './wiring/publishing';
 import { connectDepartedNodes } from './wiring/departed-nodes';
+import { connectFollowerNotifications } from './wiring/follower-notifications';
 import { connectMediaPresence } from './wiring/media-presence';
 import { connectMediaRelay } from './wiring/media-relay';
 import { resyncRooms } from './realtime/room-resync';
@@ -78,6 +82,7 @@ export interface OnAirServer {
     comments: CommentService;
     moderation: ModerationService;
     tokens: TokenService;
+    notifications: NotificationService;
   };
   media: MediaWorkerPool;
   /** The deployment's live nodes (this one included), from their heartbeats. */
@@ -281,6 +286,12 @@ export async function startServer(
     }),
     (err) => logger.warn({ err }, 'could not give back a sign-in attempt'),
   );
+  const notifications = new NotificationService(database.db, events);
+  const stopFollowerNotifications = connectFollowerNotifications({
+    events,
+    notifications,
+    logger,
+  });
   const comments = new CommentService(database.db, events, streams, limits);
   const avatars = new AvatarService(
     database.db,
@@ -377,6 +388,7 @@ export async function startServer(
       ['/api', avatarRoutes({ avatars, tokens })],
       ['/api/users', userRoutes(users, streams, tokens)],
       ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
+      ['/api/me', notificationRoutes({ tokens, notifications, db: database.db })],
       ['/api/me', meRoutes({ tokens, users, streamKeys, nextStream, userWhipUrl })],
       [
         '/api/live',
@@ -553,6 +565,7 @@ export async function startServer(
     },
     logger,
   });
+  const stopNotificationRelay = relayNotifications(io, events);
   const stopModerationRelay = relayModerationEvents(io, events, {
     clustered: redis !== undefined,
     onRemoteBan: ({ streamId, userId }) => media.closeViewerSessions(streamId, userId),
@@ -626,6 +639,8 @@ export async function startServer(
       await registry.close();
       stopRelay();
       stopModerationRelay();
+      stopNotificationRelay();
+      stopFollowerNotifications();
       stopLeaseSweep();
       lifecycle.close();
       publishing.close();
@@ -650,7 +665,7 @@ export async function startServer(
     io,
     database,
     events,
-    services: { users, streams, presence, comments, moderation, tokens },
+    services: { users, streams, presence, comments, moderation, tokens, notifications },
     media,
     registry,
     logger,

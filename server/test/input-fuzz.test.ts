@@ -147,6 +147,14 @@ const endpoints: Endpoint[] = [
     body: 'json',
     fields: ['title', 'description', 'isPrivate', 'tags'],
   },
+  { method: 'GET', path: '/api/me/notifications', body: 'none' },
+  {
+    method: 'POST',
+    path: '/api/me/notifications/read',
+    body: 'json',
+    fields: ['ids', 'before', 'all'],
+  },
+  { method: 'GET', path: '/api/me/following/live', body: 'none' },
 ];
 
 /** Every client event of the protocol, with the fields each reads. */

@@ -18,6 +18,7 @@ import type {
   ChatRole,
   JoinResult,
   LiveComment,
+  LiveNotification,
   LiveReaction,
   ModerationResult,
   StartedStream,
@@ -150,6 +151,11 @@ export interface ServerToClientEvents {
   live_banned: (payload: { streamId: string }) => void;
   /** This user's part in the stream's chat changed (to their own tabs): moderator or not. */
   live_role: (payload: { streamId: string; role: ChatRole }) => void;
+  /**
+   * Something for this user (to their own tabs on every node): someone they follow went live.
+   * It is stored unread; `GET /api/me/notifications` lists it with the same id.
+   */
+  notification: (notification: LiveNotification) => void;
 }
 
 export interface InterServerEvents {

@@ -16,6 +16,7 @@ export const LIMITS = {
   tagsMax: 10,
   commentMax: 500,
   commentPageMax: 100,
+  notificationPageMax: 50,
   sdpMax: 64 * 1024,
   candidateMax: 2048,
   /** A timeout lasts at most two weeks; longer is a ban. */
@@ -266,3 +267,21 @@ export const moderationHistoryQuery = z.object({
   /** A log entry id from a previous page's `nextBefore`. */
   before: id.optional(),
 });
+
+/** `GET /api/me/notifications`. */
+export const notificationsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(LIMITS.notificationPageMax).optional().default(20),
+  /** A previous page's `nextBefore` (the oldest one's time). */
+  before: z.iso.datetime({ offset: true }).optional(),
+});
+
+/**
+ * `POST /api/me/notifications/read`: the listed ones, every one up to a time (`before`, inclusive:
+ * the newest one the user has seen), or all of them.
+ */
+export const markNotificationsReadBody = z.union([
+  z.object({ ids: z.array(id).min(1).max(LIMITS.notificationPageMax) }).strict(),
+  z.object({ before: z.iso.datetime({ offset: true }) }).strict(),
+  z.object({ all: z.literal(true) }).strict(),
+]);
+export type MarkNotificationsReadBody = z.infer<typeof markNotificationsReadBody>;

@@ -291,3 +291,34 @@ export interface TagStreams {
   live: Stream[];
   recent: Stream[];
 }
+
+/** What a notification is about; today only that someone the user follows went live. */
+export type NotificationKind = 'live_started';
+
+/**
+ * One notification: `host` went live with `stream`. The same `id` names each follower's copy,
+ * so the socket message and the list agree on it.
+ */
+export interface LiveNotification {
+  id: string;
+  kind: NotificationKind;
+  createdAt: string;
+  /** False until the user opens their notifications (or marks it read). */
+  read: boolean;
+  host: PublicUser;
+  /** The stream as it is now: its title, and whether it is still live. */
+  stream: { streamId: string; title: string; status: StreamStatus; isPrivate: boolean };
+}
+
+/** `GET /api/me/notifications`: the newest first, with how many of all are unread. */
+export interface NotificationPage {
+  notifications: LiveNotification[];
+  unreadCount: number;
+  /** Pass as `before` for older ones; null when there are none. */
+  nextBefore: string | null;
+}
+
+/** `POST /api/me/notifications/read`: how many are still unread. */
+export interface NotificationsReadResult {
+  unreadCount: number;
+}

@@ -384,3 +384,36 @@ export const clusterNodes = pgTable('cluster_nodes', {
     .notNull()
     .defaultNow(),
 });
+
+/**
+ * What a user is told of: today, that someone they follow went live. One going-live is one row
+ * per follower, all with the same `id` (written by one INSERT … SELECT from `follows`), so one
+ * socket message carries it to every follower and still names each one's row.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['live_started'] }).notNull(),
+    actorId: uuid('actor_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    streamId: uuid('stream_id')
+      .notNull()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    /** Milliseconds, as a JavaScript date holds them: a page's `before` is exact. */
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 })
+      .notNull()
+      .defaultNow(),
+    readAt: timestamp('read_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.id] }),
+    // A stream tells each follower once, however often its start is reported.
+    uniqueIndex('notifications_user_stream_kind_idx').on(t.userId, t.streamId, t.kind),
+    index('notifications_user_created_idx').on(t.userId, t.createdAt.desc()),
+  ],
+);

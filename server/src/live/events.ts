@@ -2,6 +2,7 @@ import type {
   BroadcastMediaState,
   ChatRole,
   LiveComment,
+  LiveNotification,
   Reaction,
   Stream,
   ViewerCount,
@@ -63,6 +64,8 @@ export interface LiveEventMap {
   chat_role_changed: [change: { streamId: string; userId: string; role: ChatRole }];
   /** The host uploaded a new thumbnail; `thumbnail` is its URL, as the stream's JSON now has it. */
   thumbnail_updated: [update: { streamId: string; thumbnail: string }];
+  /** A notification was stored for each of `recipients` (one id for all of them). */
+  notification_created: [notification: LiveNotification, recipients: string[]];
 }
 
 /**

@@ -3,6 +3,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import { Link, useLocation } from 'react-router-dom';
 import { useAuth } from '../features/auth/AuthContext';
 import { signInPath } from '../features/auth/return-path';
+import { NotificationsMenu } from '../features/notifications/NotificationsMenu';
 import { Avatar } from './Avatar';
 import { productName } from './document-title';
 
@@ -26,7 +27,10 @@ export function Header() {
         <Radio className="h-6 w-6 text-rose-500" aria-hidden /> {productName}
       </Link>
       {session ? (
-        <ProfileMenu />
+        <div className="flex min-w-0 items-center gap-1">
+          <NotificationsMenu />
+          <ProfileMenu />
+        </div>
       ) : (
         !onAuthPage && (
           <Link

@@ -9,18 +9,28 @@ import { signInPath } from '../auth/return-path';
 import { GoLiveForm } from './GoLiveForm';
 import { StreamCard } from './StreamCard';
 import { useActiveStreams } from './useActiveStreams';
+import { useFollowedLive } from './useFollowedLive';
 
 /** `/`: who is live now, for everyone; going live for the signed in. */
 export function LivePage() {
   const { session, socket } = useAuth();
-  const { streams, error, loading } = useActiveStreams();
+  const active = useActiveStreams();
+  const followed = useFollowedLive();
+  const { error } = active;
+  const loading = active.loading || !followed.ready;
+  // Hosts the user follows come first, in a row of their own; nothing is listed until both are known.
+  const streams = loading ? [] : active.streams;
+  const following = streams.filter((s) => followed.streamIds.has(s.streamId));
+  const others = following.length
+    ? streams.filter((s) => !followed.streamIds.has(s.streamId))
+    : streams;
   const [connected, setConnected] = useState(socket.connected);
   useEffect(() => {
     setConnected(socket.connected);
     return socket.onConnection(setConnected);
   }, [socket]);
   useDocumentTitle('Live');
-  const empty = !loading && streams.length === 0;
+  const empty = !loading && active.streams.length === 0;
 
   return (
     <PageLayout className="mx-auto w-full max-w-5xl pb-12">
@@ -63,34 +73,51 @@ export function LivePage() {
             </section>
           )}
         </div>
-        <section
-          aria-labelledby="active-heading"
-          className={`${empty ? 'order-2' : 'order-1'} min-w-0 md:order-2`}
-        >
-          <h2 id="active-heading" className="mb-3 text-lg font-semibold">
-            Active streams
-          </h2>
-          {error && (
-            <p role="alert" className="text-rose-300">
-              {error}
-            </p>
+        <div className={`${empty ? 'order-2' : 'order-1'} flex min-w-0 flex-col gap-6 md:order-2`}>
+          {following.length > 0 && (
+            <section aria-labelledby="following-heading" data-testid="following-row">
+              <h2 id="following-heading" className="mb-3 text-lg font-semibold">
+                Following
+              </h2>
+              <ul className="flex flex-col gap-3">
+                <AnimatePresence initial={false}>
+                  {following.map((stream) => (
+                    <StreamCard key={stream.streamId} stream={stream} />
+                  ))}
+                </AnimatePresence>
+              </ul>
+            </section>
           )}
-          {empty ? (
-            <div className="py-12 text-center text-zinc-400" data-testid="empty-list">
-              <RadioTower className="mx-auto mb-4 h-12 w-12 opacity-50" aria-hidden />
-              <p>No one is live right now</p>
-              <p className="text-sm">{session ? 'Be the first to go live!' : 'Check back soon.'}</p>
-            </div>
-          ) : (
-            <ul className="flex flex-col gap-3" aria-live="polite">
-              <AnimatePresence initial={false}>
-                {streams.map((stream) => (
-                  <StreamCard key={stream.streamId} stream={stream} />
-                ))}
-              </AnimatePresence>
-            </ul>
-          )}
-        </section>
+          <section aria-labelledby="active-heading" className="min-w-0">
+            <h2 id="active-heading" className="mb-3 text-lg font-semibold">
+              {following.length > 0 ? 'Everyone else' : 'Active streams'}
+            </h2>
+            {error && (
+              <p role="alert" className="text-rose-300">
+                {error}
+              </p>
+            )}
+            {!loading && streams.length === 0 ? (
+              <div className="py-12 text-center text-zinc-400" data-testid="empty-list">
+                <RadioTower className="mx-auto mb-4 h-12 w-12 opacity-50" aria-hidden />
+                <p>No one is live right now</p>
+                <p className="text-sm">
+                  {session ? 'Be the first to go live!' : 'Check back soon.'}
+                </p>
+              </div>
+            ) : others.length === 0 && !loading ? (
+              <p className="text-sm text-zinc-400">No one else is live right now.</p>
+            ) : (
+              <ul className="flex flex-col gap-3" aria-live="polite">
+                <AnimatePresence initial={false}>
+                  {others.map((stream) => (
+                    <StreamCard key={stream.streamId} stream={stream} />
+                  ))}
+                </AnimatePresence>
+              </ul>
+            )}
+          </section>
+        </div>
       </div>
     </PageLayout>
   );

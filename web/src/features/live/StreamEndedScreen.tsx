@@ -1,6 +1,7 @@
 import type { Stream } from '@onair/protocol';
 import { useEffect, useState } from 'react';
 import { Button } from '../../components/Button';
+import { FollowButton } from '../../components/FollowButton';
 import { streamApi } from '../../lib/stream-api';
 import { useAuth } from '../auth/AuthContext';
 import { StreamCard } from './StreamCard';
@@ -9,10 +10,13 @@ import { StreamCard } from './StreamCard';
 export function StreamEndedScreen({
   streamId,
   hostName,
+  hostId,
   onLeave,
 }: {
   streamId: string;
   hostName?: string;
+  /** Offers to follow the host (to hear when they are live next). */
+  hostId?: string;
   onLeave: () => void;
 }) {
   const { session } = useAuth();
@@ -38,6 +42,7 @@ export function StreamEndedScreen({
     >
       <h1 className="text-2xl font-bold">This stream has ended</h1>
       {hostName && <p className="text-zinc-400">Thanks for watching {hostName}.</p>}
+      {hostId && <FollowButton userId={hostId} size="small" />}
       <Button onClick={onLeave}>Back to Live</Button>
       {others && others.length > 0 && (
         <section aria-labelledby="others-heading" className="mt-4 w-full text-left">

@@ -2,6 +2,7 @@ import type { Stream } from '@onair/protocol';
 import { Lock } from 'lucide-react';
 import { Link } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
+import { FollowButton } from '../../components/FollowButton';
 import { ShareButton } from '../../components/ShareButton';
 import { TagLink } from '../../components/TagLink';
 
@@ -18,12 +19,15 @@ export function StreamInfo({ stream }: { stream: Stream }) {
           <h1 className="break-words font-semibold leading-snug" data-testid="stream-title">
             {stream.title}
           </h1>
-          <Link
-            to={`/u/${stream.host.username}`}
-            className="block max-w-full truncate text-sm text-zinc-400 hover:text-zinc-200 hover:underline"
-          >
-            {stream.host.display_name}
-          </Link>
+          <div className="flex min-w-0 flex-wrap items-center gap-x-3 gap-y-1">
+            <Link
+              to={`/u/${stream.host.username}`}
+              className="block max-w-full truncate text-sm text-zinc-400 hover:text-zinc-200 hover:underline"
+            >
+              {stream.host.display_name}
+            </Link>
+            <FollowButton userId={stream.host.id} size="small" />
+          </div>
         </div>
         <ShareButton title={stream.title} url={`${location.origin}/live/${stream.streamId}`} />
       </div>

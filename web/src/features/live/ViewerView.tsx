@@ -62,6 +62,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
       <StreamEndedScreen
         streamId={stream.streamId}
         hostName={stream.host.display_name}
+        hostId={stream.host.id}
         onLeave={onLeave}
       />
     );

@@ -3,13 +3,13 @@ import { Calendar, Clock, Radio, Users } from 'lucide-react';
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
+import { FollowButton } from '../../components/FollowButton';
 import { useDocumentTitle } from '../../components/document-title';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { PageLayout } from '../../components/PageLayout';
 import { api } from '../../lib/api';
 import { describeError, failureCode } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
-import { FollowButton } from './FollowButton';
 
 const personNotFound = {
   heading: 'No one by that name',
@@ -89,7 +89,7 @@ function LoadedProfile({ username }: { username: string }) {
               Edit profile
             </Link>
           ) : (
-            <FollowButton profile={profile} onChange={load} />
+            <FollowButton userId={user.id} following={profile.isFollowing} onChange={load} />
           )}
         </div>
       </section>
