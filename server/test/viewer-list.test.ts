@@ -55,7 +55,10 @@ describe.each(engines)('the host’s viewer list on %s', (engine) => {
     const anonymous = await socketOf(undefined);
     await emitAck(anaSocket, 'join_live', { streamId });
     await emitAck(anonymous, 'join_live', { streamId });
-    const heardByViewers = [collect(anaSocket, 'viewer_joined'), collect(anonymous, 'viewer_joined')];
+    const heardByViewers = [
+      collect(anaSocket, 'viewer_joined'),
+      collect(anonymous, 'viewer_joined'),
+    ];
 
     const joined = nextEvent(hostSocket, 'viewer_joined', (e) => e.userId === ben.user.id);
     const benSocket = await socketOf(ben.token);

@@ -530,9 +530,7 @@ export class PresenceService {
   private async mergeFormerVisits(tx: Db, streamId: string, admitted: Entering[]): Promise<void> {
     const former = [
       ...new Set(
-        admitted.flatMap((e) =>
-          isSignedIn(e.viewer) ? e.formerly.map((f) => f.anonymousId) : [],
-        ),
+        admitted.flatMap((e) => (isSignedIn(e.viewer) ? e.formerly.map((f) => f.anonymousId) : [])),
       ),
     ];
     if (former.length === 0) return;
@@ -542,10 +540,7 @@ export class PresenceService {
     await tx
       .delete(streamViewers)
       .where(
-        and(
-          eq(streamViewers.streamId, streamId),
-          anyOf(streamViewers.anonymousId, over, 'text'),
-        ),
+        and(eq(streamViewers.streamId, streamId), anyOf(streamViewers.anonymousId, over, 'text')),
       );
   }
 
