@@ -139,7 +139,11 @@ function ViewerRow({
     <li className="flex flex-col" data-testid="viewer-list-entry">
       <div className="flex min-w-0 items-center gap-2">
         <Avatar user={viewer} size="h-6 w-6 text-xs" />
-        <span className="min-w-0 flex-1 truncate" title={`@${viewer.username}`}>
+        <span
+          className="min-w-0 flex-1 truncate"
+          title={`@${viewer.username}`}
+          data-testid="viewer-name"
+        >
           {name}
         </span>
         <button
