@@ -217,6 +217,27 @@ describe('the host view on every device, and the camera turned off for real', ()
     expect(await second.getByTestId('host-view').count()).toBe(1);
   }, 120_000);
 
+  it('lets a host whose stream has no publisher broadcast from the device that manages it', async () => {
+    const host = await registerUser(server, uniqueName('nopub'));
+    const started = await api(server.url)('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'Started, not sent' },
+    });
+    const streamId = started.body.streamId as string;
+    const page = await person(host);
+    await page.goto(`${server.url}/live/${streamId}`);
+    await expect
+      .poll(() => page.getByTestId('broadcast-status').textContent(), { timeout: 10_000 })
+      .toBe('WAITING');
+    expect((await probed(page)).getUserMediaCalls).toBe(0);
+    await page.getByRole('button', { name: 'Broadcast from this device' }).click();
+    await expect
+      .poll(() => page.getByTestId('broadcast-status').textContent(), { timeout: 15_000 })
+      .toBe('LIVE');
+    expect(await page.getByRole('button', { name: 'Turn camera off' }).count()).toBe(1);
+    expect((await probed(page)).getUserMediaCalls).toBeGreaterThan(0);
+  }, 60_000);
+
   it('stops the camera when turned off, and sends it again on the same connection when turned on', async () => {
     const host = await registerUser(server, uniqueName('camoff'));
     const viewer = await registerUser(server, uniqueName('camfan'));

@@ -182,8 +182,10 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
         } catch (e) {
           // The stream still holds this broadcaster's old publisher (a conflict) until it has
           // sent nothing for 2 s, or its node is known to be gone (within 10 s of its death),
-          // or the server sees its socket go; then this one takes the stream over.
-          if (!resuming || !isConflict(e) || closed || Date.now() > giveUpAt) throw e;
+          // or the server sees its socket go; then this one takes the stream over. The same on
+          // a first try: this tab went live, and a reload after a drop finds its old publisher.
+          // One that keeps sending is another device's: the conflict then reaches the page.
+          if (!isConflict(e) || closed || Date.now() > giveUpAt) throw e;
           await delay(republishRetryMs);
           if (closed) throw e;
         }
