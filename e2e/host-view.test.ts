@@ -238,6 +238,34 @@ describe('the host view on every device, and the camera turned off for real', ()
     expect((await probed(page)).getUserMediaCalls).toBeGreaterThan(0);
   }, 60_000);
 
+  it('counts a viewer once who watched signed out, then signed in on the same device', async () => {
+    const host = await registerUser(server, uniqueName('uniq'));
+    const viewer = await registerUser(server, uniqueName('uniqfan'));
+    const broadcaster = await person(host);
+    const streamId = await goLive(broadcaster, 'Counted once');
+
+    const browser = await launchChromium();
+    browsers.push(browser);
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}/live/${streamId}`);
+    await expect.poll(() => framesShown(page), { timeout: 15_000 }).toBeGreaterThan(5);
+    await page.getByRole('link', { name: 'Sign in' }).first().click();
+    await page.getByLabel('Username').fill(viewer.username);
+    await page.getByLabel('Password').fill(viewer.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(new RegExp(`/live/${streamId}$`));
+    await expect.poll(() => framesShown(page), { timeout: 15_000 }).toBeGreaterThan(5);
+    await expect
+      .poll(() => broadcaster.getByTestId('viewer-name').allTextContents(), { timeout: 10_000 })
+      .toEqual([viewer.user.display_name]);
+
+    await broadcaster.getByRole('button', { name: 'End stream' }).click();
+    await broadcaster.getByRole('dialog').getByRole('button', { name: 'End stream' }).click();
+    await expect
+      .poll(() => broadcaster.getByTestId('summary-unique').textContent(), { timeout: 10_000 })
+      .toBe('1');
+  }, 90_000);
+
   it('stops the camera when turned off, and sends it again on the same connection when turned on', async () => {
     const host = await registerUser(server, uniqueName('camoff'));
     const viewer = await registerUser(server, uniqueName('camfan'));
