@@ -172,6 +172,12 @@ export function BroadcasterView({
 
   const switchDevice = async (kind: 'audio' | 'video', deviceId: string) => {
     if (!media) return;
+    // The camera is off: it stays off, and opens on the new choice when turned on.
+    if (kind === 'video' && !camOn) {
+      rememberDevices({ ...rememberedDevices(), videoDeviceId: deviceId });
+      setSwitches((n) => n + 1);
+      return;
+    }
     try {
       const fresh = await navigator.mediaDevices.getUserMedia(
         kind === 'video'
@@ -180,12 +186,6 @@ export function BroadcasterView({
       );
       const track = fresh.getTracks()[0];
       if (!track) return;
-      // The camera is off: it stays off, and is opened on the new choice when turned on.
-      if (kind === 'video' && !camOn) {
-        track.stop();
-        rememberDevices({ ...rememberedDevices(), videoDeviceId: deviceId });
-        return;
-      }
       const old = media.getTracks().find((t) => t.kind === track.kind);
       await replaceTrack(kind, track);
       if (old) {
@@ -194,8 +194,9 @@ export function BroadcasterView({
       }
       media.addTrack(track);
       track.enabled = kind === 'audio' ? micOn : camOn;
+      // With the camera off, the camera remembered stays the one it will open on.
       rememberDevices({
-        videoDeviceId: deviceOf(media, 'video') || null,
+        videoDeviceId: deviceOf(media, 'video') || rememberedDevices().videoDeviceId,
         audioDeviceId: deviceOf(media, 'audio') || null,
       });
       // The same MediaStream (a new one would publish again): render so the pickers show it.
