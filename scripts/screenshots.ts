@@ -199,6 +199,14 @@ async function main() {
     await until(async () =>
       ((await host.getByTestId('viewer-others').textContent()) ?? '').includes('1 other'),
     );
+    // Dev drops by: Anna's chat column says so.
+    const devPage = await open(dev.token);
+    await devPage.goto(`${base}/live/${streamId}`);
+    await until(async () =>
+      ((await host.getByTestId('join-notices').textContent()) ?? '').includes(
+        'Dev Malhotra joined',
+      ),
+    );
     await both(host, '20-host-viewer-list');
     // Anna opens her stream on a second device: it manages the stream without its camera.
     const managing = await open(anna.token);
@@ -211,7 +219,7 @@ async function main() {
             ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
       ),
     );
-    await until(async () => (await managing.getByTestId('viewer-name').count()) === 2, 5000);
+    await until(async () => (await managing.getByTestId('viewer-name').count()) === 3, 5000);
     await both(managing, '21-host-managing-view');
 
     // Anna makes Cara a moderator and slows the chat down; Cara opens the actions on Ben's message.
