@@ -225,6 +225,35 @@ async function main() {
     await both(viewer, '05-viewer-with-chat');
     await both(host, '06-broadcaster-live');
 
+    // Someone watches without an account: Anna's list names Ben and Cara and counts the rest.
+    const anonymous = await open(null);
+    await anonymous.goto(`${base}/live/${streamId}`);
+    await until(async () =>
+      ((await host.getByTestId('viewer-others').textContent()) ?? '').includes('1 other'),
+    );
+    // Dev drops by: Anna's chat column says so.
+    const devPage = await open(dev.token);
+    await devPage.goto(`${base}/live/${streamId}`);
+    await until(async () =>
+      ((await host.getByTestId('join-notices').textContent()) ?? '').includes(
+        'Dev Malhotra joined',
+      ),
+    );
+    await both(host, '20-host-viewer-list');
+    // Anna opens her stream on a second device: it manages the stream without its camera.
+    const managing = await open(anna.token);
+    await managing.goto(`${base}/live/${streamId}`);
+    await until(() =>
+      managing.evaluate(
+        () =>
+          (document
+            .querySelector<HTMLVideoElement>('[data-testid="remote-video"]')
+            ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
+      ),
+    );
+    await until(async () => (await managing.getByTestId('viewer-name').count()) === 3, 5000);
+    await both(managing, '21-host-managing-view');
+
     // Anna makes Cara a moderator and slows the chat down; Cara opens the actions on Ben's message.
     await host.getByRole('tab', { name: 'Moderation' }).click();
     await host.getByLabel('Username of a new moderator').fill('cara');

@@ -235,6 +235,13 @@ export async function startServer(
       { kind: 'memory' },
       'Too many connection messages; slow down',
     ),
+    // A socket lives on one node: counted there, like joins.
+    viewerList: createLimit(
+      'viewer-list',
+      { points: 20, durationSeconds: 10 },
+      { kind: 'memory' },
+      'Asking for the viewer list too often; slow down',
+    ),
     hostActions: createLimit(
       'host-actions',
       options.rateLimits?.hostActions ?? { points: 30, durationSeconds: 30 },
@@ -539,6 +546,7 @@ export async function startServer(
     moderation,
     joinLeave: limits.joinLeave,
     hostActions: limits.hostActions,
+    viewerList: limits.viewerList,
     logger,
     whipUrl,
     onLeave: signalling.closeWatching,

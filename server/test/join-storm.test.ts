@@ -107,10 +107,11 @@ async function storm(sockets: ClientSocket[], streamId: string) {
   return { acks, ms: performance.now() - t0 };
 }
 
-async function settledDetails(url: string, streamId: string, expected: number) {
+/** The stream's details as its host reads them (`viewers[]` is theirs only). */
+async function settledDetails(url: string, host: TestUser, streamId: string, expected: number) {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const details = await api(url)('GET', `/api/live/${streamId}`);
+    const details = await api(url)('GET', `/api/live/${streamId}`, { token: host.token });
     if (details.body.viewerCount === expected || Date.now() > deadline) return details.body;
     await sleep(100);
   }
@@ -119,7 +120,7 @@ async function settledDetails(url: string, streamId: string, expected: number) {
 describe('a join storm on the embedded database', () => {
   it(`seats ${anonymousSockets} anonymous sockets and ${signedInUsers} users (one with two tabs) at once, counted exactly, and lets half of them go at once`, async () => {
     const entry = await node({});
-    const { streamId, hostSocket, users } = await liveStream(entry.url);
+    const { streamId, host, hostSocket, users } = await liveStream(entry.url);
     const counts = collect(hostSocket, 'viewer_count');
     const joined = collect(hostSocket, 'viewer_joined');
     const sockets = await socketsOn(entry.url, [
@@ -135,7 +136,7 @@ describe('a join storm on the embedded database', () => {
     expect(ms).toBeLessThan(stormBoundMs);
     expect(Math.max(...acks.map((a) => a.viewerCount!))).toBe(viewers);
 
-    const details = await settledDetails(entry.url, streamId, viewers);
+    const details = await settledDetails(entry.url, host, streamId, viewers);
     expect(details.viewerCount).toBe(viewers);
     expect(details.peakViewers).toBe(viewers);
     // Signed-in viewers are listed by name, each once however many tabs; the host never is.
@@ -149,7 +150,7 @@ describe('a join storm on the embedded database', () => {
     // one of the two tabs of the same user: that user stays.
     const leaving = [...sockets.slice(0, anonymousSockets / 2), sockets.at(-1)!];
     for (const socket of leaving) socket.close();
-    const after = await settledDetails(entry.url, streamId, viewers - anonymousSockets / 2);
+    const after = await settledDetails(entry.url, host, streamId, viewers - anonymousSockets / 2);
     expect(after.viewerCount).toBe(viewers - anonymousSockets / 2);
     expect(after.peakViewers).toBe(viewers);
     expect(after.viewers.filter((v: { leftAt: string | null }) => v.leftAt === null)).toHaveLength(
@@ -183,7 +184,7 @@ describe.skipIf(!process.env.DATABASE_URL)('a join storm across two nodes on Pos
     // One after the other: the first migrates the new database.
     const a = await node(shared);
     const b = await node(shared);
-    const { streamId, hostSocket, users } = await liveStream(a.url);
+    const { streamId, host, hostSocket, users } = await liveStream(a.url);
     const counts = collect(hostSocket, 'viewer_count');
     const half = anonymousSockets / 2;
     const onA = await socketsOn(a.url, [
@@ -206,7 +207,7 @@ describe.skipIf(!process.env.DATABASE_URL)('a join storm across two nodes on Pos
     expect(Math.max(stormA.ms, stormB.ms)).toBeLessThan(stormBoundMs);
 
     for (const url of [a.url, b.url]) {
-      const details = await settledDetails(url, streamId, viewers);
+      const details = await settledDetails(url, host, streamId, viewers);
       expect(details.viewerCount).toBe(viewers);
       expect(details.peakViewers).toBe(viewers);
     }

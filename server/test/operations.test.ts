@@ -97,7 +97,9 @@ describe('operations', () => {
       await first.close();
       const second = await startTestServer({ env });
       try {
-        const details = await api(second.url)('GET', `/api/live/${streamId}`);
+        const details = await api(second.url)('GET', `/api/live/${streamId}`, {
+          token: host.token,
+        });
         expect(details.body.viewerCount).toBe(1);
         const open = details.body.viewers.filter((v: any) => v.leftAt === null);
         expect(open.map((v: any) => v.user.id)).toEqual([overRest.user.id]);

@@ -51,7 +51,7 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
       ...sockets.map((s) => emitAck(s, 'join_live', { streamId })),
     ]);
     const joinedMs = performance.now() - joining;
-    const details = await request()('GET', `/api/live/${streamId}`);
+    const details = await request()('GET', `/api/live/${streamId}`, { token: host.token });
     expect(details.body.viewerCount).toBe(40);
     expect(details.body.peakViewers).toBe(40);
     expect(details.body.viewers).toHaveLength(40);
@@ -69,10 +69,11 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
       ...sockets.map((s) => s.close()),
     ]);
     const deadline = Date.now() + 5000;
-    let after = await request()('GET', `/api/live/${streamId}`);
+    const asHost = { token: host.token };
+    let after = await request()('GET', `/api/live/${streamId}`, asHost);
     while (after.body.viewerCount !== 0 && Date.now() < deadline) {
       await sleep(100);
-      after = await request()('GET', `/api/live/${streamId}`);
+      after = await request()('GET', `/api/live/${streamId}`, asHost);
     }
     expect(after.body.viewerCount).toBe(0);
     expect(after.body.peakViewers).toBe(40);
@@ -111,7 +112,7 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
 
     // Coming back reopens the viewer's record.
     await request()('POST', `/api/live/${streamId}/view`, { token: viewer.token });
-    const details = await request()('GET', `/api/live/${streamId}`);
+    const details = await request()('GET', `/api/live/${streamId}`, { token: host.token });
     expect(details.body.viewers[0]).toMatchObject({ leftAt: null });
     watcher.close();
   });
@@ -156,7 +157,8 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
       );
     }
     const present = new Set(tabs.filter((t) => t.joined).map((t) => t.user.user.id));
-    const details = async () => (await request()('GET', `/api/live/${streamId}`)).body;
+    const details = async () =>
+      (await request()('GET', `/api/live/${streamId}`, { token: host.token })).body;
     await expect.poll(async () => (await details()).viewerCount).toBe(present.size);
     const stillWatching = (await details()).viewers
       .filter((v: any) => v.leftAt === null)
@@ -221,7 +223,7 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
       const gone = await nextEvent(watcher, 'viewer_left', () => true, 4000);
       expect(gone).toEqual({ streamId, userId: viewer.user.id, username: viewer.username });
       expect(await count()).toBe(1);
-      const details = await r('GET', `/api/live/${streamId}`);
+      const details = await r('GET', `/api/live/${streamId}`, { token: owner.token });
       const record = details.body.viewers.find((v: any) => v.user.id === viewer.user.id);
       expect(record.leftAt).not.toBeNull();
     } finally {

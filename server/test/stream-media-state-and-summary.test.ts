@@ -179,8 +179,8 @@ describe.each(engines)(
         commentCount: 3,
       });
       expect(after.body.duration).toBeGreaterThanOrEqual(1);
-      // The plan's viewers[] lists the signed-in ones only.
-      const details = await request()('GET', `/api/live/${streamId}`);
+      // The plan's viewers[] lists the signed-in ones only, to the host.
+      const details = await request()('GET', `/api/live/${streamId}`, { token: host.token });
       expect(details.body.viewers.map((v: { user: { id: string } }) => v.user.id).sort()).toEqual(
         [viewer.user.id, other.user.id].sort(),
       );

@@ -226,7 +226,12 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
     }
     const active = (await request()('GET', '/api/live/active')).body.map((s: any) => s.streamId);
     expect(active).not.toContain(id);
-    const details = await request()('GET', `/api/live/${id}`);
+    // Who watched is the host's to know; anyone else gets the list empty.
+    expect((await request()('GET', `/api/live/${id}`)).body.viewers).toEqual([]);
+    expect(
+      (await request()('GET', `/api/live/${id}`, { token: follower.token })).body.viewers,
+    ).toEqual([]);
+    const details = await request()('GET', `/api/live/${id}`, { token: host.token });
     expect(details.body.viewers).toEqual([
       expect.objectContaining({
         user: expect.objectContaining({ id: stranger.user.id }),
@@ -255,7 +260,7 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
     expect(
       (await request()('POST', `/api/live/${id}/leave`, { token: follower.token })).body,
     ).toEqual({ success: true });
-    const details = await request()('GET', `/api/live/${id}`);
+    const details = await request()('GET', `/api/live/${id}`, { token: host.token });
     expect(details.body.viewerCount).toBe(0);
     expect(details.body.peakViewers).toBe(1);
     expect(details.body.viewers[0].leftAt).not.toBeNull();

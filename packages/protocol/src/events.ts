@@ -25,6 +25,7 @@ import type {
   Stream,
   ViewerCount,
   ViewerEvent,
+  ViewerList,
 } from './types';
 
 /** Room that carries one stream's events. */
@@ -72,6 +73,11 @@ export const clientEvents = {
   live_media_state: clientEvent(liveMediaStatePayload).acks(),
   /** One moderation action (same as `POST /api/live/:streamId/moderation`). Host and moderators. */
   live_moderate: clientEvent(liveModeratePayload).acks<ModerationResult>(),
+  /**
+   * Who is watching the stream now. Host only: viewers' identities never reach anyone else; the
+   * host then hears `viewer_joined` / `viewer_left` for signed-in viewers.
+   */
+  viewer_list: clientEvent(streamRef).acks<ViewerList>(),
 } as const;
 
 /**
@@ -108,7 +114,9 @@ export type ClientToServerEvents = {
 export interface ServerToClientEvents {
   live_started: (stream: Stream) => void;
   live_ended: (payload: { streamId: string; stream: Stream }) => void;
+  /** A signed-in viewer came (to the host's tabs only; anonymous watchers move the count only). */
   viewer_joined: (payload: ViewerEvent) => void;
+  /** A signed-in viewer went (to the host's tabs only). */
   viewer_left: (payload: ViewerEvent) => void;
   viewer_count: (payload: ViewerCount) => void;
   live_comment_added: (comment: LiveComment) => void;

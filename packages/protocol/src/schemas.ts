@@ -26,6 +26,10 @@ export const LIMITS = {
   blockedWordMax: 40,
   /** At most this many comments are replayed to a socket that rejoins after a drop. */
   missedCommentsMax: 500,
+  /** Anonymous ids a signed-in join may name as this device's earlier visits. */
+  formerAnonymousIdsMax: 5,
+  /** Signed-in viewers named in a host's viewer list; the rest are counted. */
+  viewerListMax: 200,
   moderationPageMax: 100,
 } as const;
 
@@ -155,7 +159,18 @@ export type StreamRef = z.infer<typeof streamRef>;
  * `join_live`. A client rejoining after its connection dropped names the last comment it has, and
  * the ack carries the ones stored since (`JoinResult.missedComments`).
  */
-export const joinLivePayload = z.object({ streamId: id, sinceCommentId: id.optional() });
+export const joinLivePayload = z.object({
+  streamId: id,
+  sinceCommentId: id.optional(),
+  /**
+   * A signed-in join: the ids this device watched the stream under before signing in (its
+   * anonymous sockets'), so the stream's unique viewers count that person once.
+   */
+  formerAnonymousIds: z
+    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/))
+    .max(LIMITS.formerAnonymousIdsMax)
+    .optional(),
+});
 export type JoinLivePayload = z.infer<typeof joinLivePayload>;
 
 export const liveCommentPayload = z.object({ streamId: id, comment: commentText });

@@ -159,10 +159,23 @@ export interface ViewerCount {
   viewerCount: number;
 }
 
+/** A signed-in viewer came or went: sent to the stream's host only, never to the room. */
 export interface ViewerEvent {
   streamId: string;
   userId: string;
   username: string;
+}
+
+/**
+ * Who is watching now, for the stream's host only (`viewer_list`): signed-in viewers by name (at
+ * most `LIMITS.viewerListMax`, by name), anonymous watchers as a count.
+ */
+export interface ViewerList {
+  streamId: string;
+  viewers: PublicUser[];
+  /** Signed-in viewers present, including any beyond the named ones. */
+  signedInCount: number;
+  anonymousCount: number;
 }
 
 /** The chat as one user sees it on joining: its rules now and where they stand in it. */

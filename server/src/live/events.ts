@@ -27,8 +27,9 @@ export interface SentReaction {
 export interface LiveEventMap {
   stream_started: [stream: Stream, audience: Audience];
   stream_ended: [stream: Stream, audience: Audience, reason: EndReason];
-  viewer_joined: [event: ViewerEvent];
-  viewer_left: [event: ViewerEvent];
+  /** A signed-in viewer came; only the stream's host (`hostId`) may learn who. */
+  viewer_joined: [event: ViewerEvent, hostId: string];
+  viewer_left: [event: ViewerEvent, hostId: string];
   viewer_count: [count: ViewerCount];
   comment_added: [comment: LiveComment];
   reaction_sent: [reaction: SentReaction];

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Stream, StreamViewer } from '@onair/protocol';
+import { LIMITS, type Stream, type StreamViewer, type ViewerList } from '@onair/protocol';
 import type { Db } from '../db/database';
 import {
   channelBans,
@@ -89,6 +89,8 @@ interface Entering {
   handle: PresenceHandle;
   leaseSeconds: number | null;
   confirm: ConfirmEntry | undefined;
+  /** A signed-in viewer's earlier anonymous visits on the same device (see `enter`). */
+  formerly: AnonymousViewer[];
 }
 
 interface Leaving {
@@ -176,15 +178,18 @@ export class PresenceService {
 
   /**
    * Holds `viewer` in the stream through a connection until `leave` (or the stream ends);
-   * `confirm` is asked under the stream's lock whether the entry is still wanted.
+   * `confirm` is asked under the stream's lock whether the entry is still wanted. `formerly`: a
+   * signed-in viewer's anonymous visits of this stream from the same device, before signing in;
+   * those that are over are merged into the user, so unique viewers count the person once.
    */
   enter(
     streamId: string,
     viewer: Viewer,
     handle: ConnectionHandle,
     confirm?: ConfirmEntry,
+    formerly: AnonymousViewer[] = [],
   ): Promise<JoinOutcome> {
-    return this.add(streamId, viewer, handle, null, confirm);
+    return this.add(streamId, viewer, handle, null, confirm, formerly);
   }
 
   /** A REST view: present for `leaseSeconds`; calling again renews the lease. */
@@ -211,6 +216,37 @@ export class PresenceService {
       joinedAt: r.viewer.joinedAt.toISOString(),
       leftAt: iso(r.viewer.leftAt),
     }));
+  }
+
+  /**
+   * Who is present now (the host's viewer list): signed-in viewers by name, at most
+   * `LIMITS.viewerListMax`, and how many are anonymous. Read from the shared table, so it is the
+   * same whichever node asks.
+   */
+  async currentViewers(streamId: string): Promise<ViewerList> {
+    const here = eq(streamPresence.streamId, streamId);
+    const [named, [counts]] = await Promise.all([
+      this.db
+        .selectDistinct(hostColumns)
+        .from(streamPresence)
+        .innerJoin(users, eq(users.id, streamPresence.userId))
+        .where(here)
+        .orderBy(users.displayName, users.id)
+        .limit(LIMITS.viewerListMax),
+      this.db
+        .select({
+          signedIn: sql<number>`count(distinct ${streamPresence.userId})::int`,
+          anonymous: sql<number>`count(distinct ${streamPresence.anonymousId})::int`,
+        })
+        .from(streamPresence)
+        .where(here),
+    ]);
+    return {
+      streamId,
+      viewers: named.map(toPublicUser),
+      signedInCount: counts?.signedIn ?? 0,
+      anonymousCount: counts?.anonymous ?? 0,
+    };
   }
 
   /** Distinct viewers ever present, signed in or anonymous (the host never is). */
@@ -339,6 +375,7 @@ export class PresenceService {
     handle: PresenceHandle,
     leaseSeconds: number | null,
     confirm?: ConfirmEntry,
+    formerly: AnonymousViewer[] = [],
   ): Promise<JoinOutcome> {
     const outcome = await this.changes.submit(streamId, {
       kind: 'enter',
@@ -346,6 +383,7 @@ export class PresenceService {
       handle,
       leaseSeconds,
       confirm,
+      formerly,
     });
     if (!outcome) throw new Error('a join was settled without its outcome');
     return outcome;
@@ -431,6 +469,7 @@ export class PresenceService {
         else if (!isHost) admitted.push(entry);
       });
       if (admitted.length === 0) return { stream, arrived: [] as Viewer[] };
+      await this.mergeFormerVisits(tx, streamId, admitted);
       // One row per viewer and handle: a statement may not upsert the same row twice.
       const rows = new Map<string, Entering>();
       for (const entry of admitted) rows.set(`${keyOf(entry.viewer)} ${entry.handle}`, entry);
@@ -481,6 +520,28 @@ export class PresenceService {
         },
       };
     });
+  }
+
+  /**
+   * A person who watched anonymously and then signed in on the same device is one viewer: the
+   * records of their anonymous visits that are over go (the user's own record stands for them).
+   * One still present stays: it is another connection, counted as such until it leaves.
+   */
+  private async mergeFormerVisits(tx: Db, streamId: string, admitted: Entering[]): Promise<void> {
+    const former = [
+      ...new Set(
+        admitted.flatMap((e) => (isSignedIn(e.viewer) ? e.formerly.map((f) => f.anonymousId) : [])),
+      ),
+    ];
+    if (former.length === 0) return;
+    const present = await presentAmong(tx, streamId, former);
+    const over = former.filter((key) => !present.has(key));
+    if (over.length === 0) return;
+    await tx
+      .delete(streamViewers)
+      .where(
+        and(eq(streamViewers.streamId, streamId), anyOf(streamViewers.anonymousId, over, 'text')),
+      );
   }
 
   /**
@@ -587,14 +648,14 @@ export class PresenceService {
     viewers: Viewer[],
     kind: 'viewer_joined' | 'viewer_left',
   ): void {
-    // The room hears who came and went among signed-in users; anonymous watchers are a count.
+    // The host hears who came and went among signed-in users; anonymous watchers are a count.
     for (const viewer of viewers)
       if (isSignedIn(viewer))
-        this.events.emit(kind, {
-          streamId: stream.streamId,
-          userId: viewer.userId,
-          username: viewer.username,
-        });
+        this.events.emit(
+          kind,
+          { streamId: stream.streamId, userId: viewer.userId, username: viewer.username },
+          stream.hostId,
+        );
     this.events.emit('viewer_count', {
       streamId: stream.streamId,
       viewerCount: stream.viewerCount,

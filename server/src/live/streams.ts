@@ -199,9 +199,10 @@ export class StreamService {
     return rows.map((r) => toStream(r.stream, r.host));
   }
 
+  /** `viewers` names who watched to the host only; anyone else gets the list empty. */
   async details(streamId: string, viewerId: string | undefined): Promise<StreamDetails> {
     const row = await this.visibleRow(streamId, viewerId);
-    const viewers = await this.presence.viewersOf(streamId);
+    const viewers = row.hostId === viewerId ? await this.presence.viewersOf(streamId) : [];
     return { ...toStream(row, await this.host(row.hostId)), viewers };
   }
 

@@ -3,6 +3,7 @@ import {
   type BroadcastMediaState,
   type LiveComment,
   type Stream,
+  type ViewerEvent,
 } from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { Audience, LiveEvents, SentReaction } from '../live/events';
@@ -144,10 +145,10 @@ export function relayLiveEvents(
     pendingThumbnails.set(update.streamId, update.thumbnail);
     scheduleListFlush();
   };
-  const onJoined = (e: { streamId: string; userId: string; username: string }) =>
-    io.to(streamRoom(e.streamId)).emit('viewer_joined', e);
-  const onLeft = (e: { streamId: string; userId: string; username: string }) =>
-    io.to(streamRoom(e.streamId)).emit('viewer_left', e);
+  // Who watches is for the host alone (their tabs on every node); the room hears the count.
+  const onJoined = (e: ViewerEvent, hostId: string) =>
+    io.to(userRoom(hostId)).emit('viewer_joined', e);
+  const onLeft = (e: ViewerEvent, hostId: string) => io.to(userRoom(hostId)).emit('viewer_left', e);
 
   const onComment = (comment: LiveComment) =>
     io.to(streamRoom(comment.streamId)).emit('live_comment_added', comment);

@@ -40,6 +40,7 @@ const signInTo: Record<Exclude<ClientEventName, AnonymousEvent>, string> = {
   live_comment: 'Sign in to chat',
   live_reaction: 'Sign in to react',
   live_moderate: 'Sign in to moderate',
+  viewer_list: 'Sign in to go live',
 };
 
 const isAnonymousEvent = (event: ClientEventName): event is AnonymousEvent =>

@@ -3,7 +3,13 @@ import type { Logger } from 'pino';
 import type { CommentService } from '../live/comments';
 import type { ModerationService } from '../live/moderation';
 import { AppError } from '../live/errors';
-import { presenceHandle, userIdOf, type PresenceService } from '../live/presence';
+import {
+  anonymousViewer,
+  isSignedIn,
+  presenceHandle,
+  userIdOf,
+  type PresenceService,
+} from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
 import type { ClientEventHandlers } from './client-events';
@@ -19,6 +25,8 @@ export interface LiveHandlerDeps {
   joinLeave: Limit;
   /** A host's starts, ends and media states per user, spent before the stream is read. */
   hostActions: Limit;
+  /** A host's viewer-list reads per socket (the list refreshes as people come and go). */
+  viewerList: Limit;
   logger: Logger;
   /** The absolute WHIP URL of a stream on this node, given to its host. */
   whipUrl: (streamId: string) => string;
@@ -35,6 +43,7 @@ export type LiveEventHandlers = Pick<
   | 'live_reaction'
   | 'end_live'
   | 'live_media_state'
+  | 'viewer_list'
 >;
 
 /**
@@ -47,7 +56,7 @@ export function liveHandlers(deps: LiveHandlerDeps): {
   handlers: LiveEventHandlers;
   leaveRooms: (socket: LiveSocket) => void;
 } {
-  const { streams, presence, comments, moderation, joinLeave, hostActions } = deps;
+  const { streams, presence, comments, moderation, joinLeave, hostActions, viewerList } = deps;
   const handleOf = (socket: LiveSocket) => presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */
@@ -87,8 +96,12 @@ export function liveHandlers(deps: LiveHandlerDeps): {
       return { stream: started };
     },
 
-    async join_live(socket, { streamId, sinceCommentId }) {
+    async join_live(socket, { streamId, sinceCommentId, formerAnonymousIds }) {
       const viewer = viewerOfSocket(socket);
+      // Only a signed-in join links earlier anonymous visits; another socket's own id never.
+      const formerly = isSignedIn(viewer)
+        ? (formerAnonymousIds ?? []).filter((id) => id !== socket.id).map(anonymousViewer.socket)
+        : [];
       const room = streamRoom(streamId);
       await joinLeave.take(socket.id);
       if (sinceCommentId) await comments.assertInStream(streamId, sinceCommentId);
@@ -97,12 +110,18 @@ export function liveHandlers(deps: LiveHandlerDeps): {
       // out. A socket that went meanwhile is not written at all.
       let seated = false;
       const joined = await presence
-        .enter(streamId, viewer, handleOf(socket), () => {
-          if (socket.disconnected) return false;
-          seated = !socket.inRoom(room);
-          socket.join(room);
-          return true;
-        })
+        .enter(
+          streamId,
+          viewer,
+          handleOf(socket),
+          () => {
+            if (socket.disconnected) return false;
+            seated = !socket.inRoom(room);
+            socket.join(room);
+            return true;
+          },
+          formerly,
+        )
         .catch((error: unknown) => {
           if (seated) socket.leave(room);
           throw error;
@@ -148,6 +167,14 @@ export function liveHandlers(deps: LiveHandlerDeps): {
       const { userId } = actorOfSocket(socket);
       await hostActions.take(userId);
       return { stream: await streams.end(streamId, userId) };
+    },
+
+    async viewer_list(socket, { streamId }) {
+      const { userId } = actorOfSocket(socket);
+      await viewerList.take(socket.id);
+      const row = await streams.visibleRow(streamId, userId);
+      if (row.hostId !== userId) throw AppError.forbidden('Only the host sees who is watching');
+      return presence.currentViewers(streamId);
     },
 
     async live_media_state(socket, { streamId, camera, microphone }) {

@@ -76,6 +76,11 @@ export class LiveSocket {
     );
   }
 
+  /** The server's id of the current connection (undefined while not connected). */
+  get id(): string | undefined {
+    return this.socket.id;
+  }
+
   get connected(): boolean {
     return this.socket.connected;
   }

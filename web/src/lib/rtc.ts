@@ -33,9 +33,13 @@ export async function publish(
 ): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers });
   try {
-    for (const track of media.getTracks()) {
+    // The camera may be off (its track stopped and gone): the video line is offered all the same,
+    // so turning it on later only replaces the sender's track, with no new offer.
+    const tracks: (MediaStreamTrack | 'video')[] = media.getTracks();
+    if (!media.getVideoTracks().length) tracks.push('video');
+    for (const track of tracks) {
       const { sender } = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
-      if (track.kind === 'video') {
+      if (track === 'video' || track.kind === 'video') {
         // Keep the camera's resolution and let the frame rate give way first.
         const params = sender.getParameters() as RTCRtpSendParameters & {
           degradationPreference?: string;
@@ -136,6 +140,41 @@ export function healthSampler(pc: RTCPeerConnection): () => Promise<StreamHealth
       health.kbps = Math.round(((bytes - previous.bytes) * 8) / (at - previous.at));
     health.lossPct = Math.round(lost * 10) / 10;
     previous = { bytes, at };
+    return health;
+  };
+}
+
+/**
+ * Incoming video health from `getStats`, for a host watching their own stream: what viewers
+ * receive, as a difference from the previous sample.
+ */
+export function inboundHealthSampler(pc: RTCPeerConnection): () => Promise<StreamHealth | null> {
+  let previous: { bytes: number; at: number; lost: number; received: number } | null = null;
+  return async () => {
+    let found: RTCInboundRtpStreamStats | null = null;
+    (await pc.getStats()).forEach((r: RTCStats) => {
+      const report = r as RTCInboundRtpStreamStats;
+      if (report.type === 'inbound-rtp' && report.kind === 'video') found = report;
+    });
+    if (!found) return null;
+    const r: RTCInboundRtpStreamStats = found;
+    const bytes = r.bytesReceived ?? 0;
+    const lost = r.packetsLost ?? 0;
+    const received = r.packetsReceived ?? 0;
+    const health: StreamHealth = {
+      kbps: 0,
+      fps: Math.round(r.framesPerSecond ?? 0),
+      width: r.frameWidth ?? 0,
+      height: r.frameHeight ?? 0,
+      lossPct: 0,
+    };
+    if (previous && r.timestamp > previous.at) {
+      health.kbps = Math.round(((bytes - previous.bytes) * 8) / (r.timestamp - previous.at));
+      const lostNow = lost - previous.lost;
+      const total = lostNow + received - previous.received;
+      health.lossPct = total > 0 ? Math.round((Math.max(0, lostNow) / total) * 1000) / 10 : 0;
+    }
+    previous = { bytes, at: r.timestamp, lost, received };
     return health;
   };
 }

@@ -13,11 +13,11 @@ import {
   videoConstraints,
 } from '../../lib/media-devices';
 import { useSession } from '../auth/AuthContext';
-import { ChatSidebar } from '../chat/ChatSidebar';
 import { useChatFeed } from '../chat/useChatFeed';
 import { DevicePickers, deviceOf } from './DevicePickers';
 import { EndSummary } from './EndSummary';
 import { clock } from './format';
+import { HostSidebar } from './HostSidebar';
 import { FloatingReactions } from './Reactions';
 import { useBroadcast } from './useLiveStreaming';
 import { useThumbnailUploads } from './useThumbnailUploads';
@@ -34,9 +34,12 @@ const phaseLabel = {
 export function BroadcasterView({
   stream,
   onLeave,
+  onPublishedElsewhere,
 }: {
   stream: StreamDetails;
   onLeave: () => void;
+  /** Another tab or device publishes this stream: this one manages it instead. */
+  onPublishedElsewhere?: () => void;
 }) {
   const { socket } = useSession();
   const [media, setMedia] = useState<MediaStream | null>(null);
@@ -53,7 +56,7 @@ export function BroadcasterView({
   /** Every camera stream this page opened, to be sure each one is released. */
   const opened = useRef<MediaStream | null>(null);
   const feed = useChatFeed(stream.streamId);
-  const { phase, health, error, viewerCount, chat, end, replaceTrack } = useBroadcast(
+  const { phase, health, error, errorCode, viewerCount, chat, end, replaceTrack } = useBroadcast(
     stream.streamId,
     media,
     feed.catchUp,
@@ -88,6 +91,17 @@ export function BroadcasterView({
     if (preview.current) preview.current.srcObject = media;
   }, [media]);
 
+  // The stream is published from elsewhere (another tab or device, or OBS): this page lets the
+  // camera go and manages the stream instead of fighting for it.
+  const elsewhere = useRef(onPublishedElsewhere);
+  elsewhere.current = onPublishedElsewhere;
+  useEffect(() => {
+    if (errorCode !== 'conflict' || !elsewhere.current) return;
+    release(opened.current);
+    setMedia(null);
+    elsewhere.current();
+  }, [errorCode]);
+
   useEffect(() => {
     if (ended) return;
     const timer = setInterval(() => setNow(Date.now()), 1000);
@@ -110,18 +124,63 @@ export function BroadcasterView({
 
   useThumbnailUploads(stream.streamId, preview, live && camOn);
 
-  const toggle = (kind: 'audio' | 'video') => {
-    const on = kind === 'audio' ? !micOn : !camOn;
-    media
-      ?.getTracks()
-      .filter((t) => t.kind === kind)
-      .forEach((t) => (t.enabled = on));
-    if (kind === 'audio') setMicOn(on);
-    else setCamOn(on);
+  /**
+   * Mute keeps the microphone open and sends silence: unmuting is instant (no first word cut,
+   * no permission asked again), and the silence keeps the connection alive while the camera is
+   * off too (the server treats a publisher that sends nothing as gone).
+   */
+  const toggleMicrophone = () => {
+    const on = !micOn;
+    media?.getAudioTracks().forEach((t) => (t.enabled = on));
+    setMicOn(on);
+  };
+
+  /**
+   * Off stops the camera (its light goes out) and sends no video; on opens it again and puts the
+   * new track on the same connection, so viewers stay connected and see it again.
+   */
+  const [camBusy, setCamBusy] = useState(false);
+  const toggleCamera = async () => {
+    if (!media || camBusy) return;
+    setCamBusy(true);
+    try {
+      if (camOn) {
+        for (const track of media.getVideoTracks()) {
+          track.stop();
+          media.removeTrack(track);
+        }
+        setCamOn(false);
+        await replaceTrack('video', null);
+      } else {
+        const fresh = await navigator.mediaDevices.getUserMedia({
+          video: videoConstraints(rememberedDevices().videoDeviceId),
+        });
+        const track = fresh.getVideoTracks()[0];
+        if (!track) return;
+        // Left meanwhile, or ended: the camera goes straight back off.
+        if (opened.current !== media) return track.stop();
+        media.addTrack(track);
+        await replaceTrack('video', track);
+        // A MediaStream whose tracks changed is not always redrawn: attach it again.
+        if (preview.current) preview.current.srcObject = media;
+        setCamOn(true);
+      }
+      setMediaError(null);
+    } catch (e) {
+      setMediaError(cameraError(e));
+    } finally {
+      setCamBusy(false);
+    }
   };
 
   const switchDevice = async (kind: 'audio' | 'video', deviceId: string) => {
     if (!media) return;
+    // The camera is off: it stays off, and opens on the new choice when turned on.
+    if (kind === 'video' && !camOn) {
+      rememberDevices({ ...rememberedDevices(), videoDeviceId: deviceId });
+      setSwitches((n) => n + 1);
+      return;
+    }
     try {
       const fresh = await navigator.mediaDevices.getUserMedia(
         kind === 'video'
@@ -131,15 +190,16 @@ export function BroadcasterView({
       const track = fresh.getTracks()[0];
       if (!track) return;
       const old = media.getTracks().find((t) => t.kind === track.kind);
-      await replaceTrack(track);
+      await replaceTrack(kind, track);
       if (old) {
         media.removeTrack(old);
         old.stop();
       }
       media.addTrack(track);
       track.enabled = kind === 'audio' ? micOn : camOn;
+      // With the camera off, the camera remembered stays the one it will open on.
       rememberDevices({
-        videoDeviceId: deviceOf(media, 'video') || null,
+        videoDeviceId: deviceOf(media, 'video') || rememberedDevices().videoDeviceId,
         audioDeviceId: deviceOf(media, 'audio') || null,
       });
       // The same MediaStream (a new one would publish again): render so the pickers show it.
@@ -255,7 +315,7 @@ export function BroadcasterView({
         <div className="flex min-w-0 flex-wrap items-end gap-2 border-t border-zinc-800 bg-zinc-950 p-3">
           <Button
             variant="secondary"
-            onClick={() => toggle('audio')}
+            onClick={toggleMicrophone}
             aria-pressed={!micOn}
             aria-label={micOn ? 'Mute microphone' : 'Unmute microphone'}
           >
@@ -267,7 +327,8 @@ export function BroadcasterView({
           </Button>
           <Button
             variant="secondary"
-            onClick={() => toggle('video')}
+            disabled={camBusy}
+            onClick={() => void toggleCamera()}
             aria-pressed={!camOn}
             aria-label={camOn ? 'Turn camera off' : 'Turn camera on'}
           >
@@ -301,15 +362,13 @@ export function BroadcasterView({
           </div>
         </div>
       </section>
-      <aside className="flex min-h-64 min-w-0 flex-1 flex-col border-zinc-800 md:h-full md:w-80 md:flex-none md:border-l">
-        <ChatSidebar
-          streamId={stream.streamId}
-          hostId={stream.host.id}
-          disabled={ended}
-          chat={chat}
-          feed={feed}
-        />
-      </aside>
+      <HostSidebar
+        streamId={stream.streamId}
+        hostId={stream.host.id}
+        ended={ended}
+        chat={chat}
+        feed={feed}
+      />
       {confirming && (
         <ConfirmDialog
           title="End your stream?"

@@ -8,6 +8,7 @@ import { describeError } from '../../lib/errors';
 import { parseTags } from '../../lib/tags';
 import { useSession } from '../auth/AuthContext';
 import { ObsPanel } from '../obs/ObsPanel';
+import { markPublishingHere } from './device-memory';
 import { CameraCheck } from './CameraCheck';
 
 const input = 'min-w-0 rounded-lg border border-zinc-700 bg-zinc-900 px-3 py-2 text-base';
@@ -73,6 +74,8 @@ export function GoLiveForm() {
         token: session.token,
         body: { title: title.trim(), description, tags: tagList, isPrivate },
       });
+      // This tab's camera publishes it; the host's other tabs and devices only manage it.
+      markPublishingHere(stream.streamId, true);
       navigate(`/live/${stream.streamId}`);
     } catch (e) {
       if (e instanceof ApiError && e.body?.code === 'already_live') {

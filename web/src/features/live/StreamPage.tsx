@@ -11,6 +11,8 @@ import { describeError, failureCode, type FailureCode } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
 import { BroadcasterView } from './BroadcasterView';
+import { isPublishingHere, markPublishingHere } from './device-memory';
+import { HostView } from './HostView';
 import { ViewerView } from './ViewerView';
 
 const streamNotFound = {
@@ -19,8 +21,8 @@ const streamNotFound = {
 };
 
 /**
- * `/live/:streamId`: the broadcaster's view for the host of a live stream, the viewer's for
- * everyone else (signed in or not). An id that cannot be a stream's is not found without asking
+ * `/live/:streamId`: the host's view for the host of a live stream (publishing or managing it),
+ * the viewer's for everyone else (signed in or not). An id that cannot be a stream's is not found without asking
  * the server.
  */
 export function StreamPage() {
@@ -127,10 +129,28 @@ function LoadedStream({ streamId }: { streamId: string }) {
   return (
     <PageLayout className="">
       {stream.host.id === session?.user.id ? (
-        <BroadcasterView stream={stream} onLeave={leave} />
+        <HostPage stream={stream} onLeave={leave} />
       ) : (
         <ViewerView stream={stream} onLeave={leave} />
       )}
     </PageLayout>
+  );
+}
+
+/**
+ * The host's own live stream: the tab that went live from the browser publishes it with its
+ * camera; every other tab or device of theirs (and every one, for a stream sent from OBS) manages
+ * it without touching the camera, unless the host chooses to broadcast from there.
+ */
+function HostPage({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
+  const [publishing, setPublishing] = useState(() => isPublishingHere(stream.streamId));
+  const choose = (here: boolean) => {
+    markPublishingHere(stream.streamId, here);
+    setPublishing(here);
+  };
+  return publishing ? (
+    <BroadcasterView stream={stream} onLeave={onLeave} onPublishedElsewhere={() => choose(false)} />
+  ) : (
+    <HostView stream={stream} onLeave={onLeave} onBroadcastHere={() => choose(true)} />
   );
 }

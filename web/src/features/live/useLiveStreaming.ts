@@ -6,6 +6,7 @@ import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../l
 import { receivesMedia, retryDelayMs, watchMedia } from '../../lib/media-watchdog';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
+import { anonymousVisits, rememberAnonymousVisit } from './device-memory';
 
 export type StreamPhase = 'joining' | 'live' | 'reconnecting' | 'waiting' | 'ended' | 'error';
 
@@ -80,8 +81,17 @@ function useRoom(
     const join = () => {
       const feed = catchUp.current;
       const sinceCommentId = feed?.since();
+      // Watching anonymously, this device remembers under which ids; signed in, it names them,
+      // so the host's unique viewers count this person once.
+      const anonymousId = socket.token === null ? socket.id : undefined;
+      if (anonymousId) rememberAnonymousVisit(streamId, anonymousId);
+      const formerAnonymousIds = socket.token === null ? [] : anonymousVisits(streamId);
       return socket
-        .request('join_live', sinceCommentId ? { streamId, sinceCommentId } : { streamId })
+        .request('join_live', {
+          streamId,
+          ...(sinceCommentId ? { sinceCommentId } : {}),
+          ...(formerAnonymousIds.length > 0 ? { formerAnonymousIds } : {}),
+        })
         .then((joined) => {
           if (sinceCommentId) feed?.settle(joined.missedComments ?? []);
           setStream(joined.stream);
@@ -138,6 +148,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [health, setHealth] = useState<StreamHealth | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [errorCode, setErrorCode] = useState<string | null>(null);
   const room = useRoom(streamId, () => setPhase('ended'), undefined, undefined, feed);
   const pcRef = useRef<RTCPeerConnection | null>(null);
   const { reconnects } = room;
@@ -171,8 +182,10 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
         } catch (e) {
           // The stream still holds this broadcaster's old publisher (a conflict) until it has
           // sent nothing for 2 s, or its node is known to be gone (within 10 s of its death),
-          // or the server sees its socket go; then this one takes the stream over.
-          if (!resuming || !isConflict(e) || closed || Date.now() > giveUpAt) throw e;
+          // or the server sees its socket go; then this one takes the stream over. The same on
+          // a first try: this tab went live, and a reload after a drop finds its old publisher.
+          // One that keeps sending is another device's: the conflict then reaches the page.
+          if (!isConflict(e) || closed || Date.now() > giveUpAt) throw e;
           await delay(republishRetryMs);
           if (closed) throw e;
         }
@@ -203,6 +216,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
       (e: unknown) => {
         if (closed) return;
         setError(describeError(e));
+        setErrorCode((e as SocketError).error?.code ?? null);
         setPhase((e as SocketError).error?.code === 'stream_ended' ? 'ended' : 'error');
       },
     );
@@ -217,11 +231,19 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     };
   }, [media, room.socket, session.token, streamId, reconnects, mediaRetries]);
 
-  /** Swaps the camera or microphone without renegotiating. */
-  const replaceTrack = useCallback(async (track: MediaStreamTrack) => {
-    const sender = pcRef.current?.getSenders().find((s) => s.track?.kind === track.kind);
-    await sender?.replaceTrack(track);
-  }, []);
+  /**
+   * Swaps the camera or microphone without renegotiating; `null` sends nothing of that kind (the
+   * camera turned off). Found by the transceiver's kind, since a sender may hold no track.
+   */
+  const replaceTrack = useCallback(
+    async (kind: 'audio' | 'video', track: MediaStreamTrack | null) => {
+      const transceiver = pcRef.current
+        ?.getTransceivers()
+        .find((t) => (t.sender.track ?? t.receiver.track).kind === kind);
+      await transceiver?.sender.replaceTrack(track);
+    },
+    [],
+  );
 
   /** Ends the stream; a failure is shown as the broadcast's error, never thrown. */
   const end = useCallback(async () => {
@@ -240,6 +262,8 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     phase: room.interrupted && phase !== 'ended' ? ('reconnecting' as const) : phase,
     health,
     error,
+    /** The failure's code: `conflict` when another tab or device publishes the stream. */
+    errorCode,
     viewerCount: room.viewerCount,
     chat: room.chat,
     end,
@@ -271,6 +295,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
   const failures = useRef(0);
   /** The viewer's current media connection, once it has one. */
   const watching = useRef<RTCPeerConnection | null>(null);
+  /** The same, for what is shown of it (the managing host's stream health). */
+  const [connection, setConnection] = useState<RTCPeerConnection | null>(null);
   const phaseRef = useRef(phase);
   phaseRef.current = phase;
 
@@ -356,6 +382,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
         if (closed) return connection.close();
         pc = connection;
         watching.current = connection;
+        setConnection(connection);
         setPhase((p) => (p === 'joining' || p === 'waiting' ? 'live' : p));
         pc.addEventListener('connectionstatechange', onState);
         // It may have connected before the listener was there.
@@ -383,6 +410,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       clearTimeout(retry);
       stopWatching?.();
       if (watching.current === pc) watching.current = null;
+      setConnection((current) => (current === pc ? null : current));
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
       away?.close();
@@ -399,5 +427,6 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     stream: room.stream,
     chat: room.chat,
     banned,
+    connection,
   };
 }
