@@ -75,7 +75,7 @@ describe('a private stream for outsiders (issue 18, point 7)', () => {
   };
 
   const send = async (page: Page, text: string) => {
-    await page.getByLabel('Message').fill(text);
+    await page.getByRole('textbox', { name: 'Message' }).fill(text);
     await page.getByRole('button', { name: 'Send message' }).click();
     await expect.poll(() => page.getByText(text).count()).toBeGreaterThan(0);
   };
@@ -128,13 +128,17 @@ describe('a private stream for outsiders (issue 18, point 7)', () => {
     expect(await why.textContent()).toBe(
       `This stream is for followers of ${hostUser.user.display_name}. Follow to watch and chat.`,
     );
-    await expect.poll(() => outsider.getByLabel('Message').isDisabled()).toBe(true);
+    await expect
+      .poll(() => outsider.getByRole('textbox', { name: 'Message' }).isDisabled())
+      .toBe(true);
     await expect.poll(() => showsVideo(outsider)).toBe(false);
     await shot(outsider, '03-unfollowed-phone');
 
     // Following again restores video and chat, still without a reload.
     await outsider.getByTestId('follow-to-watch').getByRole('button', { name: 'Follow' }).click();
-    await expect.poll(() => outsider.getByLabel('Message').isEnabled()).toBe(true);
+    await expect
+      .poll(() => outsider.getByRole('textbox', { name: 'Message' }).isEnabled())
+      .toBe(true);
     await expect.poll(() => why.count()).toBe(0);
     await expect.poll(() => framesDecoded(outsider), { timeout: 20_000 }).toBeGreaterThan(0);
     await send(outsider, 'Back again');
