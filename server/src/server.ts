@@ -474,7 +474,7 @@ export async function startServer(
       if (phase !== 'stopping') logger.error({ err }, 'could not join the realtime bus');
     });
     // What the other nodes broadcast while Redis was away is made good once it is back.
-    const resync = resyncRooms({ io, streams, moderation, media, logger });
+    const resync = resyncRooms({ io, streams, media, logger });
     redis.onUp(() => {
       void resync();
       // Ends announced while the bus was down were missed: the database has them.

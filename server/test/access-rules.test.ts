@@ -64,9 +64,16 @@ describe.each(engines)('access rules on %s', (engine) => {
 
   beforeAll(async () => {
     server = await startTestServer({ engine });
-    [host, follower, stranger, moderator, banned, timedOut, endedHost] = await Promise.all(
-      Array.from({ length: 7 }, () => registerUser(server)),
-    );
+    const register = () => registerUser(server);
+    [host, follower, stranger, moderator, banned, timedOut, endedHost] = await Promise.all([
+      register(),
+      register(),
+      register(),
+      register(),
+      register(),
+      register(),
+      register(),
+    ]);
     for (const user of [follower, moderator, banned, timedOut]) await follow(user, host);
     await follow(follower, endedHost);
     // A host has one live stream at a time: the live public stream is the moderator's own.
