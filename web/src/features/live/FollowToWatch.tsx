@@ -1,6 +1,6 @@
 import type { PublicUser } from '@onair/protocol';
 import { Lock, UserPlus } from 'lucide-react';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { Button } from '../../components/Button';
 import { api } from '../../lib/api';
@@ -16,7 +16,8 @@ export const followersOnlySentence = (owner: PublicUser): string =>
  * What someone who may not watch a private stream sees: whose it is (a link to their profile)
  * and "Follow to watch". Signed in, the Follow button (named "Follow", `aria-pressed` as on the
  * profile) follows at once and `onFollowed` lets the page in; signed out, "Sign in to follow"
- * comes first and brings them back to this stream.
+ * comes first and brings them back to this stream. Following from another tab lets this one in
+ * as well (`live_access_granted`).
  */
 export function FollowToWatch({
   owner,
@@ -30,8 +31,19 @@ export function FollowToWatch({
   /** Over the video of a page already open (after an unfollow), rather than a page of its own. */
   compact?: boolean;
 }) {
-  const { session } = useAuth();
+  const { session, socket } = useAuth();
   const [busy, setBusy] = useState(false);
+  const followed = useRef(onFollowed);
+  followed.current = onFollowed;
+
+  // Followed from another tab or device: the server tells every tab, and this one goes in too.
+  useEffect(
+    () =>
+      socket.on('live_access_granted', (e) => {
+        if (e.streamId === streamId) followed.current();
+      }),
+    [socket, streamId],
+  );
   const [error, setError] = useState<string | null>(null);
 
   const follow = async () => {
