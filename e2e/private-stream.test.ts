@@ -146,7 +146,7 @@ describe('a private stream for outsiders (issue 18, point 7)', () => {
     expect(await sameLoad(outsider)).toBe(true);
   }, 240_000);
 
-  it('shows a signed-in outsider on a wide screen the owner and Follow to watch, and keeps the stream off their list', async () => {
+  it('shows a signed-in outsider on a wide screen the owner and Follow to watch, keeps the stream off their list, and lets them in when they follow elsewhere', async () => {
     const hostUser = await registerUser(server, uniqueName('host'));
     const strangerUser = await registerUser(server, uniqueName('stranger'));
     const started = await api(server.url)('POST', '/api/live/start', {
@@ -165,6 +165,16 @@ describe('a private stream for outsiders (issue 18, point 7)', () => {
       'false',
     );
     await shot(stranger, '04-outsider-signed-in-wide');
+
+    // Following from elsewhere (another tab, the phone) lets this page in too.
+    await api(server.url)('POST', `/api/users/${hostUser.user.id}/follow`, {
+      token: strangerUser.token,
+    });
+    await expect.poll(() => screen.count()).toBe(0);
+    await expect.poll(() => stranger.getByText('Quiet room').count()).toBeGreaterThan(0);
+    await expect
+      .poll(() => stranger.getByRole('textbox', { name: 'Message' }).isEnabled())
+      .toBe(true);
     await api(server.url)('POST', `/api/live/end/${started.body.streamId}`, {
       token: hostUser.token,
     });
