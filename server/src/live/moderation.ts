@@ -88,16 +88,6 @@ export class ModerationService {
     return { entry, state: await this.stateOf(stream) };
   }
 
-  /** Whether `userId` is banned from the channel of `hostId`. */
-  isBanned(hostId: string, userId: string): Promise<boolean> {
-    return isBanned(this.db, hostId, userId);
-  }
-
-  /** Throws `banned` when `userId` is banned from the channel of `hostId`. */
-  async assertNotBanned(hostId: string, userId: string): Promise<void> {
-    if (await isBanned(this.db, hostId, userId)) throw AppError.banned();
-  }
-
   /** The state and the log of a stream, newest first; host and moderators only. */
   async view(
     streamId: string,
