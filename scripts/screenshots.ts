@@ -322,6 +322,17 @@ async function main() {
       ),
     );
     await both(viewer, '16-portrait-broadcast-viewer');
+
+    // A private stream's link opened by someone who does not follow its host: whose it is, and
+    // Follow to watch.
+    const erin = await register('erin', 'Erin Walsh');
+    const hidden = await request<StartedStream>('POST', '/api/live/start', {
+      token: erin.token,
+      body: { title: 'Band practice, friends only', description: '', tags: [], isPrivate: true },
+    });
+    await viewer.goto(`${base}/live/${hidden.body.streamId}`);
+    await until(() => viewer.getByTestId('follow-to-watch').isVisible());
+    await both(viewer, '20-private-stream-outsider');
   } finally {
     for (const b of browsers) await b.close();
     await server?.stop();

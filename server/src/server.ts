@@ -407,7 +407,6 @@ export async function startServer(
           streams,
           streamKeys,
           nextStream,
-          moderation,
           tokens,
           iceLinks,
           anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
@@ -515,7 +514,7 @@ export async function startServer(
       if (phase !== 'stopping') logger.error({ err }, 'could not join the realtime bus');
     });
     // What the other nodes broadcast while Redis was away is made good once it is back.
-    const resync = resyncRooms({ io, streams, moderation, media, logger });
+    const resync = resyncRooms({ io, streams, media, logger });
     redis.onUp(() => {
       void resync();
       // Ends announced while the bus was down were missed: the database has them.
@@ -532,7 +531,6 @@ export async function startServer(
     publish: publishing.publish,
     mediaPresence,
     streams,
-    moderation,
     joinLeave: limits.joinLeave,
     anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
     admission,
@@ -543,7 +541,6 @@ export async function startServer(
     streams,
     presence,
     comments,
-    moderation,
     joinLeave: limits.joinLeave,
     hostActions: limits.hostActions,
     viewerList: limits.viewerList,

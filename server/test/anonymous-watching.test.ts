@@ -155,8 +155,10 @@ describe.each(engines)('watching without an account on %s', (engine) => {
 
     for (const path of [`/api/live/${privateId}`, `/api/live/${privateId}/comments`]) {
       const hidden = await request(`GET`, path);
-      expect(hidden.status, path).toBe(404);
-      expect(hidden.body.error.code).toBe('not_found');
+      // Whose it is, so the page can offer to follow them; nothing of the stream itself.
+      expect(hidden.status, path).toBe(403);
+      expect(hidden.body.error.code).toBe('followers_only');
+      expect(hidden.body.error.owner.id).toBe(privateHost.user.id);
     }
   });
 
@@ -244,17 +246,17 @@ describe.each(engines)('watching without an account on %s', (engine) => {
     expect(await emitAck(anonymous, 'leave_live', { streamId })).toMatchObject({ ok: true });
   });
 
-  it('keeps anonymous sockets and WHEP out of a private stream, as if it did not exist', async () => {
+  it('keeps anonymous sockets and WHEP out of a private stream, naming only its owner', async () => {
     const { streamId } = await h.liveWithMedia(privateHost, true);
     const anonymous = await h.socketOf(undefined);
     for (const event of ['join_live', 'live_offer'] as const) {
       expect(await emitAck(anonymous, event, { streamId }), event).toMatchObject({
         ok: false,
-        error: { code: 'not_found' },
+        error: { code: 'followers_only', owner: { id: privateHost.user.id } },
       });
     }
     const { res } = await h.whep(streamId);
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(403);
     expect(server.media.stats().subscribers).toBe(0);
     expect(await h.countOf(streamId, privateHost.token)).toBe(0);
     // The follower, signed in, is let in: the refusal was about who asked.

@@ -190,9 +190,9 @@ describe('WHIP / WHEP and signalling refuse what they must', () => {
         },
         body: sdp,
       });
-    // Without a token, as with a stranger's: a private stream is not there.
-    expect((await whep(privateStream.streamId)).status).toBe(404);
-    expect((await whep(privateStream.streamId, other.token)).status).toBe(404);
+    // Without a token, as with a stranger's: a private stream is for followers (403).
+    expect((await whep(privateStream.streamId)).status).toBe(403);
+    expect((await whep(privateStream.streamId, other.token)).status).toBe(403);
     expect((await whep(privateStream.streamId, 'forged.token.value')).status).toBe(401);
     const publicStream = await start({ title: 'media' }, secondHost);
     // No publisher yet: nothing to watch (a wait, not a clash), and no viewer is recorded.

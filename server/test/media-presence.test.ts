@@ -134,10 +134,10 @@ describe('a media session implies presence', () => {
     expect(await countOf(server, streamId, host.token)).toBe(1);
 
     // Refused again, whichever way they ask.
-    expect((await watchOverWhep(server, ex, streamId)).status).toBe(404);
+    expect((await watchOverWhep(server, ex, streamId)).status).toBe(403);
     expect(await emitAck(exSocket, 'live_offer', { streamId })).toMatchObject({
       ok: false,
-      error: { code: 'not_found' },
+      error: { code: 'followers_only' },
     });
     expect(server.media.stats().subscribers).toBe(1);
   });

@@ -244,7 +244,7 @@ describe.each(engines)('WHIP with the persistent stream key (%s)', (engine) => {
       (await request('GET', `/api/live/${streamId}`, { token: host.token })).body,
     ).toMatchObject({ title: 'Followers only', isPrivate: true, status: 'live' });
     expect((await request('GET', `/api/live/${streamId}`, { token: stranger.token })).status).toBe(
-      404,
+      403,
     );
     const active = await request<{ streamId: string }[]>('GET', '/api/live/active', {
       token: stranger.token,

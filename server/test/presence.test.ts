@@ -285,14 +285,14 @@ describe.each(engines)('viewers and counts on %s', (engine) => {
       // And no way back in, as for anyone who does not follow the host.
       expect(await emitAck(exTabs[0]!, 'join_live', { streamId })).toMatchObject({
         ok: false,
-        error: { code: 'not_found' },
+        error: { code: 'followers_only' },
       });
       expect(
         (await request()('POST', `/api/live/${streamId}/view`, { token: ex.token })).status,
-      ).toBe(404);
+      ).toBe(403);
       expect(
         await emitAck(exTabs[1]!, 'live_comment', { streamId, comment: 'still here?' }),
-      ).toMatchObject({ ok: false, error: { code: 'not_found' } });
+      ).toMatchObject({ ok: false, error: { code: 'followers_only' } });
       expect(await count()).toBe(1);
     } finally {
       for (const socket of [hostSocket, loyalSocket, ...exTabs]) socket.close();

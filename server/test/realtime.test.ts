@@ -102,7 +102,7 @@ describe('Socket.IO events', () => {
     const strangerSocket = await socketOf(stranger);
     expect(await emitAck(strangerSocket, 'join_live', { streamId: privateId })).toMatchObject({
       ok: false,
-      error: { code: 'not_found' },
+      error: { code: 'followers_only' },
     });
     expect((await emitAck(await socketOf(follower), 'join_live', { streamId: privateId })).ok).toBe(
       true,

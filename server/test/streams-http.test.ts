@@ -159,23 +159,24 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
         (s: any) => s.streamId,
       );
       expect(byUser.includes(id), `${who} user streams`).toBe(allowed);
+      // Outsiders are told whose stream it is (403 followers_only), nothing more.
       expect((await request()('GET', `/api/live/${id}`, { token })).status, `${who} details`).toBe(
-        allowed ? 200 : 404,
+        allowed ? 200 : 403,
       );
       expect(
         (await request()('GET', `/api/live/${id}/comments`, { token })).status,
         `${who} history`,
-      ).toBe(allowed ? 200 : 404);
+      ).toBe(allowed ? 200 : 403);
       if (user) {
         expect(
           (await request()('POST', `/api/live/${id}/view`, { token })).status,
           `${who} view`,
-        ).toBe(allowed ? 200 : 404);
+        ).toBe(allowed ? 200 : 403);
         expect(
           (await request()('POST', `/api/live/${id}/comment`, { token, body: { comment: 'hi' } }))
             .status,
           `${who} comment`,
-        ).toBe(allowed ? 201 : 404);
+        ).toBe(allowed ? 201 : 403);
       } else {
         expect((await request()('POST', `/api/live/${id}/view`)).status).toBe(401);
         expect(

@@ -1,3 +1,5 @@
+import type { PublicUser } from './types';
+
 /** Every error a client can see, by code. The server maps each to one HTTP status (server/src/http/errors.ts). */
 export const ERROR_CODES = [
   'invalid_input',
@@ -14,6 +16,11 @@ export const ERROR_CODES = [
   /** The stream is live but its broadcaster is not sending yet (or is reconnecting): wait for them. */
   'no_publisher',
   'not_in_room',
+  /**
+   * A private stream, and this caller neither hosts it nor follows its host: `owner` says whose it
+   * is (nothing else about the stream), so the page can offer to follow them.
+   */
+  'followers_only',
   /** A moderator timed this user out of the stream's chat for a while. */
   'timed_out',
   /** The host banned this user from all of their streams. */
@@ -33,6 +40,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Fields some errors carry beside their code and message. */
 export interface ErrorDetails {
+  /** Whose private stream this is: the public identity their profile shows anyway. */
+  followers_only: { owner: PublicUser };
   /** The host already has a live stream (one at a time): this is it, to go back to. */
   already_live: { streamId: string };
   /** Seconds after which trying again may succeed (REST sends the same as `Retry-After`). */

@@ -130,6 +130,11 @@ export interface ServerToClientEvents {
    * has taken their tabs out of its room and closed their media for it.
    */
   live_access_revoked: (payload: { streamId: string }) => void;
+  /**
+   * This user may now watch a private stream they were kept out of (they followed its host):
+   * to their own tabs, which join again (a tab that was refused or revoked retries its join).
+   */
+  live_access_granted: (payload: { streamId: string }) => void;
   /** The broadcaster turned their camera or microphone on or off. */
   live_media_state: (payload: { streamId: string } & BroadcastMediaState) => void;
   /** A new thumbnail of a stream (to the room and the list pages, like `viewer_count`). */

@@ -18,6 +18,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   conflict: 409,
   no_publisher: 409,
   not_in_room: 403,
+  followers_only: 403,
   timed_out: 403,
   banned: 403,
   slow_mode: 429,

@@ -1,6 +1,6 @@
 import type { ChatRole, PublicUser } from '@onair/protocol';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/database';
 import {
   channelBans,
@@ -8,12 +8,13 @@ import {
   channelModerators,
   chatCooldowns,
   chatTimeouts,
+  follows,
   liveStreams,
   users,
 } from '../db/schema';
+import { denialError, judgeChat, judgeSight, type Standing } from './access';
 import type { BlockedWordsCache } from './blocked-words';
 import { AppError } from './errors';
-import { visibleTo } from './stream-rows';
 import { toPublicUser } from './users';
 
 /** Milliseconds since the epoch of a timestamp expression, as a number on both drivers. */
@@ -47,18 +48,30 @@ export interface ChatGate {
   /** The database's clock (ms since the epoch), which timeouts and slow mode are measured by. */
   now: number;
   author: PublicUser;
+  /** What `access.ts` judges their chatting by. */
+  standing: Standing;
 }
+
+const owner = alias(users, 'owner');
 
 /**
  * Reads the stream, the author and the chat's rules for them in one query: the chat's hot path
  * pays one round trip for its checks, and every node sees the same rules at once. A stream the
- * user may not see is "not found".
+ * user may not see is refused as `access.ts` says (`followers_only`, naming its owner).
  */
 export async function readChatGate(db: Db, streamId: string, userId: string): Promise<ChatGate> {
   const [row] = await db
     .select({
       hostId: liveStreams.hostId,
       status: liveStreams.status,
+      isPrivate: liveStreams.isPrivate,
+      follows: sql<boolean>`exists (select 1 from ${follows} f where f.follower_id = ${users.id} and f.followee_id = ${liveStreams.hostId})`,
+      owner: {
+        id: owner.id,
+        username: owner.username,
+        displayName: owner.displayName,
+        avatarUrl: owner.avatarUrl,
+      },
       slowModeSeconds: liveStreams.slowModeSeconds,
       role: chatRoleSql(liveStreams.hostId, users.id),
       banned: bannedSql(liveStreams.hostId, users.id),
@@ -81,20 +94,36 @@ export async function readChatGate(db: Db, streamId: string, userId: string): Pr
     })
     .from(liveStreams)
     .innerJoin(users, eq(users.id, userId))
-    .where(and(eq(liveStreams.streamId, streamId), visibleTo(userId)))
+    .innerJoin(owner, eq(owner.id, liveStreams.hostId))
+    .where(eq(liveStreams.streamId, streamId))
     .limit(1);
   if (!row) throw AppError.notFound();
+  const timedOutUntil = row.timedOutUntil === null ? null : new Date(row.timedOutUntil);
+  const now = row.now ?? Date.now();
+  const standing: Standing = {
+    stream: row,
+    userId,
+    owner: toPublicUser(row.owner),
+    follows: row.follows,
+    banned: row.banned,
+    role: row.role,
+    timedOutUntil,
+    now,
+  };
+  const hidden = judgeSight(standing);
+  if (hidden) throw denialError(hidden);
   return {
     hostId: row.hostId,
     status: row.status,
     role: row.role,
     banned: row.banned,
-    timedOutUntil: row.timedOutUntil === null ? null : new Date(row.timedOutUntil),
+    timedOutUntil,
     slowModeSeconds: row.slowModeSeconds,
     blockedWords: row.blockedWords ?? [],
     lastCommentAt: row.lastCommentAt,
-    now: row.now ?? Date.now(),
+    now,
     author: toPublicUser(row.user),
+    standing,
   };
 }
 
@@ -141,15 +170,14 @@ export async function claimSlowModeTurn(
 }
 
 /**
- * Refuses a comment the chat's rules do not let through, cheapest rule first: an ended stream,
- * a ban, a running timeout, a blocked word (everyone, the host too: the list is the channel's
- * own standard), then slow mode (the host and moderators are exempt). Slow mode's check here is
- * a first look; `claimSlowModeTurn` settles it.
+ * Refuses a comment the chat's rules do not let through, cheapest rule first: who may chat at
+ * all (`judgeChat`: an ended stream, a ban, a running timeout), then a blocked word (everyone,
+ * the host too: the list is the channel's own standard), then slow mode (the host and
+ * moderators are exempt). Slow mode's check here is a first look; `claimSlowModeTurn` settles it.
  */
 export function assertMayComment(gate: ChatGate, text: string, blocked: BlockedWordsCache): void {
-  if (gate.status !== 'live') throw AppError.streamEnded();
-  if (gate.banned) throw AppError.banned();
-  if (gate.timedOutUntil) throw AppError.timedOut(gate.timedOutUntil, gate.now);
+  const refused = judgeChat(gate.standing);
+  if (refused) throw denialError(refused);
   if (gate.blockedWords.length > 0 && blocked.of(gate.blockedWords).matches(text))
     throw AppError.blockedWord();
   if (slowModeApplies(gate) && gate.lastCommentAt !== null) {

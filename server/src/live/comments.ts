@@ -18,6 +18,7 @@ import {
   readChatGate,
   slowModeApplies,
 } from './chat-gate';
+import { allowedOrThrow } from './access';
 import { AppError } from './errors';
 import type { LiveEvents, SentReaction } from './events';
 import type { Limit } from './rate-limits';
@@ -195,7 +196,7 @@ export class CommentService {
   ): Promise<SentReaction> {
     await this.limits.reactions.take(actor.userId);
     await admit?.();
-    await this.streams.liveRow(streamId, actor.userId);
+    allowedOrThrow(await this.streams.access.mayWatch(streamId, actor.userId));
     const sent: SentReaction = {
       streamId,
       reaction,

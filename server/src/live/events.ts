@@ -44,6 +44,8 @@ export interface LiveEventMap {
    * presence is gone; the transports take them out of its room and close their media for it.
    */
   access_revoked: [revocation: { streamId: string; userId: string }];
+  /** A user may now see a private stream (they followed its host): their open pages may join. */
+  access_granted: [grant: { streamId: string; userId: string }];
   /** A moderator deleted a comment (soft: history omits it from now on). */
   comment_deleted: [deletion: { streamId: string; commentId: string }];
   /**

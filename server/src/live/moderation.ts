@@ -24,6 +24,7 @@ import {
   users,
 } from '../db/schema';
 import { isBanned, isModerator } from './chat-gate';
+import { denialError } from './access';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import type { PresenceService } from './presence';
@@ -85,8 +86,7 @@ export class ModerationService {
     action: ModerationActionBody,
   ): Promise<ModerationResult> {
     await this.limits.actions.take(actorId);
-    const stream = await this.streams.visibleRow(streamId, actorId);
-    const authority = await this.authorityOf(stream.hostId, actorId);
+    const { stream, authority } = await this.authorityOver(streamId, actorId);
     if (hostOnly.has(action.action) && authority !== 'host')
       throw AppError.forbidden('Only the host can appoint or remove moderators');
     if (needsLiveStream.has(action.action) && stream.status !== 'live')
@@ -98,24 +98,13 @@ export class ModerationService {
     return { entry, state: await this.stateOf(stream) };
   }
 
-  /** Whether `userId` is banned from the channel of `hostId`. */
-  isBanned(hostId: string, userId: string): Promise<boolean> {
-    return isBanned(this.db, hostId, userId);
-  }
-
-  /** Throws `banned` when `userId` is banned from the channel of `hostId`. */
-  async assertNotBanned(hostId: string, userId: string): Promise<void> {
-    if (await isBanned(this.db, hostId, userId)) throw AppError.banned();
-  }
-
   /** The state and the log of a stream, newest first; host and moderators only. */
   async view(
     streamId: string,
     userId: string,
     page: { limit: number; before?: string | undefined },
   ): Promise<ModerationView> {
-    const stream = await this.streams.visibleRow(streamId, userId);
-    await this.authorityOf(stream.hostId, userId);
+    const { stream } = await this.authorityOver(streamId, userId);
     const rows = await this.entries(
       and(
         eq(moderationLog.streamId, streamId),
@@ -134,11 +123,14 @@ export class ModerationService {
     };
   }
 
-  private async authorityOf(hostId: string, userId: string): Promise<Authority> {
-    if (hostId === userId) return 'host';
-    if (!(await isModerator(this.db, hostId, userId)))
-      throw AppError.forbidden('Only the host and their moderators can moderate this chat');
-    return 'moderator';
+  /** The stream, if `userId` may moderate it (`StreamAccess.mayModerate`), and as whom. */
+  private async authorityOver(
+    streamId: string,
+    userId: string,
+  ): Promise<{ stream: StreamRow; authority: Authority }> {
+    const access = await this.streams.access.mayModerate(streamId, userId);
+    if (!access.ok) throw denialError(access.denial);
+    return { stream: access.stream, authority: access.role === 'host' ? 'host' : 'moderator' };
   }
 
   private apply(

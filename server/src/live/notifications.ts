@@ -9,7 +9,8 @@ import { and, desc, eq, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/database';
 import { channelBans, follows, liveStreams, notifications, users } from '../db/schema';
 import type { LiveEvents } from './events';
-import { hostColumns, visibleTo } from './stream-rows';
+import { visibleTo } from './access';
+import { hostColumns } from './stream-rows';
 import { toPublicUser } from './users';
 
 /**

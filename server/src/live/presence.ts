@@ -10,6 +10,7 @@ import {
   streamViewers,
   users,
 } from '../db/schema';
+import { denialError, judgeWatch } from './access';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import { KeyedBatches, type Settlement } from './KeyedBatches';
@@ -273,16 +274,7 @@ export class PresenceService {
    * rooms and media. Call it after the follow is gone, so no new join can slip in meanwhile.
    */
   async revokeFollower(hostId: string, userId: string): Promise<void> {
-    const streams = await this.db
-      .select({ streamId: liveStreams.streamId })
-      .from(liveStreams)
-      .where(
-        and(
-          eq(liveStreams.hostId, hostId),
-          eq(liveStreams.status, 'live'),
-          eq(liveStreams.isPrivate, true),
-        ),
-      );
+    const streams = await this.livePrivateStreamsOf(hostId);
     if (streams.length === 0) return;
     const [user] = await this.db
       .select({ username: users.username })
@@ -294,6 +286,29 @@ export class PresenceService {
       await this.remove(streamId, { userId, username: user.username }, undefined);
       this.events.emit('access_revoked', { streamId, userId });
     }
+  }
+
+  /**
+   * `userId` now follows `hostId`: `access_granted` tells their open pages of the host's live
+   * private streams (kept out until now) that they may join. Call it after the follow is stored,
+   * so the join it prompts is admitted.
+   */
+  async grantFollower(hostId: string, userId: string): Promise<void> {
+    for (const { streamId } of await this.livePrivateStreamsOf(hostId))
+      this.events.emit('access_granted', { streamId, userId });
+  }
+
+  private livePrivateStreamsOf(hostId: string): Promise<{ streamId: string }[]> {
+    return this.db
+      .select({ streamId: liveStreams.streamId })
+      .from(liveStreams)
+      .where(
+        and(
+          eq(liveStreams.hostId, hostId),
+          eq(liveStreams.status, 'live'),
+          eq(liveStreams.isPrivate, true),
+        ),
+      );
   }
 
   /** Ends the REST views whose lease ran out; returns how many users left because of it. */
@@ -451,24 +466,31 @@ export class PresenceService {
           }),
         ),
       ];
-      const followers = stream.isPrivate ? await followersAmong(tx, stream.hostId, guests) : null;
+      const followers = stream.isPrivate
+        ? await followersAmong(tx, stream.hostId, guests)
+        : new Set<string>();
       // Read under the stream's lock, which a ban's `expel` takes after storing it: a join
       // either sees the ban or is undone by the expel.
       const banned = await bannedAmong(tx, stream.hostId, guests);
+      const host = await readHost(tx, stream.hostId);
+      const owner = toPublicUser(host);
       const admitted: Entering[] = [];
       entries.forEach((entry, i) => {
         const userId = userIdOf(entry.viewer);
-        const isHost = userId === stream.hostId;
-        // An anonymous watcher sees public streams only: a private one is "not found".
-        if (followers && !isHost && !(userId && followers.has(userId)))
-          refusals.set(i, AppError.notFound());
-        else if (stream.status !== 'live') refusals.set(i, AppError.streamEnded());
-        else if (userId && !isHost && banned.has(userId)) refusals.set(i, AppError.banned());
+        // The same rule as every transport's (`access.ts`), over facts read for the whole batch.
+        const denial = judgeWatch({
+          stream,
+          userId,
+          owner,
+          follows: userId !== undefined && followers.has(userId),
+          banned: userId !== undefined && banned.has(userId),
+        });
+        if (denial) refusals.set(i, denialError(denial));
         else if (entry.confirm && !entry.confirm())
           refusals.set(i, AppError.unauthorized('Disconnected'));
-        else if (!isHost) admitted.push(entry);
+        else if (userId !== stream.hostId) admitted.push(entry);
       });
-      if (admitted.length === 0) return { stream, arrived: [] as Viewer[] };
+      if (admitted.length === 0) return { stream, host, arrived: [] as Viewer[] };
       await this.mergeFormerVisits(tx, streamId, admitted);
       // One row per viewer and handle: a statement may not upsert the same row twice.
       const rows = new Map<string, Entering>();
@@ -492,7 +514,7 @@ export class PresenceService {
         const key = keyOf(entry.viewer);
         if (!present.has(key)) arrived.set(key, entry.viewer);
       }
-      if (arrived.size === 0) return { stream, arrived: [] as Viewer[] };
+      if (arrived.size === 0) return { stream, host, arrived: [] as Viewer[] };
       const arrivals = [...arrived.values()].map(columnsOf);
       await tx.execute(sql`insert into ${streamViewers} (stream_id, user_id, anonymous_id)
         select ${streamId}, u, a
@@ -501,12 +523,13 @@ export class PresenceService {
         on conflict (stream_id, viewer) do update set joined_at = now(), left_at = null`);
       return {
         stream: await this.adjustCount(tx, streamId, arrived.size),
+        host,
         arrived: [...arrived.values()],
       };
     });
     if (change === null) return entries.map((_, i) => ({ ok: false, error: refusals.get(i) }));
     if (change.arrived.length > 0) this.report(change.stream, change.arrived, 'viewer_joined');
-    const stream = toStream(change.stream, await readHost(this.db, change.stream.hostId));
+    const stream = toStream(change.stream, change.host);
     return entries.map((entry, i) => {
       const refusal = refusals.get(i);
       if (refusal) return { ok: false, error: refusal };

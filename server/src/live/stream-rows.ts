@@ -1,7 +1,7 @@
 import type { Stream } from '@onair/protocol';
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/database';
-import { follows, liveStreams, users } from '../db/schema';
+import { liveStreams, users } from '../db/schema';
 import { AppError } from './errors';
 import { toPublicUser } from './users';
 
@@ -41,32 +41,11 @@ export function toStream(row: StreamRow, host: HostRow): Stream {
   };
 }
 
-/** SQL that holds when `viewerId` may see the stream: it is public, theirs, or its host is followed. */
-export function visibleTo(viewerId: string | undefined): SQL {
-  if (!viewerId) return sql`${liveStreams.isPrivate} = false`;
-  return sql`(${liveStreams.isPrivate} = false or ${liveStreams.hostId} = ${viewerId} or exists (
-    select 1 from ${follows} where ${follows.followerId} = ${viewerId} and ${follows.followeeId} = ${liveStreams.hostId}))`;
-}
-
 /**
- * Locks the stream's row if `viewerId` (undefined: an anonymous watcher) may see it (404 otherwise). Every change of a stream's
- * presence or counts happens under this lock, which is what makes the counts exact.
+ * Locks the stream's row whoever may see it (who may is `access.ts`'s to say); undefined when
+ * there is no such stream. Every change of a stream's presence or counts happens under this
+ * lock, which is what makes the counts exact.
  */
-export async function lockVisibleStream(
-  tx: Db,
-  streamId: string,
-  viewerId: string | undefined,
-): Promise<StreamRow> {
-  const [row] = await tx
-    .select()
-    .from(liveStreams)
-    .where(and(eq(liveStreams.streamId, streamId), visibleTo(viewerId)))
-    .for('update', { of: liveStreams });
-  if (!row) throw AppError.notFound();
-  return row;
-}
-
-/** Locks the stream's row whoever may see it; undefined when there is no such stream. */
 export async function lockStream(tx: Db, streamId: string): Promise<StreamRow | undefined> {
   const [row] = await tx
     .select()

@@ -9,18 +9,12 @@ import type {
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/database';
 import { liveComments, liveStreams, users } from '../db/schema';
+import { allowedOrThrow, StreamAccess, visibleTo } from './access';
 import { AppError } from './errors';
 import type { Audience, EndReason, LiveEvents } from './events';
 import type { PresenceService } from './presence';
 import { isUniqueViolation } from './sql-errors';
-import {
-  hostColumns,
-  readHost,
-  toStream,
-  visibleTo,
-  type HostRow,
-  type StreamRow,
-} from './stream-rows';
+import { hostColumns, readHost, toStream, type HostRow, type StreamRow } from './stream-rows';
 import type { UserService } from './users';
 
 export { toStream } from './stream-rows';
@@ -33,6 +27,8 @@ const hashKey = (key: string): string => createHash('sha256').update(key).digest
 /** Streams and their lifecycle; who watches them is the presence service's. */
 export class StreamService {
   private publicActive: { at: number; streams: Promise<Stream[]> } | undefined;
+  /** Who may do what with a stream: every transport asks it rather than deciding itself. */
+  readonly access: StreamAccess;
 
   constructor(
     private readonly db: Db,
@@ -41,7 +37,9 @@ export class StreamService {
     private readonly presence: PresenceService,
     /** This process's node id, recorded on the streams whose media it holds. */
     private readonly nodeId: string,
-  ) {}
+  ) {
+    this.access = new StreamAccess(db);
+  }
 
   /**
    * Starts a stream. A host has one live stream at a time: while one is live, `already_live`
@@ -103,8 +101,9 @@ export class StreamService {
 
   /** Ends a stream on its host's request: 403 for anyone else, 409 when it has already ended. */
   async end(streamId: string, userId: string): Promise<Stream> {
-    const row = await this.visibleRow(streamId, userId);
-    if (row.hostId !== userId) throw AppError.forbidden('Only the host can end this stream');
+    allowedOrThrow(await this.access.mayHost(streamId, userId), {
+      notHost: 'Only the host can end this stream',
+    });
     const stream = await this.finish(streamId, 'host');
     if (!stream) throw AppError.streamEnded();
     return stream;
@@ -206,15 +205,12 @@ export class StreamService {
     return { ...toStream(row, await this.host(row.hostId)), viewers };
   }
 
-  /** The stream if `viewerId` may see it; a private stream they may not see is "not found". */
+  /**
+   * The stream if `viewerId` may see it (`StreamAccess.maySee`): a private stream they may not
+   * see is `followers_only`, naming its owner and nothing else.
+   */
   async visibleRow(streamId: string, viewerId: string | undefined): Promise<StreamRow> {
-    const [row] = await this.db
-      .select()
-      .from(liveStreams)
-      .where(and(eq(liveStreams.streamId, streamId), visibleTo(viewerId)))
-      .limit(1);
-    if (!row) throw AppError.notFound();
-    return row;
+    return allowedOrThrow(await this.access.maySee(streamId, viewerId));
   }
 
   /** The stream whoever may see it: for the server's own bookkeeping, never shown as it is. */
@@ -224,13 +220,6 @@ export class StreamService {
       .from(liveStreams)
       .where(eq(liveStreams.streamId, streamId))
       .limit(1);
-    return row;
-  }
-
-  /** The stream if it is live and `viewerId` may see it: 404 when hidden or unknown, 409 when ended. */
-  async liveRow(streamId: string, viewerId: string | undefined): Promise<StreamRow> {
-    const row = await this.visibleRow(streamId, viewerId);
-    if (row.status !== 'live') throw AppError.streamEnded();
     return row;
   }
 
@@ -248,8 +237,9 @@ export class StreamService {
     userId: string,
     state: BroadcastMediaState,
   ): Promise<BroadcastMediaState> {
-    const row = await this.visibleRow(streamId, userId);
-    if (row.hostId !== userId) throw AppError.forbidden('Only the host can change this');
+    allowedOrThrow(await this.access.mayHost(streamId, userId), {
+      notHost: 'Only the host can change this',
+    });
     const [updated] = await this.db
       .update(liveStreams)
       .set({ camera: state.camera, microphone: state.microphone, updatedAt: sql`now()` })
@@ -265,8 +255,9 @@ export class StreamService {
    * how much chat. Only the host may see it; it works while live and after the end.
    */
   async summary(streamId: string, userId: string): Promise<StreamSummary> {
-    const row = await this.visibleRow(streamId, userId);
-    if (row.hostId !== userId) throw AppError.forbidden('Only the host can see this summary');
+    allowedOrThrow(await this.access.mayHost(streamId, userId), {
+      notHost: 'Only the host can see this summary',
+    });
     const [[comments], [current], uniqueViewers] = await Promise.all([
       this.db
         .select({ n: sql<number>`count(*)::int` })

@@ -2,7 +2,8 @@ import type { TagStreams } from '@onair/protocol';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/database';
 import { liveStreams, users } from '../db/schema';
-import { hostColumns, toStream, visibleTo } from './stream-rows';
+import { visibleTo } from './access';
+import { hostColumns, toStream } from './stream-rows';
 
 const liveMax = 100;
 const recentMax = 24;

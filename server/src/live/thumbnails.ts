@@ -9,10 +9,11 @@ import { eq, sql } from 'drizzle-orm';
 import { signature } from '../auth/secret-box';
 import type { Db } from '../db/database';
 import { liveStreams, streamThumbnails } from '../db/schema';
+import { allowedOrThrow } from './access';
 import { AppError } from './errors';
 import type { LiveEvents } from './events';
 import { checkImageSize, sniffImageType } from './image-header';
-import { lockStream, type StreamRow } from './stream-rows';
+import { lockStream } from './stream-rows';
 import type { StreamService } from './streams';
 
 export type ThumbnailType = (typeof THUMBNAIL_TYPES)[number];
@@ -54,11 +55,9 @@ export class ThumbnailService {
 
   /** Only the host of a live stream may upload: checked before the upload is read. */
   async assertUploader(streamId: string, userId: string): Promise<void> {
-    this.checkUploader(await this.streams.visibleRow(streamId, userId), userId);
-  }
-
-  private checkUploader(row: StreamRow, userId: string): void {
-    if (row.hostId !== userId) throw AppError.forbidden('Only the host can set the thumbnail');
+    const row = allowedOrThrow(await this.streams.access.mayHost(streamId, userId), {
+      notHost: 'Only the host can set the thumbnail',
+    });
     if (row.status !== 'live') throw AppError.streamEnded();
   }
 
@@ -71,6 +70,7 @@ export class ThumbnailService {
   ): Promise<string> {
     if (image.length > THUMBNAIL_MAX_BYTES)
       throw new AppError('payload_too_large', 'The thumbnail is too large');
+    await this.assertUploader(streamId, userId);
     const type = sniffImageType(image);
     if (!isThumbnailType(type))
       throw new AppError('unsupported_media_type', 'The thumbnail must be JPEG or WebP');
@@ -85,7 +85,9 @@ export class ThumbnailService {
       // Under the stream's lock, so an upload racing the stream's end cannot land after it.
       const row = await lockStream(tx, streamId);
       if (!row) throw AppError.notFound();
-      this.checkUploader(row, userId);
+      // Who may upload is settled above (a stream's host never changes); whether it is still
+      // live is settled here.
+      if (row.status !== 'live') throw AppError.streamEnded();
       const url = this.url({ streamId, version, nonce }, row.isPrivate);
       await tx
         .insert(streamThumbnails)
@@ -130,14 +132,7 @@ export class ThumbnailService {
     if (!row) throw hidden;
     const { nonce, ...thumbnail } = row;
     if (row.isPrivate && !this.signedFor({ streamId, version: row.version, nonce }, given)) {
-      const visible = await this.streams.visibleRow(streamId, viewerId).then(
-        () => true,
-        (error: unknown) => {
-          if (error instanceof AppError && error.code === 'not_found') return false;
-          throw error;
-        },
-      );
-      if (!visible) throw hidden;
+      if (!(await this.streams.access.maySee(streamId, viewerId)).ok) throw hidden;
     }
     return thumbnail;
   }

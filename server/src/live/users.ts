@@ -23,8 +23,11 @@ export const toUser = (row: UserRow): User => ({ ...toPublicUser(row), bio: row.
 export class UserService {
   constructor(
     private readonly db: Db,
-    /** Told when a follow ends, to take the ex-follower out of the host's private streams. */
-    private readonly presence: Pick<PresenceService, 'revokeFollower'>,
+    /**
+     * Told when a follow ends, to take the ex-follower out of the host's private streams, and
+     * when one begins, to let the new follower's open pages in.
+     */
+    private readonly presence: Pick<PresenceService, 'revokeFollower' | 'grantFollower'>,
   ) {}
 
   async register({ username, password, displayName }: RegisterBody): Promise<User> {
@@ -101,7 +104,12 @@ export class UserService {
   async follow(followerId: string, followeeId: string): Promise<void> {
     if (followerId === followeeId) throw AppError.invalidInput('You cannot follow yourself');
     await this.get(followeeId);
-    await this.db.insert(follows).values({ followerId, followeeId }).onConflictDoNothing();
+    const added = await this.db
+      .insert(follows)
+      .values({ followerId, followeeId })
+      .onConflictDoNothing()
+      .returning({ followerId: follows.followerId });
+    if (added.length > 0) await this.presence.grantFollower(followeeId, followerId);
   }
 
   /**

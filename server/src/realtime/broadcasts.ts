@@ -178,12 +178,24 @@ export function relayLiveEvents(
     io.in(userRoom(userId)).socketsLeave(room);
     if (clustered) io.serverSideEmit('access_revoked', { streamId, userId });
   };
+  /**
+   * A new follower: their tabs join again (a page kept out, or revoked, gets in without a
+   * reload), and the list's updates of the stream reach them from now on.
+   */
+  const onGranted = ({ streamId, userId }: Revocation) => {
+    const audience = audienceOf.get(streamId);
+    if (audience?.kind === 'users' && !audience.userIds.includes(userId))
+      audienceOf.set(streamId, { kind: 'users', userIds: [...audience.userIds, userId] });
+    // Over the Redis bus this reaches the user's tabs on every node.
+    io.to(userRoom(userId)).emit('live_access_granted', { streamId });
+  };
   const onRemoteRevoked = (revocation: Revocation) => {
     dropFromAudience(revocation);
     onRemoteRevocation(revocation);
   };
 
   events.on('access_revoked', onRevoked);
+  events.on('access_granted', onGranted);
   io.on('access_revoked', onRemoteRevoked);
   events.on('broadcaster_reconnecting', onReconnecting);
   events.on('broadcaster_resumed', onResumed);
@@ -202,6 +214,7 @@ export function relayLiveEvents(
     for (const streamId of [...roomCounts.keys()]) stopRoomCount(streamId);
     reactions.close();
     events.off('access_revoked', onRevoked);
+    events.off('access_granted', onGranted);
     io.off('access_revoked', onRemoteRevoked);
     events.off('broadcaster_reconnecting', onReconnecting);
     events.off('broadcaster_resumed', onResumed);

@@ -1,7 +1,7 @@
 import { streamRoom, type JoinResult, type StartedStream } from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { CommentService } from '../live/comments';
-import type { ModerationService } from '../live/moderation';
+import { denialError } from '../live/access';
 import { AppError } from '../live/errors';
 import {
   anonymousViewer,
@@ -20,7 +20,6 @@ export interface LiveHandlerDeps {
   streams: StreamService;
   presence: PresenceService;
   comments: CommentService;
-  moderation: Pick<ModerationService, 'assertNotBanned'>;
   /** Joins and leaves per socket (a client flipping rooms in a loop costs a transaction each). */
   joinLeave: Limit;
   /** A host's starts, ends and media states per user, spent before the stream is read. */
@@ -56,18 +55,17 @@ export function liveHandlers(deps: LiveHandlerDeps): {
   handlers: LiveEventHandlers;
   leaveRooms: (socket: LiveSocket) => void;
 } {
-  const { streams, presence, comments, moderation, joinLeave, hostActions, viewerList } = deps;
+  const { streams, presence, comments, joinLeave, hostActions, viewerList } = deps;
   const handleOf = (socket: LiveSocket) => presenceHandle.socket(socket.id);
 
   /** Chat and reactions come only from sockets in the room, or from the stream's host. */
   const assertInRoom = async (socket: LiveSocket, streamId: string, userId: string) => {
     if (socket.inRoom(streamRoom(streamId))) return;
-    const row = await streams.visibleRow(streamId, userId);
-    if (row.hostId !== userId) {
-      // A ban took them out of the room: say so rather than ask them to join.
-      await moderation.assertNotBanned(row.hostId, userId);
+    // A ban or an unfollow took them out of the room: say why rather than ask them to join.
+    const access = await streams.access.mayWatch(streamId, userId);
+    if (!access.ok) throw denialError(access.denial);
+    if (access.role !== 'host')
       throw new AppError('not_in_room', 'Join the stream before chatting in it');
-    }
   };
 
   // One listener for every socket, not a closure each: a room holds thousands of idle sockets.

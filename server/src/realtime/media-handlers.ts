@@ -1,7 +1,7 @@
 import type { SessionDescription } from '@onair/protocol';
 import type { Admission, MediaAdmission } from '../cluster/media-admission';
+import { allowedOrThrow } from '../live/access';
 import { AppError } from '../live/errors';
-import type { ModerationService } from '../live/moderation';
 import { presenceHandle, userIdOf } from '../live/presence';
 import type { Limit } from '../live/rate-limits';
 import type { StreamService } from '../live/streams';
@@ -20,7 +20,6 @@ export interface MediaHandlerDeps {
   publish: Publishing['publish'];
   mediaPresence: MediaPresence;
   streams: StreamService;
-  moderation: Pick<ModerationService, 'assertNotBanned'>;
   /** The socket's join/leave budget, which a request to watch spends too (it is a join). */
   joinLeave: Limit;
   /**
@@ -75,7 +74,6 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     publish: publishMedia,
     mediaPresence,
     streams,
-    moderation,
     joinLeave,
     hostActions,
     signalling,
@@ -121,9 +119,9 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
   ): Promise<SessionDescription> => {
     const host = actorOfSocket(socket);
     await hostActions.take(host.userId);
-    const row = await streams.liveRow(streamId, host.userId);
-    if (row.hostId !== host.userId)
-      throw AppError.forbidden('Only the host can publish to this stream');
+    allowedOrThrow(await streams.access.mayPublish(streamId, host.userId), {
+      notHost: 'Only the host can publish to this stream',
+    });
     refuseUnlessAdmitted(admission.publisher());
     // This socket publishing again (e.g. after an ICE failure) replaces its own earlier session,
     // whether or not it still sends; another's only when it has gone quiet or its node is gone.
@@ -145,8 +143,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     const userId = userIdOf(viewer);
     // Spent before anything is read: a socket asking to watch in a loop costs a count only.
     await joinLeave.take(socket.id);
-    const row = await streams.liveRow(streamId, userId);
-    if (userId) await moderation.assertNotBanned(row.hostId, userId);
+    allowedOrThrow(await streams.access.mayWatch(streamId, userId));
     // A re-offer replaces this socket's own session: it adds no viewer, and is never sent away.
     // Decided in the same turn as the session is counted: racing requests cannot overshoot the cap.
     if (!sessionsOf.get(socket)?.has(key(streamId, 'watch')))

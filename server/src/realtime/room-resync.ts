@@ -1,6 +1,5 @@
 import { streamRoom } from '@onair/protocol';
 import type { Logger } from 'pino';
-import type { ModerationService } from '../live/moderation';
 import type { StreamService } from '../live/streams';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool';
 import type { LiveServer } from './types';
@@ -8,7 +7,6 @@ import type { LiveServer } from './types';
 export interface ResyncOptions {
   io: LiveServer;
   streams: StreamService;
-  moderation: ModerationService;
   media: MediaWorkerPool;
   logger: Logger;
 }
@@ -19,13 +17,14 @@ const streamPrefix = streamRoom('');
  * Brings this node's stream rooms back to what the database says, after the realtime bus was
  * cut (Redis down or frozen): what other nodes broadcast meanwhile never reached these sockets.
  * Each room hears its stream's current viewer count, or that it ended (and is emptied); a user
- * banned meanwhile is told, leaves the room and loses the media this node gives them. Only this
+ * banned meanwhile, or who stopped following a private stream's host, is told, leaves the room
+ * and loses the media this node gives them (`StreamAccess.mayWatch` says who may stay). Only this
  * node's sockets are told: every node does the same for its own.
  *
  * Comments and reactions sent meanwhile are not replayed; clients fetch missed comments as they
  * do after any reconnect.
  */
-export function resyncRooms({ io, streams, moderation, media, logger }: ResyncOptions) {
+export function resyncRooms({ io, streams, media, logger }: ResyncOptions) {
   return async (): Promise<void> => {
     const rooms = [...io.localRooms()].filter(([room]) => room.startsWith(streamPrefix));
     for (const [room, members] of rooms) {
@@ -44,9 +43,12 @@ export function resyncRooms({ io, streams, moderation, media, logger }: ResyncOp
           socket.emit('viewer_count', { streamId, viewerCount: row.viewerCount });
           const { userId } = socket.data;
           if (userId === null) continue;
-          const banned = await moderation.isBanned(row.hostId, userId);
-          if (!banned) continue;
-          socket.emit('live_banned', { streamId });
+          const access = await streams.access.mayWatch(streamId, userId);
+          if (access.ok) continue;
+          const { reason } = access.denial;
+          if (reason === 'banned') socket.emit('live_banned', { streamId });
+          else if (reason === 'followers_only') socket.emit('live_access_revoked', { streamId });
+          else continue;
           socket.leave(room);
           media.closeViewerSessions(streamId, userId);
         }

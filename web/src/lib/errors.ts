@@ -21,6 +21,7 @@ export const errorSentences: Record<FailureCode, string> = {
   conflict: 'Something changed in the meantime. Try again.',
   no_publisher: 'The broadcaster is not sending video yet. It will start when they do.',
   not_in_room: 'Join the stream to do that.',
+  followers_only: 'This stream is for followers of its host. Follow them to watch and chat.',
   timed_out: 'A moderator has timed you out of this chat for a while.',
   banned: 'You have been banned from this channel.',
   slow_mode: 'Slow mode is on. Wait a little before your next message.',

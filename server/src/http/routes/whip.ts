@@ -9,9 +9,9 @@ import {
 import { z } from 'zod';
 import type { TokenService } from '../../auth/tokens';
 import type { MediaAdmission } from '../../cluster/media-admission';
+import { allowedOrThrow, type Access } from '../../live/access';
 import { AppError } from '../../live/errors';
 import { anonymousViewer, presenceHandle, userIdOf, type Actor } from '../../live/presence';
-import type { ModerationService } from '../../live/moderation';
 import type { NextStreamService } from '../../live/next-stream';
 import type { StreamKeyService } from '../../live/stream-keys';
 import type { StreamService } from '../../live/streams';
@@ -38,7 +38,6 @@ export interface WhipRouteDeps {
   streams: StreamService;
   streamKeys: StreamKeyService;
   nextStream: NextStreamService;
-  moderation: Pick<ModerationService, 'assertNotBanned'>;
   tokens: TokenService;
   /** Link headers advertising ICE servers to a client (RFC 9725 §4.6); undefined: anonymous. */
   iceLinks: (userId: string | undefined) => string[];
@@ -108,6 +107,12 @@ function candidatesOf(fragment: string): { candidate: string; sdpMid: string | n
   return found;
 }
 
+/** An ended stream's WHIP and WHEP resources are gone (404), whoever asks. */
+const goneIfEnded = (access: Access): Access =>
+  !access.ok && access.denial.reason === 'ended'
+    ? { ok: false, denial: { reason: 'not_found' } }
+    : access;
+
 /** WHIP ingest (RFC 9725) and WHEP playback, as HTTP resources of a stream. */
 export function whipRoutes({
   media,
@@ -116,7 +121,6 @@ export function whipRoutes({
   streams,
   streamKeys,
   nextStream,
-  moderation,
   tokens,
   iceLinks,
   anonymousSessionsPerAddress,
@@ -137,9 +141,9 @@ export function whipRoutes({
       // (401 when it is neither).
       const userId =
         (await streamKeys.ownerOf(token)) ?? (await actorOfToken(tokens, token)).userId;
-      row = await streams.visibleRow(streamId, userId);
-      if (row.hostId !== userId)
-        throw AppError.forbidden('Only the host can publish to this stream');
+      row = allowedOrThrow(goneIfEnded(await streams.access.mayPublish(streamId, userId)), {
+        notHost: 'Only the host can publish to this stream',
+      });
     }
     if (row.status !== 'live') throw AppError.notFound();
   };
@@ -226,10 +230,8 @@ export function whipRoutes({
   router.post('/:streamId/whep', sdpBody, async (req, res) => {
     const { streamId } = parse(streamIdParams, req.params);
     const actor = await viewerOf(req);
-    const row = await streams.visibleRow(streamId, actor?.userId);
-    if (row.status !== 'live') throw AppError.notFound();
-    // Before the offer is read: a banned user learns why, whatever they sent.
-    if (actor) await moderation.assertNotBanned(row.hostId, actor.userId);
+    // Before the offer is read: a banned user or an outsider learns why, whatever they sent.
+    allowedOrThrow(goneIfEnded(await streams.access.mayWatch(streamId, actor?.userId)));
     const offer = requireSdp(req);
     const owner = ownerOf(req, actor);
     // Decided in the same turn as the session is counted: racing requests cannot overshoot the cap.

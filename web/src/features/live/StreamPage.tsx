@@ -1,4 +1,4 @@
-import { streamIdParams, type StreamDetails } from '@onair/protocol';
+import { streamIdParams, type PublicUser, type StreamDetails } from '@onair/protocol';
 import { Lock } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
@@ -6,19 +6,24 @@ import { Button } from '../../components/Button';
 import { useDocumentTitle } from '../../components/document-title';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { PageLayout } from '../../components/PageLayout';
-import { api } from '../../lib/api';
+import { api, ApiError } from '../../lib/api';
 import { describeError, failureCode, type FailureCode } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
 import { BroadcasterView } from './BroadcasterView';
 import { isPublishingHere, markPublishingHere } from './device-memory';
 import { HostView } from './HostView';
+import { FollowToWatch } from './FollowToWatch';
 import { ViewerView } from './ViewerView';
 
 const streamNotFound = {
   heading: 'Stream not found',
   detail: 'There is no stream at this address. It may have been mistyped.',
 };
+
+/** Whose private stream refused us, when that is why. */
+const ownerOf = (error: unknown): PublicUser | undefined =>
+  error instanceof ApiError && error.body?.code === 'followers_only' ? error.body.owner : undefined;
 
 /**
  * `/live/:streamId`: the host's view for the host of a live stream (publishing or managing it),
@@ -35,9 +40,11 @@ function LoadedStream({ streamId }: { streamId: string }) {
   const { session } = useAuth();
   const navigate = useNavigate();
   const [stream, setStream] = useState<StreamDetails | null>(null);
-  const [failure, setFailure] = useState<{ code: FailureCode | undefined; text: string } | null>(
-    null,
-  );
+  const [failure, setFailure] = useState<{
+    code: FailureCode | undefined;
+    text: string;
+    owner?: PublicUser | undefined;
+  } | null>(null);
   const [attempt, setAttempt] = useState(0);
   const token = session?.token ?? null;
   useDocumentTitle(stream?.title ?? 'Stream', stream?.host.display_name);
@@ -50,7 +57,9 @@ function LoadedStream({ streamId }: { streamId: string }) {
       .stream(streamId, token)
       .then((s) => !cancelled && setStream(s))
       .catch(
-        (e: unknown) => !cancelled && setFailure({ code: failureCode(e), text: describeError(e) }),
+        (e: unknown) =>
+          !cancelled &&
+          setFailure({ code: failureCode(e), text: describeError(e), owner: ownerOf(e) }),
       );
     return () => {
       cancelled = true;
@@ -61,6 +70,21 @@ function LoadedStream({ streamId }: { streamId: string }) {
   if (failure?.code === 'not_found') return <NotFoundPage {...streamNotFound} />;
 
   const centred = 'flex flex-col items-center justify-center gap-4 p-6 text-center';
+  // A private stream's outsider: whose it is and "Follow to watch"; following loads it here.
+  if (failure?.owner) {
+    return (
+      <PageLayout className={centred}>
+        <FollowToWatch
+          owner={failure.owner}
+          streamId={streamId}
+          onFollowed={() => setAttempt((n) => n + 1)}
+        />
+        <Button variant="secondary" onClick={leave}>
+          Back to Live
+        </Button>
+      </PageLayout>
+    );
+  }
   if (failure?.code === 'forbidden' || failure?.code === 'unauthorized') {
     return (
       <PageLayout className={centred}>

@@ -5,6 +5,7 @@ import { Button } from '../../components/Button';
 import { ChatSidebar } from '../chat/ChatSidebar';
 import { useChatFeed } from '../chat/useChatFeed';
 import { PlayerControls } from './PlayerControls';
+import { FollowToWatch, followersOnlySentence } from './FollowToWatch';
 import { FloatingReactions } from './Reactions';
 import { StreamEndedScreen } from './StreamEndedScreen';
 import { StreamInfo } from './StreamInfo';
@@ -152,7 +153,19 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
               />
             </div>
           )}
-          {statusText && (
+          {watched.followersOnly && (
+            // They unfollowed the host (here or elsewhere): the server stopped their video.
+            <div className="absolute inset-0 flex items-center justify-center overflow-y-auto bg-zinc-950/95 p-4">
+              <FollowToWatch
+                owner={stream.host}
+                streamId={stream.streamId}
+                // The server's `live_access_granted` lets this page back in: nothing to do here.
+                onFollowed={() => undefined}
+                compact
+              />
+            </div>
+          )}
+          {statusText && !watched.followersOnly && (
             <div
               className="absolute inset-0 flex items-center justify-center bg-black/50 p-4"
               role="status"
@@ -171,8 +184,18 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
           hostId={stream.host.id}
           chat={watched.chat}
           banned={watched.banned}
+          disabled={watched.followersOnly}
           feed={feed}
         />
+        {watched.followersOnly && (
+          <p
+            role="status"
+            className="border-t border-zinc-800 p-3 text-sm text-amber-200"
+            data-testid="chat-followers-only"
+          >
+            {followersOnlySentence(stream.host)}
+          </p>
+        )}
       </aside>
     </div>
   );

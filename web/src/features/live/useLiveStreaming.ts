@@ -35,7 +35,9 @@ export interface ChatCatchUp {
  * a socket's media sessions when it disconnects, so media effects depend on it to start again.
  * `interrupted` holds from a drop until the socket is back. `chat` is where this user stands in the
  * chat as of the latest join; `banned` holds once the host has banned them (told live, or refused
- * on joining), and `onBanned` runs then.
+ * on joining), and `onBanned` runs then. `followersOnly` holds while they may not watch a private
+ * stream (they unfollowed its host, told live or refused on joining); the server's
+ * `live_access_granted` (they followed again, from any tab) ends it and joins again.
  * Every listener added here is removed here.
  */
 function useRoom(
@@ -54,6 +56,7 @@ function useRoom(
   const [joinError, setJoinError] = useState<string | null>(null);
   const [chat, setChat] = useState<ChatState | null>(null);
   const [banned, setBanned] = useState(false);
+  const [followersOnly, setFollowersOnly] = useState(false);
   const ended = useRef(onEnded);
   ended.current = onEnded;
   const revoked = useRef(onRevoked);
@@ -69,9 +72,13 @@ function useRoom(
       (c) => c.streamId === streamId && setViewerCount(c.viewerCount),
     );
     const offEnded = socket.on('live_ended', (e) => e.streamId === streamId && ended.current());
+    const shutOut = () => {
+      setFollowersOnly(true);
+      revoked.current();
+    };
     const offRevoked = socket.on(
       'live_access_revoked',
-      (e) => e.streamId === streamId && revoked.current(),
+      (e) => e.streamId === streamId && shutOut(),
     );
     const ban = () => {
       setBanned(true);
@@ -94,6 +101,7 @@ function useRoom(
         })
         .then((joined) => {
           if (sinceCommentId) feed?.settle(joined.missedComments ?? []);
+          setFollowersOnly(false);
           setStream(joined.stream);
           setViewerCount(joined.viewerCount);
           setChat(joined.chat);
@@ -102,9 +110,15 @@ function useRoom(
           if (sinceCommentId) feed?.settle(undefined);
           if (e.error?.code === 'stream_ended') ended.current();
           else if (e.error?.code === 'banned') ban();
+          else if (e.error?.code === 'followers_only') shutOut();
           else setJoinError(describeError(e));
         });
     };
+    // Following again lets this page back in: join, and the media starts once it has.
+    const offGranted = socket.on('live_access_granted', (e) => {
+      if (e.streamId !== streamId) return;
+      void join(); // as below: it settles its own failure, and a success lets the media start
+    });
     // `join` shows its own failure (or the end); nothing is left to wait for.
     void join();
     // The server forgets a socket's rooms when it goes, and joining is idempotent: every connect
@@ -127,13 +141,24 @@ function useRoom(
       offCount();
       offEnded();
       offRevoked();
+      offGranted();
       offBanned();
       offConnection();
       socket.request('leave_live', { streamId }).catch(() => undefined);
     };
   }, [socket, streamId]);
 
-  return { socket, interrupted, reconnects, viewerCount, stream, joinError, chat, banned };
+  return {
+    socket,
+    interrupted,
+    reconnects,
+    viewerCount,
+    stream,
+    joinError,
+    chat,
+    banned,
+    followersOnly,
+  };
 }
 
 /** How long a viewer's session is watched for the returning broadcaster's picture. */
@@ -276,14 +301,12 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
   const [phase, setPhase] = useState<StreamPhase>('joining');
   const [remote, setRemote] = useState<MediaStream | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Shut out of a private stream, the server has closed this viewer's media: `followersOnly`
+  // says why (rather than "reconnecting" forever), and its end starts the media again.
   const room = useRoom(
     streamId,
     () => setPhase('ended'),
-    () => {
-      // The server closed this viewer's media: say why rather than "reconnecting" forever.
-      setError('This stream is for followers of its host.');
-      setPhase('error');
-    },
+    undefined,
     () => {
       setError(errorSentences.banned);
       setPhase('error');
@@ -329,10 +352,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     };
   }, [room.socket, streamId]);
 
-  const { reconnects, banned } = room;
+  const { reconnects, banned, followersOnly } = room;
   useEffect(() => {
-    // Banned: the server has closed this viewer's media; the picture goes too.
-    if (banned) {
+    // Banned or shut out: the server has closed this viewer's media; the picture goes too.
+    if (banned || followersOnly) {
       setRemote(null);
       return;
     }
@@ -416,7 +439,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       away?.close();
     };
     // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
-  }, [room.socket, streamId, attempt, reconnects, banned]);
+    // `followersOnly`: back in after following again, watch again.
+  }, [room.socket, streamId, attempt, reconnects, banned, followersOnly]);
 
   return {
     phase,
@@ -428,5 +452,6 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     chat: room.chat,
     banned,
     connection,
+    followersOnly,
   };
 }
