@@ -82,6 +82,14 @@ export const usernameParams = z.object({
   }),
 });
 export const userIdParams = z.object({ userId: id });
+/** A WHIP or WHEP session's resource. */
+export const whipSessionParams = z.object({ streamId: id, sessionId: id });
+
+/** `GET /api/live/:streamId/thumbnail`: `v` names the upload wanted, `sig` a signed link's. */
+export const thumbnailQuery = z.object({
+  v: z.string().max(100).optional(),
+  sig: z.string().max(100).optional(),
+});
 
 const tag = singleLineText().min(1).max(LIMITS.tagMax);
 
