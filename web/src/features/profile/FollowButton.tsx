@@ -3,7 +3,7 @@ import { Check, UserPlus } from 'lucide-react';
 import { useState } from 'react';
 import { useLocation, useNavigate } from 'react-router-dom';
 import { Button } from '../../components/Button';
-import { api } from '../../lib/api';
+import { call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
@@ -35,8 +35,8 @@ export function FollowButton({
     setBusy(true);
     setError(null);
     try {
-      if (following) await api.unfollow(profile.user.id, session.token);
-      else await api.follow(profile.user.id, session.token);
+      const input = { params: { userId: profile.user.id }, token: session.token };
+      await call(following ? 'unfollow' : 'follow', input);
       await onChange();
     } catch (e) {
       setError(describeError(e));
