@@ -7,13 +7,14 @@
  * To add a route:
  *   1. an entry here: `name: route('POST', '/api/things/:thingId', { auth: 'required',
  *      params: thingIdParams, body: thingBody }).json<Thing>()` (`.raw(...)` when the answer is
- *      not JSON: an image, SDP, or nothing);
- *   2. its handler, in the router of its feature: `api.json(routes.name, async ({ params, body,
- *      actor }) => thing)` — the path, the parsing and the answer's type come from the entry;
- *   3. on the web, `call('name', { params, body, token })`.
- * Paths are whole (routers are mounted at the root). Order matters only where Express would
- * take a literal segment for a `:param` (`/api/live/active` before `/api/live/:streamId`): the
- * routers register in that order.
+ *      not JSON: an image, SDP, or nothing; `params` is required exactly when the path has some);
+ *   2. its handler, by the same name, in its feature's router:
+ *      `restRoutes(tokens, { name: async ({ params, body, actor }) => thing })`; the path, who
+ *      may call, the parsing and the answer's type and status come from the entry;
+ *   3. mount that router in `server.ts` (no path: the table's paths are whole);
+ *   4. on the web, `call('name', { params, body, token })`.
+ * Order matters only where Express would take a literal segment for a `:param`
+ * (`/api/live/active` before `/api/live/:streamId`): routers and handlers register in order.
  */
 import type { z } from 'zod';
 import { THUMBNAIL_TYPES } from './paths';
