@@ -1,3 +1,4 @@
+import type { Express } from 'express';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -72,6 +73,8 @@ export interface OnAirServer {
   port: number;
   nodeId: string;
   http: HttpServer;
+  /** The HTTP app: its routers are what the node serves. */
+  app: Express;
   io: LiveServer;
   database: Database;
   events: LiveEvents;
@@ -390,36 +393,29 @@ export async function startServer(
     metricsToken: config.metricsToken,
     requestsPerAddress: limits.apiRequests,
     routes: [
-      ['/api/auth', authRoutes(users, tokens, signIn)],
-      // Before `/api/me` and `/api/users`: their own routers never see these paths.
-      ['/api', avatarRoutes({ avatars, tokens })],
-      ['/api/users', userRoutes(users, streams, tokens)],
-      ['/api/live/ice-servers', iceServerRoutes(iceOptions, tokens)],
-      ['/api/me', notificationRoutes({ tokens, notifications, db: database.db })],
-      ['/api/me', meRoutes({ tokens, users, streamKeys, nextStream, userWhipUrl })],
-      [
-        '/api/live',
-        whipRoutes({
-          media,
-          // Bound once the bus it announces takeovers on exists (below); called per request only.
-          publish: (streamId, offer, claim) => publishing.publish(streamId, offer, claim),
-          mediaPresence,
-          streams,
-          streamKeys,
-          nextStream,
-          tokens,
-          iceLinks,
-          anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
-          admission,
-        }),
-      ],
-      ['/api/live', thumbnailRoutes({ thumbnails, tokens })],
-      [
-        '/api/tags',
-        tagRoutes((tag, viewerId) => streamsTagged(database.db, tag, viewerId), tokens),
-      ],
-      ['/api/live', moderationRoutes({ moderation, tokens })],
-      ['/api/live', liveRoutes({ streams, presence, comments, tokens, whipUrl })],
+      authRoutes(users, tokens, signIn),
+      avatarRoutes({ avatars, tokens }),
+      userRoutes(users, streams, tokens),
+      iceServerRoutes(iceOptions, tokens),
+      notificationRoutes({ tokens, notifications, db: database.db }),
+      meRoutes({ tokens, users, streamKeys, nextStream, userWhipUrl }),
+      whipRoutes({
+        media,
+        // Bound once the bus it announces takeovers on exists (below); called per request only.
+        publish: (streamId, offer, claim) => publishing.publish(streamId, offer, claim),
+        mediaPresence,
+        streams,
+        streamKeys,
+        nextStream,
+        tokens,
+        iceLinks,
+        anonymousSessionsPerAddress: config.anonymousWhepPerAddress,
+        admission,
+      }),
+      thumbnailRoutes({ thumbnails, tokens }),
+      tagRoutes((tag, viewerId) => streamsTagged(database.db, tag, viewerId), tokens),
+      moderationRoutes({ moderation, tokens }),
+      liveRoutes({ streams, presence, comments, tokens, whipUrl }),
     ],
   });
   // Per-address limits count the client, not a proxy in front of it, only when told which to trust.
@@ -667,6 +663,7 @@ export async function startServer(
     port,
     nodeId,
     http,
+    app,
     io,
     database,
     events,

@@ -87,6 +87,14 @@ export const usernameParams = z.object({
   }),
 });
 export const userIdParams = z.object({ userId: id });
+/** A WHIP or WHEP session's resource. */
+export const whipSessionParams = z.object({ streamId: id, sessionId: id });
+
+/** `GET /api/live/:streamId/thumbnail`: `v` names the upload wanted, `sig` a signed link's. */
+export const thumbnailQuery = z.object({
+  v: z.string().max(100).optional(),
+  sig: z.string().max(100).optional(),
+});
 
 const tag = singleLineText().min(1).max(LIMITS.tagMax);
 
@@ -300,3 +308,6 @@ export const markNotificationsReadBody = z.union([
   z.object({ all: z.literal(true) }).strict(),
 ]);
 export type MarkNotificationsReadBody = z.infer<typeof markNotificationsReadBody>;
+
+/** `GET /api/users/:userId/avatar`: `?v=` names the upload, so a cached copy is never stale. */
+export const avatarQuery = z.object({ v: z.string().max(100).optional() });

@@ -11,6 +11,29 @@ export interface User extends PublicUser {
   bio: string | null;
 }
 
+/** One ICE server for a media connection (TURN entries with expiring credentials). */
+export interface IceServer {
+  urls: string | string[];
+  username?: string | undefined;
+  credential?: string | undefined;
+}
+
+/** Whether a server a node uses answers. */
+export type DependencyState = 'ok' | 'down';
+
+/** `GET /api/health`: the node's state and each dependency's (503 unless serving). */
+export interface HealthReport {
+  ok: boolean;
+  status: 'ok' | 'degraded' | 'starting' | 'draining' | 'stopping';
+  dependencies: Record<string, DependencyState>;
+}
+
+/** `GET /api/ready`: whether a load balancer should send this node new clients (else 503). */
+export interface ReadyReport {
+  ready: boolean;
+  dependencies: Record<string, DependencyState>;
+}
+
 export interface AuthResponse {
   token: string;
   user: User;

@@ -16,8 +16,11 @@ import { securityHeaders } from './security-headers';
 export interface HttpAppOptions {
   logger: Logger;
   metrics: Metrics;
-  /** Routers mounted under their paths, in order. */
-  routes: [path: string, router: express.Router][];
+  /**
+   * Routers in order: those of the REST table (`restRoutes`) serve whole paths and are mounted at
+   * the root; a pair is a router mounted under its path.
+   */
+  routes: (express.Router | [path: string, router: express.Router])[];
   /** What `/api/health` and `/api/ready` report. */
   health: HealthSource;
   /** The built web app, served with a fallback to its index.html for client-side routes. */
@@ -72,7 +75,7 @@ export function createHttpApp({
     next();
   });
 
-  app.use('/api', healthRoutes(health));
+  app.use(healthRoutes(health));
   app.use('/api', requestBudget(requestsPerAddress));
   app.use(express.json({ limit: '1mb' }));
 
@@ -80,7 +83,10 @@ export function createHttpApp({
     res.type('text/plain; version=0.0.4').send(await metrics.render());
   });
 
-  for (const [path, router] of routes) app.use(path, router);
+  for (const entry of routes) {
+    if (Array.isArray(entry)) app.use(...entry);
+    else app.use(entry);
+  }
   app.use('/api', apiNotFound);
   if (webDir) {
     app.use(express.static(webDir, { index: false, maxAge: '1h' }));

@@ -1,5 +1,6 @@
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { DependencyState } from '../cluster/health-probe';
+import { restRoutes } from './rest';
 
 export interface HealthSource {
   /** Start-up not done yet, serving, handing its clients to other nodes, or shutting down. */
@@ -23,23 +24,23 @@ const retryAfterSeconds = 5;
  * node is not ready: it takes no new sessions).
  */
 export function healthRoutes(source: HealthSource): Router {
-  const router = Router();
-  router.get('/health', (_req, res) => {
-    const phase = source.phase();
-    const dependencies = source.dependencies();
-    const allUp = Object.values(dependencies).every((state) => state === 'ok');
-    if (phase !== 'serving') {
-      res.status(503).json({ ok: false, status: phase, dependencies });
-      return;
-    }
-    res.json({ ok: allUp, status: allUp ? 'ok' : 'degraded', dependencies });
+  return restRoutes(undefined, {
+    health: async ({ res }) => {
+      const phase = source.phase();
+      const dependencies = source.dependencies();
+      const allUp = Object.values(dependencies).every((state) => state === 'ok');
+      if (phase !== 'serving') {
+        res.status(503);
+        return { ok: false, status: phase, dependencies };
+      }
+      return { ok: allUp, status: allUp ? 'ok' : 'degraded', dependencies };
+    },
+    ready: async ({ res }) => {
+      const dependencies = source.dependencies();
+      const missing = source.required.filter((name) => dependencies[name] === 'down');
+      const ready = source.phase() === 'serving' && missing.length === 0;
+      if (!ready) res.set('Retry-After', String(retryAfterSeconds)).status(503);
+      return { ready, dependencies };
+    },
   });
-  router.get('/ready', (_req, res) => {
-    const dependencies = source.dependencies();
-    const missing = source.required.filter((name) => dependencies[name] === 'down');
-    const ready = source.phase() === 'serving' && missing.length === 0;
-    if (!ready) res.set('Retry-After', String(retryAfterSeconds)).status(503);
-    res.json({ ready, dependencies });
-  });
-  return router;
 }

@@ -4,9 +4,8 @@ import { useEffect, useState } from 'react';
 import { useLocation, useNavigate } from 'react-router-dom';
 import { useAuth } from '../features/auth/AuthContext';
 import { signInPath } from '../features/auth/return-path';
-import { api } from '../lib/api';
+import { call } from '../lib/api';
 import { describeError } from '../lib/errors';
-import { notificationsApi } from '../lib/notifications-api';
 import { Button } from './Button';
 
 /**
@@ -43,7 +42,7 @@ export function FollowButton({
     }
     if (!token || isMe) return;
     let cancelled = false;
-    notificationsApi.profile(userId, token).then(
+    call('userProfile', { params: { userId }, token }).then(
       (profile) => !cancelled && setFollowing(profile.isFollowing),
       // Shown as "Follow"; pressing it says what is wrong.
       () => undefined,
@@ -63,9 +62,10 @@ export function FollowButton({
     setBusy(true);
     setError(null);
     try {
-      const profile = following
-        ? await api.unfollow(userId, session.token)
-        : await api.follow(userId, session.token);
+      const profile = await call(following ? 'unfollow' : 'follow', {
+        params: { userId },
+        token: session.token,
+      });
       setFollowing(profile.isFollowing);
       await onChange?.(profile);
     } catch (e) {

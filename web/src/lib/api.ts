@@ -1,14 +1,13 @@
 import {
-  tagStreamsPath,
-  type CommentPage,
+  pathOf,
+  routes,
   type ErrorBody,
   type ErrorCode,
   type ErrorResponse,
-  type ProfilePage,
-  type Stream,
-  type StreamDetails,
-  type UserProfile,
-  type TagStreams,
+  type JsonRouteName,
+  type RequestOf,
+  type ResponseOf,
+  type Routes,
 } from '@onair/protocol';
 
 /** A failed API call, with the server's error code and, when the code has them, its details. */
@@ -24,31 +23,53 @@ export class ApiError extends Error {
   }
 }
 
+type Token = string | null | undefined;
+
+/** Who the call is made as: a token where the route needs one, may take one, or none. */
+type AuthOf<A> = A extends 'required'
+  ? { token: string }
+  : A extends 'optional'
+    ? { token?: Token }
+    : { token?: undefined };
+
+export type CallInput<N extends JsonRouteName> = RequestOf<Routes[N]> & AuthOf<Routes[N]['auth']>;
+
+/** Routes with nothing to send may be called without an input. */
+type CallArgs<N extends JsonRouteName> =
+  object extends CallInput<N> ? [input?: CallInput<N>] : [input: CallInput<N>];
+
 /**
- * JSON over fetch, with the session's bearer token when there is one. A `Blob` body (an image)
- * goes as it is, with its own type.
+ * Calls one route of the protocol's REST table by name: its path, method, body and answer are
+ * the table's, so the app cannot read a shape the server does not send. JSON over fetch; a
+ * `Blob` body (an image) goes as it is, with its own type.
  */
-export async function apiRequest<T>(
-  method: string,
-  path: string,
-  options: { token?: string | null; body?: unknown } = {},
-): Promise<T> {
+export async function call<N extends JsonRouteName>(
+  name: N,
+  ...[input]: CallArgs<N>
+): Promise<ResponseOf<Routes[N]>> {
+  const route = routes[name];
+  const { params, query, body, token } = (input ?? {}) as {
+    params?: Record<string, string>;
+    query?: Record<string, unknown>;
+    body?: unknown;
+    token?: Token;
+  };
+  let path = pathOf(route.path, (params ?? {}) as never);
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {}))
+    if (value !== undefined) search.set(key, String(value));
+  if (search.size) path += `?${search.toString()}`;
+
   const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const raw = options.body instanceof Blob;
-  if (options.body !== undefined)
-    headers['content-type'] = raw ? (options.body as Blob).type : 'application/json';
+  if (token) headers.authorization = `Bearer ${token}`;
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers['content-type'] = raw ? body.type : 'application/json';
   let res: Response;
   try {
     res = await fetch(path, {
-      method,
+      method: route.method,
       headers,
-      body:
-        options.body === undefined
-          ? undefined
-          : raw
-            ? (options.body as Blob)
-            : JSON.stringify(options.body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection.');
@@ -70,51 +91,18 @@ export async function apiRequest<T>(
       error,
     );
   }
-  return data as T;
+  return data as ResponseOf<Routes[N]>;
 }
 
-type Token = string | null | undefined;
-
 /**
- * The REST calls the pages make, typed with the protocol's shapes. The token is optional where
- * the server lets anyone in (public streams, profiles): signed-out visitors send none.
+ * ICE servers for a media connection. A signed-out visitor may not be given any (TURN
+ * credentials are per user): on a network that needs none, watching works without.
  */
-export const api = {
-  activeStreams: (token: Token) => apiRequest<Stream[]>('GET', '/api/live/active', { token }),
-  tagStreams: (tag: string, token: Token) =>
-    apiRequest<TagStreams>('GET', tagStreamsPath(tag), { token }),
-  stream: (streamId: string, token: Token) =>
-    apiRequest<StreamDetails>('GET', `/api/live/${encodeURIComponent(streamId)}`, { token }),
-  comments: (streamId: string, token: Token, limit = 50) =>
-    apiRequest<CommentPage>(
-      'GET',
-      `/api/live/${encodeURIComponent(streamId)}/comments?limit=${limit}`,
-      { token },
-    ),
-  profilePage: (username: string, token: Token) =>
-    apiRequest<ProfilePage>('GET', `/api/users/by-username/${encodeURIComponent(username)}`, {
-      token,
-    }),
-  follow: (userId: string, token: string) =>
-    apiRequest<UserProfile>('POST', `/api/users/${encodeURIComponent(userId)}/follow`, { token }),
-  unfollow: (userId: string, token: string) =>
-    apiRequest<UserProfile>('DELETE', `/api/users/${encodeURIComponent(userId)}/follow`, {
-      token,
-    }),
-  /**
-   * ICE servers for a media connection. A signed-out visitor may not be given any (TURN
-   * credentials are per user): on a network that needs none, watching works without.
-   */
-  iceServers: async (token: Token): Promise<RTCIceServer[]> => {
-    try {
-      return (
-        await apiRequest<{ iceServers: RTCIceServer[] }>('GET', '/api/live/ice-servers', {
-          token,
-        })
-      ).iceServers;
-    } catch (e) {
-      if (!token && e instanceof ApiError && e.code === 'unauthorized') return [];
-      throw e;
-    }
-  },
-};
+export async function iceServers(token: Token): Promise<RTCIceServer[]> {
+  try {
+    return (await call('iceServers', { token })).iceServers;
+  } catch (e) {
+    if (!token && e instanceof ApiError && e.code === 'unauthorized') return [];
+    throw e;
+  }
+}

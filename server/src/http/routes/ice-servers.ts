@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { TokenService } from '../../auth/tokens';
 import type { IceServerConfig } from '../../config';
-import { authenticate, maybeActorOf } from '../auth';
+import { restRoutes } from '../rest';
 
 export interface IceServersOptions {
   iceServers: IceServerConfig[];
@@ -36,11 +36,11 @@ export function iceServersFor(
 }
 
 export function iceServerRoutes(options: IceServersOptions, tokens: TokenService): Router {
-  const router = Router();
-  // Anonymous watchers of public streams need the STUN servers too.
-  router.get('/', authenticate(tokens, 'optional'), (_req, res) => {
-    res.set('Cache-Control', 'no-store');
-    res.json({ iceServers: iceServersFor(options, maybeActorOf(res)?.userId) });
+  return restRoutes(tokens, {
+    // Anonymous watchers of public streams need the STUN servers too.
+    iceServers: async ({ actor, res }) => {
+      res.set('Cache-Control', 'no-store');
+      return { iceServers: iceServersFor(options, actor?.userId) };
+    },
   });
-  return router;
 }

@@ -1,19 +1,9 @@
-import {
-  commentBody,
-  commentHistoryQuery,
-  startStreamBody,
-  streamIdParams,
-  userIdParams,
-  type StartedStream,
-  type ViewResult,
-} from '@onair/protocol';
-import { Router } from 'express';
+import type { Router } from 'express';
 import type { TokenService } from '../../auth/tokens';
 import type { CommentService } from '../../live/comments';
 import { presenceHandle, type PresenceService } from '../../live/presence';
 import type { StreamService } from '../../live/streams';
-import { actorOf, authenticate, maybeActorOf } from '../auth';
-import { parse } from '../validate';
+import { restRoutes } from '../rest';
 
 export interface LiveRouteDeps {
   streams: StreamService;
@@ -31,77 +21,34 @@ export function liveRoutes({
   tokens,
   whipUrl,
 }: LiveRouteDeps): Router {
-  const router = Router();
-  const required = authenticate(tokens, 'required');
-  const optional = authenticate(tokens, 'optional');
-
-  router.post('/start', required, async (req, res) => {
-    const body = parse(startStreamBody, req.body ?? {});
-    const { stream, streamKey } = await streams.start(actorOf(res).userId, body);
-    const started: StartedStream = { ...stream, streamKey, whipUrl: whipUrl(stream.streamId) };
-    res.status(201).json(started);
+  return restRoutes(tokens, {
+    startStream: async ({ body, actor }) => {
+      const { stream, streamKey } = await streams.start(actor.userId, body);
+      return { ...stream, streamKey, whipUrl: whipUrl(stream.streamId) };
+    },
+    endStream: async ({ params, actor }) => streams.end(params.streamId, actor.userId),
+    activeStreams: async ({ actor }) => streams.active(actor?.userId),
+    // Before `stream`, so "user" is never taken for a stream id.
+    userStreams: async ({ params, actor }) => streams.byUser(params.userId, actor?.userId),
+    stream: async ({ params, actor }) => streams.details(params.streamId, actor?.userId),
+    summary: async ({ params, actor }) => streams.summary(params.streamId, actor.userId),
+    view: async ({ params: { streamId }, actor }) => {
+      const joined = await presence.view(streamId, actor);
+      return {
+        success: true,
+        viewerCount: joined.viewerCount,
+        stream: joined.stream,
+        leaseSeconds: presence.leaseSeconds,
+        chat: await comments.chatState(streamId, actor.userId),
+      };
+    },
+    leave: async ({ params: { streamId }, actor }) => {
+      await streams.visibleRow(streamId, actor.userId);
+      await presence.leave(streamId, actor, presenceHandle.rest);
+      return { success: true };
+    },
+    comments: async ({ params, query, actor }) =>
+      comments.history(params.streamId, actor?.userId, query),
+    comment: async ({ params, body, actor }) => comments.add(params.streamId, actor, body.comment),
   });
-
-  router.post('/end/:streamId', required, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    res.json(await streams.end(streamId, actorOf(res).userId));
-  });
-
-  router.get('/active', optional, async (_req, res) => {
-    res.json(await streams.active(maybeActorOf(res)?.userId));
-  });
-
-  // Before `/:streamId`, so "user" is never taken for a stream id.
-  router.get('/user/:userId', optional, async (req, res) => {
-    const { userId } = parse(userIdParams, req.params);
-    res.json(await streams.byUser(userId, maybeActorOf(res)?.userId));
-  });
-
-  router.get('/:streamId', optional, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    res.json(await streams.details(streamId, maybeActorOf(res)?.userId));
-  });
-
-  // A lease: the viewer counts for `leaseSeconds` and renews by calling `view` again.
-  // The host's end screen; it works while live too.
-  router.get('/:streamId/summary', required, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    res.json(await streams.summary(streamId, actorOf(res).userId));
-  });
-
-  router.post('/:streamId/view', required, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    const actor = actorOf(res);
-    const joined = await presence.view(streamId, actor);
-    const result: ViewResult = {
-      success: true,
-      viewerCount: joined.viewerCount,
-      stream: joined.stream,
-      leaseSeconds: presence.leaseSeconds,
-      chat: await comments.chatState(streamId, actor.userId),
-    };
-    res.json(result);
-  });
-
-  router.post('/:streamId/leave', required, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    const actor = actorOf(res);
-    await streams.visibleRow(streamId, actor.userId);
-    await presence.leave(streamId, actor, presenceHandle.rest);
-    res.json({ success: true });
-  });
-
-  router.get('/:streamId/comments', optional, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    const page = parse(commentHistoryQuery, req.query);
-    res.json(await comments.history(streamId, maybeActorOf(res)?.userId, page));
-  });
-
-  router.post('/:streamId/comment', required, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    const { comment } = parse(commentBody, req.body);
-    res.status(201).json(await comments.add(streamId, actorOf(res), comment));
-  });
-
-  return router;
 }

@@ -1,16 +1,10 @@
-import {
-  nextStreamBody,
-  updateMeBody,
-  type NextStreamSettings,
-  type StreamKeyInfo,
-} from '@onair/protocol';
-import { Router, type Response } from 'express';
+import type { Router } from 'express';
+import type { Response } from 'express';
 import type { TokenService } from '../../auth/tokens';
 import type { NextStreamService } from '../../live/next-stream';
 import type { StreamKeyService } from '../../live/stream-keys';
 import type { UserService } from '../../live/users';
-import { actorOf, authenticate } from '../auth';
-import { parse } from '../validate';
+import { restRoutes } from '../rest';
 
 export interface MeRouteDeps {
   tokens: TokenService;
@@ -29,36 +23,17 @@ export function meRoutes({
   nextStream,
   userWhipUrl,
 }: MeRouteDeps): Router {
-  const router = Router();
-  router.use(authenticate(tokens, 'required'));
-
-  router.patch('/', async (req, res) => {
-    const changes = parse(updateMeBody, req.body ?? {});
-    res.json(await users.update(actorOf(res).userId, changes));
-  });
-
-  const sendKey = (res: Response, streamKey: string) => {
+  const keyInfo = (res: Response, streamKey: string) => {
     // A credential: no cache, shared or private, may keep it.
     res.set('Cache-Control', 'no-store');
-    res.json({ streamKey, whipUrl: userWhipUrl() } satisfies StreamKeyInfo);
+    return { streamKey, whipUrl: userWhipUrl() };
   };
-
-  router.get('/stream-key', async (_req, res) => {
-    sendKey(res, await streamKeys.reveal(actorOf(res).userId));
+  return restRoutes(tokens, {
+    // The user itself, not `{ user }`.
+    updateMe: async ({ actor, body }) => users.update(actor.userId, body),
+    streamKey: async ({ actor, res }) => keyInfo(res, await streamKeys.reveal(actor.userId)),
+    rotateStreamKey: async ({ actor, res }) => keyInfo(res, await streamKeys.rotate(actor.userId)),
+    nextStream: async ({ actor }) => nextStream.get(actor.userId),
+    saveNextStream: async ({ actor, body }) => nextStream.put(actor.userId, body),
   });
-
-  router.post('/stream-key/rotate', async (_req, res) => {
-    sendKey(res, await streamKeys.rotate(actorOf(res).userId));
-  });
-
-  router.get('/next-stream', async (_req, res) => {
-    res.json((await nextStream.get(actorOf(res).userId)) satisfies NextStreamSettings);
-  });
-
-  router.put('/next-stream', async (req, res) => {
-    const body = parse(nextStreamBody, req.body ?? {});
-    res.json((await nextStream.put(actorOf(res).userId, body)) satisfies NextStreamSettings);
-  });
-
-  return router;
 }

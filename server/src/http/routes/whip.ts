@@ -1,12 +1,5 @@
 import express, { Router, type Request, type Response, type NextFunction } from 'express';
-import {
-  sdpText,
-  streamIdParams,
-  userWhipPath,
-  whepSessionPath,
-  whipSessionPath,
-} from '@onair/protocol';
-import { z } from 'zod';
+import { routes, sdpText, whepSessionPath, whipSessionPath } from '@onair/protocol';
 import type { TokenService } from '../../auth/tokens';
 import type { MediaAdmission } from '../../cluster/media-admission';
 import { allowedOrThrow, type Access } from '../../live/access';
@@ -23,12 +16,8 @@ import { addressSessionOwner } from '../../wiring/session-owners';
 import { sentElsewhere } from '../admission';
 import { actorOfToken, bearerToken } from '../auth';
 import { clientAddress } from '../client-address';
+import { restRoutes } from '../rest';
 import { parse } from '../validate';
-
-/** `userWhipPath`, as this router (mounted at `/api/live`) sees it. */
-const userWhipRoute = userWhipPath.replace(/^\/api\/live/, '');
-
-const sessionParams = z.object({ streamId: z.uuid(), sessionId: z.uuid() });
 
 export interface WhipRouteDeps {
   media: MediaWorkerPool;
@@ -126,8 +115,6 @@ export function whipRoutes({
   anonymousSessionsPerAddress,
   admission,
 }: WhipRouteDeps): Router {
-  const router = Router();
-
   /**
    * The stream's key, the host's persistent key (OBS) or the host's own token may publish;
    * anything else may not.
@@ -149,22 +136,11 @@ export function whipRoutes({
   };
 
   /**
-   * Who watches: the user a token names, or, with no Authorization header at all, someone
-   * anonymous (public streams only). A token that is present but refused is a 401 as anywhere.
-   */
-  const viewerOf = async (req: Request): Promise<Actor | undefined> => {
-    const token = bearerToken(req.headers.authorization);
-    return token ? actorOfToken(tokens, token) : undefined;
-  };
-
-  /**
    * Whose a watching session is: its user's, or for anonymous sessions the client's address, so
    * the address's sessions are bounded and only that address may end or extend them.
    */
   const ownerOf = (req: Request, actor: Actor | undefined): string =>
     actor ? actor.userId : addressSessionOwner(clientAddress(req));
-
-  router.use([userWhipRoute, '/:streamId/whip', '/:streamId/whep'], cors);
 
   /**
    * Publishes into `streamId`; a publisher already there makes this the host's `already_live`,
@@ -206,78 +182,23 @@ export function whipRoutes({
     }
   };
 
-  router.post(userWhipRoute, sdpBody, async (req, res) => {
-    const key = bearerToken(req.headers.authorization);
-    if (!key) throw AppError.unauthorized('Send your stream key as a Bearer token');
-    // The same answer whether the key is malformed, rotated away or nobody's.
-    const hostId = await streamKeys.ownerOf(key);
-    if (!hostId) throw AppError.unauthorized('Invalid stream key');
-    const offer = requireSdp(req);
-    if (sentElsewhere(req, res, admission.publisher())) return;
-    const { streamId, sessionId, answer } = await publishAsHost(hostId, offer);
-    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks(undefined));
-  });
-
-  router.post('/:streamId/whip', sdpBody, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    await authorizePublisher(req, streamId);
-    const offer = requireSdp(req);
-    if (sentElsewhere(req, res, admission.publisher())) return;
-    const { sessionId, answer } = await publish(streamId, offer);
-    sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks('whip'));
-  });
-
-  router.post('/:streamId/whep', sdpBody, async (req, res) => {
-    const { streamId } = parse(streamIdParams, req.params);
-    const actor = await viewerOf(req);
-    // Before the offer is read: a banned user or an outsider learns why, whatever they sent.
-    allowedOrThrow(goneIfEnded(await streams.access.mayWatch(streamId, actor?.userId)));
-    const offer = requireSdp(req);
-    const owner = ownerOf(req, actor);
-    // Decided in the same turn as the session is counted: racing requests cannot overshoot the cap.
-    if (sentElsewhere(req, res, admission.viewer())) return;
-    const { sessionId, answer } = await mediaCall(() =>
-      actor
-        ? media.answerViewer(streamId, offer, owner)
-        : media.answerViewer(streamId, offer, owner, anonymousSessionsPerAddress),
-    );
-    // A WHEP session is a viewer for as long as it lives (closed with it, refused with it); an
-    // anonymous one is a viewer of its own.
-    const viewer = actor ?? anonymousViewer.whep(sessionId);
-    await mediaPresence.hold(streamId, viewer, presenceHandle.whep(sessionId), sessionId);
-    sendAnswer(
-      res,
-      whepSessionPath(streamId, sessionId),
-      sessionId,
-      answer,
-      iceLinks(userIdOf(viewer)),
-    );
-  });
-
-  const resourceOwner = async (req: Request, role: 'publish' | 'watch') => {
-    const { streamId, sessionId } = parse(sessionParams, req.params);
+  const resourceOwner = async (
+    req: Request,
+    { streamId, sessionId }: { streamId: string; sessionId: string },
+    role: 'publish' | 'watch',
+    viewer: Actor | undefined,
+  ) => {
     const info = media.sessionInfo(sessionId);
     if (!info || info.streamId !== streamId || info.role !== role)
       throw AppError.notFound('Session');
     if (role === 'publish') await authorizePublisher(req, streamId);
-    else if (info.owner !== ownerOf(req, await viewerOf(req))) {
+    else if (info.owner !== ownerOf(req, viewer)) {
       throw AppError.forbidden('This is not your session');
     }
     return sessionId;
   };
 
-  router.delete('/:streamId/whip/:sessionId', async (req, res) => {
-    media.closeSession(await resourceOwner(req, 'publish'));
-    res.status(200).end();
-  });
-
-  router.delete('/:streamId/whep/:sessionId', async (req, res) => {
-    media.closeSession(await resourceOwner(req, 'watch'));
-    res.status(200).end();
-  });
-
-  const trickle = (role: 'publish' | 'watch') => async (req: Request, res: Response) => {
-    const sessionId = await resourceOwner(req, role);
+  const trickle = async (req: Request, res: Response, sessionId: string) => {
     if (!req.is('application/trickle-ice-sdpfrag')) {
       throw new AppError(
         'unsupported_media_type',
@@ -290,8 +211,88 @@ export function whipRoutes({
     }
     res.status(204).end();
   };
-  router.patch('/:streamId/whip/:sessionId', sdpBody, trickle('publish'));
-  router.patch('/:streamId/whep/:sessionId', sdpBody, trickle('watch'));
 
+  const served = restRoutes(tokens, {
+    userWhip: {
+      bodyParser: sdpBody,
+      handle: async ({ req, res }) => {
+        const key = bearerToken(req.headers.authorization);
+        if (!key) throw AppError.unauthorized('Send your stream key as a Bearer token');
+        // The same answer whether the key is malformed, rotated away or nobody's.
+        const hostId = await streamKeys.ownerOf(key);
+        if (!hostId) throw AppError.unauthorized('Invalid stream key');
+        const offer = requireSdp(req);
+        if (sentElsewhere(req, res, admission.publisher())) return;
+        const { streamId, sessionId, answer } = await publishAsHost(hostId, offer);
+        sendAnswer(
+          res,
+          whipSessionPath(streamId, sessionId),
+          sessionId,
+          answer,
+          iceLinks(undefined),
+        );
+      },
+    },
+    whip: {
+      bodyParser: sdpBody,
+      handle: async ({ params: { streamId }, req, res }) => {
+        await authorizePublisher(req, streamId);
+        const offer = requireSdp(req);
+        if (sentElsewhere(req, res, admission.publisher())) return;
+        const { sessionId, answer } = await publish(streamId, offer);
+        sendAnswer(res, whipSessionPath(streamId, sessionId), sessionId, answer, iceLinks('whip'));
+      },
+    },
+    whep: {
+      bodyParser: sdpBody,
+      handle: async ({ params: { streamId }, actor, req, res }) => {
+        // Before the offer is read: a banned user or an outsider learns why, whatever they sent.
+        allowedOrThrow(goneIfEnded(await streams.access.mayWatch(streamId, actor?.userId)));
+        const offer = requireSdp(req);
+        const owner = ownerOf(req, actor);
+        // Decided in the same turn as the session is counted: racing requests cannot overshoot the cap.
+        if (sentElsewhere(req, res, admission.viewer())) return;
+        const { sessionId, answer } = await mediaCall(() =>
+          actor
+            ? media.answerViewer(streamId, offer, owner)
+            : media.answerViewer(streamId, offer, owner, anonymousSessionsPerAddress),
+        );
+        // A WHEP session is a viewer for as long as it lives (closed with it, refused with it); an
+        // anonymous one is a viewer of its own.
+        const viewer = actor ?? anonymousViewer.whep(sessionId);
+        await mediaPresence.hold(streamId, viewer, presenceHandle.whep(sessionId), sessionId);
+        sendAnswer(
+          res,
+          whepSessionPath(streamId, sessionId),
+          sessionId,
+          answer,
+          iceLinks(userIdOf(viewer)),
+        );
+      },
+    },
+    endWhip: async ({ params, req, res }) => {
+      media.closeSession(await resourceOwner(req, params, 'publish', undefined));
+      res.status(200).end();
+    },
+    endWhep: async ({ params, actor, req, res }) => {
+      media.closeSession(await resourceOwner(req, params, 'watch', actor));
+      res.status(200).end();
+    },
+    trickleWhip: {
+      bodyParser: sdpBody,
+      handle: async ({ params, req, res }) =>
+        trickle(req, res, await resourceOwner(req, params, 'publish', undefined)),
+    },
+    trickleWhep: {
+      bodyParser: sdpBody,
+      handle: async ({ params, actor, req, res }) =>
+        trickle(req, res, await resourceOwner(req, params, 'watch', actor)),
+    },
+  });
+
+  const router = Router();
+  // Every WHIP and WHEP resource, the sessions' included.
+  router.use([routes.userWhip.path, routes.whip.path, routes.whep.path], cors);
+  router.use(served);
   return router;
 }

@@ -8,7 +8,7 @@ import {
   useState,
   type ReactNode,
 } from 'react';
-import { apiRequest } from '../../lib/api';
+import { call } from '../../lib/api';
 import { LiveSocket } from '../../lib/live-socket';
 
 export interface Session {
@@ -44,7 +44,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     const token = localStorage.getItem(storageKey);
     if (!token) return;
-    apiRequest<{ user: User }>('GET', '/api/auth/me', { token })
+    call('authMe', { token })
       .then(({ user }) => setSession({ token, user }))
       .catch(() => localStorage.removeItem(storageKey))
       .finally(() => setLoading(false));
@@ -65,14 +65,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         session,
         socket,
         signIn: async (username, password) =>
-          accept(
-            await apiRequest<AuthResponse>('POST', '/api/auth/login', {
-              body: { username, password },
-            }),
-          ),
+          accept(await call('login', { body: { username, password } })),
         signUp: async (username, password, displayName) =>
           accept(
-            await apiRequest<AuthResponse>('POST', '/api/auth/register', {
+            await call('register', {
               body: { username, password, ...(displayName ? { displayName } : {}) },
             }),
           ),

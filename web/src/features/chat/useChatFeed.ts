@@ -1,6 +1,6 @@
 import type { LiveComment } from '@onair/protocol';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { api } from '../../lib/api';
+import { call } from '../../lib/api';
 import { useAuth } from '../auth/AuthContext';
 import { mergeComments } from './chat-log';
 
@@ -66,8 +66,7 @@ export function useChatFeed(streamId: string): ChatFeed {
     setComments([]);
     pending.current = { rejoins: 0, held: [], gone: new Set() };
     const loadHistory = () =>
-      api
-        .comments(streamId, socket.token)
+      call('comments', { params: { streamId }, query: { limit: 50 }, token: socket.token })
         .then((page) => !cancelled && setComments((c) => mergeComments(c, page.comments)))
         .catch(() => undefined);
     const offComment = socket.on('live_comment_added', (c) => c.streamId === streamId && add([c]));

@@ -3,7 +3,7 @@ import { CheckCircle2 } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { Button } from '../../components/Button';
 import { describeError } from '../../lib/errors';
-import { streamApi } from '../../lib/stream-api';
+import { call } from '../../lib/api';
 import { useSession } from '../auth/AuthContext';
 import { clock } from './format';
 
@@ -23,7 +23,7 @@ export function EndSummary({
 
   useEffect(() => {
     let cancelled = false;
-    streamApi.summary(session.token, streamId).then(
+    call('summary', { params: { streamId }, token: session.token }).then(
       (s) => !cancelled && setSummary(s),
       (e: unknown) => !cancelled && setError(describeError(e)),
     );

@@ -3,7 +3,7 @@ import { Lock, UserPlus } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
 import { Button } from '../../components/Button';
-import { api } from '../../lib/api';
+import { call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
@@ -51,7 +51,7 @@ export function FollowToWatch({
     setBusy(true);
     setError(null);
     try {
-      await api.follow(owner.id, session.token);
+      await call('follow', { params: { userId: owner.id }, token: session.token });
       onFollowed();
     } catch (e) {
       setError(describeError(e));

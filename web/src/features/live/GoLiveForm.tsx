@@ -1,9 +1,9 @@
-import { LIMITS, type StartedStream } from '@onair/protocol';
+import { LIMITS } from '@onair/protocol';
 import { Camera, ChevronDown, MonitorUp, Radio } from 'lucide-react';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { Button } from '../../components/Button';
-import { ApiError, apiRequest } from '../../lib/api';
+import { ApiError, call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { parseTags } from '../../lib/tags';
 import { useSession } from '../auth/AuthContext';
@@ -70,9 +70,9 @@ export function GoLiveForm() {
     setLiveStreamId(null);
     try {
       const tagList = parseTags(tags);
-      const stream = await apiRequest<StartedStream>('POST', '/api/live/start', {
-        token: session.token,
+      const stream = await call('startStream', {
         body: { title: title.trim(), description, tags: tagList, isPrivate },
+        token: session.token,
       });
       // This tab's camera publishes it; the host's other tabs and devices only manage it.
       markPublishingHere(stream.streamId, true);

@@ -2,7 +2,7 @@ import type { Stream } from '@onair/protocol';
 import { useEffect, useState } from 'react';
 import { Button } from '../../components/Button';
 import { FollowButton } from '../../components/FollowButton';
-import { streamApi } from '../../lib/stream-api';
+import { call } from '../../lib/api';
 import { useAuth } from '../auth/AuthContext';
 import { StreamCard } from './StreamCard';
 
@@ -25,7 +25,7 @@ export function StreamEndedScreen({
 
   useEffect(() => {
     let cancelled = false;
-    streamApi.active(token).then(
+    call('activeStreams', { token }).then(
       (list) => !cancelled && setOthers(list.filter((s) => s.streamId !== streamId).slice(0, 6)),
       // Only a suggestion: without the list the screen still says the stream ended.
       () => !cancelled && setOthers([]),

@@ -6,7 +6,7 @@ import { Button } from '../../components/Button';
 import { useDocumentTitle } from '../../components/document-title';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { PageLayout } from '../../components/PageLayout';
-import { api, ApiError } from '../../lib/api';
+import { ApiError, call } from '../../lib/api';
 import { describeError, failureCode, type FailureCode } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
@@ -53,8 +53,7 @@ function LoadedStream({ streamId }: { streamId: string }) {
     let cancelled = false;
     setStream(null);
     setFailure(null);
-    api
-      .stream(streamId, token)
+    call('stream', { params: { streamId }, token })
       .then((s) => !cancelled && setStream(s))
       .catch(
         (e: unknown) =>

@@ -6,7 +6,7 @@ import { Link, useParams } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
 import { useDocumentTitle } from '../../components/document-title';
 import { PageLayout } from '../../components/PageLayout';
-import { api } from '../../lib/api';
+import { call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { StreamCard } from './StreamCard';
@@ -52,8 +52,7 @@ export function TagPage() {
     setFound(null);
     setError(null);
     // The socket's token is the session's: private streams of followed hosts are included.
-    api
-      .tagStreams(tag, socket.token)
+    call('tagStreams', { params: { tag }, token: socket.token })
       .then((result) => !cancelled && setFound(result))
       .catch((e: unknown) => !cancelled && setError(describeError(e)));
     return () => {

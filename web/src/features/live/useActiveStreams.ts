@@ -1,6 +1,6 @@
 import type { Stream } from '@onair/protocol';
 import { useEffect, useState } from 'react';
-import { api } from '../../lib/api';
+import { call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 
@@ -36,8 +36,7 @@ export function useActiveStreams(): { streams: Stream[]; error: string | null; l
       update(streamId, { thumbnail }),
     );
     // The socket's token is the session's: one list per identity, fetched again on sign-in.
-    api
-      .activeStreams(socket.token)
+    call('activeStreams', { token: socket.token })
       .then((fetched) => {
         if (cancelled) return;
         setStreams((live) => {

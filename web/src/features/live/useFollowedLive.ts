@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { notificationsApi } from '../../lib/notifications-api';
+import { call } from '../../lib/api';
 import { useAuth } from '../auth/AuthContext';
 
 /**
@@ -19,8 +19,7 @@ export function useFollowedLive(): { streamIds: ReadonlySet<string>; ready: bool
     let cancelled = false;
     const add = (ids: string[]) => setStreamIds((known) => new Set([...known, ...ids]));
     const off = socket.on('notification', (n) => add([n.stream.streamId]));
-    notificationsApi
-      .followingLive(token)
+    call('followingLive', { token })
       .then(
         (streams) => !cancelled && add(streams.map((s) => s.streamId)),
         // Only an ordering: without it everyone is in one list.

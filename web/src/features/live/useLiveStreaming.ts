@@ -1,6 +1,6 @@
 import type { ChatState, LiveComment, Stream } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api } from '../../lib/api';
+import { iceServers as fetchIceServers } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
 import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../lib/live-socket';
 import { receivesMedia, retryDelayMs, watchMedia } from '../../lib/media-watchdog';
@@ -199,7 +199,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     const resuming = reconnects > 0 || mediaRetries > 0;
     if (resuming) setPhase((p) => (p === 'ended' ? p : 'reconnecting'));
     const connect = async (): Promise<RTCPeerConnection> => {
-      const iceServers = await api.iceServers(session.token);
+      const iceServers = await fetchIceServers(session.token);
       const giveUpAt = Date.now() + republishWindowMs;
       for (;;) {
         try {
@@ -386,7 +386,7 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     };
     const start = async () => {
       try {
-        const iceServers = await api.iceServers(room.socket.token);
+        const iceServers = await fetchIceServers(room.socket.token);
         const onStream = (stream: MediaStream) => !closed && setRemote(stream);
         const connection = await watch(room.socket, streamId, iceServers, onStream).catch(
           (e: unknown) => {

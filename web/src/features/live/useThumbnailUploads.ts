@@ -1,5 +1,5 @@
 import { useEffect, type RefObject } from 'react';
-import { streamApi } from '../../lib/stream-api';
+import { call } from '../../lib/api';
 import { captureThumbnail } from '../../lib/thumbnail';
 import { useSession } from '../auth/AuthContext';
 
@@ -25,7 +25,11 @@ export function useThumbnailUploads(
       if (!element || stopped) return;
       const image = await captureThumbnail(element);
       if (!image || stopped) return;
-      await streamApi.uploadThumbnail(session.token, streamId, image).catch(() => undefined);
+      await call('uploadThumbnail', {
+        params: { streamId },
+        body: image,
+        token: session.token,
+      }).catch(() => undefined);
     };
     // `upload` swallows its own failures; nothing is left to wait for.
     const first = setTimeout(() => void upload(), firstAfterMs);

@@ -3,7 +3,7 @@ import { UserMinus, UserPlus } from 'lucide-react';
 import { useId, useState } from 'react';
 import { Avatar } from '../../components/Avatar';
 import { Button } from '../../components/Button';
-import { api } from '../../lib/api';
+import { call } from '../../lib/api';
 import { SectionStatus } from './SectionStatus';
 import { useActionStatus } from './useActionStatus';
 
@@ -31,7 +31,7 @@ export function ModeratorsSection({
     if (!name) return fail('Enter the username of the person to make a moderator.');
     const ok = await run(
       async () => {
-        const { user } = await api.profilePage(name, token);
+        const { user } = await call('profilePage', { params: { username: name }, token });
         await act({ action: 'add_moderator', userId: user.id });
       },
       `@${name} is a moderator now.`,

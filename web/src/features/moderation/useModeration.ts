@@ -6,7 +6,7 @@ import type {
 } from '@onair/protocol';
 import { useCallback, useEffect, useState } from 'react';
 import { describeError } from '../../lib/errors';
-import { moderationApi } from '../../lib/moderation-api';
+import { call } from '../../lib/api';
 import { useAuth } from '../auth/AuthContext';
 
 /** What moderators are told instead of the app's general sentences. */
@@ -45,7 +45,7 @@ export function useModeration(streamId: string, enabled: boolean): Moderation {
   const reload = useCallback(async () => {
     if (!enabled || !token) return;
     try {
-      const view = await moderationApi.view(token, streamId);
+      const view = await call('moderation', { params: { streamId }, token });
       setState(view.state);
       setActions(view.actions);
       setNextBefore(view.nextBefore);
@@ -78,7 +78,11 @@ export function useModeration(streamId: string, enabled: boolean): Moderation {
   const loadOlder = useCallback(async () => {
     if (!token || !nextBefore) return;
     try {
-      const view = await moderationApi.view(token, streamId, nextBefore);
+      const view = await call('moderation', {
+        params: { streamId },
+        query: { before: nextBefore },
+        token,
+      });
       setActions((current) => {
         const seen = new Set(current.map((a) => a.id));
         return [...current, ...view.actions.filter((a) => !seen.has(a.id))];

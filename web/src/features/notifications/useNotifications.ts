@@ -1,7 +1,7 @@
 import type { LiveNotification } from '@onair/protocol';
 import { useCallback, useEffect, useState } from 'react';
 import { describeError } from '../../lib/errors';
-import { notificationsApi } from '../../lib/notifications-api';
+import { call } from '../../lib/api';
 import { useAuth } from '../auth/AuthContext';
 
 export interface NotificationsState {
@@ -47,8 +47,7 @@ export function useNotifications(): NotificationsState {
     });
     const load = () => {
       early = [];
-      notificationsApi
-        .list(token)
+      call('notifications', { query: { limit: 20 }, token })
         .then((page) => {
           if (cancelled) return;
           const known = new Set(page.notifications.map((n) => n.id));
@@ -85,7 +84,7 @@ export function useNotifications(): NotificationsState {
     if (!token || !before) return;
     setUnreadCount(0);
     setFresh([]);
-    notificationsApi.markRead(token, { before }).then(
+    call('markNotificationsRead', { body: { before }, token }).then(
       // Never above what is shown: one still unread on the server arrives as its own event.
       (result) => setUnreadCount((n) => Math.min(n, result.unreadCount)),
       // Still unread on the server: the count comes back on the next visit.

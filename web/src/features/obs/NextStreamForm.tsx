@@ -1,7 +1,7 @@
 import { LIMITS, nextStreamBody, type NextStreamSettings } from '@onair/protocol';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Button } from '../../components/Button';
-import { accountApi } from '../../lib/account-api';
+import { call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { fieldErrors } from '../../lib/field-messages';
 import { parseTags } from '../../lib/tags';
@@ -30,7 +30,7 @@ export function NextStreamForm() {
 
   useEffect(() => {
     let cancelled = false;
-    accountApi.nextStream(session.token).then(
+    call('nextStream', { token: session.token }).then(
       (settings) => !cancelled && show(settings),
       (e: unknown) => !cancelled && setStatus({ ok: false, text: describeError(e) }),
     );
@@ -60,7 +60,7 @@ export function NextStreamForm() {
     setBusy(true);
     setStatus(null);
     try {
-      show(await accountApi.saveNextStream(session.token, parsed.data));
+      show(await call('saveNextStream', { body: parsed.data, token: session.token }));
       setStatus({ ok: true, text: 'Saved. Your next stream from OBS starts with these.' });
     } catch (e) {
       setStatus({ ok: false, text: describeError(e) });

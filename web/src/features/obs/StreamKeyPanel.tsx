@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { Button } from '../../components/Button';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
+import { reachableUrl } from './reachable-url';
 import { useStreamKey } from './useStreamKey';
 
 // Wraps rather than truncating: the whole value is visible, and a long one never widens the page.
@@ -28,15 +29,16 @@ export function StreamKeyPanel({ allowRotate = false }: { allowRotate?: boolean 
         Loading your stream key…
       </p>
     );
+  const whipUrl = reachableUrl(info.whipUrl, window.location);
   return (
     <div className="flex min-w-0 flex-col gap-3" data-testid="stream-key-panel">
       <div className="flex min-w-0 flex-col gap-1 text-sm">
         <span id="whip-url-label">Server (WHIP URL)</span>
         <div className="flex min-w-0 items-center gap-2">
           <output aria-labelledby="whip-url-label" className={field} data-testid="whip-url">
-            {info.whipUrl}
+            {whipUrl}
           </output>
-          <CopyButton text={info.whipUrl} label="Copy WHIP URL" />
+          <CopyButton text={whipUrl} label="Copy WHIP URL" />
         </div>
       </div>
       <div className="flex min-w-0 flex-col gap-1 text-sm">

@@ -1,6 +1,6 @@
 import type { StreamKeyInfo } from '@onair/protocol';
 import { useCallback, useEffect, useState } from 'react';
-import { accountApi } from '../../lib/account-api';
+import { call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { useSession } from '../auth/AuthContext';
 
@@ -12,7 +12,7 @@ export function useStreamKey() {
 
   useEffect(() => {
     let cancelled = false;
-    accountApi.streamKey(session.token).then(
+    call('streamKey', { token: session.token }).then(
       (key) => !cancelled && setInfo(key),
       (e: unknown) => !cancelled && setError(describeError(e)),
     );
@@ -24,7 +24,7 @@ export function useStreamKey() {
   /** A new key; the old one stops working at once. Resolves whether it worked. */
   const rotate = useCallback(async () => {
     try {
-      setInfo(await accountApi.rotateStreamKey(session.token));
+      setInfo(await call('rotateStreamKey', { token: session.token }));
       setError(null);
       return true;
     } catch (e) {

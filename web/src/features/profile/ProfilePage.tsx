@@ -7,7 +7,7 @@ import { FollowButton } from '../../components/FollowButton';
 import { useDocumentTitle } from '../../components/document-title';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { PageLayout } from '../../components/PageLayout';
-import { api } from '../../lib/api';
+import { call } from '../../lib/api';
 import { describeError, failureCode } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 
@@ -32,7 +32,7 @@ function LoadedProfile({ username }: { username: string }) {
 
   const load = useCallback(
     () =>
-      api.profilePage(username, token).then(
+      call('profilePage', { params: { username }, token }).then(
         (p) => {
           setProfile(p);
           setError(null);

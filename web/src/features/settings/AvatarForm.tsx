@@ -2,7 +2,7 @@ import { AVATAR_TYPES } from '@onair/protocol';
 import { useId, useRef, useState, type ChangeEvent } from 'react';
 import { Avatar } from '../../components/Avatar';
 import { Button } from '../../components/Button';
-import { accountApi } from '../../lib/account-api';
+import { call } from '../../lib/api';
 import { ApiError } from '../../lib/api';
 import { avatarUpload } from '../../lib/avatar-image';
 import { describeError } from '../../lib/errors';
@@ -53,7 +53,7 @@ export function AvatarForm() {
       setStatus({ ok: false, text: 'That file is not a picture this browser can read.' });
       return;
     }
-    await run(() => accountApi.uploadAvatar(session.token, image), 'Picture saved.');
+    await run(() => call('uploadAvatar', { body: image, token: session.token }), 'Picture saved.');
   };
 
   return (
@@ -83,7 +83,7 @@ export function AvatarForm() {
             className="self-start px-2 py-1 text-sm"
             disabled={busy}
             onClick={() =>
-              void run(() => accountApi.removeAvatar(session.token), 'Picture removed.')
+              void run(() => call('removeAvatar', { token: session.token }), 'Picture removed.')
             }
           >
             Remove picture

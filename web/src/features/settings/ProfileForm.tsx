@@ -2,8 +2,7 @@ import { LIMITS, updateMeBody, type User } from '@onair/protocol';
 import { useState, type FormEvent } from 'react';
 import { Button } from '../../components/Button';
 import { FormField } from '../../components/FormField';
-import { accountApi } from '../../lib/account-api';
-import { ApiError } from '../../lib/api';
+import { ApiError, call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { fieldErrors, fieldRules } from '../../lib/field-messages';
 import { useSession } from '../auth/AuthContext';
@@ -36,7 +35,8 @@ export function ProfileForm() {
     if (Object.keys(found).length) return;
     setBusy(true);
     try {
-      const { user } = await accountApi.updateMe(session.token, values);
+      // `PATCH /api/me` answers the user itself.
+      const user = await call('updateMe', { body: values, token: session.token });
       setSaved(user);
       setDisplayName(user.display_name);
       setBio(user.bio ?? '');
