@@ -239,7 +239,7 @@ async function main() {
         'Dev Malhotra joined',
       ),
     );
-    await both(host, '20-host-viewer-list');
+    await both(host, '19-host-viewer-list');
     // Anna opens her stream on a second device: it manages the stream without its camera.
     const managing = await open(anna.token);
     await managing.goto(`${base}/live/${streamId}`);
@@ -252,7 +252,7 @@ async function main() {
       ),
     );
     await until(async () => (await managing.getByTestId('viewer-name').count()) === 3, 5000);
-    await both(managing, '21-host-managing-view');
+    await both(managing, '20-host-managing-view');
 
     // Anna makes Cara a moderator and slows the chat down; Cara opens the actions on Ben's message.
     await host.getByRole('tab', { name: 'Moderation' }).click();
@@ -297,7 +297,7 @@ async function main() {
     await viewer.goto(`${base}/tags/music`);
     await until(async () => (await viewer.getByTestId('stream-card').count()) === 1);
     await sleep(500);
-    await both(viewer, '14-tag-page', { tall: true });
+    await both(viewer, '16-tag-page', { tall: true });
 
     // Eli goes live from a phone held upright: the picture stays portrait for him and for Ben.
     const eli = await register('eli', 'Eli Navarro');
@@ -309,7 +309,7 @@ async function main() {
       async () => (await phoneHost.getByTestId('broadcast-status').textContent()) === 'LIVE',
     );
     await sleep(1500);
-    const portraitHost = path.join(out, '15-portrait-broadcast-host-390.png');
+    const portraitHost = path.join(out, '17-portrait-broadcast-host-390.png');
     await phoneHost.screenshot({ path: portraitHost });
     say(`wrote ${path.relative(root, portraitHost)}`);
     await viewer.goto(phoneHost.url());
@@ -321,7 +321,7 @@ async function main() {
             ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
       ),
     );
-    await both(viewer, '16-portrait-broadcast-viewer');
+    await both(viewer, '18-portrait-broadcast-viewer');
 
     // A private stream's link opened by someone who does not follow its host: whose it is, and
     // Follow to watch.
@@ -332,7 +332,7 @@ async function main() {
     });
     await viewer.goto(`${base}/live/${hidden.body.streamId}`);
     await until(() => viewer.getByTestId('follow-to-watch').isVisible());
-    await both(viewer, '20-private-stream-outsider');
+    await both(viewer, '21-private-stream-outsider');
   } finally {
     for (const b of browsers) await b.close();
     await server?.stop();
