@@ -55,6 +55,10 @@ describe('the settings page: saving the profile, and the OBS steps', () => {
     // The app is still there, with the saved values in the form.
     expect(await form.getByText(`@${user.user.username}`, { exact: true }).isVisible()).toBe(true);
     expect(await form.getByLabel('Display name').inputValue()).toBe('Ada Saves');
+    // The header follows without a reload.
+    await expect
+      .poll(() => page.getByRole('banner').getByText('Ada Saves', { exact: true }).count())
+      .toBe(1);
     await page.reload();
     await expect.poll(() => form.getByLabel('Display name').inputValue()).toBe('Ada Saves');
     expect(await form.getByLabel('Bio').inputValue()).toBe('Synths at night.');

@@ -3,6 +3,7 @@ import { Lock } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { Button } from '../../components/Button';
+import { FollowButton } from '../../components/FollowButton';
 import { useDocumentTitle } from '../../components/document-title';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { PageLayout } from '../../components/PageLayout';
@@ -144,6 +145,7 @@ function LoadedStream({ streamId }: { streamId: string }) {
             </Link>{' '}
             for what they stream next.
           </p>
+          <FollowButton userId={stream.host.id} />
           <Button onClick={leave}>Back to Live</Button>
         </div>
       </PageLayout>

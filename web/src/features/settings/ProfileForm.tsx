@@ -5,7 +5,7 @@ import { FormField } from '../../components/FormField';
 import { ApiError, call } from '../../lib/api';
 import { describeError } from '../../lib/errors';
 import { fieldErrors, fieldRules } from '../../lib/field-messages';
-import { useSession } from '../auth/AuthContext';
+import { useAuth, useSession } from '../auth/AuthContext';
 
 type Field = 'displayName' | 'bio';
 
@@ -19,6 +19,7 @@ function fieldOf(error: unknown): Field | null {
 /** Display name and bio, each with its own error. */
 export function ProfileForm() {
   const { session } = useSession();
+  const { updateUser } = useAuth();
   const [saved, setSaved] = useState<User>(session.user);
   const [displayName, setDisplayName] = useState(session.user.display_name);
   const [bio, setBio] = useState(session.user.bio ?? '');
@@ -38,6 +39,8 @@ export function ProfileForm() {
       // `PATCH /api/me` answers the user itself.
       const user = await call('updateMe', { body: values, token: session.token });
       setSaved(user);
+      // The header and every page showing this user's name follow at once.
+      updateUser(user);
       setDisplayName(user.display_name);
       setBio(user.bio ?? '');
       setStatus({ ok: true, text: 'Saved.' });
