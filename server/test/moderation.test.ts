@@ -377,7 +377,9 @@ describe.each(engines)('chat moderation on %s', (engine) => {
     expect((await request()('GET', `/api/live/${streamId}`)).body.viewerCount).toBe(2);
 
     const told = nextEvent(banned, 'live_banned');
-    const left = nextEvent(watching, 'viewer_left', (e) => e.userId === viewer.user.id);
+    // Who left is told to the host's tabs only; a viewer sees the count.
+    const left = nextEvent(await socketOf(host), 'viewer_left', (e) => e.userId === viewer.user.id);
+    const toldViewer = collect(watching, 'viewer_left');
     const ban = await emitAck(await socketOf(moderator), 'live_moderate', {
       streamId,
       action: 'ban',
@@ -389,6 +391,7 @@ describe.each(engines)('chat moderation on %s', (engine) => {
     ]);
     expect(await told).toEqual({ streamId });
     await left;
+    expect(toldViewer).toEqual([]);
     expect((await request()('GET', `/api/live/${streamId}`)).body.viewerCount).toBe(1);
 
     // Out of the room: the chat no longer reaches them, and every way back in says why.
