@@ -1,11 +1,12 @@
 import { ChevronDown, LogOut, Radio, Settings, User } from 'lucide-react';
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId } from 'react';
 import { Link, useLocation } from 'react-router-dom';
 import { useAuth } from '../features/auth/AuthContext';
 import { signInPath } from '../features/auth/return-path';
 import { NotificationsMenu } from '../features/notifications/NotificationsMenu';
 import { Avatar } from './Avatar';
 import { productName } from './document-title';
+import { usePopover } from './use-popover';
 
 /**
  * The product name (home), and sign in or the signed-in user's menu. It is 3.5rem high (`h-14`):
@@ -47,26 +48,8 @@ export function Header() {
 
 function ProfileMenu() {
   const { session, signOut } = useAuth();
-  const [open, setOpen] = useState(false);
+  const { open, setOpen, root } = usePopover();
   const menuId = useId();
-  const root = useRef<HTMLDivElement>(null);
-  const location = useLocation();
-
-  // A navigation, a click elsewhere or Escape closes the menu.
-  useEffect(() => setOpen(false), [location.pathname]);
-  useEffect(() => {
-    if (!open) return;
-    const onPointer = (event: PointerEvent) => {
-      if (!root.current?.contains(event.target as Node)) setOpen(false);
-    };
-    const onKey = (event: KeyboardEvent) => event.key === 'Escape' && setOpen(false);
-    document.addEventListener('pointerdown', onPointer);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('pointerdown', onPointer);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, [open]);
 
   if (!session) return null;
   const { user } = session;

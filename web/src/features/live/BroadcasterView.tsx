@@ -1,5 +1,5 @@
 import type { StreamDetails } from '@onair/protocol';
-import { Activity, Mic, MicOff, PhoneOff, Settings2, Users, Video, VideoOff } from 'lucide-react';
+import { Mic, MicOff, PhoneOff, Settings2, Video, VideoOff } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -16,12 +16,11 @@ import { useSession } from '../auth/AuthContext';
 import { useChatFeed } from '../chat/useChatFeed';
 import { DevicePickers, deviceOf } from './DevicePickers';
 import { EndSummary } from './EndSummary';
-import { clock } from './format';
+import { HostBar } from './HostBar';
 import { HostSidebar } from './HostSidebar';
 import { FloatingReactions } from './Reactions';
 import { useBroadcast } from './useLiveStreaming';
 import { useThumbnailUploads } from './useThumbnailUploads';
-import { ViewerCountAnnouncement } from './ViewerCountAnnouncement';
 import { useVideoAspect } from './useVideoAspect';
 
 const phaseLabel = {
@@ -47,7 +46,6 @@ export function BroadcasterView({
   const [micOn, setMicOn] = useState(true);
   const [camOn, setCamOn] = useState(true);
   const [confirming, setConfirming] = useState(false);
-  const [showHealth, setShowHealth] = useState(false);
   const [showDevices, setShowDevices] = useState(false);
   const [now, setNow] = useState(Date.now());
   const [, setSwitches] = useState(0);
@@ -254,58 +252,16 @@ export function BroadcasterView({
             </p>
           )}
           <FloatingReactions streamId={stream.streamId} />
-          <div className="absolute inset-x-0 top-0 flex min-w-0 items-center gap-2 bg-gradient-to-b from-black/80 p-3 text-sm">
-            <span
-              className={`shrink-0 rounded px-2 py-0.5 font-bold ${phase === 'live' ? 'bg-rose-600' : 'bg-zinc-700'}`}
-              data-testid="broadcast-status"
-            >
-              {status}
-            </span>
-            <span className="shrink-0 tabular-nums" aria-label="Elapsed time">
-              {clock((now - Date.parse(stream.startedAt)) / 1000)}
-            </span>
-            <span
-              className="flex shrink-0 items-center gap-1"
-              aria-label={`${viewerCount} watching`}
-            >
-              <Users className="h-4 w-4" aria-hidden />{' '}
-              <span data-testid="viewer-count">{viewerCount}</span>
-            </span>
-            <ViewerCountAnnouncement viewerCount={viewerCount} />
-            <h1 className="min-w-0 flex-1 truncate font-semibold" title={stream.title}>
-              {stream.title}
-            </h1>
-            {health && (
-              <button
-                type="button"
-                className="shrink-0 rounded p-1 hover:bg-white/10 md:hidden"
-                aria-expanded={showHealth}
-                aria-controls="stream-health"
-                aria-label={showHealth ? 'Hide stream health' : 'Show stream health'}
-                onClick={() => setShowHealth((s) => !s)}
-              >
-                <Activity className="h-4 w-4" aria-hidden />
-              </button>
-            )}
-          </div>
-          {health && (
-            <dl
-              id="stream-health"
-              className={`absolute right-3 top-12 grid-cols-2 gap-x-3 rounded bg-black/70 p-2 text-xs md:grid ${showHealth ? 'grid' : 'hidden'}`}
-              aria-label="Stream health"
-            >
-              <dt>Bitrate</dt>
-              <dd>{health.kbps} kbit/s</dd>
-              <dt>Frame rate</dt>
-              <dd>{health.fps} fps</dd>
-              <dt>Resolution</dt>
-              <dd>
-                {health.width}×{health.height}
-              </dd>
-              <dt>Loss</dt>
-              <dd>{health.lossPct}%</dd>
-            </dl>
-          )}
+          <HostBar
+            status={status}
+            live={phase === 'live'}
+            startedAt={stream.startedAt}
+            now={now}
+            viewerCount={viewerCount}
+            title={stream.title}
+            health={health}
+            healthLabel="Stream health"
+          />
         </div>
         {(error || mediaError) && (
           <p role="alert" className="bg-rose-950 px-3 py-2 text-sm">

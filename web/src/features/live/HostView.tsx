@@ -1,5 +1,5 @@
 import type { StreamDetails } from '@onair/protocol';
-import { Activity, MicOff, PhoneOff, Users, Video, VideoOff } from 'lucide-react';
+import { MicOff, PhoneOff, Video, VideoOff } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
@@ -9,7 +9,7 @@ import { inboundHealthSampler, type StreamHealth } from '../../lib/rtc';
 import { useAuth } from '../auth/AuthContext';
 import { useChatFeed } from '../chat/useChatFeed';
 import { EndSummary } from './EndSummary';
-import { clock } from './format';
+import { HostBar } from './HostBar';
 import { HostSidebar } from './HostSidebar';
 import { PlayerControls } from './PlayerControls';
 import { FloatingReactions } from './Reactions';
@@ -42,7 +42,6 @@ export function HostView({
   // Muted at first: the host's own voice coming back would echo on the device they speak into.
   const [muted, setMuted] = useState(true);
   const [health, setHealth] = useState<StreamHealth | null>(null);
-  const [showHealth, setShowHealth] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [ended, setEnded] = useState(false);
   const [endError, setEndError] = useState<string | null>(null);
@@ -135,62 +134,22 @@ export function HostView({
             </div>
           )}
           <FloatingReactions streamId={stream.streamId} />
-          <div className="absolute inset-x-0 top-0 flex min-w-0 items-center gap-2 bg-gradient-to-b from-black/80 p-3 text-sm">
-            <span
-              className={`shrink-0 rounded px-2 py-0.5 font-bold ${badge === 'LIVE' ? 'bg-rose-600' : 'bg-zinc-700'}`}
-              data-testid="broadcast-status"
-            >
-              {badge}
-            </span>
-            <span className="shrink-0 tabular-nums" aria-label="Elapsed time">
-              {clock((now - Date.parse(stream.startedAt)) / 1000)}
-            </span>
-            <span
-              className="flex shrink-0 items-center gap-1"
-              aria-label={`${viewerCount} watching`}
-            >
-              <Users className="h-4 w-4" aria-hidden />{' '}
-              <span data-testid="viewer-count">{viewerCount}</span>
-            </span>
+          <HostBar
+            status={badge}
+            live={badge === 'LIVE'}
+            startedAt={stream.startedAt}
+            now={now}
+            viewerCount={viewerCount}
+            title={stream.title}
+            health={health}
+            healthLabel="Stream health as received"
+          >
             {!media.microphone && (
               <span className="flex shrink-0 items-center gap-1 rounded bg-black/60 px-2 py-0.5 text-xs">
                 <MicOff className="h-3.5 w-3.5" aria-hidden /> Muted
               </span>
             )}
-            <h1 className="min-w-0 flex-1 truncate font-semibold" title={stream.title}>
-              {stream.title}
-            </h1>
-            {health && (
-              <button
-                type="button"
-                className="shrink-0 rounded p-1 hover:bg-white/10 md:hidden"
-                aria-expanded={showHealth}
-                aria-controls="stream-health"
-                aria-label={showHealth ? 'Hide stream health' : 'Show stream health'}
-                onClick={() => setShowHealth((s) => !s)}
-              >
-                <Activity className="h-4 w-4" aria-hidden />
-              </button>
-            )}
-          </div>
-          {health && (
-            <dl
-              id="stream-health"
-              className={`absolute right-3 top-12 grid-cols-2 gap-x-3 rounded bg-black/70 p-2 text-xs md:grid ${showHealth ? 'grid' : 'hidden'}`}
-              aria-label="Stream health as received"
-            >
-              <dt>Bitrate</dt>
-              <dd>{health.kbps} kbit/s</dd>
-              <dt>Frame rate</dt>
-              <dd>{health.fps} fps</dd>
-              <dt>Resolution</dt>
-              <dd>
-                {health.width}×{health.height}
-              </dd>
-              <dt>Loss</dt>
-              <dd>{health.lossPct}%</dd>
-            </dl>
-          )}
+          </HostBar>
           {remote && (
             <div className="absolute bottom-3 right-3">
               <PlayerControls

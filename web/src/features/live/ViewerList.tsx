@@ -1,18 +1,11 @@
 import type { ModerationAction, PublicUser, ViewerList as ViewerListData } from '@onair/protocol';
-import { Ban, ChevronDown, Clock, Ellipsis, Users } from 'lucide-react';
+import { ChevronDown, Ellipsis, Users } from 'lucide-react';
 import { useId, useRef, useState } from 'react';
 import { Avatar } from '../../components/Avatar';
-import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { describeError } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
-import { shortDuration } from '../moderation/describe';
+import { BanDialog, PenaltyButtons } from '../moderation/PenaltyActions';
 import { moderationErrors } from '../moderation/useModeration';
-
-/** The timeouts offered from the list, as on a message: a minute to cool off, ten for a repeat. */
-const quickTimeouts = [60, 600] as const;
-
-const itemClass =
-  'inline-flex items-center gap-1 rounded-md bg-zinc-800 px-2 py-1 text-xs font-medium text-zinc-100 hover:bg-zinc-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-rose-400 disabled:opacity-50';
 
 /** "and 3 others watching": everyone present but not named in the list. */
 export function othersWatching(list: ViewerListData): string | null {
@@ -171,52 +164,25 @@ function ViewerRow({
             toggle.current?.focus();
           }}
         >
-          {quickTimeouts.map((seconds) => (
-            <button
-              key={seconds}
-              type="button"
-              className={itemClass}
-              disabled={busy}
-              aria-label={`Time out ${name} for ${shortDuration(seconds)}`}
-              onClick={() =>
-                void run(
-                  { action: 'timeout', userId: viewer.id, seconds },
-                  `${name} is timed out for ${shortDuration(seconds)}.`,
-                )
-              }
-            >
-              <Clock className="h-3.5 w-3.5" aria-hidden /> {shortDuration(seconds)}
-            </button>
-          ))}
-          <button
-            type="button"
-            className={`${itemClass} bg-red-900 hover:bg-red-800`}
-            disabled={busy}
-            aria-label={`Ban ${name}`}
-            onClick={() => setConfirmingBan(true)}
-          >
-            <Ban className="h-3.5 w-3.5" aria-hidden /> Ban
-          </button>
-          {error && (
-            <p role="alert" className="w-full text-xs text-rose-300">
-              {error}
-            </p>
-          )}
+          <PenaltyButtons
+            userId={viewer.id}
+            name={name}
+            busy={busy}
+            error={error}
+            run={(action, done) => void run(action, done)}
+            onBan={() => setConfirmingBan(true)}
+          />
         </div>
       )}
       {confirmingBan && (
-        <ConfirmDialog
-          title={`Ban ${name}?`}
-          confirmLabel="Ban"
+        <BanDialog
+          name={name}
           onCancel={() => setConfirmingBan(false)}
           onConfirm={() => {
             setConfirmingBan(false);
             void run({ action: 'ban', userId: viewer.id }, `${name} is banned.`);
           }}
-        >
-          They leave the stream now and cannot watch or chat on any of this channel’s streams until
-          unbanned from the Moderation tab.
-        </ConfirmDialog>
+        />
       )}
     </li>
   );

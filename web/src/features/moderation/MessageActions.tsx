@@ -1,16 +1,9 @@
 import type { LiveComment, ModerationAction } from '@onair/protocol';
-import { Ban, Clock, Ellipsis, Trash2 } from 'lucide-react';
+import { Ellipsis, Trash2 } from 'lucide-react';
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
-import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { describeError } from '../../lib/errors';
-import { shortDuration } from './describe';
+import { actionItemClass, BanDialog, PenaltyButtons } from './PenaltyActions';
 import { moderationErrors } from './useModeration';
-
-/** The two timeouts offered on a message (issue 11): a minute to cool off, ten for a repeat. */
-const quickTimeouts = [60, 600] as const;
-
-const itemClass =
-  'inline-flex items-center gap-1 rounded-md bg-zinc-800 px-2 py-1 text-xs font-medium text-zinc-100 hover:bg-zinc-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-rose-400 disabled:opacity-50';
 
 /**
  * A message's moderation: a small button in the message's top corner (its parent is positioned)
@@ -105,7 +98,7 @@ export function MessageActions({
         >
           <button
             type="button"
-            className={itemClass}
+            className={actionItemClass}
             disabled={busy}
             aria-label="Delete message"
             onClick={() =>
@@ -117,52 +110,25 @@ export function MessageActions({
           >
             <Trash2 className="h-3.5 w-3.5" aria-hidden /> Delete
           </button>
-          {quickTimeouts.map((seconds) => (
-            <button
-              key={seconds}
-              type="button"
-              className={itemClass}
-              disabled={busy}
-              aria-label={`Time out ${name} for ${shortDuration(seconds)}`}
-              onClick={() =>
-                void run(
-                  { action: 'timeout', userId: comment.user.id, seconds },
-                  `${name} is timed out for ${shortDuration(seconds)}.`,
-                )
-              }
-            >
-              <Clock className="h-3.5 w-3.5" aria-hidden /> {shortDuration(seconds)}
-            </button>
-          ))}
-          <button
-            type="button"
-            className={`${itemClass} bg-red-900 hover:bg-red-800`}
-            disabled={busy}
-            aria-label={`Ban ${name}`}
-            onClick={() => setConfirmingBan(true)}
-          >
-            <Ban className="h-3.5 w-3.5" aria-hidden /> Ban
-          </button>
-          {error && (
-            <p role="alert" className="w-full text-xs text-rose-300">
-              {error}
-            </p>
-          )}
+          <PenaltyButtons
+            userId={comment.user.id}
+            name={name}
+            busy={busy}
+            error={error}
+            run={(action, done) => void run(action, done)}
+            onBan={() => setConfirmingBan(true)}
+          />
         </div>
       )}
       {confirmingBan && (
-        <ConfirmDialog
-          title={`Ban ${name}?`}
-          confirmLabel="Ban"
+        <BanDialog
+          name={name}
           onCancel={() => setConfirmingBan(false)}
           onConfirm={() => {
             setConfirmingBan(false);
             void run({ action: 'ban', userId: comment.user.id }, `${name} is banned.`);
           }}
-        >
-          They leave the stream now and cannot watch or chat on any of this channel’s streams until
-          unbanned from the Moderation tab.
-        </ConfirmDialog>
+        />
       )}
     </>
   );

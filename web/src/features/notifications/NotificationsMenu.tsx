@@ -1,8 +1,9 @@
 import type { LiveNotification } from '@onair/protocol';
 import { Bell } from 'lucide-react';
-import { useEffect, useId, useRef, useState } from 'react';
-import { Link, useLocation } from 'react-router-dom';
+import { useEffect, useId } from 'react';
+import { Link } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
+import { usePopover } from '../../components/use-popover';
 import { NotificationToasts } from './NotificationToasts';
 import { useNotifications } from './useNotifications';
 
@@ -15,27 +16,9 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', tim
 export function NotificationsMenu() {
   const state = useNotifications();
   const { items, unreadCount, fresh, loading, error, markShownRead, dismiss } = state;
-  const [open, setOpen] = useState(false);
+  const { open, setOpen, root } = usePopover();
   const panelId = useId();
   const countId = useId();
-  const root = useRef<HTMLDivElement>(null);
-  const location = useLocation();
-
-  // A navigation, a click elsewhere or Escape closes it, as the account menu does.
-  useEffect(() => setOpen(false), [location.pathname]);
-  useEffect(() => {
-    if (!open) return;
-    const onPointer = (event: PointerEvent) => {
-      if (!root.current?.contains(event.target as Node)) setOpen(false);
-    };
-    const onKey = (event: KeyboardEvent) => event.key === 'Escape' && setOpen(false);
-    document.addEventListener('pointerdown', onPointer);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('pointerdown', onPointer);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, [open]);
   // What is shown while open counts as seen, including what arrives meanwhile.
   useEffect(() => {
     if (open && unreadCount > 0) markShownRead();
