@@ -13,7 +13,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,13 +50,7 @@ describe('chat for keyboard and screen-reader users', () => {
   });
 
   const browser = async (user?: TestUser) => {
-    const session = await launchChromium({ viewport: { width: 1280, height: 800 } });
-    browsers.push(session);
-    if (user)
-      await session.context.addInitScript((token) => {
-        if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-      }, user.token);
-    return session.context.newPage();
+    return signedInPage(browsers, user?.token, { viewport: { width: 1280, height: 800 } });
   };
   const startStream = async (title: string) => {
     const host = await registerUser(server, uniqueName('host'));

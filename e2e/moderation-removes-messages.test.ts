@@ -11,7 +11,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts', 'moderation-removes-messages');
@@ -35,12 +35,7 @@ describe('a ban removes the offender’s messages from every screen', () => {
   });
 
   const person = async (user: TestUser) => {
-    const browser = await launchChromium({ viewport: { width: 1280, height: 800 } });
-    browsers.push(browser);
-    await browser.context.addInitScript((token) => {
-      if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-    }, user.token);
-    return browser.context.newPage();
+    return signedInPage(browsers, user.token, { viewport: { width: 1280, height: 800 } });
   };
   const texts = (page: Page) => page.getByTestId('chat-message').locator('p').allTextContents();
 

@@ -11,18 +11,12 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
+import { framesDecoded } from './support/app-video';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts', 'moderation');
 const phone = { width: 390, height: 844 };
-
-/** Frames decoded by the page's <video>; 0 once it shows nothing. */
-const framesDecoded = (page: Page) =>
-  page.evaluate(() => {
-    const video = document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]');
-    return video?.srcObject ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
-  });
 
 /** How far the page is wider than the window (0 when it fits). */
 const overflow = (page: Page) =>
@@ -48,12 +42,7 @@ describe('moderation in the web app: a moderator deletes a message and bans its 
 
   /** A browser of its own, signed in as `user` from the first page. */
   const person = async (user: TestUser, viewport = { width: 1280, height: 800 }) => {
-    const browser = await launchChromium({ viewport });
-    browsers.push(browser);
-    await browser.context.addInitScript((token) => {
-      if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-    }, user.token);
-    return browser.context.newPage();
+    return signedInPage(browsers, user.token, { viewport });
   };
 
   const say = async (page: Page, text: string) => {

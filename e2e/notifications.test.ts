@@ -15,7 +15,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const probeScript = path.join(root, 'e2e/support/blip-probe.js');
@@ -38,12 +38,7 @@ describe('followers find out in the browser', () => {
 
   /** A browser of its own, signed in as `user` from the first page. */
   const person = async (user: TestUser, viewport = { width: 1280, height: 800 }) => {
-    const browser = await launchChromium({ viewport });
-    browsers.push(browser);
-    await browser.context.addInitScript((token) => {
-      if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-    }, user.token);
-    return browser.context.newPage();
+    return signedInPage(browsers, user.token, { viewport });
   };
   const follow = (fan: TestUser, host: TestUser) =>
     request()('POST', `/api/users/${host.user.id}/follow`, { token: fan.token });

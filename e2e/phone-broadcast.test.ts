@@ -15,7 +15,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts', 'phone-broadcast');
@@ -50,12 +50,7 @@ describe('broadcasting from a phone held upright', () => {
   });
 
   const phoneUser = async (user: TestUser) => {
-    const browser = await launchChromium({ viewport: phone, mobile: true });
-    browsers.push(browser);
-    await browser.context.addInitScript((token) => {
-      if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-    }, user.token);
-    return browser.context.newPage();
+    return signedInPage(browsers, user.token, { viewport: phone, mobile: true });
   };
 
   it('puts Go Live before an empty list, and shows the portrait camera in portrait to the host and a viewer', async () => {

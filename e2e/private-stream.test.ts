@@ -11,18 +11,12 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
+import { framesDecoded } from './support/app-video';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts', 'private-stream');
 const phone = { width: 390, height: 844 };
-
-/** Frames decoded by the page's <video> so far (0 when it shows nothing). */
-const framesDecoded = (page: Page) =>
-  page.evaluate(() => {
-    const video = document.querySelector<HTMLVideoElement>('[data-testid="remote-video"]');
-    return video?.srcObject ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
-  });
 
 /** Whether the page's <video> shows a stream at all. */
 const showsVideo = (page: Page) =>
@@ -53,13 +47,7 @@ describe('a private stream for outsiders (issue 18, point 7)', () => {
   });
 
   const person = async (user?: TestUser, viewport = { width: 1280, height: 800 }) => {
-    const browser = await launchChromium({ viewport });
-    browsers.push(browser);
-    if (user)
-      await browser.context.addInitScript((token) => {
-        if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-      }, user.token);
-    return browser.context.newPage();
+    return signedInPage(browsers, user?.token, { viewport });
   };
 
   const goLivePrivately = async (host: Page, title: string) => {

@@ -17,7 +17,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts', 'profiles');
@@ -41,13 +41,7 @@ describe('profiles: pictures, emoji initials, tags', () => {
   });
 
   const person = async (user?: TestUser, viewport = { width: 1280, height: 800 }) => {
-    const browser = await launchChromium({ viewport });
-    browsers.push(browser);
-    if (user)
-      await browser.context.addInitScript((token) => {
-        if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-      }, user.token);
-    return browser.context.newPage();
+    return signedInPage(browsers, user?.token, { viewport });
   };
 
   const headerAvatar = (page: Page) => page.locator('header').getByTestId('avatar');

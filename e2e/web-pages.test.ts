@@ -11,7 +11,7 @@ import {
   type TestServer,
   type TestUser,
 } from '../server/test/support/server';
-import { launchChromium, type BrowserSession } from './support/chromium';
+import { signedInPage, type BrowserSession } from './support/chromium';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts', 'web-pages');
@@ -51,13 +51,7 @@ describe('the web app’s pages: watching without an account, profiles, not foun
 
   /** A browser of its own; signed in as `user` from the first page when given. */
   const person = async (user?: TestUser, viewport = { width: 1280, height: 800 }) => {
-    const browser = await launchChromium({ viewport });
-    browsers.push(browser);
-    if (user)
-      await browser.context.addInitScript((token) => {
-        if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', token);
-      }, user.token);
-    return browser.context.newPage();
+    return signedInPage(browsers, user?.token, { viewport });
   };
 
   /** `host` goes live from the app's own form; resolves with the stream's id once it is LIVE. */

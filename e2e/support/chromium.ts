@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -32,24 +32,24 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  viewport?: { width: number; height: number };
+  extraArgs?: string[];
+  /**
+   * Ignore the server's Content Security Policy. Only for harness pages that inject their own
+   * scripts into a document of our origin, which the policy rightly refuses; never for the
+   * web app, whose suite proves the policy lets it work. Default false.
+   */
+  bypassCSP?: boolean;
+  /** A phone: touch and a coarse pointer, as an upright phone's browser reports them. */
+  mobile?: boolean;
+}
+
 /**
  * A fresh Chromium with its own profile directory (playwright-core refuses `--user-data-dir` in
  * args, so the persistent context is how a fresh profile is given).
  */
-export async function launchChromium(
-  options: {
-    viewport?: { width: number; height: number };
-    extraArgs?: string[];
-    /**
-     * Ignore the server's Content Security Policy. Only for harness pages that inject their own
-     * scripts into a document of our origin, which the policy rightly refuses; never for the
-     * web app, whose suite proves the policy lets it work. Default false.
-     */
-    bypassCSP?: boolean;
-    /** A phone: touch and a coarse pointer, as an upright phone's browser reports them. */
-    mobile?: boolean;
-  } = {},
-): Promise<BrowserSession> {
+export async function launchChromium(options: LaunchOptions = {}): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: chromiumPath,
@@ -67,4 +67,23 @@ export async function launchChromium(
       await rm(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A page of a fresh Chromium (added to `browsers`, for the suite to close), signed in as the
+ * holder of `token` when one is given: the token is stored before the app's first load and left
+ * alone afterwards, so a sign-out in the test stays signed out across reloads.
+ */
+export async function signedInPage(
+  browsers: BrowserSession[],
+  token: string | undefined,
+  options: LaunchOptions = {},
+): Promise<Page> {
+  const browser = await launchChromium(options);
+  browsers.push(browser);
+  if (token)
+    await browser.context.addInitScript((stored) => {
+      if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', stored);
+    }, token);
+  return browser.context.newPage();
 }
