@@ -83,7 +83,14 @@ export async function signedInPage(
   browsers.push(browser);
   if (token)
     await browser.context.addInitScript((stored) => {
-      if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', stored);
+      // Runs in the page; this module is also compiled without the DOM's types (scripts/).
+      const { localStorage: storage } = globalThis as unknown as {
+        localStorage: {
+          getItem(key: string): string | null;
+          setItem(key: string, value: string): void;
+        };
+      };
+      if (!storage.getItem('onair.token')) storage.setItem('onair.token', stored);
     }, token);
   return browser.context.newPage();
 }
