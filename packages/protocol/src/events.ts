@@ -8,6 +8,7 @@ import {
   liveMediaStatePayload,
   liveModeratePayload,
   liveOfferPayload,
+  liveQualityPayload,
   liveReactionPayload,
   startStreamBody,
   streamRef,
@@ -23,6 +24,7 @@ import type {
   ModerationResult,
   StartedStream,
   Stream,
+  StreamLayer,
   ViewerCount,
   ViewerEvent,
   ViewerList,
@@ -66,6 +68,11 @@ export const clientEvents = {
    * `{ streamId }` with no description to ask to watch and gets the server's offer.
    */
   live_offer: clientEvent(liveOfferPayload).acks<{ description: SessionDescription }>(),
+  /**
+   * A viewer's quality choice for its session of the stream, applied at once (the menu's Auto /
+   * High / Medium / Low). Needs a watching session on this socket.
+   */
+  live_quality: clientEvent(liveQualityPayload).acks(),
   /** A viewer's answer to the server's watch offer. */
   live_answer: clientEvent(liveAnswerPayload).acks(),
   live_ice_candidate: clientEvent(liveIceCandidatePayload).acks(),
@@ -90,6 +97,7 @@ export const ANONYMOUS_EVENTS = [
   'live_offer',
   'live_answer',
   'live_ice_candidate',
+  'live_quality',
 ] as const satisfies readonly ClientEventName[];
 
 export type ClientEventName = keyof typeof clientEvents;
@@ -137,6 +145,11 @@ export interface ServerToClientEvents {
   live_access_granted: (payload: { streamId: string }) => void;
   /** The broadcaster turned their camera or microphone on or off. */
   live_media_state: (payload: { streamId: string } & BroadcastMediaState) => void;
+  /**
+   * The layers the broadcaster sends (to the room, when they change and every few seconds while
+   * they do): heights for the quality menu, bitrates and viewers per layer for the host.
+   */
+  live_layers: (payload: { streamId: string; layers: StreamLayer[] }) => void;
   /** A new thumbnail of a stream (to the room and the list pages, like `viewer_count`). */
   live_thumbnail: (payload: { streamId: string; thumbnail: string }) => void;
   /** A moderator deleted a comment (to the room): take it off the screen. */

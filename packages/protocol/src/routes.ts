@@ -37,6 +37,7 @@ import {
   userIdParams,
   usernameParams,
   whipSessionParams,
+  whepQuery,
 } from './schemas';
 import type {
   AuthResponse,
@@ -238,6 +239,7 @@ export const routes = {
   whep: route('POST', '/api/live/:streamId/whep', {
     auth: 'optional',
     params: streamIdParams,
+    query: whepQuery,
     body: sdp,
     status: 201,
   }).raw('sdp'),

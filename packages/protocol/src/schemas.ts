@@ -204,15 +204,31 @@ const describedAs = <T extends SessionDescription['type']>(type: T) =>
   z.object({ type: z.literal(type), sdp: sdpText });
 
 /**
+ * What a viewer asks for: `auto` follows its network; `high`, `medium` and `low` are ceilings
+ * (the top, middle and lowest layer the broadcaster sends), below which the server still steps
+ * down rather than let the picture freeze.
+ */
+export const QUALITY_CHOICES = ['auto', 'high', 'medium', 'low'] as const;
+export const qualityChoice = z.enum(QUALITY_CHOICES);
+export type QualityChoice = z.infer<typeof qualityChoice>;
+
+/** `?quality=` on a WHEP URL; `auto` when absent. */
+export const whepQuery = z.object({ quality: qualityChoice.default('auto') });
+
+/**
  * `live_offer`: a broadcaster's offer to publish, or a viewer's bare `{ streamId }` asking the
  * server to offer. A payload with a description is an offer and must be a valid one: it is never
  * read as a bare request to watch.
  */
 export const liveOfferPayload = z.union([
   z.object({ streamId: id, description: describedAs('offer') }),
-  z.strictObject({ streamId: id }),
+  z.strictObject({ streamId: id, quality: qualityChoice.optional() }),
 ]);
 export type LiveOfferPayload = z.infer<typeof liveOfferPayload>;
+
+/** `live_quality`: a viewer's choice for its session of a stream, applied at once. */
+export const liveQualityPayload = z.object({ streamId: id, quality: qualityChoice });
+export type LiveQualityPayload = z.infer<typeof liveQualityPayload>;
 
 /** `live_answer`: a viewer's answer to the server's offer. */
 export const liveAnswerPayload = z.object({ streamId: id, description: describedAs('answer') });

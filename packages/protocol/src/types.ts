@@ -55,6 +55,21 @@ export interface BroadcastMediaState {
   microphone: boolean;
 }
 
+/**
+ * One simulcast layer of a live stream as the server receives it, lowest first: what the quality
+ * menu labels (the real height) and the host's health panel shows (sent or paused, and how many
+ * viewers get it on the node holding the broadcaster).
+ */
+export interface StreamLayer {
+  width: number;
+  height: number;
+  /** Received now, kbit/s; 0 while the layer is paused. */
+  bitrateKbps: number;
+  /** Whether the broadcaster sends this layer now (a layer nobody needs is paused). */
+  active: boolean;
+  viewers: number;
+}
+
 /** One shape for a stream everywhere: REST responses and socket payloads. Dates are ISO 8601 strings. */
 export interface Stream {
   streamId: string;

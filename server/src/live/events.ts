@@ -5,6 +5,7 @@ import type {
   LiveNotification,
   Reaction,
   Stream,
+  StreamLayer,
   ViewerCount,
   ViewerEvent,
 } from '@onair/protocol';
@@ -67,6 +68,8 @@ export interface LiveEventMap {
   chat_role_changed: [change: { streamId: string; userId: string; role: ChatRole }];
   /** The host uploaded a new thumbnail; `thumbnail` is its URL, as the stream's JSON now has it. */
   thumbnail_updated: [update: { streamId: string; thumbnail: string }];
+  /** The layers a live stream's broadcaster sends (measured by the media plane holding it). */
+  layers_changed: [update: { streamId: string; layers: StreamLayer[] }];
   /** A notification was stored for each of `recipients` (one id for all of them). */
   notification_created: [notification: LiveNotification, recipients: string[]];
 }

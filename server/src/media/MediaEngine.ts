@@ -1,3 +1,4 @@
+import type { QualityChoice } from '@onair/protocol';
 import { SafeEmitter, type ListenerErrorHandler } from '../events/SafeEmitter';
 import type { MediaKind, StreamCodecs } from './codecs';
 import { MediaError } from './MediaError';
@@ -70,8 +71,12 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
   }
 
   /** Server-offered viewer connection (the web app's signalling); finish with `acceptAnswer`. */
-  async offerToViewer(streamId: string, sessionId: string): Promise<string> {
-    const subscriber = this.subscriber(streamId, sessionId);
+  async offerToViewer(
+    streamId: string,
+    sessionId: string,
+    quality: QualityChoice = 'auto',
+  ): Promise<string> {
+    const subscriber = this.subscriber(streamId, sessionId, quality);
     try {
       return await subscriber.offer();
     } catch (error) {
@@ -86,14 +91,24 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
   }
 
   /** Viewer-offered connection (WHEP). */
-  async answerViewer(streamId: string, sessionId: string, offerSdp: string): Promise<string> {
-    const subscriber = this.subscriber(streamId, sessionId);
+  async answerViewer(
+    streamId: string,
+    sessionId: string,
+    offerSdp: string,
+    quality: QualityChoice = 'auto',
+  ): Promise<string> {
+    const subscriber = this.subscriber(streamId, sessionId, quality);
     try {
       return await subscriber.answer(offerSdp);
     } catch (error) {
       subscriber.close();
       throw error;
     }
+  }
+
+  /** A viewer's quality choice, applied at once. */
+  setQuality(sessionId: string, quality: QualityChoice): void {
+    (this.session(sessionId, 'watch').target as Subscriber).setQuality(quality);
   }
 
   addIceCandidate(sessionId: string, candidate: RemoteCandidate): void {
@@ -149,11 +164,11 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
     for (const streamId of [...this.routers.keys()]) this.closeStream(streamId);
   }
 
-  private subscriber(streamId: string, sessionId: string): Subscriber {
+  private subscriber(streamId: string, sessionId: string, quality: QualityChoice): Subscriber {
     const router = this.routers.get(streamId);
     if (!router)
       throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
-    const subscriber = router.createSubscriber(sessionId);
+    const subscriber = router.createSubscriber(sessionId, quality);
     this.sessions.set(sessionId, { streamId, role: 'watch', target: subscriber });
     return subscriber;
   }

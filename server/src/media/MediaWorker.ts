@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { childProcessEntry } from '../child-process-entry';
 import type {
   MainToWorker,
+  LayersEvent,
   MediaEvent,
   ReplyOf,
   WorkerError,
@@ -23,7 +24,7 @@ export interface MediaWorkerOptions {
   /** How long a request may take before it fails, unless the call says otherwise. */
   requestTimeoutMs: number;
   /** A media event the worker reported. */
-  onEvent(worker: MediaWorker, event: MediaEvent): void;
+  onEvent(worker: MediaWorker, event: MediaEvent | LayersEvent): void;
   /** The process ended, whoever ended it; every pending request has failed by then. */
   onExit(worker: MediaWorker, code: number | null, signal: NodeJS.Signals | null): void;
 }

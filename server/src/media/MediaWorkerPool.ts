@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SafeEmitter } from '../events/SafeEmitter';
+import type { QualityChoice } from '@onair/protocol';
 import type {
+  LayersEvent,
   MediaEvent,
   MediaEventMap,
   ReplyOf,
@@ -183,6 +185,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     owner: string | undefined,
     maxSessions?: number,
     replaces?: string,
+    quality: QualityChoice = 'auto',
   ): Promise<{ sessionId: string; offer: string }> {
     const { sessionId, worker, stream } = await this.openWatch(
       streamId,
@@ -196,6 +199,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
         streamId,
         channel: stream.channel,
         sessionId,
+        quality,
       });
       return { sessionId, offer: sdp };
     } catch (error) {
@@ -215,6 +219,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     offerSdp: string,
     owner: string | undefined,
     maxSessions?: number,
+    quality: QualityChoice = 'auto',
   ): Promise<{ sessionId: string; answer: string }> {
     const { sessionId, worker, stream } = await this.openWatch(streamId, owner, maxSessions);
     try {
@@ -224,6 +229,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
         channel: stream.channel,
         sessionId,
         sdp: offerSdp,
+        quality,
       });
       return { sessionId, answer: sdp };
     } catch (error) {
@@ -238,6 +244,14 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     if (!session || session.role !== 'watch')
       throw new MediaError('session_not_found', 'No such media session');
     await session.worker.call({ type: 'accept_answer', sessionId, sdp: answerSdp });
+  }
+
+  /** A viewer's quality choice for its session, applied at once. */
+  async setQuality(sessionId: string, quality: QualityChoice): Promise<void> {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.role !== 'watch')
+      throw new MediaError('session_not_found', 'No such media session');
+    await session.worker.call({ type: 'set_quality', sessionId, quality });
   }
 
   async addIceCandidate(sessionId: string, candidate: RemoteCandidate): Promise<void> {
@@ -482,8 +496,13 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     });
   }
 
-  private receive(worker: MediaWorker, message: MediaEvent): void {
+  private receive(worker: MediaWorker, message: MediaEvent | LayersEvent): void {
     switch (message.event) {
+      case 'stream_layers':
+        // Only the worker holding the publisher measures its layers.
+        if (this.streams.get(message.streamId)?.origin === worker)
+          this.emit('stream_layers', message.streamId, message.layers);
+        return;
       case 'publisher_connected':
       case 'publisher_quiet':
       case 'publisher_sending':

@@ -1,3 +1,4 @@
+import type { QualityChoice } from '@onair/protocol';
 import { sameCodec, type MediaKind, type StreamCodecs } from './codecs';
 import { GopCache } from './GopCache';
 import { MediaError } from './MediaError';
@@ -108,31 +109,37 @@ export class StreamRouter {
   }
 
   /** A new viewer connection; `offer` (server offers) or `answer` (viewer offers, WHEP) negotiates it. */
-  createSubscriber(id: string): Subscriber {
+  createSubscriber(id: string, quality: QualityChoice = 'auto'): Subscriber {
     this.assertOpen();
     if (!this.codecs?.video && !this.codecs?.audio)
       throw new MediaError('no_publisher', 'The broadcaster has not started sending yet');
-    const subscriber = new Subscriber(id, this.subscriberOptions, this.codecs, {
-      onReady: (s) => {
-        this.welcome(s);
-        this.listener.subscriberConnected(this, s);
+    const subscriber = new Subscriber(
+      id,
+      this.subscriberOptions,
+      this.codecs,
+      {
+        onReady: (s) => {
+          this.welcome(s);
+          this.listener.subscriberConnected(this, s);
+        },
+        onKeyframeRequest: () => this.requestKeyframe(),
+        onNack: (s, kind, lost) => {
+          const now = Date.now();
+          const lookUp = (input: number) => {
+            const packet = this.history[kind].get(input, now);
+            if (!packet) this.relay?.lacking(kind, input);
+            return packet;
+          };
+          for (const sequence of lost)
+            s.resend(kind, sequence, lookUp, (packet) => this.load(packet));
+        },
+        onClosed: (s) => {
+          this.subscribers.delete(s.id);
+          this.listener.subscriberClosed(this, s);
+        },
       },
-      onKeyframeRequest: () => this.requestKeyframe(),
-      onNack: (s, kind, lost) => {
-        const now = Date.now();
-        const lookUp = (input: number) => {
-          const packet = this.history[kind].get(input, now);
-          if (!packet) this.relay?.lacking(kind, input);
-          return packet;
-        };
-        for (const sequence of lost)
-          s.resend(kind, sequence, lookUp, (packet) => this.load(packet));
-      },
-      onClosed: (s) => {
-        this.subscribers.delete(s.id);
-        this.listener.subscriberClosed(this, s);
-      },
-    });
+      quality,
+    );
     this.subscribers.set(id, subscriber);
     return subscriber;
   }

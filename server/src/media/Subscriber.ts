@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import type { QualityChoice } from '@onair/protocol';
 import { Audio, Video, type PeerConnection, type Track } from 'node-datachannel';
 import { codecName, type Codec, type MediaKind, type StreamCodecs } from './codecs';
 import { MediaError } from './MediaError';
@@ -54,6 +55,7 @@ export class Subscriber {
     private readonly options: SubscriberOptions,
     readonly codecs: StreamCodecs,
     private readonly sink: SubscriberSink,
+    private quality: QualityChoice = 'auto',
   ) {
     this.pc = createPeerConnection(options.network, 'viewer');
     this.pc.onStateChange((state) => {
@@ -67,6 +69,10 @@ export class Subscriber {
 
   get isReady(): boolean {
     return this.ready && !this.closed;
+  }
+
+  setQuality(quality: QualityChoice): void {
+    this.quality = quality;
   }
 
   /** Socket flow: the server offers, the viewer answers (`accept`). */

@@ -3,6 +3,7 @@
  * mediasoup's workers). Plain data only: this module is imported by both sides and must never
  * pull in node-datachannel.
  */
+import type { QualityChoice, StreamLayer } from '@onair/protocol';
 import type { StreamCodecs } from './codecs';
 import type { MediaErrorReason } from './MediaError';
 import type { NodeRelaySettings } from './NodeRelaySocket';
@@ -20,8 +21,23 @@ export interface WorkerSettings {
 /** What the main process asks of a worker; each gets exactly one reply. */
 export type WorkerRequest =
   | { type: 'publish'; streamId: string; channel: number; sessionId: string; sdp: string }
-  | { type: 'offer_to_viewer'; streamId: string; channel: number; sessionId: string }
-  | { type: 'answer_viewer'; streamId: string; channel: number; sessionId: string; sdp: string }
+  | {
+      type: 'offer_to_viewer';
+      streamId: string;
+      channel: number;
+      sessionId: string;
+      quality: QualityChoice;
+    }
+  | {
+      type: 'answer_viewer';
+      streamId: string;
+      channel: number;
+      sessionId: string;
+      sdp: string;
+      quality: QualityChoice;
+    }
+  /** A viewer's quality choice for its session, applied at once. */
+  | { type: 'set_quality'; sessionId: string; quality: QualityChoice }
   | { type: 'accept_answer'; sessionId: string; sdp: string }
   | { type: 'add_candidate'; sessionId: string; candidate: RemoteCandidate }
   | { type: 'close_session'; sessionId: string }
@@ -106,6 +122,8 @@ export interface MediaEventMap {
   publisher_sending: [streamId: string, sessionId: string];
   subscriber_connected: [streamId: string, sessionId: string];
   subscriber_closed: [streamId: string, sessionId: string];
+  /** The layers a publisher sends changed, or a few seconds passed while it publishes. */
+  stream_layers: [streamId: string, layers: StreamLayer[]];
 }
 
 export const mediaEvents = [
@@ -115,7 +133,7 @@ export const mediaEvents = [
   'publisher_sending',
   'subscriber_connected',
   'subscriber_closed',
-] as const satisfies readonly (keyof MediaEventMap)[];
+] as const satisfies readonly Exclude<keyof MediaEventMap, 'stream_layers'>[];
 
 /** Why a session ended, as its worker tells the main process. */
 export type CloseCause =
@@ -141,7 +159,15 @@ export type MediaEvent =
       cause: CloseCause;
     };
 
-export type WorkerEvent = { event: 'ready'; relayPort: number; nodeRelayPort: number } | MediaEvent;
+/** The layers a stream's publisher sends, from the worker holding it (on change, and every few seconds). */
+export interface LayersEvent {
+  event: 'stream_layers';
+  streamId: string;
+  layers: StreamLayer[];
+}
+
+export type WorkerEvent =
+  { event: 'ready'; relayPort: number; nodeRelayPort: number } | MediaEvent | LayersEvent;
 
 export type WorkerToMain =
   | { id: number; ok: true; result: unknown }

@@ -100,6 +100,10 @@ for (const event of mediaEvents)
     ),
   );
 
+engine.on('stream_layers', (streamId, layers) =>
+  send({ event: 'stream_layers', streamId, layers }),
+);
+
 relaySocket.on('message', (datagram, from) => {
   if (from.address !== '127.0.0.1' || datagram.length < relayHeaderLength) return;
   const streamId = streamsByChannel.get(datagram.readUInt32BE(1));
@@ -164,14 +168,24 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     }
     case 'offer_to_viewer':
       relayOf(request.streamId, request.channel);
-      return { sdp: await engine.offerToViewer(request.streamId, request.sessionId) };
+      return {
+        sdp: await engine.offerToViewer(request.streamId, request.sessionId, request.quality),
+      };
     case 'answer_viewer':
       relayOf(request.streamId, request.channel);
       return {
-        sdp: await engine.answerViewer(request.streamId, request.sessionId, request.sdp),
+        sdp: await engine.answerViewer(
+          request.streamId,
+          request.sessionId,
+          request.sdp,
+          request.quality,
+        ),
       };
     case 'accept_answer':
       engine.acceptAnswer(request.sessionId, request.sdp);
+      return {};
+    case 'set_quality':
+      engine.setQuality(request.sessionId, request.quality);
       return {};
     case 'add_candidate':
       engine.addIceCandidate(request.sessionId, request.candidate);

@@ -3,6 +3,7 @@ import {
   type BroadcastMediaState,
   type LiveComment,
   type Stream,
+  type StreamLayer,
   type ViewerEvent,
 } from '@onair/protocol';
 import type { Logger } from 'pino';
@@ -156,6 +157,8 @@ export function relayLiveEvents(
 
   const onReconnecting = (streamId: string, graceSeconds: number) =>
     io.to(streamRoom(streamId)).emit('broadcaster_reconnecting', { streamId, graceSeconds });
+  const onLayers = (update: { streamId: string; layers: StreamLayer[] }) =>
+    io.to(streamRoom(update.streamId)).emit('live_layers', update);
   const onResumed = (streamId: string) =>
     io.to(streamRoom(streamId)).emit('broadcaster_resumed', { streamId });
   const onMediaState = (state: { streamId: string } & BroadcastMediaState) =>
@@ -200,6 +203,7 @@ export function relayLiveEvents(
   events.on('broadcaster_reconnecting', onReconnecting);
   events.on('broadcaster_resumed', onResumed);
   events.on('media_state', onMediaState);
+  events.on('layers_changed', onLayers);
   events.on('stream_started', onStarted);
   events.on('stream_ended', onEnded);
   events.on('viewer_count', onCount);
@@ -219,6 +223,7 @@ export function relayLiveEvents(
     events.off('broadcaster_reconnecting', onReconnecting);
     events.off('broadcaster_resumed', onResumed);
     events.off('media_state', onMediaState);
+    events.off('layers_changed', onLayers);
     events.off('stream_started', onStarted);
     events.off('stream_ended', onEnded);
     events.off('viewer_count', onCount);

@@ -1,4 +1,4 @@
-import type { SessionDescription } from '@onair/protocol';
+import type { QualityChoice, SessionDescription } from '@onair/protocol';
 import type { Admission, MediaAdmission } from '../cluster/media-admission';
 import { allowedOrThrow } from '../live/access';
 import { AppError } from '../live/errors';
@@ -37,7 +37,7 @@ export interface MediaHandlerDeps {
 
 export type MediaEventHandlers = Pick<
   ClientEventHandlers,
-  'live_offer' | 'live_answer' | 'live_ice_candidate'
+  'live_offer' | 'live_answer' | 'live_ice_candidate' | 'live_quality'
 >;
 
 /**
@@ -138,7 +138,11 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     return { type: 'answer', sdp: answer };
   };
 
-  const watch = async (socket: LiveSocket, streamId: string): Promise<SessionDescription> => {
+  const watch = async (
+    socket: LiveSocket,
+    streamId: string,
+    quality: QualityChoice,
+  ): Promise<SessionDescription> => {
     const viewer = viewerOfSocket(socket);
     const userId = userIdOf(viewer);
     // Spent before anything is read: a socket asking to watch in a loop costs a count only.
@@ -153,12 +157,13 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
     // per socket (a re-offer replaces the socket's own and is not counted twice).
     const { sessionId, offer } = await mediaCall(() =>
       userId
-        ? media.offerToViewer(streamId, userId)
+        ? media.offerToViewer(streamId, userId, undefined, undefined, quality)
         : media.offerToViewer(
             streamId,
             addressSessionOwner(socket.address),
             anonymousSessionsPerAddress,
             sessionsOf.get(socket)?.get(key(streamId, 'watch')),
+            quality,
           ),
     );
     // Watching counts, with or without `join_live`, until the session closes. The new session
@@ -184,7 +189,7 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
       const description =
         'description' in payload
           ? await publish(socket, payload.streamId, payload.description.sdp)
-          : await watch(socket, payload.streamId);
+          : await watch(socket, payload.streamId, payload.quality ?? 'auto');
       return { description };
     },
 
@@ -192,6 +197,13 @@ export function mediaHandlers(deps: MediaHandlerDeps): {
       await signalling.take(socket.id);
       const sessionId = sessionOf(socket, streamId, 'watch');
       await mediaCall(() => media.acceptAnswer(sessionId, description.sdp));
+      return {};
+    },
+
+    async live_quality(socket, { streamId, quality }) {
+      await signalling.take(socket.id);
+      const sessionId = sessionOf(socket, streamId, 'watch');
+      await mediaCall(() => media.setQuality(sessionId, quality));
       return {};
     },
 

@@ -1,3 +1,4 @@
+import type { StreamLayer } from '@onair/protocol';
 import type { Logger } from 'pino';
 import type { LiveEvents } from '../live/events';
 import type { StreamService } from '../live/streams';
@@ -120,8 +121,12 @@ export function connectMediaLifecycle(deps: {
   }, sweepMs);
   sweep.unref();
 
+  const onLayers = (streamId: string, layers: StreamLayer[]) =>
+    events.emit('layers_changed', { streamId, layers });
+
   const stopBus = bus?.onEnded(onRemoteEnded);
   media.on('publisher_connected', onConnected);
+  media.on('stream_layers', onLayers);
   events.on('stream_started', onStarted);
   events.on('stream_ended', onEnded);
 
@@ -135,6 +140,7 @@ export function connectMediaLifecycle(deps: {
       timers.clear();
       ended.clear();
       media.off('publisher_connected', onConnected);
+      media.off('stream_layers', onLayers);
       events.off('stream_started', onStarted);
       events.off('stream_ended', onEnded);
     },

@@ -245,7 +245,7 @@ export function whipRoutes({
     },
     whep: {
       bodyParser: sdpBody,
-      handle: async ({ params: { streamId }, actor, req, res }) => {
+      handle: async ({ params: { streamId }, query: { quality }, actor, req, res }) => {
         // Before the offer is read: a banned user or an outsider learns why, whatever they sent.
         allowedOrThrow(goneIfEnded(await streams.access.mayWatch(streamId, actor?.userId)));
         const offer = requireSdp(req);
@@ -254,8 +254,8 @@ export function whipRoutes({
         if (sentElsewhere(req, res, admission.viewer())) return;
         const { sessionId, answer } = await mediaCall(() =>
           actor
-            ? media.answerViewer(streamId, offer, owner)
-            : media.answerViewer(streamId, offer, owner, anonymousSessionsPerAddress),
+            ? media.answerViewer(streamId, offer, owner, undefined, quality)
+            : media.answerViewer(streamId, offer, owner, anonymousSessionsPerAddress, quality),
         );
         // A WHEP session is a viewer for as long as it lives (closed with it, refused with it); an
         // anonymous one is a viewer of its own.
