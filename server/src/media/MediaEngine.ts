@@ -200,6 +200,7 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
             this.sessions.delete(s.id);
             this.emit('subscriber_closed', r.streamId, s.id);
           },
+          layersChanged: (r, layers) => this.emit('stream_layers', r.streamId, layers),
         },
         this.relayFor(streamId),
       );

@@ -1,7 +1,10 @@
 import type { RemoteInfo } from 'node:dgram';
 import { NodeRelaySocket, type NodeRelaySettings } from './NodeRelaySocket';
 import {
+  baseType,
   deliverRelayed,
+  encodingOf,
+  keyframeRequestEncoding,
   endpointKey,
   relayType,
   type NodeAddress,
@@ -65,7 +68,7 @@ export class NodeRelayHub {
   }
 
   private receive(type: number, channel: number, body: Buffer, from: RemoteInfo): void {
-    if (type <= relayType.senderReportVideo) {
+    if (baseType(type) <= relayType.senderReportVideo) {
       // Only the origin this worker pulls from feeds it (not one it has just left).
       const pulled = this.streams.byOrigin(from, channel);
       if (pulled) deliverRelayed(pulled.router, type, body);
@@ -86,7 +89,7 @@ export class NodeRelayHub {
         relay.edges.set(key, edge);
         // A new edge gets the group of pictures at once, so its first viewers see a picture.
         if (!known) {
-          relay.primeEdge(edge, router.gopSnapshot());
+          relay.primeEdge(edge, router.gopSnapshots());
           router.requestKeyframe();
         }
         return;
@@ -95,15 +98,16 @@ export class NodeRelayHub {
         relay.edges.delete(key);
         return;
       case relayType.keyframeRequest:
-        if (relay.edges.has(key)) router.requestKeyframe();
+        if (relay.edges.has(key)) router.requestKeyframe(keyframeRequestEncoding(body));
         return;
       case relayType.nack: {
         const edge = relay.edges.get(key);
         if (!edge || body.length < 3) return;
-        const kind = body[0] === 0 ? 'audio' : 'video';
+        const kind = baseType(body[0] ?? 0) === 0 ? 'audio' : 'video';
+        const encoding = encodingOf(body[0] ?? 0);
         for (let at = 1; at + 2 <= body.length; at += 2) {
-          const packet = router.historyPacket(kind, body.readUInt16BE(at));
-          if (packet) relay.sendToEdge(edge, kind, packet);
+          const packet = router.historyPacket(kind, body.readUInt16BE(at), encoding);
+          if (packet) relay.sendToEdge(edge, kind, packet, encoding);
         }
         return;
       }

@@ -1,4 +1,4 @@
-import type { PeerConnection, Track } from 'node-datachannel';
+import { Video, type PeerConnection, type Track } from 'node-datachannel';
 import { codecOf, type MediaKind, type StreamCodecs } from './codecs';
 import { startsKeyframe } from './keyframes';
 import { MediaError } from './MediaError';
@@ -19,6 +19,7 @@ import {
   receiverEstimatedMaxBitrate,
   rtcpPackets,
   rtcpType,
+  rtpHeaderExtension,
   rtpSequence,
   rtpSsrc,
   type ClockMapping,
@@ -31,12 +32,16 @@ import {
   restrictOffer,
 } from './sdp';
 import { withVideoBitrates } from './sdp-bitrate';
+import { readSimulcast, receiveOnlyVideoAnswer, type SimulcastOffer } from './simulcast-sdp';
 
 export interface PublisherSink {
-  /** One packet from the publisher (normalized); `keyframe` marks the first packet of a keyframe. */
-  onRtp(kind: MediaKind, packet: Buffer, keyframe: boolean): void;
-  /** The publisher's sender report for one kind: how its RTP clock maps to wall-clock time. */
-  onSenderReport(kind: MediaKind, mapping: ClockMapping): void;
+  /**
+   * One packet from the publisher (normalized); `keyframe` marks the first packet of a keyframe,
+   * `encoding` which of its simulcast streams it belongs to (0 without simulcast).
+   */
+  onRtp(kind: MediaKind, packet: Buffer, keyframe: boolean, encoding: number): void;
+  /** The publisher's sender report for one kind (and simulcast stream): its RTP clock against wall-clock time. */
+  onSenderReport(kind: MediaKind, mapping: ClockMapping, encoding: number): void;
   onConnected(): void;
   /**
    * A connected publisher has sent nothing for `quietMs` (`true`), or sends again (`false`):
@@ -74,9 +79,14 @@ export class Publisher {
   /** libdatachannel drops a track's callbacks with its JS wrapper: keep every track referenced. */
   private readonly tracks: Track[] = [];
   private videoTrack: Track | undefined;
-  private videoSsrc: number | undefined;
-  /** The next video sequence number expected, to see upstream loss. */
-  private expectedVideoSeq = -1;
+  private simulcast: SimulcastOffer | undefined;
+  /** Each video SSRC's simulcast stream (its index in the offer's RIDs; 0 without simulcast). */
+  private readonly encodingOfSsrc = new Map<number, number>();
+  /** Each simulcast stream's SSRC, and the next sequence number expected, to see upstream loss. */
+  private readonly videoSsrcs: number[] = [];
+  private readonly expectedVideoSeq: number[] = [];
+  /** What the server tells the publisher it may send (REMB), bit/s: what its viewers can use. */
+  private bitrate: number;
   private mids: string[] = [];
   private lastPacketAt = Date.now();
   private quiet = false;
@@ -89,6 +99,7 @@ export class Publisher {
     private readonly options: PublisherOptions,
     private readonly sink: PublisherSink,
   ) {
+    this.bitrate = options.maxBitrate;
     this.pc = createPeerConnection(options.network, 'publisher');
     this.pc.onTrack((track) => this.attach(track));
     this.pc.onStateChange((state) => {
@@ -125,27 +136,74 @@ export class Publisher {
         'The session description could not be used',
         'no Opus, VP8 or H.264 in the offer',
       );
+    const videoMid = sections.find((s) => s.kind === 'video' && keep.has(s.mid))?.mid;
+    if (videoMid !== undefined && this.codecs.video) {
+      this.simulcast = readSimulcast(offerSdp, videoMid);
+      this.codecs.video.layers = this.simulcast?.rids.length ?? 1;
+      this.addVideoTrack(videoMid);
+    }
     negotiating('offer', () =>
       this.pc.setRemoteDescription(offererAsDtlsClient(restrictOffer(offerSdp, keep)), 'offer'),
     );
     this.startTimers();
     const max = Math.round(this.options.maxBitrate / 1000);
-    return withVideoBitrates(await gatheredDescription(this.pc, this.options.network), {
+    let answer = await gatheredDescription(this.pc, this.options.network);
+    if (videoMid !== undefined)
+      answer = receiveOnlyVideoAnswer(answer, offerSdp, videoMid, this.simulcast);
+    return withVideoBitrates(answer, {
       start: Math.round(max * 0.6),
       min: Math.round(max * 0.2),
       max,
     });
   }
 
+  /**
+   * The video track, added before the offer is applied so that it answers the offer's video
+   * section: a track libdatachannel makes from a send-only offer is receive-only, and it drops
+   * every packet the server writes to such a track, NACK, PLI and REMB included.
+   */
+  private addVideoTrack(mid: string): void {
+    const codec = this.codecs.video;
+    if (!codec) return;
+    const description = new Video(mid, 'SendRecv');
+    if (codec.mimeType.toLowerCase() === 'video/h264')
+      description.addH264Codec(codec.payloadType, codec.fmtp);
+    else description.addVP8Codec(codec.payloadType);
+    this.attach(this.pc.addTrack(description));
+  }
+
   addIceCandidate(candidate: RemoteCandidate): void {
     addRemoteCandidate(this.pc, candidate, this.mids);
   }
 
-  /** Asks for a keyframe (RFC 4585 §6.3.1 PLI). The router decides how often. */
-  requestKeyframe(): void {
-    if (this.closed || this.videoSsrc === undefined || !this.videoTrack) return;
-    publisherTotals.keyframeRequests += 1;
-    this.sendRtcp(pictureLossIndication(serverSsrc, this.videoSsrc));
+  /**
+   * Asks for a keyframe of one simulcast stream, or of every one (RFC 4585 §6.3.1 PLI). The
+   * router decides how often.
+   */
+  requestKeyframe(encoding?: number): void {
+    if (this.closed || !this.videoTrack) return;
+    const ssrcs =
+      encoding === undefined ? this.videoSsrcs : [this.videoSsrcs[encoding] ?? this.videoSsrcs[0]];
+    for (const ssrc of ssrcs) {
+      if (ssrc === undefined) continue;
+      publisherTotals.keyframeRequests += 1;
+      this.sendRtcp(pictureLossIndication(serverSsrc, ssrc));
+    }
+  }
+
+  /**
+   * The bandwidth the publisher may use, told at once when it grows (a paused layer is needed
+   * again) and with every periodic REMB.
+   */
+  setBitrate(bitrate: number): void {
+    const next = Math.max(100_000, Math.min(this.options.maxBitrate, Math.round(bitrate)));
+    const grows = next > this.bitrate * 1.1;
+    this.bitrate = next;
+    if (grows) this.sendRemb();
+  }
+
+  get maxBitrate(): number {
+    return this.options.maxBitrate;
   }
 
   close(): void {
@@ -159,7 +217,10 @@ export class Publisher {
   private attach(track: Track): void {
     this.tracks.push(track);
     const kind: MediaKind = track.type() === 'video' ? 'video' : 'audio';
-    if (kind === 'video') this.videoTrack ??= track;
+    if (kind === 'video') {
+      if (this.videoTrack) return; // the pre-added track answers the video section
+      this.videoTrack = track;
+    }
     track.onMessage((message) => {
       if (this.closed) return;
       if (isRtcp(message)) this.senderReports(kind, message);
@@ -168,47 +229,80 @@ export class Publisher {
   }
 
   private receive(kind: MediaKind, raw: Buffer): void {
-    const packet = normalizeRtp(raw);
     this.lastPacketAt = Date.now();
     if (this.quiet) {
       this.quiet = false;
       this.sink.onQuiet(false);
     }
-    if (!packet) return;
+    // Read before normalizing, which drops the header extensions the RID travels in.
+    const encoding = kind === 'video' ? this.encodingOf(raw) : 0;
+    const packet = normalizeRtp(raw);
+    if (!packet || encoding < 0) return;
     let keyframe = false;
     if (kind === 'video') {
-      const ssrc = rtpSsrc(packet);
-      if (this.videoSsrc !== ssrc) {
-        this.videoSsrc = ssrc;
-        this.expectedVideoSeq = -1;
-      }
-      this.detectLoss(rtpSequence(packet));
+      this.detectLoss(encoding, rtpSequence(packet));
       // The codec is known once the answer is made, before any packet arrives.
       keyframe = startsKeyframe(this.codecs.video?.mimeType ?? '', packet, 12);
     }
-    this.sink.onRtp(kind, packet, keyframe);
+    this.sink.onRtp(kind, packet, keyframe, encoding);
+  }
+
+  /**
+   * Which simulcast stream a video packet belongs to, -1 when it cannot be told yet. Browsers
+   * name the RID (RFC 8852) only in a stream's first packets, until they hear a receiver report,
+   * so each SSRC is classified once and remembered. Without simulcast every SSRC is stream 0:
+   * a new one is the publisher starting over.
+   */
+  private encodingOf(raw: Buffer): number {
+    const ssrc = rtpSsrc(raw);
+    const known = this.encodingOfSsrc.get(ssrc);
+    if (known !== undefined) return known;
+    let encoding = 0;
+    const simulcast = this.simulcast;
+    if (simulcast) {
+      const id = simulcast.ridExtensionId;
+      const rid = id === undefined ? undefined : rtpHeaderExtension(raw, id)?.toString('latin1');
+      encoding = rid === undefined ? -1 : simulcast.rids.indexOf(rid);
+      if (encoding < 0) return -1;
+    }
+    const previous = this.videoSsrcs[encoding];
+    if (previous !== undefined) this.encodingOfSsrc.delete(previous);
+    this.encodingOfSsrc.set(ssrc, encoding);
+    this.videoSsrcs[encoding] = ssrc;
+    this.expectedVideoSeq[encoding] = -1;
+    return encoding;
   }
 
   /** Upstream loss: NACK what is missing (RFC 4585 §6.2.1) so the publisher resends it. */
-  private detectLoss(sequence: number): void {
-    if (this.expectedVideoSeq >= 0) {
-      const gap = (sequence - this.expectedVideoSeq) & 0xffff;
+  private detectLoss(encoding: number, sequence: number): void {
+    const expected = this.expectedVideoSeq[encoding] ?? -1;
+    const ssrc = this.videoSsrcs[encoding];
+    if (expected >= 0) {
+      const gap = (sequence - expected) & 0xffff;
       if (gap >= 0x8000) return; // late or resent: leave the expectation where it is
-      if (gap > 0 && gap <= maxNackGap && this.videoSsrc !== undefined) {
-        const lost = Array.from({ length: gap }, (_, i) => (this.expectedVideoSeq + i) & 0xffff);
+      if (gap > 0 && gap <= maxNackGap && ssrc !== undefined) {
+        const lost = Array.from({ length: gap }, (_, i) => (expected + i) & 0xffff);
         publisherTotals.nacksSent += 1;
-        this.sendRtcp(genericNack(serverSsrc, this.videoSsrc, lost));
+        this.sendRtcp(genericNack(serverSsrc, ssrc, lost));
       }
     }
-    this.expectedVideoSeq = (sequence + 1) & 0xffff;
+    this.expectedVideoSeq[encoding] = (sequence + 1) & 0xffff;
   }
 
   private senderReports(kind: MediaKind, message: Buffer): void {
     for (const item of rtcpPackets(message)) {
       if (item.type !== rtcpType.senderReport) continue;
       const report = readSenderReport(message, item);
-      if (report) this.sink.onSenderReport(kind, report.mapping);
+      if (!report) continue;
+      const encoding = kind === 'video' ? this.encodingOfSsrc.get(report.ssrc) : 0;
+      if (encoding !== undefined) this.sink.onSenderReport(kind, report.mapping, encoding);
     }
+  }
+
+  private sendRemb(): void {
+    const ssrc = this.videoSsrcs.find((s) => s !== undefined);
+    if (this.connected && ssrc !== undefined)
+      this.sendRtcp(receiverEstimatedMaxBitrate(serverSsrc, this.bitrate, ssrc));
   }
 
   private sendRtcp(packet: Buffer): void {
@@ -222,14 +316,9 @@ export class Publisher {
   private startTimers(): void {
     // REMB once a second (draft-alvestrand-rmcat-remb): with no transport-cc, this is the
     // estimate Chrome trusts; without it Chrome stays far below the camera's resolution.
-    this.timers.push(
-      setInterval(() => {
-        if (this.connected && this.videoSsrc !== undefined)
-          this.sendRtcp(
-            receiverEstimatedMaxBitrate(serverSsrc, this.options.maxBitrate, this.videoSsrc),
-          );
-      }, 1000),
-    );
+    // A simulcast publisher (Chrome) shares it among its streams from the lowest up, so an
+    // estimate below what the top stream needs pauses it.
+    this.timers.push(setInterval(() => this.sendRemb(), 1000));
     // Twice a second, so a quiet publisher is reported within half a second of `quietMs`.
     this.timers.push(
       setInterval(() => {

@@ -4,7 +4,8 @@ import type { ClockMapping } from './rtp';
 import type { RouterRelay, StreamRouter } from './StreamRouter';
 
 /**
- * First byte of a relay datagram; a 4-byte channel follows (the stream: as its node numbers it
+ * First byte of a relay datagram (its low four bits; for media and sender reports the high four
+ * bits carry the simulcast stream, the encoding); a 4-byte channel follows (the stream: as its node numbers it
  * between workers, as its origin node numbers it between nodes), then the body.
  */
 export const relayType = {
@@ -18,11 +19,22 @@ export const relayType = {
   subscribe: 6,
   /** Between nodes, edge to origin: stop sending me this stream. */
   unsubscribe: 7,
-  /** Between nodes, edge to origin: resend these; body: kind (0 audio, 1 video), then 16-bit sequences. */
+  /**
+   * Between nodes, edge to origin: resend these; body: kind (0 audio, 1 video; the encoding in
+   * the high four bits), then 16-bit sequences.
+   */
   nack: 8,
 } as const;
 
 export const relayHeaderLength = 5;
+
+/** A type byte with the encoding (0..15) of a simulcast stream in its high bits. */
+export const withEncoding = (type: number, encoding: number): number =>
+  (type & 0x0f) | ((encoding & 0x0f) << 4);
+export const baseType = (type: number): number => type & 0x0f;
+export const encodingOf = (type: number): number => type >> 4;
+/** A keyframe request's body: the encoding asked for, or this for any. */
+const anyEncoding = 0xff;
 
 /** A node's worker: where its relay socket is reached. */
 export interface NodeAddress {
@@ -54,28 +66,46 @@ export const endpointKey = (address: string, port: number) => `${address}:${port
 
 /** Hands a relayed packet, sender report or keyframe request to this worker's router of its stream. */
 export function deliverRelayed(router: StreamRouter, type: number, body: Buffer): void {
-  switch (type) {
+  const base = baseType(type);
+  const encoding = encodingOf(type);
+  switch (base) {
     case relayType.audio:
       router.forward('audio', body, false);
       break;
     case relayType.video:
     case relayType.videoKeyframe:
-      router.forward('video', body, type === relayType.videoKeyframe);
+      router.forward('video', body, base === relayType.videoKeyframe, encoding);
       break;
     case relayType.senderReportAudio:
     case relayType.senderReportVideo:
       if (body.length >= 12)
-        router.senderReport(type === relayType.senderReportAudio ? 'audio' : 'video', {
-          ntpSeconds: body.readUInt32BE(0),
-          ntpFraction: body.readUInt32BE(4),
-          rtpTimestamp: body.readUInt32BE(8),
-        });
+        router.senderReport(
+          base === relayType.senderReportAudio ? 'audio' : 'video',
+          {
+            ntpSeconds: body.readUInt32BE(0),
+            ntpFraction: body.readUInt32BE(4),
+            rtpTimestamp: body.readUInt32BE(8),
+          },
+          encoding,
+        );
       break;
     case relayType.keyframeRequest:
-      router.requestKeyframe();
+      router.requestKeyframe(keyframeRequestEncoding(body));
       break;
   }
 }
+
+export const keyframeRequestEncoding = (body: Buffer): number | undefined =>
+  body.length > 0 && body[0] !== anyEncoding ? body[0] : undefined;
+
+/** One layer's group of pictures, keyframe first. */
+interface Group {
+  encoding: number;
+  packets: readonly Buffer[];
+}
+
+const groupPacketType = (index: number, encoding: number): number =>
+  withEncoding(index === 0 ? relayType.videoKeyframe : relayType.video, encoding);
 
 /** Sequences an edge lacks are gathered this long before one NACK goes to the origin. */
 const nackBatchMs = 10;
@@ -98,7 +128,8 @@ export class StreamRelay implements RouterRelay {
   originPort: number | undefined;
   /** The origin node's worker, when this worker is fed from another node. */
   originNode: NodeEndpoint | undefined;
-  private readonly missing: Record<MediaKind, Set<number>> = { audio: new Set(), video: new Set() };
+  /** Sequences lacking, by kind and encoding (the NACK body's first byte). */
+  private readonly missing = new Map<number, Set<number>>();
   private nackTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -111,55 +142,66 @@ export class StreamRelay implements RouterRelay {
     return this.originNode !== undefined;
   }
 
-  forward(kind: MediaKind, packet: Buffer, keyframe: boolean): void {
-    const type =
-      kind === 'audio' ? relayType.audio : keyframe ? relayType.videoKeyframe : relayType.video;
-    this.fanOut(type, packet);
+  get feedsOthers(): boolean {
+    return this.targets.size > 0 || this.edges.size > 0;
   }
 
-  senderReport(kind: MediaKind, mapping: ClockMapping): void {
+  forward(kind: MediaKind, packet: Buffer, keyframe: boolean, encoding: number): void {
+    const type =
+      kind === 'audio' ? relayType.audio : keyframe ? relayType.videoKeyframe : relayType.video;
+    this.fanOut(withEncoding(type, encoding), packet);
+  }
+
+  senderReport(kind: MediaKind, mapping: ClockMapping, encoding: number): void {
     if (this.targets.size === 0 && this.edges.size === 0) return;
     const body = Buffer.allocUnsafe(12);
     body.writeUInt32BE(mapping.ntpSeconds, 0);
     body.writeUInt32BE(mapping.ntpFraction, 4);
     body.writeUInt32BE(mapping.rtpTimestamp, 8);
     const type = kind === 'audio' ? relayType.senderReportAudio : relayType.senderReportVideo;
-    this.fanOut(type, body);
+    this.fanOut(withEncoding(type, encoding), body);
   }
 
-  requestKeyframe(): void {
+  requestKeyframe(encoding: number | undefined): void {
+    const body = Buffer.of(encoding ?? anyEncoding);
     if (this.originPort !== undefined)
-      this.sendLocal(relayType.keyframeRequest, Buffer.alloc(0), [this.originPort]);
-    else if (this.originNode) this.toOrigin(relayType.keyframeRequest, Buffer.alloc(0));
+      this.sendLocal(relayType.keyframeRequest, body, [this.originPort]);
+    else if (this.originNode) this.toOrigin(relayType.keyframeRequest, body);
   }
 
   /** Sequences a viewer asked for that this worker's history lacks: asked of the origin node. */
-  lacking(kind: MediaKind, sequence: number): void {
+  lacking(kind: MediaKind, sequence: number, encoding: number): void {
     if (!this.originNode) return;
-    this.missing[kind].add(sequence);
+    const key = withEncoding(kind === 'audio' ? 0 : 1, encoding);
+    let set = this.missing.get(key);
+    if (!set) {
+      set = new Set();
+      this.missing.set(key, set);
+    }
+    set.add(sequence);
     this.nackTimer ??= setTimeout(() => this.flushNacks(), nackBatchMs);
   }
 
-  /** Sends the group of pictures the origin holds to a worker that just started relaying. */
-  prime(port: number, packets: readonly Buffer[]): void {
-    packets.forEach((packet, i) =>
-      this.sendLocal(i === 0 ? relayType.videoKeyframe : relayType.video, packet, [port]),
-    );
+  /** Sends the groups of pictures the origin holds to a worker that just started relaying. */
+  prime(port: number, groups: readonly Group[]): void {
+    for (const { encoding, packets } of groups)
+      packets.forEach((packet, i) =>
+        this.sendLocal(groupPacketType(i, encoding), packet, [port]),
+      );
   }
 
   /** The same for a node that just started pulling the stream. */
-  primeEdge(edge: NodeAddress, packets: readonly Buffer[]): void {
-    packets.forEach((packet, i) =>
-      this.nodes.send(i === 0 ? relayType.videoKeyframe : relayType.video, this.channel, packet, [
-        edge,
-      ]),
-    );
+  primeEdge(edge: NodeAddress, groups: readonly Group[]): void {
+    for (const { encoding, packets } of groups)
+      packets.forEach((packet, i) =>
+        this.nodes.send(groupPacketType(i, encoding), this.channel, packet, [edge]),
+      );
   }
 
   /** Sends one datagram to an edge (a NACK's answer). */
-  sendToEdge(edge: NodeAddress, kind: MediaKind, packet: Buffer): void {
+  sendToEdge(edge: NodeAddress, kind: MediaKind, packet: Buffer, encoding: number): void {
     const type = kind === 'audio' ? relayType.audio : relayType.video;
-    this.nodes.send(type, this.channel, packet, [edge]);
+    this.nodes.send(withEncoding(type, encoding), this.channel, packet, [edge]);
   }
 
   /** Tells the origin node to go on sending (a keep-alive; the first one starts the flow). */
@@ -187,22 +229,21 @@ export class StreamRelay implements RouterRelay {
 
   private flushNacks(): void {
     this.nackTimer = undefined;
-    for (const kind of ['audio', 'video'] as const) {
-      const sequences = [...this.missing[kind]].slice(0, 256);
-      this.missing[kind].clear();
+    for (const [key, set] of this.missing) {
+      const sequences = [...set].slice(0, 256);
       if (sequences.length === 0) continue;
       const body = Buffer.allocUnsafe(1 + 2 * sequences.length);
-      body[0] = kind === 'audio' ? 0 : 1;
+      body[0] = key;
       sequences.forEach((sequence, i) => body.writeUInt16BE(sequence & 0xffff, 1 + 2 * i));
       this.toOrigin(relayType.nack, body);
     }
+    this.missing.clear();
   }
 
   private clearNacks(): void {
     if (this.nackTimer) clearTimeout(this.nackTimer);
     this.nackTimer = undefined;
-    this.missing.audio.clear();
-    this.missing.video.clear();
+    this.missing.clear();
   }
 
   private toOrigin(type: number, body: Buffer): void {

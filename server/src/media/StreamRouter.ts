@@ -1,10 +1,13 @@
-import type { QualityChoice } from '@onair/protocol';
+import type { QualityChoice, StreamLayer } from '@onair/protocol';
 import { sameCodec, type MediaKind, type StreamCodecs } from './codecs';
-import { GopCache } from './GopCache';
+import { keyframeSize } from './keyframes';
+import { LayerSet } from './LayerSet';
+import type { VideoPacket } from './LayerForwarder';
 import { MediaError } from './MediaError';
 import { Publisher, type PublisherOptions } from './Publisher';
 import { RetransmissionBuffer } from './RetransmissionBuffer';
 import { rtpSequence, rtpSsrc, rtpTimestamp, type ClockMapping } from './rtp';
+import { readVp8 } from './vp8';
 import { Subscriber, type SubscriberOptions } from './Subscriber';
 
 export interface RouterListener {
@@ -13,49 +16,77 @@ export interface RouterListener {
   publisherQuiet(router: StreamRouter, publisher: Publisher, quiet: boolean): void;
   subscriberConnected(router: StreamRouter, subscriber: Subscriber): void;
   subscriberClosed(router: StreamRouter, subscriber: Subscriber): void;
+  /** The layers the publisher sends (the router holding the publisher only), on change and every few seconds. */
+  layersChanged(router: StreamRouter, layers: StreamLayer[]): void;
 }
 
 /** Where a router's media goes besides its own viewers: other workers holding viewers of the stream. */
 export interface RouterRelay {
   /** Passes one packet (or a sender report) on to every worker relaying this stream. */
-  forward(kind: MediaKind, packet: Buffer, keyframe: boolean): void;
-  senderReport(kind: MediaKind, mapping: ClockMapping): void;
+  forward(kind: MediaKind, packet: Buffer, keyframe: boolean, encoding: number): void;
+  senderReport(kind: MediaKind, mapping: ClockMapping, encoding: number): void;
   /** A relayed router's keyframe request, sent back to the worker holding the publisher. */
-  requestKeyframe(): void;
+  requestKeyframe(encoding: number | undefined): void;
   /**
    * Whether this worker is fed from another node: it then passes the stream on to the other
    * workers of its node, as the publisher's worker does.
    */
   readonly fedFromNode: boolean;
+  /** Whether other workers or nodes take the stream from this one (their viewers are unknown here). */
+  readonly feedsOthers: boolean;
   /** A viewer asked for a packet this worker's history lacks (asked of the origin node, if any). */
-  lacking(kind: MediaKind, sequence: number): void;
+  lacking(kind: MediaKind, sequence: number, encoding: number): void;
 }
 
 /** At most one keyframe request per this many ms reaches the publisher, however many viewers ask. */
 const keyframeRequestIntervalMs = 1000;
 /** Room for the largest packet we forward: the path MTU is well under this. */
 const maxPacketSize = 2048;
+/** How often each viewer's layer is decided and its probe padding sent. */
+const tickMs = 100;
+/** How often layers are measured, the publisher told what is useful and the room what is sent. */
+const measureMs = 1000;
+/** The layers are told to the room at least this often while the publisher sends. */
+const layersReportMs = 5000;
+/** Padding packets are this big (RFC 3550 §5.1 allows up to 255 bytes of padding). */
+const paddingSize = 267;
+/** A switch still waiting for its keyframe after this long asks for one again. */
+const switchRetryMs = 1500;
 
 /**
  * One live stream's media on this worker: its publisher (or the relay from the worker that holds
- * it) and any number of subscribers. RTP is forwarded without decoding; the router owns its
- * children and closing it closes them all.
+ * it) and any number of subscribers. RTP is forwarded without decoding; each viewer is sent the
+ * one simulcast layer its network carries (its `LayerSelector` decides, its `LayerForwarder`
+ * switches). The router owns its children and closing it closes them all.
  */
 export class StreamRouter {
   private publisher: Publisher | undefined;
   private readonly subscribers = new Map<string, Subscriber>();
-  private readonly gop = new GopCache();
-  private readonly history = {
-    audio: new RetransmissionBuffer(256),
-    video: new RetransmissionBuffer(1024),
-  };
+  private readonly layers = new LayerSet();
+  private readonly audioHistory = new RetransmissionBuffer(256);
   /** Each packet is written here once and patched per viewer: no allocation per viewer. */
   private readonly scratch = Buffer.allocUnsafe(maxPacketSize);
-  private readonly sourceSsrc: Record<MediaKind, number> = { audio: -1, video: -1 };
+  /** The packet being forwarded, as viewers' layer forwarders read it (one object, reused). */
+  private readonly videoPacket: VideoPacket = {
+    out: this.scratch,
+    encoding: 0,
+    sequence: 0,
+    timestamp: 0,
+    keyframe: false,
+    vp8: undefined,
+  };
+  private audioSsrc = -1;
+  private readonly videoSsrcs: number[] = [];
   /** The codecs of the latest publisher, kept through a reconnect so viewers can still join. */
   private codecs: StreamCodecs | undefined;
+  private isVp8 = false;
   private lastKeyframeRequestAt = 0;
   private keyframeTimer: NodeJS.Timeout | undefined;
+  private pendingKeyframe: number | undefined | null = null;
+  private readonly ticker: NodeJS.Timeout;
+  private measuredAt = 0;
+  private layersReportedAt = 0;
+  private layersReported = '';
   private closed = false;
 
   constructor(
@@ -65,7 +96,10 @@ export class StreamRouter {
     private readonly listener: RouterListener,
     /** Set on the worker holding the publisher when other workers hold viewers; on those, the way back. */
     public relay: RouterRelay | undefined = undefined,
-  ) {}
+  ) {
+    this.ticker = setInterval(() => this.tick(), tickMs);
+    this.ticker.unref();
+  }
 
   get subscriberCount(): number {
     return this.subscribers.size;
@@ -85,8 +119,8 @@ export class StreamRouter {
     if (this.publisher)
       throw new MediaError('publisher_exists', 'This stream already has a publisher');
     const publisher: Publisher = new Publisher(id, this.publisherOptions, {
-      onRtp: (kind, packet, keyframe) => this.forward(kind, packet, keyframe),
-      onSenderReport: (kind, mapping) => this.senderReport(kind, mapping),
+      onRtp: (kind, packet, keyframe, encoding) => this.forward(kind, packet, keyframe, encoding),
+      onSenderReport: (kind, mapping, encoding) => this.senderReport(kind, mapping, encoding),
       onConnected: () => this.listener.publisherConnected(this, publisher),
       onQuiet: (quiet) => this.listener.publisherQuiet(this, publisher, quiet),
       onLost: () => {
@@ -122,12 +156,14 @@ export class StreamRouter {
           this.welcome(s);
           this.listener.subscriberConnected(this, s);
         },
-        onKeyframeRequest: () => this.requestKeyframe(),
+        onKeyframeRequest: (s) => this.requestKeyframe(s.video?.current),
         onNack: (s, kind, lost) => {
           const now = Date.now();
-          const lookUp = (input: number) => {
-            const packet = this.history[kind].get(input, now);
-            if (!packet) this.relay?.lacking(kind, input);
+          const lookUp = (encoding: number, input: number) => {
+            const history =
+              kind === 'audio' ? this.audioHistory : this.layers.get(encoding)?.history;
+            const packet = history?.get(input, now);
+            if (!packet) this.relay?.lacking(kind, input, encoding);
             return packet;
           };
           for (const sequence of lost)
@@ -160,18 +196,27 @@ export class StreamRouter {
     this.listener.publisherLost(this, publisher);
   }
 
-  requestKeyframe(): void {
+  /**
+   * Asks for a keyframe of one layer (or any), at most once a second for the whole stream: a
+   * browser's simulcast encoder answers a request for one layer with a keyframe on every layer.
+   */
+  requestKeyframe(encoding?: number): void {
     if (this.closed) return;
     const since = Date.now() - this.lastKeyframeRequestAt;
     if (since >= keyframeRequestIntervalMs) {
       this.lastKeyframeRequestAt = Date.now();
-      if (this.publisher) this.publisher.requestKeyframe();
-      else this.relay?.requestKeyframe();
+      if (this.publisher) this.publisher.requestKeyframe(encoding);
+      else this.relay?.requestKeyframe(encoding);
       return;
     }
+    // One request waits: for a layer if only that layer was asked for, else for all.
+    this.pendingKeyframe =
+      this.pendingKeyframe === null || this.pendingKeyframe === encoding ? encoding : undefined;
     this.keyframeTimer ??= setTimeout(() => {
       this.keyframeTimer = undefined;
-      this.requestKeyframe();
+      const pending = this.pendingKeyframe;
+      this.pendingKeyframe = null;
+      if (pending !== null) this.requestKeyframe(pending);
     }, keyframeRequestIntervalMs - since);
   }
 
@@ -179,7 +224,9 @@ export class StreamRouter {
   adoptCodecs(codecs: StreamCodecs): void {
     const previous = this.codecs;
     this.codecs = codecs;
-    this.gop.clear();
+    this.isVp8 = codecs.video?.mimeType.toLowerCase() === 'video/vp8';
+    this.layers.clear();
+    this.layers.resize(codecs.video?.layers ?? 1);
     if (!previous) return;
     for (const subscriber of [...this.subscribers.values()]) {
       const fits = (['audio', 'video'] as const).every(
@@ -191,52 +238,76 @@ export class StreamRouter {
   }
 
   /** A packet still in the history (to answer an edge node's NACK). */
-  historyPacket(kind: MediaKind, sequence: number): Buffer | undefined {
-    return this.history[kind].get(sequence, Date.now());
+  historyPacket(kind: MediaKind, sequence: number, encoding = 0): Buffer | undefined {
+    const history = kind === 'audio' ? this.audioHistory : this.layers.get(encoding)?.history;
+    return history?.get(sequence, Date.now());
   }
 
-  /** The video packets a newly relayed worker needs to serve its first viewers at once. */
-  gopSnapshot(): readonly Buffer[] {
-    return this.gop.snapshot();
+  /** Each layer's current group of pictures: what a newly relayed worker needs to serve its first viewers at once. */
+  gopSnapshots(): { encoding: number; packets: readonly Buffer[] }[] {
+    return this.layers.all().map((layer) => ({
+      encoding: layer.encoding,
+      packets: layer.gop.snapshot(),
+    }));
   }
 
   /** One packet from the publisher, here or (relayed) on another worker. */
-  forward(kind: MediaKind, packet: Buffer, keyframe: boolean): void {
+  forward(kind: MediaKind, packet: Buffer, keyframe: boolean, encoding = 0): void {
     if (this.closed) return;
+    if (kind === 'audio') {
+      this.forwardAudio(packet);
+      return;
+    }
+    const layer = this.layers.get(encoding);
+    if (!layer) return;
     const now = Date.now();
     const ssrc = rtpSsrc(packet);
-    if (ssrc !== this.sourceSsrc[kind]) {
-      // A new source (the publisher reconnected): every viewer continues its own numbering.
-      if (this.sourceSsrc[kind] !== -1)
-        for (const subscriber of this.subscribers.values()) subscriber.sourceChanged(kind);
-      this.sourceSsrc[kind] = ssrc;
+    const previous = this.videoSsrcs[encoding];
+    if (ssrc !== previous) {
+      // A new source (the publisher reconnected): the viewers of this layer continue their own numbering.
+      if (previous !== undefined)
+        for (const subscriber of this.subscribers.values())
+          if (subscriber.video?.current === encoding) subscriber.sourceChanged('video');
+      this.videoSsrcs[encoding] = ssrc;
     }
     const sequence = rtpSequence(packet);
     // A packet we already have: the publisher resent what a reordering made look lost.
-    if (this.history[kind].get(sequence, now)) return;
-    this.history[kind].push(packet, now);
-    if (kind === 'video') this.gop.push(packet, keyframe);
-    if (this.publisher || this.relay?.fedFromNode) this.relay?.forward(kind, packet, keyframe);
+    if (layer.history.get(sequence, now)) return;
+    layer.history.push(packet, now);
+    layer.gop.push(packet, keyframe);
+    this.layers.received(layer, packet.length, now);
+    if (keyframe) {
+      const size = keyframeSize(this.codecs?.video?.mimeType ?? '', packet, 12);
+      if (size) this.layers.sized(layer, size);
+    }
+    if (this.publisher || this.relay?.fedFromNode)
+      this.relay?.forward('video', packet, keyframe, encoding);
     if (this.subscribers.size === 0) return;
-    const out = this.load(packet);
-    const timestamp = rtpTimestamp(packet);
+    const p = this.videoPacket;
+    p.out = this.load(packet);
+    p.encoding = encoding;
+    p.sequence = sequence;
+    p.timestamp = rtpTimestamp(packet);
+    p.keyframe = keyframe;
+    p.vp8 = this.isVp8 ? readVp8(p.out, 12) : undefined;
     for (const subscriber of this.subscribers.values()) {
-      const forwarder = subscriber.isReady ? subscriber.forwarders[kind] : undefined;
-      if (!forwarder) continue;
+      const video = subscriber.isReady ? subscriber.video : undefined;
+      if (!video) continue;
       try {
-        forwarder.send(out, sequence, timestamp, now);
+        video.send(p, now);
       } catch {
         subscriber.close();
       }
     }
   }
 
-  senderReport(kind: MediaKind, mapping: ClockMapping): void {
+  senderReport(kind: MediaKind, mapping: ClockMapping, encoding = 0): void {
     if (this.closed) return;
-    if (this.publisher || this.relay?.fedFromNode) this.relay?.senderReport(kind, mapping);
+    if (this.publisher || this.relay?.fedFromNode)
+      this.relay?.senderReport(kind, mapping, encoding);
     for (const subscriber of this.subscribers.values()) {
       try {
-        subscriber.senderReport(kind, mapping);
+        subscriber.senderReport(kind, mapping, encoding);
       } catch {
         subscriber.close();
       }
@@ -246,13 +317,127 @@ export class StreamRouter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.ticker);
     if (this.keyframeTimer) clearTimeout(this.keyframeTimer);
     this.publisher?.close();
     this.publisher = undefined;
     for (const subscriber of [...this.subscribers.values()]) subscriber.close();
-    this.gop.clear();
-    this.history.audio.clear();
-    this.history.video.clear();
+    this.layers.clear();
+    this.audioHistory.clear();
+  }
+
+  private forwardAudio(packet: Buffer): void {
+    const now = Date.now();
+    const ssrc = rtpSsrc(packet);
+    if (ssrc !== this.audioSsrc) {
+      if (this.audioSsrc !== -1)
+        for (const subscriber of this.subscribers.values()) subscriber.sourceChanged('audio');
+      this.audioSsrc = ssrc;
+    }
+    const sequence = rtpSequence(packet);
+    if (this.audioHistory.get(sequence, now)) return;
+    this.audioHistory.push(packet, now);
+    if (this.publisher || this.relay?.fedFromNode) this.relay?.forward('audio', packet, false, 0);
+    if (this.subscribers.size === 0) return;
+    const out = this.load(packet);
+    const timestamp = rtpTimestamp(packet);
+    for (const subscriber of this.subscribers.values()) {
+      const forwarder = subscriber.isReady ? subscriber.forwarders.audio : undefined;
+      if (!forwarder) continue;
+      try {
+        forwarder.send(out, sequence, timestamp, now);
+      } catch {
+        subscriber.close();
+      }
+    }
+  }
+
+  /**
+   * Every 100 ms: each viewer's layer decision (a switch asks for the target layer's keyframe)
+   * and its probe padding; every second, the layers' bit rates, what the publisher is told it may
+   * send, and what the room is told is sent.
+   */
+  private tick(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const measure = now - this.measuredAt >= measureMs;
+    if (measure) {
+      this.measuredAt = now;
+      this.layers.measure(now);
+    }
+    const needs = measure ? this.layers.needsByRank() : undefined;
+    for (const subscriber of this.subscribers.values()) {
+      const video = subscriber.video;
+      if (!video || !subscriber.isReady) continue;
+      try {
+        if (needs) subscriber.selector.setLayers(needs, now);
+        this.steer(subscriber, now);
+      } catch {
+        subscriber.close();
+      }
+    }
+    if (measure) {
+      this.tellPublisher();
+      this.reportLayers(now);
+    }
+  }
+
+  private steer(subscriber: Subscriber, now: number): void {
+    const video = subscriber.video;
+    if (!video) return;
+    const decision = subscriber.selector.decide(now);
+    const encoding = this.layers.encodingAt(decision.spatial);
+    if (video.aim(encoding, decision.temporal, now)) this.requestKeyframe(encoding);
+    else if (video.switching && now - video.switchAskedAt > switchRetryMs) {
+      video.switchAskedAt = now;
+      this.requestKeyframe(video.target);
+    }
+    if (decision.probeBps > 0) {
+      const packets = Math.min(
+        40,
+        Math.ceil((decision.probeBps * tickMs) / 1000 / 8 / paddingSize),
+      );
+      for (let i = 0; i < packets; i += 1) video.rtp.pad(paddingSize);
+    }
+  }
+
+  /**
+   * The publisher may send what is useful: every layer while other workers or nodes take the
+   * stream (their viewers are not known here) or nobody watches yet (the first viewers start at
+   * once); else the layers up to the highest one a viewer here wants, so the layers above pause
+   * (a browser shares the estimate among its layers from the lowest up).
+   */
+  private tellPublisher(): void {
+    const publisher = this.publisher;
+    if (!publisher) return;
+    const top = this.layers.count - 1;
+    let wanted = this.subscribers.size === 0 || this.relay?.feedsOthers ? top : 0;
+    for (const subscriber of this.subscribers.values())
+      wanted = Math.max(wanted, subscriber.selector.wanted);
+    if (wanted >= top) {
+      publisher.setBitrate(publisher.maxBitrate);
+      return;
+    }
+    const needs = this.layers.needsByRank();
+    let sum = 0;
+    for (let rank = 0; rank <= wanted; rank += 1) sum += needs[rank] ?? 0;
+    publisher.setBitrate(sum * 1.3 + 50_000);
+  }
+
+  private reportLayers(now: number): void {
+    if (!this.publisher) return;
+    const viewers = new Map<number, number>();
+    for (const subscriber of this.subscribers.values()) {
+      const current = subscriber.video?.current;
+      if (current !== undefined && current >= 0)
+        viewers.set(current, (viewers.get(current) ?? 0) + 1);
+    }
+    const layers = this.layers.describe((encoding) => viewers.get(encoding) ?? 0, now);
+    const shape = JSON.stringify(layers.map((l) => [l.height, l.active, l.viewers]));
+    if (shape === this.layersReported && now - this.layersReportedAt < layersReportMs) return;
+    this.layersReported = shape;
+    this.layersReportedAt = now;
+    this.listener.layersChanged(this, layers);
   }
 
   /** Copies a packet into the shared buffer; the returned view is what viewers are sent. */
@@ -262,16 +447,36 @@ export class StreamRouter {
     return this.scratch.subarray(0, length);
   }
 
-  /** A viewer just connected: give it the current group of pictures so it can decode at once. */
+  /**
+   * A viewer just connected: it starts on the layer its policy picks, with that layer's current
+   * group of pictures so it can decode at once, and a keyframe is asked for.
+   */
   private welcome(subscriber: Subscriber): void {
     const now = Date.now();
-    const forwarder = subscriber.forwarders.video;
-    try {
-      for (const packet of forwarder ? this.gop.snapshot() : []) {
-        forwarder?.send(this.load(packet), rtpSequence(packet), rtpTimestamp(packet), now);
+    const video = subscriber.video;
+    if (video) {
+      subscriber.selector.setLayers(this.layers.needsByRank(), now);
+      const decision = subscriber.selector.decide(now);
+      const encoding = this.layers.encodingAt(decision.spatial);
+      video.aim(encoding, decision.temporal, now);
+      const p: VideoPacket = { ...this.videoPacket };
+      const group = this.layers.get(encoding)?.gop.snapshot() ?? [];
+      try {
+        group.forEach((packet, i) => {
+          p.out = this.load(packet);
+          p.encoding = encoding;
+          p.sequence = rtpSequence(packet);
+          p.timestamp = rtpTimestamp(packet);
+          // The group starts with its keyframe: the viewer's first packet.
+          p.keyframe = i === 0;
+          p.vp8 = this.isVp8 ? readVp8(p.out, 12) : undefined;
+          video.send(p, now);
+        });
+      } catch {
+        subscriber.close();
+        return;
       }
-    } catch {
-      subscriber.close();
+      this.requestKeyframe(encoding);
       return;
     }
     this.requestKeyframe();

@@ -11,11 +11,15 @@ import {
   type MediaNetworkOptions,
   type RemoteCandidate,
 } from './peer-config';
+import { LayerForwarder } from './LayerForwarder';
+import { LayerSelector } from './LayerSelector';
 import { RtpForwarder } from './RtpForwarder';
 import {
   feedbackMediaSsrc,
   isRtcp,
   nackedSequences,
+  readRemb,
+  readReportBlocks,
   rtcpPackets,
   rtcpType,
   type ClockMapping,
@@ -25,7 +29,8 @@ import { assertSdpOffer, matchViewerFormat, offererAsDtlsClient, parseMedia } fr
 export interface SubscriberSink {
   /** The connection is up: time to send a keyframe. */
   onReady(subscriber: Subscriber): void;
-  onKeyframeRequest(): void;
+  /** The viewer lost its picture (PLI or FIR): a keyframe of the stream it is sent. */
+  onKeyframeRequest(subscriber: Subscriber): void;
   /** The viewer lost these packets (its sequence numbers). */
   onNack(subscriber: Subscriber, kind: MediaKind, lost: number[]): void;
   onClosed(subscriber: Subscriber): void;
@@ -42,6 +47,9 @@ const defaultMids: Record<MediaKind, string> = { audio: '0', video: '1' };
 /** One viewer's send-only connection, with its own SSRCs, payload types, sequence numbers and timestamps. */
 export class Subscriber {
   readonly forwarders: Partial<Record<MediaKind, RtpForwarder>> = {};
+  /** The video's simulcast stream and temporal layers, and the policy choosing them. */
+  video: LayerForwarder | undefined;
+  readonly selector = new LayerSelector();
   private readonly pc: PeerConnection;
   /** libdatachannel drops a track's callbacks with its JS wrapper: keep every track referenced. */
   private readonly tracks: Track[] = [];
@@ -55,8 +63,9 @@ export class Subscriber {
     private readonly options: SubscriberOptions,
     readonly codecs: StreamCodecs,
     private readonly sink: SubscriberSink,
-    private quality: QualityChoice = 'auto',
+    quality: QualityChoice = 'auto',
   ) {
+    this.selector.setChoice(quality, Date.now());
     this.pc = createPeerConnection(options.network, 'viewer');
     this.pc.onStateChange((state) => {
       if (state === 'failed' || state === 'closed') this.close();
@@ -72,7 +81,7 @@ export class Subscriber {
   }
 
   setQuality(quality: QualityChoice): void {
-    this.quality = quality;
+    this.selector.setChoice(quality, Date.now());
   }
 
   /** Socket flow: the server offers, the viewer answers (`accept`). */
@@ -119,27 +128,35 @@ export class Subscriber {
     addRemoteCandidate(this.pc, candidate, this.mids);
   }
 
-  /** Sends again what the viewer NACKed, found by the router in the stream's history. */
+  /**
+   * Sends again what the viewer NACKed, found by the router in the stream's history. Only what
+   * came from the stream it is sent now: across a switch the timestamps no longer line up.
+   */
   resend(
     kind: MediaKind,
     outputSequence: number,
-    lookup: (inputSequence: number) => Buffer | undefined,
+    lookup: (encoding: number, inputSequence: number) => Buffer | undefined,
     out: (packet: Buffer) => Buffer,
   ): void {
     const forwarder = this.forwarders[kind];
     if (!forwarder || !this.isReady) return;
-    const packet = lookup(forwarder.inputSequenceOf(outputSequence));
-    if (packet) forwarder.resend(out(packet), packet.readUInt16BE(2), packet.readUInt32BE(4));
+    const input = forwarder.inputOf(outputSequence);
+    if (!input || (kind === 'video' && input.source !== this.video?.current)) return;
+    const packet = lookup(input.source, input.sequence);
+    if (packet) forwarder.resend(out(packet), outputSequence, packet.readUInt32BE(4));
   }
 
-  senderReport(kind: MediaKind, mapping: ClockMapping): void {
-    if (this.isReady) this.forwarders[kind]?.senderReport(mapping);
+  /** The publisher's clock mapping for one kind, and for video the simulcast stream it is of. */
+  senderReport(kind: MediaKind, mapping: ClockMapping, encoding: number): void {
+    if (!this.isReady) return;
+    if (kind === 'video' && encoding !== this.video?.current) return;
+    this.forwarders[kind]?.senderReport(mapping);
   }
 
   /** The publisher changed (reconnected): keep this viewer's sequence numbers and timestamps continuous. */
   sourceChanged(kind?: MediaKind): void {
-    if (kind) this.forwarders[kind]?.sourceChanged();
-    else for (const forwarder of Object.values(this.forwarders)) forwarder.sourceChanged();
+    if (kind !== 'video') this.forwarders.audio?.sourceChanged();
+    if (kind !== 'audio') this.video?.sourceChanged();
   }
 
   close(): void {
@@ -170,17 +187,34 @@ export class Subscriber {
       }
     });
     track.onClosed(() => this.close());
-    const forwarder = new RtpForwarder(track, payloadType, codec.clockRate, forwarderSsrc);
+    const forwarder = new RtpForwarder(
+      (packet) => track.sendMessageBinary(packet),
+      payloadType,
+      codec.clockRate,
+      forwarderSsrc,
+    );
     this.forwarders[kind] = forwarder;
+    if (kind === 'video') this.video = new LayerForwarder(forwarder);
     track.onMessage((message) => this.feedback(message));
   }
 
-  /** The viewer's RTCP (decrypted by libdatachannel): keyframe requests and NACKs; RR and REMB ignored. */
+  /**
+   * The viewer's RTCP (decrypted by libdatachannel): keyframe requests and NACKs, and what the
+   * layer policy weighs: its bandwidth estimate (REMB) and the loss it reports.
+   */
   private feedback(message: Buffer): void {
     if (this.closed || !isRtcp(message)) return;
+    const now = Date.now();
     for (const item of rtcpPackets(message)) {
       if (item.type === rtcpType.payloadFeedback && (item.format === 1 || item.format === 4)) {
-        this.sink.onKeyframeRequest();
+        this.sink.onKeyframeRequest(this);
+      } else if (item.type === rtcpType.payloadFeedback && item.format === 15) {
+        const remb = readRemb(message, item);
+        if (remb) this.selector.onEstimate(remb.bitrate, now);
+      } else if (item.type === rtcpType.receiverReport || item.type === rtcpType.senderReport) {
+        const video = this.forwarders.video?.ssrc;
+        for (const block of readReportBlocks(message, item))
+          if (block.ssrc === video) this.selector.onLoss(block.fractionLost, now);
       } else if (item.type === rtcpType.transportFeedback && item.format === 1) {
         const ssrc = feedbackMediaSsrc(message, item);
         const kind = this.forwarders.video?.ssrc === ssrc ? 'video' : 'audio';

@@ -10,6 +10,8 @@ export interface Codec {
   clockRate: number;
   channels?: number | undefined;
   fmtp?: string | undefined;
+  /** Video: how many simulcast streams the publisher sends (1 without simulcast). */
+  layers?: number | undefined;
 }
 
 export type StreamCodecs = Partial<Record<MediaKind, Codec>>;

@@ -217,7 +217,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
         return {};
       }
       relay.targets.add(request.port);
-      relay.prime(request.port, engine.existing(request.streamId)?.gopSnapshot() ?? []);
+      relay.prime(request.port, engine.existing(request.streamId)?.gopSnapshots() ?? []);
       return {};
     }
     case 'relay_from_node': {
