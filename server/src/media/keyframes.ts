@@ -1,3 +1,6 @@
+import { h264KeyframeSize } from './h264';
+import { readVp8, vp8KeyframeSize } from './vp8';
+
 /**
  * Whether an RTP payload starts a keyframe. VP8: RFC 7741 §4.2–4.3 (payload descriptor, then the
  * P bit of the first partition's header). H.264: RFC 6184 (IDR or SPS in a single NAL, STAP-A or
@@ -8,6 +11,25 @@ export function startsKeyframe(mimeType: string, p: Buffer, at = 0): boolean {
   if (codec === 'video/vp8') return vp8StartsKeyframe(p, at);
   if (codec === 'video/h264') return h264StartsKeyframe(p, at);
   return false;
+}
+
+/**
+ * The picture size a keyframe's first packet declares (VP8: the key frame header, RFC 6386
+ * §9.1; H.264: the SPS), or undefined when the packet declares none. `at` is where the payload
+ * starts in `packet`.
+ */
+export function keyframeSize(
+  mimeType: string,
+  packet: Buffer,
+  at: number,
+): { width: number; height: number } | undefined {
+  const codec = mimeType.toLowerCase();
+  if (codec === 'video/vp8') {
+    const descriptor = readVp8(packet, at);
+    return descriptor?.keyframe ? vp8KeyframeSize(packet, descriptor) : undefined;
+  }
+  if (codec === 'video/h264') return h264KeyframeSize(packet, at);
+  return undefined;
 }
 
 function vp8StartsKeyframe(p: Buffer, at: number): boolean {

@@ -42,6 +42,51 @@ export function normalizeRtp(packet: Buffer): Buffer | undefined {
   return out;
 }
 
+/**
+ * The value of header extension `id` (RFC 8285 §4.2 one-byte 0xBEDE, §4.3 two-byte 0x100x), or
+ * undefined. Returns a subarray (no copy).
+ */
+export function rtpHeaderExtension(packet: Buffer, id: number): Buffer | undefined {
+  if (packet.length < rtpHeaderLength || (packet[0] ?? 0) >> 6 !== 2) return undefined;
+  const b0 = packet[0] as number;
+  if (!(b0 & 0x10)) return undefined;
+  const at = rtpHeaderLength + (b0 & 0x0f) * 4;
+  if (packet.length < at + 4) return undefined;
+  const profile = packet.readUInt16BE(at);
+  const end = at + 4 + packet.readUInt16BE(at + 2) * 4;
+  if (end > packet.length) return undefined;
+  const oneByte = profile === 0xbede;
+  // §4.3: 0x100 in the top 12 bits, the low 4 bits are "appbits" and may be anything.
+  if (!oneByte && profile >> 4 !== 0x100) return undefined;
+  let i = at + 4;
+  while (i < end) {
+    const head = packet[i] as number;
+    // Padding bytes between elements are zero in both forms (§4.2, §4.3).
+    if (head === 0) {
+      i += 1;
+      continue;
+    }
+    let elementId: number;
+    let length: number;
+    if (oneByte) {
+      elementId = head >> 4;
+      // §4.2: id 15 is reserved and ends the processing of the block.
+      if (elementId === 15) return undefined;
+      length = (head & 0x0f) + 1;
+      i += 1;
+    } else {
+      if (i + 1 >= end) return undefined;
+      elementId = head;
+      length = packet[i + 1] as number;
+      i += 2;
+    }
+    if (i + length > end) return undefined;
+    if (elementId === id) return packet.subarray(i, i + length);
+    i += length;
+  }
+  return undefined;
+}
+
 /** One RTCP packet of a compound packet. */
 export interface RtcpItem {
   type: number;
@@ -65,7 +110,12 @@ export function* rtcpPackets(buffer: Buffer): Generator<RtcpItem> {
   }
 }
 
-export const rtcpType = { senderReport: 200, transportFeedback: 205, payloadFeedback: 206 };
+export const rtcpType = {
+  senderReport: 200,
+  receiverReport: 201,
+  transportFeedback: 205,
+  payloadFeedback: 206,
+};
 
 /** A sender report's clock mapping (RFC 3550 §6.4.1): this NTP time is this RTP timestamp. */
 export interface ClockMapping {
@@ -88,6 +138,42 @@ export function readSenderReport(
       rtpTimestamp: buffer.readUInt32BE(o + 16),
     },
   };
+}
+
+/**
+ * The report blocks of a receiver report (PT 201) or sender report (PT 200), RFC 3550
+ * §6.4.1–6.4.2. fractionLost as 0..1, jitter in RTP timestamp units.
+ */
+export function readReportBlocks(
+  buffer: Buffer,
+  item: RtcpItem,
+): {
+  ssrc: number;
+  fractionLost: number;
+  cumulativeLost: number;
+  highestSequence: number;
+  jitter: number;
+}[] {
+  // The blocks follow the reporter's SSRC, and in a sender report also the 20-byte sender info.
+  let first: number;
+  if (item.type === rtcpType.receiverReport) first = 8;
+  else if (item.type === rtcpType.senderReport) first = 28;
+  else return [];
+  const blocks = [];
+  for (let n = 0; n < item.format; n += 1) {
+    const o = item.offset + first + n * 24;
+    if (o + 24 > item.offset + item.length) break;
+    // §6.4.1: cumulative number of packets lost is a signed 24-bit value (duplicates make it negative).
+    const lost = buffer.readUIntBE(o + 5, 3);
+    blocks.push({
+      ssrc: buffer.readUInt32BE(o),
+      fractionLost: (buffer[o + 4] as number) / 256,
+      cumulativeLost: lost & 0x800000 ? lost - 0x1000000 : lost,
+      highestSequence: buffer.readUInt32BE(o + 8),
+      jitter: buffer.readUInt32BE(o + 12),
+    });
+  }
+  return blocks;
 }
 
 /** Media SSRC of a feedback message (RFC 4585 §6.1). */
@@ -162,6 +248,52 @@ export function receiverEstimatedMaxBitrate(
   packet[17] = (exponent << 2) | (mantissa >>> 16);
   packet.writeUInt16BE(mantissa & 0xffff, 18);
   packet.writeUInt32BE(ssrc, 20);
+  return packet;
+}
+
+/**
+ * REMB (draft-alvestrand-rmcat-remb §2.2) in a payload-specific feedback item (PT 206 FMT 15,
+ * 'REMB'): bitrate in bit/s and the SSRCs it covers.
+ */
+export function readRemb(
+  buffer: Buffer,
+  item: RtcpItem,
+): { bitrate: number; ssrcs: number[] } | undefined {
+  if (item.type !== rtcpType.payloadFeedback || item.format !== 15 || item.length < 20)
+    return undefined;
+  const o = item.offset;
+  if (buffer.toString('latin1', o + 12, o + 16) !== 'REMB') return undefined;
+  const count = buffer[o + 16] as number;
+  if (20 + count * 4 > item.length) return undefined;
+  const exponent = (buffer[o + 17] as number) >> 2;
+  const mantissa = (((buffer[o + 17] as number) & 0x03) << 16) | buffer.readUInt16BE(o + 18);
+  const ssrcs: number[] = [];
+  for (let n = 0; n < count; n += 1) ssrcs.push(buffer.readUInt32BE(o + 20 + n * 4));
+  // Up to 2^63 · 2^18: beyond 32 bits, so a multiplication, not a shift.
+  return { bitrate: mantissa * 2 ** exponent, ssrcs };
+}
+
+/**
+ * A padding-only RTP packet (RFC 3550 §5.1 P bit; the last octet counts the padding) of `size`
+ * bytes total (12-byte header + padding, padding 1..255), for bandwidth probing.
+ */
+export function paddingPacket(
+  payloadType: number,
+  sequence: number,
+  timestamp: number,
+  ssrc: number,
+  size: number,
+): Buffer {
+  const padding = size - rtpHeaderLength;
+  if (!Number.isInteger(padding) || padding < 1 || padding > 255)
+    throw new RangeError(`padding packet of ${size} bytes: padding must be 1..255`);
+  const packet = Buffer.alloc(size);
+  packet[0] = 0xa0; // version 2, P bit
+  packet[1] = payloadType & 0x7f;
+  packet.writeUInt16BE(sequence & 0xffff, 2);
+  packet.writeUInt32BE(timestamp >>> 0, 4);
+  packet.writeUInt32BE(ssrc >>> 0, 8);
+  packet[size - 1] = padding;
   return packet;
 }
 
