@@ -366,6 +366,7 @@ export class LayerSelector {
 
   private failProbe(now: number): void {
     this.probe = undefined;
+    this.reaching = undefined;
     this.failures += 1;
     this.choiceRaised = false;
     this.stableSince = now;
@@ -377,9 +378,11 @@ export class LayerSelector {
   /** A probe made pointless by a pause or a lower choice: not the network's failure. */
   private cancelProbe(): void {
     this.probe = undefined;
+    this.reaching = undefined;
   }
 
   private afterSwitch(now: number): void {
+    this.reaching = undefined;
     this.stableSince = now;
     this.settleUntil = now + this.options.settleMs;
     this.shortSince = undefined;
