@@ -467,6 +467,47 @@ describe('the viewer’s choice', () => {
     ]);
   });
 
+  it('a raised choice does not excuse an up-switch after the network has forced one down', () => {
+    const selector = viewer([150_000, 450_000, 0], 'medium');
+    drive(
+      selector,
+      0,
+      20_000,
+      estimates(selector, () => 700_000),
+    );
+    selector.setChoice('auto', 20_000);
+    // Layer 2 is paused: asked for, not probed.
+    expect(selector.decide(20_000)).toEqual({ spatial: 1, temporal: 2, probeBps: 0 });
+    expect(selector.wanted).toBe(2);
+    const changes = drive(selector, 20_100, 40_000, (t) => {
+      if (t % 200 === 0) selector.onEstimate(t < 21_000 ? 700_000 : 300_000, t);
+      if (t === 25_000) selector.setLayers(three, t);
+    });
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 22_000, spatial: 0 },
+    ]);
+    // The plain 10 s hold after that down-switch, not the raised choice's immediate probe.
+    expect(probeStarts(changes).map(({ t }) => t)).toEqual([32_000]);
+  });
+
+  it('a raised choice does not probe while the current layer falls short', () => {
+    const selector = viewer(three, 'medium');
+    drive(
+      selector,
+      0,
+      20_000,
+      estimates(selector, () => 700_000),
+    );
+    const changes = drive(selector, 20_100, 22_000, (t) => {
+      if (t === 20_100) {
+        selector.onEstimate(300_000, t);
+        selector.setChoice('auto', t);
+      }
+      if (t % 200 === 0) selector.onEstimate(300_000, t);
+    });
+    expect(probeStarts(changes)).toEqual([]);
+  });
+
   it('Medium of two layers is the lower one; High is the top', () => {
     const selector = viewer([300_000, 900_000], 'medium');
     const changes = drive(
@@ -648,5 +689,95 @@ describe('wanted', () => {
     expect(selector.wanted).toBe(0);
     selector.setChoice('low', 20_100);
     expect(selector.wanted).toBe(0);
+  });
+});
+
+describe('a simulated network', () => {
+  /** L1T3's temporal layers carry about 40 %, 60 % and 100 % of a layer's bitrate. */
+  const temporalShare = [0.4, 0.6, 1] as const;
+
+  /**
+   * One viewer behind a link of `capacity(t)` bit/s: what it is sent beyond that is lost, and its
+   * REMB is min(capacity, 1.5 × received), Chromium's cap on a rise; `randomLoss` more is lost on
+   * the way whatever the rate. Receiver reports once a second.
+   */
+  function simulate(capacity: (t: number) => number, until: number, randomLoss = 0) {
+    const selector = viewer();
+    const timeline: string[] = [];
+    const layerAt: number[] = [];
+    let decision = selector.decide(0);
+    let sentSum = 0;
+    let lostSum = 0;
+    let last = '';
+    for (let t = 0; t <= until; t += tick) {
+      const sent =
+        (three[decision.spatial] ?? 0) * (temporalShare[decision.temporal] ?? 1) +
+        decision.probeBps;
+      const received = Math.min(sent, capacity(t)) * (1 - randomLoss);
+      sentSum += sent;
+      lostSum += sent - received;
+      if (t % 200 === 0) selector.onEstimate(Math.min(capacity(t), 1.5 * received), t);
+      if (t % 1000 === 0 && t > 0) {
+        selector.onLoss(lostSum / sentSum, t);
+        sentSum = 0;
+        lostSum = 0;
+      }
+      decision = selector.decide(t);
+      layerAt.push(decision.spatial);
+      const line =
+        `layer ${decision.spatial} temporal ${decision.temporal}` +
+        (decision.probeBps > 0 ? ` probing +${decision.probeBps / 1000}k` : '');
+      if (line !== last) timeline.push(`${(t / 1000).toFixed(1)} s ${line}`);
+      last = line;
+    }
+    return { timeline, layerAt: (t: number) => layerAt[t / tick] };
+  }
+
+  /** Up-switches at least 10 s after the previous switch, down-switches at least 1 s. */
+  function expectAllowedSwitches(layerAt: (t: number) => number | undefined, until: number) {
+    let previous: { t: number; layer: number | undefined } = { t: 0, layer: layerAt(0) };
+    for (let t = tick; t <= until; t += tick) {
+      const layer = layerAt(t);
+      if (layer === previous.layer) continue;
+      const gap = t - previous.t;
+      expect(gap, `switch at ${t} ms`).toBeGreaterThanOrEqual(
+        (layer ?? 0) > (previous.layer ?? 0) ? 10_000 : 1000,
+      );
+      previous = { t, layer };
+    }
+  }
+
+  it('settles a 600k-then-300k viewer on the layer that fits and switches no more than allowed', () => {
+    const until = 120_000;
+    const capacity = (t: number) => (t < 60_000 ? 600_000 : 300_000);
+    const { timeline, layerAt } = simulate(capacity, until);
+    expect(timeline).toEqual([
+      '0.0 s layer 1 temporal 2',
+      // 870k of padding over a 600k link: the first report shows the loss and ends the probe.
+      '10.0 s layer 1 temporal 2 probing +870k',
+      '11.0 s layer 1 temporal 2',
+      '31.0 s layer 1 temporal 2 probing +870k',
+      '32.0 s layer 1 temporal 2',
+      // The link halves at 60 s: 33 % loss in the next report.
+      '61.0 s layer 0 temporal 2',
+      // Two failed probes made the hold 40 s.
+      '101.0 s layer 0 temporal 2 probing +345k',
+      '102.0 s layer 0 temporal 2',
+    ]);
+    for (let t = 5000; t < 60_000; t += tick) expect(layerAt(t), `${t} ms`).toBe(1);
+    for (let t = 65_000; t <= until; t += tick) expect(layerAt(t), `${t} ms`).toBe(0);
+    expectAllowedSwitches(layerAt, until);
+    // 1 % of random loss on the link, as the browser suite's netem adds, changes nothing.
+    expect(simulate(capacity, until, 0.01).timeline).toEqual(timeline);
+  });
+
+  it('takes an unlimited viewer to the top layer after one hold and keeps it there', () => {
+    const { timeline, layerAt } = simulate(() => 10_000_000, 120_000);
+    expect(timeline).toEqual([
+      '0.0 s layer 1 temporal 2',
+      '10.0 s layer 1 temporal 2 probing +870k',
+      '11.0 s layer 2 temporal 2',
+    ]);
+    expectAllowedSwitches(layerAt, 120_000);
   });
 });

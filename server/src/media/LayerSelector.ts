@@ -282,6 +282,8 @@ export class LayerSelector {
     }
     this.lossDownPending = false;
     if (rank(next) >= rank(current)) return;
+    // The network said no: a raised choice no longer excuses the next up-switch from its hold.
+    this.choiceRaised = false;
     if (this.probe) this.failProbe(now);
     else if (this.upHeldFrom !== undefined) {
       // Down again soon after going up: that up-switch failed too.
@@ -335,6 +337,8 @@ export class LayerSelector {
       return;
     }
     const next = this.target + 1;
+    // Checked apart from the hold, which a raised choice skips.
+    if (this.shortSince !== undefined) return;
     if (next > this.cap() || stableFor < this.hold() || !this.upIntervalPassed(now)) return;
     this.reaching = next;
     const nextBitrate = this.bitrateOf(next);
