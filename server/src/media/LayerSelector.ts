@@ -1,0 +1,490 @@
+/**
+ * Which simulcast layer one viewer is forwarded, from that viewer's receiver feedback and choice
+ * (issue 19, point 2). Pure and clock-free: every input carries its own `now` in milliseconds, so
+ * the policy runs the same in the forwarder and in tests. The policy in words is in
+ * docs/adaptive-quality.md.
+ */
+
+export type QualityChoice = 'auto' | 'high' | 'medium' | 'low';
+
+export interface LayerDecision {
+  /** The spatial layer to forward (index into the layers given to setLayers). */
+  spatial: number;
+  /** Highest temporal layer to forward: 2 = all (or a codec without temporal layers), 1, 0. */
+  temporal: number;
+  /** Padding to add to this viewer's stream now, bit/s (0 = none): a probe before going up. */
+  probeBps: number;
+}
+
+/** All times in milliseconds, all ratios of bit/s. */
+export interface LayerSelectorOptions {
+  /** A layer falls short when the estimate is below its bitrate times this. Default 0.9. */
+  shortfallRatio: number;
+  /** How long a shortfall must last before going down. Default 1000. */
+  shortfallMs: number;
+  /** Loss (fraction) that goes down when seen in two reports in a row. Default 0.1. */
+  lossDown: number;
+  /** Loss that goes down on a single report. Default 0.2. */
+  lossDownOnce: number;
+  /** Loss at or above which the layer is not stable and a probe aborts. Default 0.02. */
+  stableLoss: number;
+  /** The same when there is no estimate and loss is all there is to go by. Default 0.01. */
+  stableLossWithoutEstimate: number;
+  /** Stable time needed before probing the next layer up. Default 10000. */
+  holdMs: number;
+  /** The hold doubles after each failed probe up to this. Default 60000. */
+  maxHoldMs: number;
+  /** An up-switch that held this long resets the doubling. Default 30000. */
+  holdResetMs: number;
+  /** A probe that has not shown the next layer fits by then has failed. Default 3000. */
+  probeMs: number;
+  /** A probe succeeds no sooner than this, so a receiver report can reveal its loss. Default 1000. */
+  probeMinMs: number;
+  /** Padding beyond the next layer's extra bitrate, as a share of that layer. Default 0.1. */
+  probeMargin: number;
+  /** The estimate must reach the next layer's bitrate times this to go up. Default 1.1. */
+  upRatio: number;
+  /** A probe aborts when the estimate falls below its value at the start times this. Default 0.9. */
+  probeAbortRatio: number;
+  /** Least time between two upward spatial switches. Default 10000. */
+  minUpIntervalMs: number;
+  /** Least time between two downward switches (spatial or temporal). Default 1000. */
+  minDownIntervalMs: number;
+  /**
+   * After a switch or a probe, loss reports and shortfalls are not held against the new state
+   * for this long: a report arriving then mostly covers the time before. Default 1000.
+   */
+  settleMs: number;
+  /** Stable time needed before restoring one temporal layer. Default 5000. */
+  temporalHoldMs: number;
+  /** On the lowest layer, forward temporal layers 0-1 below this share of its bitrate. Default 0.6. */
+  temporalOneBelow: number;
+  /** On the lowest layer, forward temporal layer 0 alone below this share. Default 0.4. */
+  temporalZeroBelow: number;
+  /** An estimate older than this is ignored and loss alone decides. Default 5000. */
+  estimateTimeoutMs: number;
+  /** False for a codec without temporal layers (H.264): temporal stays 2. Default true. */
+  temporalLayers: boolean;
+}
+
+export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
+  shortfallRatio: 0.9,
+  shortfallMs: 1000,
+  lossDown: 0.1,
+  lossDownOnce: 0.2,
+  stableLoss: 0.02,
+  stableLossWithoutEstimate: 0.01,
+  holdMs: 10_000,
+  maxHoldMs: 60_000,
+  holdResetMs: 30_000,
+  probeMs: 3000,
+  probeMinMs: 1000,
+  probeMargin: 0.1,
+  upRatio: 1.1,
+  probeAbortRatio: 0.9,
+  minUpIntervalMs: 10_000,
+  minDownIntervalMs: 1000,
+  settleMs: 1000,
+  temporalHoldMs: 5000,
+  temporalOneBelow: 0.6,
+  temporalZeroBelow: 0.4,
+  estimateTimeoutMs: 5000,
+  temporalLayers: true,
+};
+
+interface Probe {
+  /** The layer being probed for. */
+  target: number;
+  bps: number;
+  startedAt: number;
+  /** The estimate when the probe began, to see it fall. */
+  startEstimate: number | undefined;
+  /** The last receiver report during the probe, all of which were below stableLoss. */
+  cleanReportAt: number | undefined;
+}
+
+interface Level {
+  spatial: number;
+  temporal: number;
+}
+
+const allTemporal = 2;
+const rank = (level: Level): number => level.spatial * 3 + level.temporal;
+
+export class LayerSelector {
+  private readonly options: LayerSelectorOptions;
+  private choice: QualityChoice = 'auto';
+  private bitrates: readonly number[] = [];
+  /** The layer the policy chose; forwarded unless the publisher paused it. */
+  private target = 0;
+  /** The layer forwarded: the target, or the nearest sent one while the target is paused. */
+  private spatial = 0;
+  private temporal = allTemporal;
+
+  private estimate: number | undefined;
+  private estimateAt = -Infinity;
+  private lastLossAt: number | undefined;
+  private shortSince: number | undefined;
+  private lossStreak = 0;
+  private lossDownPending = false;
+
+  private stableSince = 0;
+  private settleUntil = -Infinity;
+  private lastDownAt = -Infinity;
+  private lastUpAt: number | undefined;
+  /** When the last probed up-switch happened, until it has held long enough to reset failures. */
+  private upHeldFrom: number | undefined;
+  private failures = 0;
+  /** A raised choice lets the next up-switch skip the hold and the up interval. */
+  private choiceRaised = false;
+  private probe: Probe | undefined;
+  /** The next layer up once the hold has passed: asked of the publisher if paused. */
+  private reaching: number | undefined;
+
+  constructor(options?: Partial<LayerSelectorOptions>) {
+    this.options = { ...defaultLayerSelectorOptions, ...options };
+  }
+
+  /** The viewer's choice; high/medium/low are ceilings (low = layer 0 even on a fast network; medium = the middle layer of 3, or the lower of 2; high = top). */
+  setChoice(choice: QualityChoice, now: number): void {
+    const count = this.bitrates.length || 3;
+    const before = ceiling(this.choice, count);
+    this.choice = choice;
+    if (ceiling(choice, count) > before) {
+      this.choiceRaised = true;
+      this.failures = 0;
+      this.stableSince = -Infinity;
+    } else if (ceiling(choice, count) < before) {
+      this.stableSince = now;
+    }
+  }
+
+  /** The publisher's layers as now sent, lowest first: measured bit/s each (0 = paused/not sent). Length 1..3. */
+  setLayers(bitrates: readonly number[], now: number): void {
+    const first = this.bitrates.length === 0;
+    this.bitrates = [...bitrates];
+    if (bitrates.length === 0) return;
+    if (first) {
+      // No estimate yet: the middle of three, the top of two, the only one; then down if needed.
+      this.target = Math.min(bitrates.length >= 3 ? 1 : bitrates.length - 1, this.cap());
+      this.spatial = this.nearestSent(this.target);
+      this.stableSince = now;
+    } else {
+      this.target = Math.min(this.target, bitrates.length - 1);
+      this.spatial = Math.min(this.spatial, bitrates.length - 1);
+    }
+  }
+
+  /** A REMB estimate from the viewer (bit/s). */
+  onEstimate(bitrate: number, now: number): void {
+    this.estimate = bitrate;
+    this.estimateAt = now;
+    const probe = this.probe;
+    if (
+      probe?.startEstimate !== undefined &&
+      bitrate < probe.startEstimate * this.options.probeAbortRatio
+    ) {
+      this.failProbe(now);
+    }
+  }
+
+  /** A receiver report block for this viewer's video: fraction lost 0..1. */
+  onLoss(fractionLost: number, now: number): void {
+    const o = this.options;
+    this.lastLossAt = now;
+    if (this.probe) {
+      if (fractionLost >= o.stableLoss) this.failProbe(now);
+      else this.probe.cleanReportAt = now;
+    }
+    const unstableAt = this.hasEstimate(now) ? o.stableLoss : o.stableLossWithoutEstimate;
+    if (fractionLost >= unstableAt) this.stableSince = now;
+    // A report this soon after a switch or probe mostly covers the time before it.
+    if (now < this.settleUntil) {
+      this.lossStreak = 0;
+      return;
+    }
+    if (fractionLost >= o.lossDownOnce) {
+      this.lossDownPending = true;
+    } else if (fractionLost >= o.lossDown) {
+      this.lossStreak += 1;
+      if (this.lossStreak >= 2) this.lossDownPending = true;
+    } else {
+      this.lossStreak = 0;
+    }
+  }
+
+  /** Called on every forwarded packet's clock or on a timer (every 100–250 ms); returns the decision, which changes only at the times the policy allows. */
+  decide(now: number): LayerDecision {
+    if (this.bitrates.length === 0) return { spatial: 0, temporal: allTemporal, probeBps: 0 };
+    this.followChoiceAndPauses(now);
+    this.goDownIfShort(now);
+    if (this.upHeldFrom !== undefined && now - this.upHeldFrom >= this.options.holdResetMs) {
+      this.failures = 0;
+      this.upHeldFrom = undefined;
+    }
+    if (this.probe) this.judgeProbe(now);
+    else this.considerUp(now);
+    return { spatial: this.spatial, temporal: this.temporal, probeBps: this.probe?.bps ?? 0 };
+  }
+
+  /** The layer this viewer ends up wanting at most: used to tell the publisher which layers are useful. */
+  get wanted(): number {
+    if (this.bitrates.length === 0) return 0;
+    // Clamped, so a lowered choice frees layers before the next decide.
+    return Math.min(Math.max(this.target, this.probe?.target ?? 0, this.reaching ?? 0), this.cap());
+  }
+
+  /** A lowered choice drops at once; a paused layer is left at once and taken again when resumed. */
+  private followChoiceAndPauses(now: number): void {
+    const cap = this.cap();
+    if (this.target > cap) {
+      this.target = cap;
+      this.cancelProbe();
+      this.stableSince = now;
+    }
+    if (this.probe && (this.probe.target > cap || !this.isSent(this.probe.target)))
+      this.cancelProbe();
+    const desired = this.nearestSent(this.target);
+    if (desired < this.spatial) {
+      this.spatial = desired;
+      this.afterSwitch(now);
+    } else if (desired > this.spatial && this.upIntervalPassed(now)) {
+      // The target layer was resumed: it fitted before it paused, so no probe.
+      this.spatial = desired;
+      this.lastUpAt = now;
+      this.afterSwitch(now);
+    }
+    if (
+      this.temporal < allTemporal &&
+      (!this.options.temporalLayers || this.spatial !== this.lowestSent())
+    ) {
+      this.temporal = allTemporal;
+    }
+  }
+
+  private goDownIfShort(now: number): void {
+    const estimate = this.freshEstimate(now);
+    const current = { spatial: this.spatial, temporal: this.temporal };
+    if (estimate !== undefined && now >= this.settleUntil && estimate < this.floor(current)) {
+      this.shortSince ??= now;
+      this.stableSince = now;
+    } else {
+      this.shortSince = undefined;
+    }
+    if (now - this.lastDownAt < this.options.minDownIntervalMs) return;
+    const sustained =
+      this.shortSince !== undefined && now - this.shortSince >= this.options.shortfallMs;
+    if (!sustained && !this.lossDownPending) return;
+    let next = estimate === undefined ? current : this.fitting(estimate);
+    if (this.lossDownPending) {
+      const step = this.stepDown(current);
+      next = estimate === undefined || rank(step) < rank(next) ? step : next;
+    }
+    this.lossDownPending = false;
+    if (rank(next) >= rank(current)) return;
+    // The network said no: a raised choice no longer excuses the next up-switch from its hold.
+    this.choiceRaised = false;
+    if (this.probe) this.failProbe(now);
+    else if (this.upHeldFrom !== undefined) {
+      // Down again soon after going up: that up-switch failed too.
+      this.failures += 1;
+      this.upHeldFrom = undefined;
+    }
+    this.target = next.spatial;
+    this.spatial = next.spatial;
+    this.temporal = next.temporal;
+    this.lastDownAt = now;
+    this.afterSwitch(now);
+  }
+
+  private judgeProbe(now: number): void {
+    const probe = this.probe;
+    if (!probe) return;
+    const o = this.options;
+    const elapsed = now - probe.startedAt;
+    const estimate = this.freshEstimate(now);
+    if (estimate !== undefined) {
+      const fits =
+        this.estimateAt > probe.startedAt && estimate >= o.upRatio * this.bitrateOf(probe.target);
+      if (fits && elapsed >= o.probeMinMs) this.switchUp(probe.target, now);
+      else if (elapsed >= o.probeMs) this.failProbe(now);
+    } else if (elapsed >= o.probeMs) {
+      // Loss alone: the probe passes if a report covering it came back clean.
+      const covered =
+        probe.cleanReportAt !== undefined && probe.cleanReportAt >= probe.startedAt + o.probeMinMs;
+      if (covered) this.switchUp(probe.target, now);
+      else this.failProbe(now);
+    }
+  }
+
+  private considerUp(now: number): void {
+    this.reaching = undefined;
+    if (this.spatial !== this.target) return;
+    const o = this.options;
+    const estimate = this.freshEstimate(now);
+    const feedback = estimate !== undefined || this.lossFeedback(now);
+    if (!feedback) return;
+    const stableFor = now - this.stableSince;
+    if (this.temporal < allTemporal) {
+      const next = this.temporal + 1;
+      const share = next === 1 ? o.temporalZeroBelow : o.temporalOneBelow;
+      const fits =
+        estimate === undefined || estimate >= o.upRatio * share * this.bitrateOf(this.spatial);
+      if (stableFor >= o.temporalHoldMs && fits) {
+        this.temporal = next;
+        this.stableSince = now;
+      }
+      return;
+    }
+    const next = this.target + 1;
+    // Checked apart from the hold, which a raised choice skips.
+    if (this.shortSince !== undefined) return;
+    if (next > this.cap() || stableFor < this.hold() || !this.upIntervalPassed(now)) return;
+    this.reaching = next;
+    const nextBitrate = this.bitrateOf(next);
+    if (nextBitrate <= 0) return; // asked of the publisher through `wanted`; probe once it is sent
+    if (estimate !== undefined && estimate >= o.upRatio * nextBitrate) {
+      this.switchUp(next, now);
+      return;
+    }
+    const currentBitrate = this.bitrateOf(this.spatial);
+    this.probe = {
+      target: next,
+      bps: Math.round(nextBitrate - currentBitrate + o.probeMargin * nextBitrate),
+      startedAt: now,
+      startEstimate: estimate,
+      cleanReportAt: undefined,
+    };
+  }
+
+  private switchUp(layer: number, now: number): void {
+    this.probe = undefined;
+    this.reaching = undefined;
+    this.target = layer;
+    this.spatial = layer;
+    this.lastUpAt = now;
+    this.upHeldFrom = now;
+    this.choiceRaised = false;
+    this.afterSwitch(now);
+  }
+
+  private failProbe(now: number): void {
+    this.probe = undefined;
+    this.reaching = undefined;
+    this.failures += 1;
+    this.choiceRaised = false;
+    this.stableSince = now;
+    this.settleUntil = now + this.options.settleMs;
+    this.shortSince = undefined;
+    this.lossStreak = 0;
+  }
+
+  /** A probe made pointless by a pause or a lower choice: not the network's failure. */
+  private cancelProbe(): void {
+    this.probe = undefined;
+    this.reaching = undefined;
+  }
+
+  private afterSwitch(now: number): void {
+    this.reaching = undefined;
+    this.stableSince = now;
+    this.settleUntil = now + this.options.settleMs;
+    this.shortSince = undefined;
+    this.lossStreak = 0;
+    this.lossDownPending = false;
+  }
+
+  private hold(): number {
+    if (this.choiceRaised) return 0;
+    return Math.min(this.options.holdMs * 2 ** this.failures, this.options.maxHoldMs);
+  }
+
+  private upIntervalPassed(now: number): boolean {
+    return (
+      this.choiceRaised ||
+      this.lastUpAt === undefined ||
+      now - this.lastUpAt >= this.options.minUpIntervalMs
+    );
+  }
+
+  private cap(): number {
+    return ceiling(this.choice, this.bitrates.length);
+  }
+
+  private hasEstimate(now: number): boolean {
+    return this.freshEstimate(now) !== undefined;
+  }
+
+  private freshEstimate(now: number): number | undefined {
+    return now - this.estimateAt <= this.options.estimateTimeoutMs ? this.estimate : undefined;
+  }
+
+  private lossFeedback(now: number): boolean {
+    return this.lastLossAt !== undefined && now - this.lastLossAt <= this.options.estimateTimeoutMs;
+  }
+
+  private bitrateOf(layer: number): number {
+    return this.bitrates[layer] ?? 0;
+  }
+
+  private isSent(layer: number): boolean {
+    return this.bitrateOf(layer) > 0;
+  }
+
+  /** The layer itself if sent, else the nearest sent one below, else above, else itself. */
+  private nearestSent(layer: number): number {
+    for (let below = layer; below >= 0; below -= 1) if (this.isSent(below)) return below;
+    for (let above = layer + 1; above < this.bitrates.length; above += 1)
+      if (this.isSent(above)) return above;
+    return layer;
+  }
+
+  private lowestSent(): number {
+    return this.nearestSent(0);
+  }
+
+  /** Below this estimate the level falls short. L1T3 temporal layers carry ≈ 40 / 60 / 100 %. */
+  private floor(level: Level): number {
+    const bitrate = this.bitrateOf(level.spatial);
+    if (level.temporal >= allTemporal) return this.options.shortfallRatio * bitrate;
+    if (level.temporal === 1) return this.options.temporalZeroBelow * bitrate;
+    return 0;
+  }
+
+  /** The highest sent level within the choice that the estimate carries. */
+  private fitting(estimate: number): Level {
+    const cap = this.cap();
+    for (let layer = Math.min(cap, this.bitrates.length - 1); layer >= 0; layer -= 1) {
+      const bitrate = this.bitrateOf(layer);
+      if (bitrate > 0 && bitrate <= estimate) return { spatial: layer, temporal: allTemporal };
+    }
+    const lowest = this.lowestSent();
+    const bitrate = this.bitrateOf(lowest);
+    if (!this.options.temporalLayers || estimate >= this.options.temporalOneBelow * bitrate) {
+      return { spatial: lowest, temporal: allTemporal };
+    }
+    return {
+      spatial: lowest,
+      temporal: estimate >= this.options.temporalZeroBelow * bitrate ? 1 : 0,
+    };
+  }
+
+  /** One step down: the next sent layer below, or one temporal layer fewer on the lowest. */
+  private stepDown(level: Level): Level {
+    for (let below = level.spatial - 1; below >= 0; below -= 1) {
+      if (this.isSent(below)) return { spatial: below, temporal: allTemporal };
+    }
+    if (this.options.temporalLayers && level.temporal > 0) {
+      return { spatial: level.spatial, temporal: level.temporal - 1 };
+    }
+    return level;
+  }
+}
+
+/** The highest layer index a choice allows among `count` layers. */
+export function ceiling(choice: QualityChoice, count: number): number {
+  const top = Math.max(count - 1, 0);
+  if (choice === 'low') return 0;
+  if (choice === 'medium') return count >= 3 ? 1 : 0;
+  return top;
+}

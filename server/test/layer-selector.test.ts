@@ -1,0 +1,783 @@
+import { describe, expect, it } from 'vitest';
+import {
+  LayerSelector,
+  type LayerDecision,
+  type LayerSelectorOptions,
+  type QualityChoice,
+} from '../src/media/LayerSelector';
+
+/** A publisher's three layers at 720p30, lowest first (bit/s). */
+const three = [150_000, 450_000, 1_200_000] as const;
+const tick = 100;
+
+interface Change extends LayerDecision {
+  t: number;
+}
+
+/**
+ * Drives a selector as the forwarder does, deciding every 100 ms from `from` to `to` inclusive after
+ * `feed` has given it that moment's inputs; returns the decision at `from` and each change after.
+ */
+function drive(
+  selector: LayerSelector,
+  from: number,
+  to: number,
+  feed: (t: number) => void = () => {},
+): Change[] {
+  const changes: Change[] = [];
+  let last: LayerDecision | undefined;
+  for (let t = from; t <= to; t += tick) {
+    feed(t);
+    const decision = selector.decide(t);
+    if (
+      !last ||
+      decision.spatial !== last.spatial ||
+      decision.temporal !== last.temporal ||
+      decision.probeBps !== last.probeBps
+    ) {
+      changes.push({ t, ...decision });
+    }
+    last = decision;
+  }
+  return changes;
+}
+
+function viewer(
+  layers: readonly number[] = three,
+  choice: QualityChoice = 'auto',
+  options?: Partial<LayerSelectorOptions>,
+): LayerSelector {
+  const selector = new LayerSelector(options);
+  selector.setChoice(choice, 0);
+  selector.setLayers(layers, 0);
+  return selector;
+}
+
+/** REMB every 200 ms at the rate `at(t)` gives. */
+const estimates = (selector: LayerSelector, at: (t: number) => number) => (t: number) => {
+  if (t % 200 === 0) selector.onEstimate(at(t), t);
+};
+
+/** Receiver reports once a second, half a second off the estimates. */
+const reports = (selector: LayerSelector, at: (t: number) => number) => (t: number) => {
+  if (t % 1000 === 500) selector.onLoss(at(t), t);
+};
+
+const both =
+  (...feeds: ((t: number) => void)[]) =>
+  (t: number) => {
+    for (const feed of feeds) feed(t);
+  };
+
+const spatialSwitches = (changes: Change[]) =>
+  changes.filter((change, i) => i > 0 && change.spatial !== changes[i - 1]?.spatial);
+
+const probeStarts = (changes: Change[]) =>
+  changes.filter((change, i) => change.probeBps > 0 && (changes[i - 1]?.probeBps ?? 0) === 0);
+
+/** Deterministic noise (a linear congruential generator), so a failure replays exactly. */
+function noise(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  };
+}
+
+describe('a new viewer', () => {
+  it('starts Auto on the middle of three layers, the top of two, the only one; no probe', () => {
+    expect(viewer(three).decide(0)).toEqual({ spatial: 1, temporal: 2, probeBps: 0 });
+    expect(viewer([300_000, 900_000]).decide(0)).toEqual({ spatial: 1, temporal: 2, probeBps: 0 });
+    expect(viewer([300_000]).decide(0)).toEqual({ spatial: 0, temporal: 2, probeBps: 0 });
+  });
+
+  it('starts lower when its choice caps lower', () => {
+    expect(viewer(three, 'medium').decide(0).spatial).toBe(1);
+    expect(viewer(three, 'low').decide(0).spatial).toBe(0);
+    expect(viewer([300_000, 900_000], 'medium').decide(0).spatial).toBe(0);
+  });
+
+  it('forwards layer 0 until the publisher says which layers it sends', () => {
+    const selector = new LayerSelector();
+    expect(selector.decide(0)).toEqual({ spatial: 0, temporal: 2, probeBps: 0 });
+    selector.setLayers(three, 500);
+    expect(selector.decide(500).spatial).toBe(1);
+  });
+
+  it('without any feedback stays where it started and never pads', () => {
+    const selector = viewer();
+    expect(drive(selector, 0, 60_000)).toEqual([{ t: 0, spatial: 1, temporal: 2, probeBps: 0 }]);
+  });
+});
+
+describe('going down', () => {
+  it('leaves a layer within 2 s of an estimate that sustainedly falls short', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      10_000,
+      estimates(selector, (t) => (t < 5000 ? 600_000 : 200_000)),
+    );
+    const [down, ...more] = spatialSwitches(changes);
+    expect(more).toEqual([]);
+    expect(down?.spatial).toBe(0);
+    // Not on the first low estimate, but within 2 s of it.
+    expect(down?.t).toBeGreaterThan(5000);
+    expect(down?.t).toBeLessThanOrEqual(7000);
+  });
+
+  it('goes straight to the highest layer that fits, skipping the ones between', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      30_000,
+      estimates(selector, (t) => (t < 20_000 ? 2_000_000 : 200_000)),
+    );
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      // The estimate already fitted the top layer: no probe needed.
+      { t: 10_000, spatial: 2 },
+      { t: 21_000, spatial: 0 },
+    ]);
+    expect(probeStarts(changes)).toEqual([]);
+  });
+
+  it('ignores a single low estimate among good ones', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      8000,
+      estimates(selector, (t) => (t === 4000 ? 100_000 : 600_000)),
+    );
+    expect(spatialSwitches(changes)).toEqual([]);
+  });
+
+  it('goes down on loss of 10 % in two reports in a row, not in one', () => {
+    const selector = viewer();
+    const loss = (t: number) => (t === 1500 || t === 3500 || t === 4500 ? 0.12 : 0);
+    const changes = drive(selector, 0, 6000, reports(selector, loss));
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 4500, spatial: 0 },
+    ]);
+  });
+
+  it('goes down at once on a report of 20 % loss', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      4000,
+      reports(selector, (t) => (t === 2500 ? 0.25 : 0)),
+    );
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 2500, spatial: 0 },
+    ]);
+  });
+
+  it('never switches down twice within a second, even when loss and estimate both say so', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      12_000,
+      estimates(selector, () => 2_000_000),
+    );
+    expect(selector.decide(12_000).spatial).toBe(2);
+    const changes = drive(
+      selector,
+      12_100,
+      20_000,
+      both(
+        estimates(selector, (t) => (t < 14_000 ? 500_000 : 40_000)),
+        reports(selector, (t) => (t >= 13_000 ? 0.3 : 0)),
+      ),
+    );
+    expect(changes.map(({ t, spatial, temporal }) => ({ t, spatial, temporal }))).toEqual([
+      { t: 12_100, spatial: 2, temporal: 2 },
+      // 500k falls short of 1.2M for a second: down to 450k.
+      { t: 13_200, spatial: 1, temporal: 2 },
+      // The 30 % report at 13.5 s came within a second of that switch and is not held against it;
+      // the next one, with the estimate at 40k, goes straight to the least there is.
+      { t: 14_500, spatial: 0, temporal: 0 },
+    ]);
+  });
+});
+
+describe('going up', () => {
+  it('probes the next layer after a 10 s hold and switches once the estimate fits it', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      15_000,
+      // The estimate rises only once the padding makes room for it, as Chromium's REMB does.
+      estimates(selector, (t) => (t <= 10_000 ? 700_000 : 1_400_000)),
+    );
+    expect(changes).toEqual([
+      { t: 0, spatial: 1, temporal: 2, probeBps: 0 },
+      // 1.2M - 450k + 10 % of 1.2M: the viewer receives 1.1 × the next layer while probing.
+      { t: 10_000, spatial: 1, temporal: 2, probeBps: 870_000 },
+      { t: 11_000, spatial: 2, temporal: 2, probeBps: 0 },
+    ]);
+  });
+
+  it('wants the probed layer while probing, so the publisher keeps sending it', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      10_000,
+      estimates(selector, () => 700_000),
+    );
+    expect(selector.decide(10_000).probeBps).toBeGreaterThan(0);
+    expect(selector.wanted).toBe(2);
+  });
+
+  it('doubles the hold after each failed probe, up to 60 s', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      210_000,
+      estimates(selector, () => 700_000),
+    );
+    expect(probeStarts(changes).map(({ t }) => t)).toEqual([
+      10_000, 33_000, 76_000, 139_000, 202_000,
+    ]);
+    // Each probe lasted its 3 s and ended without a switch.
+    expect(spatialSwitches(changes)).toEqual([]);
+    expect(
+      changes.filter((change) => change.probeBps === 0 && change.t > 0).map(({ t }) => t),
+    ).toEqual([13_000, 36_000, 79_000, 142_000, 205_000]);
+  });
+
+  it('aborts a probe at once on loss', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      31_000,
+      both(
+        estimates(selector, () => 700_000),
+        reports(selector, (t) => (t === 10_500 ? 0.05 : 0)),
+      ),
+    );
+    expect(changes.map(({ t, probeBps }) => ({ t, probeBps }))).toEqual([
+      { t: 0, probeBps: 0 },
+      { t: 10_000, probeBps: 870_000 },
+      { t: 10_500, probeBps: 0 },
+      // The loss was the probe's: no switch down, and the next probe after a doubled hold.
+      { t: 30_500, probeBps: 870_000 },
+    ]);
+  });
+
+  it('aborts a probe at once when the estimate falls', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      11_000,
+      estimates(selector, (t) => (t < 10_400 ? 700_000 : 600_000)),
+    );
+    expect(changes.map(({ t, spatial, probeBps }) => ({ t, spatial, probeBps }))).toEqual([
+      { t: 0, spatial: 1, probeBps: 0 },
+      { t: 10_000, spatial: 1, probeBps: 870_000 },
+      { t: 10_400, spatial: 1, probeBps: 0 },
+    ]);
+  });
+
+  it('resets the doubling once an up-switch has held 30 s, not when it fails sooner', () => {
+    const run = (dropAt: number) => {
+      const selector = viewer();
+      // Fails the first probe (10 s), passes the second (33 s → up at 34 s), then the network drops.
+      const estimate = (t: number) => {
+        if (t >= dropAt) return 700_000;
+        return t > 33_000 ? 1_400_000 : 700_000;
+      };
+      return drive(selector, 0, 100_000, estimates(selector, estimate));
+    };
+    const held = run(65_000);
+    expect(spatialSwitches(held).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 34_000, spatial: 2 },
+      { t: 66_000, spatial: 1 },
+    ]);
+    // Doubling reset: the plain 10 s hold after the down-switch, then 20 s after that probe fails.
+    expect(probeStarts(held).map(({ t }) => t)).toEqual([10_000, 33_000, 76_000, 99_000]);
+
+    const failed = run(49_000);
+    expect(spatialSwitches(failed).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 34_000, spatial: 2 },
+      { t: 50_000, spatial: 1 },
+    ]);
+    // One failed probe and one failed up-switch: 10 s × 2².
+    expect(probeStarts(failed).map(({ t }) => t)).toEqual([10_000, 33_000, 90_000]);
+  });
+
+  it('never goes up more than once per 10 s with a noisy estimate around the thresholds', () => {
+    const selector = viewer();
+    const random = noise(19);
+    // 0.9–1.5 Mbit/s: around 1.1 × the top layer (up) and 0.9 × it (short) at once.
+    const changes = drive(
+      selector,
+      0,
+      300_000,
+      both(
+        estimates(selector, () => 900_000 + random() * 600_000),
+        reports(selector, () => random() * 0.021),
+      ),
+    );
+    const switches = spatialSwitches(changes);
+    const ups = switches.filter(
+      (change, i) => change.spatial > (i === 0 ? 1 : (switches[i - 1]?.spatial ?? 0)),
+    );
+    expect(ups.length).toBeGreaterThan(0);
+    let previous = 0;
+    for (const change of switches) {
+      const isUp = ups.includes(change);
+      // An up-switch waits 10 s after any switch; a down-switch 1 s.
+      expect(change.t - previous).toBeGreaterThanOrEqual(isUp ? 10_000 : 1000);
+      previous = change.t;
+    }
+    expect(switches.length).toBeLessThanOrEqual(300_000 / 10_000);
+  });
+});
+
+describe('without REMB, loss alone', () => {
+  it('probes after the hold when loss stayed under 1 % and goes up after a clean probe', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      15_000,
+      reports(selector, () => 0.005),
+    );
+    expect(changes).toEqual([
+      { t: 0, spatial: 1, temporal: 2, probeBps: 0 },
+      { t: 10_000, spatial: 1, temporal: 2, probeBps: 870_000 },
+      { t: 13_000, spatial: 2, temporal: 2, probeBps: 0 },
+    ]);
+  });
+
+  it('does not probe while loss is 1 % or more', () => {
+    const selector = viewer();
+    expect(
+      drive(
+        selector,
+        0,
+        60_000,
+        reports(selector, () => 0.015),
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('aborts the probe on loss of 2 %', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      14_000,
+      reports(selector, (t) => (t === 11_500 ? 0.02 : 0)),
+    );
+    expect(changes.map(({ t, probeBps }) => ({ t, probeBps }))).toEqual([
+      { t: 0, probeBps: 0 },
+      { t: 10_000, probeBps: 870_000 },
+      { t: 11_500, probeBps: 0 },
+    ]);
+  });
+
+  it('steps down one layer on loss, then temporal layers on the lowest', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      13_000,
+      reports(selector, () => 0),
+    );
+    expect(selector.decide(13_000).spatial).toBe(2);
+    const changes = drive(
+      selector,
+      13_100,
+      22_000,
+      reports(selector, () => 0.12),
+    );
+    expect(changes.map(({ t, spatial, temporal }) => ({ t, spatial, temporal }))).toEqual([
+      { t: 13_100, spatial: 2, temporal: 2 },
+      // Reports at 13.5 s fall within the second after the switch and do not count.
+      { t: 15_500, spatial: 1, temporal: 2 },
+      { t: 17_500, spatial: 0, temporal: 2 },
+      { t: 19_500, spatial: 0, temporal: 1 },
+      { t: 21_500, spatial: 0, temporal: 0 },
+    ]);
+  });
+});
+
+describe('the viewer’s choice', () => {
+  it('Low keeps a viewer on a fast network on layer 0, asking for nothing more', () => {
+    const selector = viewer(three, 'low');
+    const changes = drive(
+      selector,
+      0,
+      60_000,
+      both(
+        estimates(selector, () => 5_000_000),
+        reports(selector, () => 0),
+      ),
+    );
+    expect(changes).toEqual([{ t: 0, spatial: 0, temporal: 2, probeBps: 0 }]);
+    expect(selector.wanted).toBe(0);
+  });
+
+  it('a lowered choice drops at once', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      12_000,
+      estimates(selector, () => 5_000_000),
+    );
+    expect(selector.decide(12_000).spatial).toBe(2);
+    selector.setChoice('low', 12_050);
+    expect(selector.wanted).toBe(0);
+    expect(selector.decide(12_050)).toEqual({ spatial: 0, temporal: 2, probeBps: 0 });
+  });
+
+  it('a raised choice probes at once, or switches at once if the estimate already fits', () => {
+    const capped = viewer(three, 'low');
+    // Chromium's REMB cannot exceed about 1.5 × what it receives: no room for 450k shows.
+    drive(
+      capped,
+      0,
+      60_000,
+      estimates(capped, () => 225_000),
+    );
+    capped.setChoice('auto', 60_050);
+    expect(capped.decide(60_050)).toEqual({ spatial: 0, temporal: 2, probeBps: 345_000 });
+
+    const fast = viewer(three, 'low');
+    const changes = drive(fast, 0, 80_000, (t) => {
+      if (t === 60_000) fast.setChoice('auto', t);
+      if (t % 200 === 0) fast.onEstimate(5_000_000, t);
+    });
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 60_000, spatial: 1 },
+      // The next step up is the network's again: after the hold.
+      { t: 70_000, spatial: 2 },
+    ]);
+  });
+
+  it('a raised choice does not excuse an up-switch after the network has forced one down', () => {
+    const selector = viewer([150_000, 450_000, 0], 'medium');
+    drive(
+      selector,
+      0,
+      20_000,
+      estimates(selector, () => 700_000),
+    );
+    selector.setChoice('auto', 20_000);
+    // Layer 2 is paused: asked for, not probed.
+    expect(selector.decide(20_000)).toEqual({ spatial: 1, temporal: 2, probeBps: 0 });
+    expect(selector.wanted).toBe(2);
+    const changes = drive(selector, 20_100, 40_000, (t) => {
+      if (t % 200 === 0) selector.onEstimate(t < 21_000 ? 700_000 : 300_000, t);
+      if (t === 25_000) selector.setLayers(three, t);
+    });
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 22_000, spatial: 0 },
+    ]);
+    // The plain 10 s hold after that down-switch, not the raised choice's immediate probe.
+    expect(probeStarts(changes).map(({ t }) => t)).toEqual([32_000]);
+  });
+
+  it('a raised choice does not probe while the current layer falls short', () => {
+    const selector = viewer(three, 'medium');
+    drive(
+      selector,
+      0,
+      20_000,
+      estimates(selector, () => 700_000),
+    );
+    const changes = drive(selector, 20_100, 22_000, (t) => {
+      if (t === 20_100) {
+        selector.onEstimate(300_000, t);
+        selector.setChoice('auto', t);
+      }
+      if (t % 200 === 0) selector.onEstimate(300_000, t);
+    });
+    expect(probeStarts(changes)).toEqual([]);
+  });
+
+  it('Medium of two layers is the lower one; High is the top', () => {
+    const selector = viewer([300_000, 900_000], 'medium');
+    const changes = drive(
+      selector,
+      0,
+      60_000,
+      estimates(selector, () => 5_000_000),
+    );
+    expect(changes).toEqual([{ t: 0, spatial: 0, temporal: 2, probeBps: 0 }]);
+    expect(selector.wanted).toBe(0);
+    selector.setChoice('high', 60_100);
+    expect(selector.decide(60_100).spatial).toBe(1);
+  });
+
+  it('Medium of three layers never goes above the middle', () => {
+    const selector = viewer(three, 'medium');
+    const changes = drive(
+      selector,
+      0,
+      60_000,
+      estimates(selector, () => 5_000_000),
+    );
+    expect(changes).toEqual([{ t: 0, spatial: 1, temporal: 2, probeBps: 0 }]);
+    expect(selector.wanted).toBe(1);
+  });
+});
+
+describe('paused layers', () => {
+  it('leave the current layer for the nearest sent one below and take it back when resumed', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      5000,
+      estimates(selector, () => 700_000),
+    );
+    selector.setLayers([150_000, 0, 1_200_000], 5100);
+    expect(selector.decide(5100).spatial).toBe(0);
+    // Still wanted: the pause is the publisher's, not this viewer's network.
+    expect(selector.wanted).toBe(1);
+    selector.setLayers(three, 5600);
+    expect(selector.decide(5600).spatial).toBe(1);
+  });
+
+  it('go above when nothing below is sent', () => {
+    const selector = viewer([0, 0, 1_200_000]);
+    expect(selector.decide(0).spatial).toBe(2);
+  });
+
+  it('are skipped when going down', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      12_000,
+      estimates(selector, () => 2_000_000),
+    );
+    expect(selector.decide(12_000).spatial).toBe(2);
+    selector.setLayers([150_000, 0, 1_200_000], 12_000);
+    const changes = drive(
+      selector,
+      12_100,
+      16_000,
+      estimates(selector, () => 600_000),
+    );
+    expect(
+      spatialSwitches([{ t: 12_000, spatial: 2, temporal: 2, probeBps: 0 }, ...changes]),
+    ).toEqual([{ t: 13_200, spatial: 0, temporal: 2, probeBps: 0 }]);
+  });
+
+  it('are asked for through `wanted` before going up, and probed once sent', () => {
+    const selector = viewer([150_000, 450_000, 0]);
+    const changes = drive(selector, 0, 12_000, (t) => {
+      if (t === 10_500) selector.setLayers(three, t);
+      if (t % 200 === 0) selector.onEstimate(700_000, t);
+      if (t === 10_000) {
+        selector.decide(t);
+        expect(selector.wanted).toBe(2);
+      }
+    });
+    expect(probeStarts(changes).map(({ t, probeBps }) => ({ t, probeBps }))).toEqual([
+      { t: 10_500, probeBps: 870_000 },
+    ]);
+  });
+});
+
+describe('temporal layers', () => {
+  it('drop on layer 0 below 60 % and 40 % of its bitrate and come back after 5 s holds', () => {
+    const selector = viewer();
+    const estimate = (t: number) => {
+      if (t < 5000) return 140_000;
+      if (t < 10_000) return 80_000;
+      if (t < 15_000) return 50_000;
+      return 100_000;
+    };
+    const changes = drive(selector, 0, 40_000, estimates(selector, estimate));
+    expect(changes).toEqual([
+      { t: 0, spatial: 1, temporal: 2, probeBps: 0 },
+      // 140k does not carry 150k but is above 60 % of it: all temporal layers still.
+      { t: 1000, spatial: 0, temporal: 2, probeBps: 0 },
+      { t: 6000, spatial: 0, temporal: 1, probeBps: 0 },
+      { t: 11_000, spatial: 0, temporal: 0, probeBps: 0 },
+      { t: 16_000, spatial: 0, temporal: 1, probeBps: 0 },
+      { t: 21_000, spatial: 0, temporal: 2, probeBps: 0 },
+    ]);
+  });
+
+  it('drop straight to temporal layer 0 when the estimate is that low', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      3000,
+      estimates(selector, () => 50_000),
+    );
+    expect(changes.at(-1)).toEqual({ t: 1000, spatial: 0, temporal: 0, probeBps: 0 });
+  });
+
+  it('stay whole above the lowest layer and for a codec without them', () => {
+    const selector = viewer();
+    const changes = drive(
+      selector,
+      0,
+      10_000,
+      estimates(selector, () => 300_000),
+    );
+    expect(changes.map(({ spatial, temporal }) => ({ spatial, temporal }))).toEqual([
+      { spatial: 1, temporal: 2 },
+      { spatial: 0, temporal: 2 },
+    ]);
+    const h264 = viewer(three, 'auto', { temporalLayers: false });
+    const h264Changes = drive(
+      h264,
+      0,
+      10_000,
+      estimates(h264, () => 50_000),
+    );
+    expect(h264Changes.at(-1)).toEqual({ t: 1000, spatial: 0, temporal: 2, probeBps: 0 });
+  });
+
+  it('drop on the lowest layer sent when layer 0 is paused', () => {
+    const selector = viewer([0, 450_000, 1_200_000]);
+    const changes = drive(
+      selector,
+      0,
+      3000,
+      estimates(selector, () => 200_000),
+    );
+    expect(changes.at(-1)).toEqual({ t: 1000, spatial: 1, temporal: 1, probeBps: 0 });
+  });
+});
+
+describe('wanted', () => {
+  it('is the layer forwarded, the one probed for, or the cap, whichever applies', () => {
+    const selector = viewer();
+    expect(selector.wanted).toBe(1);
+    drive(
+      selector,
+      0,
+      10_000,
+      estimates(selector, () => 700_000),
+    );
+    expect(selector.wanted).toBe(2);
+    drive(
+      selector,
+      10_100,
+      13_000,
+      estimates(selector, () => 700_000),
+    );
+    // Probe failed: back to the layer it is on until the next hold has passed.
+    expect(selector.wanted).toBe(1);
+    drive(
+      selector,
+      13_100,
+      20_000,
+      estimates(selector, () => 120_000),
+    );
+    expect(selector.decide(20_000).spatial).toBe(0);
+    expect(selector.wanted).toBe(0);
+    selector.setChoice('low', 20_100);
+    expect(selector.wanted).toBe(0);
+  });
+});
+
+describe('a simulated network', () => {
+  /** L1T3's temporal layers carry about 40 %, 60 % and 100 % of a layer's bitrate. */
+  const temporalShare = [0.4, 0.6, 1] as const;
+
+  /**
+   * One viewer behind a link of `capacity(t)` bit/s: what it is sent beyond that is lost, and its
+   * REMB is min(capacity, 1.5 × received), Chromium's cap on a rise; `randomLoss` more is lost on
+   * the way whatever the rate. Receiver reports once a second.
+   */
+  function simulate(capacity: (t: number) => number, until: number, randomLoss = 0) {
+    const selector = viewer();
+    const timeline: string[] = [];
+    const layerAt: number[] = [];
+    let decision = selector.decide(0);
+    let sentSum = 0;
+    let lostSum = 0;
+    let last = '';
+    for (let t = 0; t <= until; t += tick) {
+      const sent =
+        (three[decision.spatial] ?? 0) * (temporalShare[decision.temporal] ?? 1) +
+        decision.probeBps;
+      const received = Math.min(sent, capacity(t)) * (1 - randomLoss);
+      sentSum += sent;
+      lostSum += sent - received;
+      if (t % 200 === 0) selector.onEstimate(Math.min(capacity(t), 1.5 * received), t);
+      if (t % 1000 === 0 && t > 0) {
+        selector.onLoss(lostSum / sentSum, t);
+        sentSum = 0;
+        lostSum = 0;
+      }
+      decision = selector.decide(t);
+      layerAt.push(decision.spatial);
+      const line =
+        `layer ${decision.spatial} temporal ${decision.temporal}` +
+        (decision.probeBps > 0 ? ` probing +${decision.probeBps / 1000}k` : '');
+      if (line !== last) timeline.push(`${(t / 1000).toFixed(1)} s ${line}`);
+      last = line;
+    }
+    return { timeline, layerAt: (t: number) => layerAt[t / tick] };
+  }
+
+  /** Up-switches at least 10 s after the previous switch, down-switches at least 1 s. */
+  function expectAllowedSwitches(layerAt: (t: number) => number | undefined, until: number) {
+    let previous: { t: number; layer: number | undefined } = { t: 0, layer: layerAt(0) };
+    for (let t = tick; t <= until; t += tick) {
+      const layer = layerAt(t);
+      if (layer === previous.layer) continue;
+      const gap = t - previous.t;
+      expect(gap, `switch at ${t} ms`).toBeGreaterThanOrEqual(
+        (layer ?? 0) > (previous.layer ?? 0) ? 10_000 : 1000,
+      );
+      previous = { t, layer };
+    }
+  }
+
+  it('settles a 600k-then-300k viewer on the layer that fits and switches no more than allowed', () => {
+    const until = 120_000;
+    const capacity = (t: number) => (t < 60_000 ? 600_000 : 300_000);
+    const { timeline, layerAt } = simulate(capacity, until);
+    expect(timeline).toEqual([
+      '0.0 s layer 1 temporal 2',
+      // 870k of padding over a 600k link: the first report shows the loss and ends the probe.
+      '10.0 s layer 1 temporal 2 probing +870k',
+      '11.0 s layer 1 temporal 2',
+      '31.0 s layer 1 temporal 2 probing +870k',
+      '32.0 s layer 1 temporal 2',
+      // The link halves at 60 s: 33 % loss in the next report.
+      '61.0 s layer 0 temporal 2',
+      // Two failed probes made the hold 40 s.
+      '101.0 s layer 0 temporal 2 probing +345k',
+      '102.0 s layer 0 temporal 2',
+    ]);
+    for (let t = 5000; t < 60_000; t += tick) expect(layerAt(t), `${t} ms`).toBe(1);
+    for (let t = 65_000; t <= until; t += tick) expect(layerAt(t), `${t} ms`).toBe(0);
+    expectAllowedSwitches(layerAt, until);
+    // 1 % of random loss on the link, as the browser suite's netem adds, changes nothing.
+    expect(simulate(capacity, until, 0.01).timeline).toEqual(timeline);
+  });
+
+  it('takes an unlimited viewer to the top layer after one hold and keeps it there', () => {
+    const { timeline, layerAt } = simulate(() => 10_000_000, 120_000);
+    expect(timeline).toEqual([
+      '0.0 s layer 1 temporal 2',
+      '10.0 s layer 1 temporal 2 probing +870k',
+      '11.0 s layer 2 temporal 2',
+    ]);
+    expectAllowedSwitches(layerAt, 120_000);
+  });
+});
