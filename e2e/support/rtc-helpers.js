@@ -11,12 +11,30 @@
       setTimeout(resolve, 1500);
     });
 
-  const camera = async () => {
+  /** Three layers as the web app sends them: one video section each, lowest first. */
+  const simulcastLayers = [
+    { scaleResolutionDownBy: 4, maxBitrate: 200_000, scalabilityMode: 'L1T3' },
+    { scaleResolutionDownBy: 2, maxBitrate: 700_000, scalabilityMode: 'L1T3' },
+    { scaleResolutionDownBy: 1, maxBitrate: 2_500_000, scalabilityMode: 'L1T3' },
+  ];
+
+  const camera = async (simulcast = false) => {
     const media = await navigator.mediaDevices.getUserMedia({
       video: { width: 1280, height: 720 },
       audio: true,
     });
     const pc = new RTCPeerConnection();
+    if (simulcast) {
+      for (const track of media.getAudioTracks())
+        pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
+      for (const encoding of simulcastLayers)
+        pc.addTransceiver(media.getVideoTracks()[0], {
+          direction: 'sendonly',
+          streams: [media],
+          sendEncodings: [encoding],
+        });
+      return pc;
+    }
     for (const track of media.getTracks()) {
       const { sender } = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
       if (track.kind === 'video') {
@@ -64,11 +82,12 @@
     return state;
   };
 
-  w.publishWhip = (streamId, bearer) => w.publishWhipTo(`/api/live/${streamId}/whip`, bearer);
+  w.publishWhip = (streamId, bearer, simulcast = false) =>
+    w.publishWhipTo(`/api/live/${streamId}/whip`, bearer, simulcast);
 
   /** WHIP to any URL: a stream's own, or `/api/live/whip` with the host's persistent key (as OBS). */
-  w.publishWhipTo = async (url, bearer) => {
-    const pc = await camera();
+  w.publishWhipTo = async (url, bearer, simulcast = false) => {
+    const pc = await camera(simulcast);
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     const res = await fetch(url, {
@@ -99,7 +118,7 @@
   };
 
   w.viewers = [];
-  w.watchWhep = async (streamId, token) => {
+  w.watchWhep = async (streamId, token, quality) => {
     const startedAt = performance.now();
     const pc = new RTCPeerConnection();
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -124,7 +143,8 @@
       else pending.push(lines);
     });
     await pc.setLocalDescription(await pc.createOffer());
-    const res = await fetch(`/api/live/${streamId}/whep`, {
+    const query = quality ? `?quality=${quality}` : '';
+    const res = await fetch(`/api/live/${streamId}/whep${query}`, {
       method: 'POST',
       headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
       body: pc.localDescription.sdp,
@@ -137,7 +157,7 @@
     return w.viewers.length - 1;
   };
 
-  w.watchSocket = async (streamId, token) => {
+  w.watchSocket = async (streamId, token, quality) => {
     const startedAt = performance.now();
     const socket = await connectSocket(token);
     await ack(socket, 'join_live', { streamId });
@@ -151,7 +171,7 @@
           candidate: e.candidate.toJSON(),
         });
     });
-    const res = await ack(socket, 'live_offer', { streamId });
+    const res = await ack(socket, 'live_offer', quality ? { streamId, quality } : { streamId });
     await pc.setRemoteDescription(res.description);
     await pc.setLocalDescription(await pc.createAnswer());
     await ack(socket, 'live_answer', {
@@ -159,6 +179,7 @@
       description: { type: 'answer', sdp: pc.localDescription.sdp },
     });
     state.socket = socket;
+    state.streamId = streamId;
     w.viewers.push(state);
     return w.viewers.length - 1;
   };
@@ -218,6 +239,27 @@
     return out;
   };
 
+  /** A socket viewer's quality choice, applied to its session at once. */
+  w.chooseQuality = async (index, quality) => {
+    const viewer = w.viewers[index];
+    await ack(viewer.socket, 'live_quality', { streamId: viewer.streamId, quality });
+  };
+  /** The publisher's outbound video per section (mid): bytes, size and keyframes of each layer. */
+  w.publisherLayers = async () => {
+    const out = {};
+    (await w.publisher.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video')
+        out[r.mid ?? r.rid ?? '-'] = {
+          bytesSent: r.bytesSent,
+          frameHeight: r.frameHeight ?? 0,
+          keyFramesEncoded: r.keyFramesEncoded ?? 0,
+          active: r.active,
+          qualityLimitationReason: r.qualityLimitationReason,
+          timestamp: r.timestamp,
+        };
+    });
+    return out;
+  };
   w.publisherStats = async () => {
     let out = {};
     (await w.publisher.getStats()).forEach((r) => {

@@ -115,8 +115,7 @@ export class LayerForwarder {
       this.lastPictureId = pictureId;
     }
     if (vp8.tl0PicIdx !== undefined) {
-      if (this.rebaseVp8)
-        this.tl0Offset = this.lastTl0 < 0 ? 0 : this.lastTl0 + 1 - vp8.tl0PicIdx;
+      if (this.rebaseVp8) this.tl0Offset = this.lastTl0 < 0 ? 0 : this.lastTl0 + 1 - vp8.tl0PicIdx;
       const tl0 = (vp8.tl0PicIdx + this.tl0Offset) & 0xff;
       writeVp8Tl0PicIdx(out, vp8, tl0);
       this.lastTl0 = tl0;

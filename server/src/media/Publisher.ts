@@ -1,5 +1,5 @@
 import { Video, type PeerConnection, type Track } from 'node-datachannel';
-import { codecOf, type MediaKind, type StreamCodecs } from './codecs';
+import { codecOf, sameFormat, type MediaKind, type StreamCodecs } from './codecs';
 import { startsKeyframe } from './keyframes';
 import { MediaError } from './MediaError';
 import {
@@ -19,7 +19,6 @@ import {
   receiverEstimatedMaxBitrate,
   rtcpPackets,
   rtcpType,
-  rtpHeaderExtension,
   rtpSequence,
   rtpSsrc,
   type ClockMapping,
@@ -32,12 +31,12 @@ import {
   restrictOffer,
 } from './sdp';
 import { withVideoBitrates } from './sdp-bitrate';
-import { readSimulcast, receiveOnlyVideoAnswer, type SimulcastOffer } from './simulcast-sdp';
+import { receiveOnlyVideoAnswer } from './publisher-sdp';
 
 export interface PublisherSink {
   /**
    * One packet from the publisher (normalized); `keyframe` marks the first packet of a keyframe,
-   * `encoding` which of its simulcast streams it belongs to (0 without simulcast).
+   * `encoding` which of its simulcast layers it belongs to (0 without simulcast).
    */
   onRtp(kind: MediaKind, packet: Buffer, keyframe: boolean, encoding: number): void;
   /** The publisher's sender report for one kind (and simulcast stream): its RTP clock against wall-clock time. */
@@ -79,8 +78,7 @@ export class Publisher {
   /** libdatachannel drops a track's callbacks with its JS wrapper: keep every track referenced. */
   private readonly tracks: Track[] = [];
   private videoTrack: Track | undefined;
-  private simulcast: SimulcastOffer | undefined;
-  /** Each video SSRC's simulcast stream (its index in the offer's RIDs; 0 without simulcast). */
+  /** Each video SSRC's layer (its video section's place in the offer). */
   private readonly encodingOfSsrc = new Map<number, number>();
   /** Each simulcast stream's SSRC, and the next sequence number expected, to see upstream loss. */
   private readonly videoSsrcs: number[] = [];
@@ -123,11 +121,18 @@ export class Publisher {
     const sections = parseMedia(offerSdp);
     this.mids = sections.map((s) => s.mid);
     const keep = new Map<string, number>();
+    const videoMids: string[] = [];
     for (const section of sections) {
       if (section.kind !== 'audio' && section.kind !== 'video') continue;
       const format = choosePublisherFormat(section);
-      if (!format || this.codecs[section.kind]) continue;
-      this.codecs[section.kind] = codecOf(section.kind, format);
+      if (!format) continue;
+      const codec = this.codecs[section.kind];
+      if (section.kind === 'video') {
+        // Up to three video sections of one codec are one camera's simulcast layers.
+        if (codec && (videoMids.length >= 3 || !sameFormat(codec, format))) continue;
+        videoMids.push(section.mid);
+      } else if (codec) continue;
+      this.codecs[section.kind] ??= codecOf(section.kind, format);
       keep.set(section.mid, format.payloadType);
     }
     if (!this.codecs.audio && !this.codecs.video)
@@ -136,20 +141,15 @@ export class Publisher {
         'The session description could not be used',
         'no Opus, VP8 or H.264 in the offer',
       );
-    const videoMid = sections.find((s) => s.kind === 'video' && keep.has(s.mid))?.mid;
-    if (videoMid !== undefined && this.codecs.video) {
-      this.simulcast = readSimulcast(offerSdp, videoMid);
-      this.codecs.video.layers = this.simulcast?.rids.length ?? 1;
-      this.addVideoTrack(videoMid);
-    }
+    if (this.codecs.video) this.codecs.video.layers = videoMids.length;
+    videoMids.forEach((mid, encoding) => this.addVideoTrack(mid, encoding));
     negotiating('offer', () =>
       this.pc.setRemoteDescription(offererAsDtlsClient(restrictOffer(offerSdp, keep)), 'offer'),
     );
     this.startTimers();
     const max = Math.round(this.options.maxBitrate / 1000);
     let answer = await gatheredDescription(this.pc, this.options.network);
-    if (videoMid !== undefined)
-      answer = receiveOnlyVideoAnswer(answer, offerSdp, videoMid, this.simulcast);
+    for (const mid of videoMids) answer = receiveOnlyVideoAnswer(answer, mid);
     return withVideoBitrates(answer, {
       start: Math.round(max * 0.6),
       min: Math.round(max * 0.2),
@@ -158,18 +158,19 @@ export class Publisher {
   }
 
   /**
-   * The video track, added before the offer is applied so that it answers the offer's video
-   * section: a track libdatachannel makes from a send-only offer is receive-only, and it drops
-   * every packet the server writes to such a track, NACK, PLI and REMB included.
+   * A video track, added before the offer is applied so that it answers one of the offer's video
+   * sections: a track libdatachannel makes from a send-only offer is receive-only, and it drops
+   * every packet the server writes to such a track, NACK, PLI and REMB included. Each video
+   * section is one simulcast layer, `encoding` its place among them.
    */
-  private addVideoTrack(mid: string): void {
+  private addVideoTrack(mid: string, encoding: number): void {
     const codec = this.codecs.video;
     if (!codec) return;
     const description = new Video(mid, 'SendRecv');
     if (codec.mimeType.toLowerCase() === 'video/h264')
       description.addH264Codec(codec.payloadType, codec.fmtp);
     else description.addVP8Codec(codec.payloadType);
-    this.attach(this.pc.addTrack(description));
+    this.attach(this.pc.addTrack(description), encoding);
   }
 
   addIceCandidate(candidate: RemoteCandidate): void {
@@ -214,63 +215,44 @@ export class Publisher {
     this.pc.close();
   }
 
-  private attach(track: Track): void {
-    this.tracks.push(track);
+  /** `encoding`: for a video track the server added, which layer it carries. */
+  private attach(track: Track, encoding?: number): void {
     const kind: MediaKind = track.type() === 'video' ? 'video' : 'audio';
-    if (kind === 'video') {
-      if (this.videoTrack) return; // the pre-added track answers the video section
-      this.videoTrack = track;
-    }
+    // A video section the server did not take (a fourth layer, another codec) gets no callbacks.
+    if (kind === 'video' && encoding === undefined) return;
+    this.tracks.push(track);
+    if (kind === 'video') this.videoTrack ??= track;
     track.onMessage((message) => {
       if (this.closed) return;
       if (isRtcp(message)) this.senderReports(kind, message);
-      else this.receive(kind, message);
+      else this.receive(kind, message, encoding ?? 0);
     });
   }
 
-  private receive(kind: MediaKind, raw: Buffer): void {
+  private receive(kind: MediaKind, raw: Buffer, encoding: number): void {
     this.lastPacketAt = Date.now();
     if (this.quiet) {
       this.quiet = false;
       this.sink.onQuiet(false);
     }
-    // Read before normalizing, which drops the header extensions the RID travels in.
-    const encoding = kind === 'video' ? this.encodingOf(raw) : 0;
     const packet = normalizeRtp(raw);
-    if (!packet || encoding < 0) return;
+    if (!packet) return;
     let keyframe = false;
     if (kind === 'video') {
+      const ssrc = rtpSsrc(packet);
+      if (this.videoSsrcs[encoding] !== ssrc) {
+        // A new source of this layer (the publisher started over): loss is counted afresh.
+        const previous = this.videoSsrcs[encoding];
+        if (previous !== undefined) this.encodingOfSsrc.delete(previous);
+        this.videoSsrcs[encoding] = ssrc;
+        this.encodingOfSsrc.set(ssrc, encoding);
+        this.expectedVideoSeq[encoding] = -1;
+      }
       this.detectLoss(encoding, rtpSequence(packet));
       // The codec is known once the answer is made, before any packet arrives.
       keyframe = startsKeyframe(this.codecs.video?.mimeType ?? '', packet, 12);
     }
     this.sink.onRtp(kind, packet, keyframe, encoding);
-  }
-
-  /**
-   * Which simulcast stream a video packet belongs to, -1 when it cannot be told yet. Browsers
-   * name the RID (RFC 8852) only in a stream's first packets, until they hear a receiver report,
-   * so each SSRC is classified once and remembered. Without simulcast every SSRC is stream 0:
-   * a new one is the publisher starting over.
-   */
-  private encodingOf(raw: Buffer): number {
-    const ssrc = rtpSsrc(raw);
-    const known = this.encodingOfSsrc.get(ssrc);
-    if (known !== undefined) return known;
-    let encoding = 0;
-    const simulcast = this.simulcast;
-    if (simulcast) {
-      const id = simulcast.ridExtensionId;
-      const rid = id === undefined ? undefined : rtpHeaderExtension(raw, id)?.toString('latin1');
-      encoding = rid === undefined ? -1 : simulcast.rids.indexOf(rid);
-      if (encoding < 0) return -1;
-    }
-    const previous = this.videoSsrcs[encoding];
-    if (previous !== undefined) this.encodingOfSsrc.delete(previous);
-    this.encodingOfSsrc.set(ssrc, encoding);
-    this.videoSsrcs[encoding] = ssrc;
-    this.expectedVideoSeq[encoding] = -1;
-    return encoding;
   }
 
   /** Upstream loss: NACK what is missing (RFC 4585 §6.2.1) so the publisher resends it. */
@@ -316,8 +298,6 @@ export class Publisher {
   private startTimers(): void {
     // REMB once a second (draft-alvestrand-rmcat-remb): with no transport-cc, this is the
     // estimate Chrome trusts; without it Chrome stays far below the camera's resolution.
-    // A simulcast publisher (Chrome) shares it among its streams from the lowest up, so an
-    // estimate below what the top stream needs pauses it.
     this.timers.push(setInterval(() => this.sendRemb(), 1000));
     // Twice a second, so a quiet publisher is reported within half a second of `quietMs`.
     this.timers.push(

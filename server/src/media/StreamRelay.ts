@@ -185,9 +185,7 @@ export class StreamRelay implements RouterRelay {
   /** Sends the groups of pictures the origin holds to a worker that just started relaying. */
   prime(port: number, groups: readonly Group[]): void {
     for (const { encoding, packets } of groups)
-      packets.forEach((packet, i) =>
-        this.sendLocal(groupPacketType(i, encoding), packet, [port]),
-      );
+      packets.forEach((packet, i) => this.sendLocal(groupPacketType(i, encoding), packet, [port]));
   }
 
   /** The same for a node that just started pulling the stream. */

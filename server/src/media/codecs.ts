@@ -32,3 +32,7 @@ export const codecName = (codec: Codec): string =>
 /** Whether a viewer negotiated for `a` can be fed `b` without renegotiating. */
 export const sameCodec = (a: Codec | undefined, b: Codec | undefined): boolean =>
   a?.mimeType.toLowerCase() === b?.mimeType.toLowerCase();
+
+/** Whether another section's format is the same codec as `codec` (one camera's layers share one). */
+export const sameFormat = (codec: Codec, format: SdpFormat): boolean =>
+  codecName(codec).toLowerCase() === format.name.toLowerCase();

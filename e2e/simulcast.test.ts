@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { io, type Socket } from 'socket.io-client';
+import {
+  api,
+  registerUser,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+} from '../server/test/support/server';
+import { launchChromium, type BrowserSession } from './support/chromium';
+import { openRtcPage } from './support/rtc-page';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const until = async <T>(
+  probe: () => Promise<T>,
+  ok: (value: T) => boolean,
+  ms: number,
+): Promise<T> => {
+  const deadline = Date.now() + ms;
+  let value = await probe();
+  while (!ok(value) && Date.now() < deadline) {
+    await sleep(250);
+    value = await probe();
+  }
+  return value;
+};
+
+interface ViewerStats {
+  framesDecoded: number;
+  frameHeight: number;
+  keyFramesDecoded: number;
+}
+
+interface LayerStats {
+  bytesSent: number;
+  frameHeight: number;
+  keyFramesEncoded: number;
+  timestamp: number;
+}
+
+/**
+ * A Chromium publisher sending three RID layers (RFC 8853) through the server to Chromium
+ * viewers over WHEP and the socket: each viewer gets the layer it asked for, switches without
+ * reconnecting, and the publisher stops sending the layer nobody watches.
+ */
+describe('simulcast with Chromium', () => {
+  let server: TestServer;
+  let browser: BrowserSession;
+  let host: TestUser;
+  let viewer: TestUser;
+  let publisher: Page;
+  let viewers: Page;
+  let streamId: string;
+  let roomSocket: Socket;
+  const layerEvents: { height: number; active: boolean; viewers: number }[][] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    host = await registerUser(server);
+    viewer = await registerUser(server);
+    browser = await launchChromium({ bypassCSP: true });
+    const started = await api(server.url)('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'simulcast' },
+    });
+    streamId = started.body.streamId as string;
+    publisher = await browser.context.newPage();
+    await openRtcPage(publisher, server.url);
+    await publisher.evaluate(
+      ([id, key]) => (window as any).publishWhip(id, key, true),
+      [streamId, started.body.streamKey as string],
+    );
+    viewers = await browser.context.newPage();
+    await openRtcPage(viewers, server.url);
+    roomSocket = io(server.url, { auth: { token: host.token }, transports: ['websocket'] });
+    roomSocket.on(
+      'live_layers',
+      (e: { layers: { height: number; active: boolean; viewers: number }[] }) =>
+        layerEvents.push(e.layers),
+    );
+    await new Promise<void>((resolve) => roomSocket.once('connect', () => resolve()));
+    await roomSocket.timeout(5000).emitWithAck('join_live', { streamId });
+  }, 60_000);
+
+  afterAll(async () => {
+    roomSocket?.close();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  const stats = (index: number): Promise<ViewerStats> =>
+    viewers.evaluate((n) => (window as any).viewerStats(n), index);
+  const layers = (): Promise<Record<string, LayerStats>> =>
+    publisher.evaluate(() => (window as any).publisherLayers());
+  const heightOf = async (index: number, height: number, ms: number) =>
+    (
+      await until(
+        () => stats(index),
+        (s) => s.frameHeight === height && s.framesDecoded > 0,
+        ms,
+      )
+    ).frameHeight;
+
+  it('sends each viewer the layer it asks for, over WHEP and the socket, and switches at once', async () => {
+    const low = await viewers.evaluate(
+      ([id, t]) => (window as any).watchWhep(id, t, 'low'),
+      [streamId, viewer.token],
+    );
+    const high = await viewers.evaluate(
+      ([id, t]) => (window as any).watchWhep(id, t, 'high'),
+      [streamId, viewer.token],
+    );
+    const socketViewer = await viewers.evaluate(
+      ([id, t]) => (window as any).watchSocket(id, t, 'medium'),
+      [streamId, viewer.token],
+    );
+    expect(await heightOf(low, 180, 15_000)).toBe(180);
+    expect(await heightOf(high, 720, 15_000)).toBe(720);
+    expect(await heightOf(socketViewer, 360, 15_000)).toBe(360);
+
+    // The decoder sees one continuous stream across a switch: frames keep coming, no reconnect.
+    await viewers.evaluate(([n]) => (window as any).chooseQuality(n, 'low'), [socketViewer]);
+    expect(await heightOf(socketViewer, 180, 5000)).toBe(180);
+    const before = (await stats(socketViewer)).framesDecoded;
+    await sleep(2000);
+    expect((await stats(socketViewer)).framesDecoded).toBeGreaterThan(before + 20);
+    await viewers.evaluate(([n]) => (window as any).chooseQuality(n, 'high'), [socketViewer]);
+    expect(await heightOf(socketViewer, 720, 5000)).toBe(720);
+
+    // The room hears the three layers by their real heights.
+    const seen = await until(
+      async () => layerEvents.at(-1),
+      (l) => (l?.length ?? 0) === 3 && l?.every((x) => x.height > 0) === true,
+      10_000,
+    );
+    expect(seen?.map((l) => l.height)).toEqual([180, 360, 720]);
+  }, 90_000);
+
+  it('keeps the publisher to one keyframe per layer per second however many switches are asked', async () => {
+    const first = await layers();
+    await sleep(5000);
+    const last = await layers();
+    for (const mid of ['1', '2', '3']) {
+      const a = first[mid];
+      const b = last[mid];
+      if (!a || !b) continue;
+      const seconds = (b.timestamp - a.timestamp) / 1000;
+      expect(b.keyFramesEncoded - a.keyFramesEncoded).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    }
+  }, 30_000);
+});
