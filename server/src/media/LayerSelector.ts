@@ -36,8 +36,17 @@ export interface LayerSelectorOptions {
   maxHoldMs: number;
   /** An up-switch that held this long resets the doubling. Default 30000. */
   holdResetMs: number;
-  /** A probe that has not shown the next layer fits by then has failed. Default 3000. */
+  /** A probe that has not shown the next layer fits by then has failed, unless still rising. Default 3000. */
   probeMs: number;
+  /**
+   * Past probeMs a probe goes on while the estimate keeps rising (a new high within probeRiseMs),
+   * up to this. Chromium's receive-side estimator climbs only about 8 % a second (libwebrtc
+   * AimdRateControl::MultiplicativeRateIncrease), so from 1.5 × a 450k layer it needs about 9 s
+   * to show 1.1 × a 1.2M one. Default 10000; set it to probeMs for a hard 3 s.
+   */
+  probeMaxMs: number;
+  /** See probeMaxMs. Default 1500 (REMB comes every 0.2–1 s). */
+  probeRiseMs: number;
   /** A probe succeeds no sooner than this, so a receiver report can reveal its loss. Default 1000. */
   probeMinMs: number;
   /** Padding beyond the next layer's extra bitrate, as a share of that layer. Default 0.1. */
@@ -78,6 +87,8 @@ export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
   maxHoldMs: 60_000,
   holdResetMs: 30_000,
   probeMs: 3000,
+  probeMaxMs: 10_000,
+  probeRiseMs: 1500,
   probeMinMs: 1000,
   probeMargin: 0.1,
   upRatio: 1.1,
@@ -99,6 +110,9 @@ interface Probe {
   startedAt: number;
   /** The estimate when the probe began, to see it fall. */
   startEstimate: number | undefined;
+  /** The highest estimate during the probe, and when it was set: is it still rising? */
+  peak: number;
+  peakAt: number;
   /** The last receiver report during the probe, all of which were below stableLoss. */
   cleanReportAt: number | undefined;
 }
@@ -109,6 +123,8 @@ interface Level {
 }
 
 const allTemporal = 2;
+/** A probe's estimate counts as rising on a new high by this much, not on noise. */
+const risingBy = 1.02;
 const rank = (level: Level): number => level.spatial * 3 + level.temporal;
 
 export class LayerSelector {
@@ -180,11 +196,15 @@ export class LayerSelector {
     this.estimate = bitrate;
     this.estimateAt = now;
     const probe = this.probe;
+    if (!probe) return;
     if (
-      probe?.startEstimate !== undefined &&
+      probe.startEstimate !== undefined &&
       bitrate < probe.startEstimate * this.options.probeAbortRatio
     ) {
       this.failProbe(now);
+    } else if (bitrate > probe.peak * risingBy) {
+      probe.peak = bitrate;
+      probe.peakAt = now;
     }
   }
 
@@ -306,8 +326,9 @@ export class LayerSelector {
     if (estimate !== undefined) {
       const fits =
         this.estimateAt > probe.startedAt && estimate >= o.upRatio * this.bitrateOf(probe.target);
+      const stalled = elapsed >= o.probeMs && now - probe.peakAt > o.probeRiseMs;
       if (fits && elapsed >= o.probeMinMs) this.switchUp(probe.target, now);
-      else if (elapsed >= o.probeMs) this.failProbe(now);
+      else if (stalled || elapsed >= o.probeMaxMs) this.failProbe(now);
     } else if (elapsed >= o.probeMs) {
       // Loss alone: the probe passes if a report covering it came back clean.
       const covered =
@@ -353,6 +374,8 @@ export class LayerSelector {
       bps: Math.round(nextBitrate - currentBitrate + o.probeMargin * nextBitrate),
       startedAt: now,
       startEstimate: estimate,
+      peak: estimate ?? 0,
+      peakAt: now,
       cleanReportAt: undefined,
     };
   }
