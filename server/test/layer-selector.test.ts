@@ -586,6 +586,46 @@ describe('paused layers', () => {
     expect(selector.decide(0).spatial).toBe(2);
   });
 
+  it('wait out the up interval to take back a resumed layer, but never forward a paused one', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      12_000,
+      estimates(selector, () => 2_000_000),
+    );
+    expect(selector.decide(12_000).spatial).toBe(2);
+    // Up at 10 s; paused at 14 s and resumed at 15 s: back to 2 only 10 s after that up-switch.
+    selector.setLayers([150_000, 450_000, 0], 14_000);
+    expect(selector.decide(14_000).spatial).toBe(1);
+    selector.setLayers(three, 15_000);
+    expect(selector.decide(15_000).spatial).toBe(1);
+    expect(selector.wanted).toBe(2);
+    // Meanwhile layer 1 pauses too and only layer 2 is sent: go there at once.
+    selector.setLayers([0, 0, 1_200_000], 16_000);
+    expect(selector.decide(16_000).spatial).toBe(2);
+
+    const other = viewer();
+    drive(
+      other,
+      0,
+      12_000,
+      estimates(other, () => 2_000_000),
+    );
+    other.setLayers([150_000, 450_000, 0], 14_000);
+    other.decide(14_000);
+    other.setLayers(three, 15_000);
+    const changes = drive(
+      other,
+      15_000,
+      25_000,
+      estimates(other, () => 2_000_000),
+    );
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 20_000, spatial: 2 },
+    ]);
+  });
+
   it('are skipped when going down', () => {
     const selector = viewer();
     drive(

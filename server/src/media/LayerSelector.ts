@@ -268,8 +268,12 @@ export class LayerSelector {
     if (desired < this.spatial) {
       this.spatial = desired;
       this.afterSwitch(now);
-    } else if (desired > this.spatial && this.upIntervalPassed(now)) {
-      // The target layer was resumed: it fitted before it paused, so no probe.
+    } else if (
+      desired > this.spatial &&
+      (!this.isSent(this.spatial) || this.upIntervalPassed(now))
+    ) {
+      // The target layer was resumed: it fitted before it paused, so no probe. A layer no longer
+      // sent is left whatever the interval: there is nothing to forward on it.
       this.spatial = desired;
       this.lastUpAt = now;
       this.afterSwitch(now);
