@@ -15,8 +15,8 @@ interface Change extends LayerDecision {
 }
 
 /**
- * Drives a selector as the forwarder does, deciding every 100 ms from `from` to `to` inclusive after
- * `feed` has given it that moment's inputs; returns the decision at `from` and each change after.
+ * Drives a selector as the forwarder does, deciding every 100 ms from `from` to `to` inclusive
+ * after `feed` has given it that moment's inputs; returns the decision at `from` and each change after.
  */
 function drive(
   selector: LayerSelector,
@@ -320,7 +320,7 @@ describe('going up', () => {
   it('resets the doubling once an up-switch has held 30 s, not when it fails sooner', () => {
     const run = (dropAt: number) => {
       const selector = viewer();
-      // Fails the first probe (10 s), passes the second (33 s → up at 34 s), then the network drops.
+      // Fails the first probe (10 s), passes the second (33 s, up at 34 s), then the link drops.
       const estimate = (t: number) => {
         if (t >= dropAt) return 700_000;
         return t > 33_000 ? 1_400_000 : 700_000;

@@ -36,7 +36,10 @@ export interface LayerSelectorOptions {
   maxHoldMs: number;
   /** An up-switch that held this long resets the doubling. Default 30000. */
   holdResetMs: number;
-  /** A probe that has not shown the next layer fits by then has failed, unless still rising. Default 3000. */
+  /**
+   * A probe that has not shown the next layer fits by then has failed, unless still rising.
+   * Default 3000.
+   */
   probeMs: number;
   /**
    * Past probeMs a probe goes on while the estimate keeps rising (a new high within probeRiseMs),
@@ -47,13 +50,13 @@ export interface LayerSelectorOptions {
   probeMaxMs: number;
   /** See probeMaxMs. Default 1500 (REMB comes every 0.2–1 s). */
   probeRiseMs: number;
-  /** A probe succeeds no sooner than this, so a receiver report can reveal its loss. Default 1000. */
+  /** A probe succeeds no sooner than this, so a receiver report can show its loss. Default 1000. */
   probeMinMs: number;
   /** Padding beyond the next layer's extra bitrate, as a share of that layer. Default 0.1. */
   probeMargin: number;
   /** The estimate must reach the next layer's bitrate times this to go up. Default 1.1. */
   upRatio: number;
-  /** A probe aborts when the estimate falls below its value at the start times this. Default 0.9. */
+  /** A probe aborts when the estimate falls below its value at the start × this. Default 0.9. */
   probeAbortRatio: number;
   /** Least time between two upward spatial switches. Default 10000. */
   minUpIntervalMs: number;
@@ -66,7 +69,7 @@ export interface LayerSelectorOptions {
   settleMs: number;
   /** Stable time needed before restoring one temporal layer. Default 5000. */
   temporalHoldMs: number;
-  /** On the lowest layer, forward temporal layers 0-1 below this share of its bitrate. Default 0.6. */
+  /** On the lowest layer, forward temporal layers 0-1 below this share of it. Default 0.6. */
   temporalOneBelow: number;
   /** On the lowest layer, forward temporal layer 0 alone below this share. Default 0.4. */
   temporalZeroBelow: number;
@@ -161,7 +164,10 @@ export class LayerSelector {
     this.options = { ...defaultLayerSelectorOptions, ...options };
   }
 
-  /** The viewer's choice; high/medium/low are ceilings (low = layer 0 even on a fast network; medium = the middle layer of 3, or the lower of 2; high = top). */
+  /**
+   * The viewer's choice; high/medium/low are ceilings (low = layer 0 even on a fast network;
+   * medium = the middle layer of 3, or the lower of 2; high = top).
+   */
   setChoice(choice: QualityChoice, now: number): void {
     const count = this.bitrates.length || 3;
     const before = ceiling(this.choice, count);
@@ -175,7 +181,10 @@ export class LayerSelector {
     }
   }
 
-  /** The publisher's layers as now sent, lowest first: measured bit/s each (0 = paused/not sent). Length 1..3. */
+  /**
+   * The publisher's layers as now sent, lowest first: measured bit/s each (0 = paused/not sent).
+   * Length 1..3.
+   */
   setLayers(bitrates: readonly number[], now: number): void {
     const first = this.bitrates.length === 0;
     this.bitrates = [...bitrates];
@@ -233,7 +242,10 @@ export class LayerSelector {
     }
   }
 
-  /** Called on every forwarded packet's clock or on a timer (every 100–250 ms); returns the decision, which changes only at the times the policy allows. */
+  /**
+   * Called on every forwarded packet's clock or on a timer (every 100–250 ms); returns the
+   * decision, which changes only at the times the policy allows.
+   */
   decide(now: number): LayerDecision {
     if (this.bitrates.length === 0) return { spatial: 0, temporal: allTemporal, probeBps: 0 };
     this.followChoiceAndPauses(now);
@@ -247,14 +259,17 @@ export class LayerSelector {
     return { spatial: this.spatial, temporal: this.temporal, probeBps: this.probe?.bps ?? 0 };
   }
 
-  /** The layer this viewer ends up wanting at most: used to tell the publisher which layers are useful. */
+  /**
+   * The layer this viewer ends up wanting at most: used to tell the publisher which layers are
+   * useful.
+   */
   get wanted(): number {
     if (this.bitrates.length === 0) return 0;
     // Clamped, so a lowered choice frees layers before the next decide.
     return Math.min(Math.max(this.target, this.probe?.target ?? 0, this.reaching ?? 0), this.cap());
   }
 
-  /** A lowered choice drops at once; a paused layer is left at once and taken again when resumed. */
+  /** A lowered choice drops at once; a paused layer is left at once, taken again when resumed. */
   private followChoiceAndPauses(now: number): void {
     const cap = this.cap();
     if (this.target > cap) {
