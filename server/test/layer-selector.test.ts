@@ -16,7 +16,8 @@ interface Change extends LayerDecision {
 
 /**
  * Drives a selector as the forwarder does, deciding every 100 ms from `from` to `to` inclusive
- * after `feed` has given it that moment's inputs; returns the decision at `from` and each change after.
+ * after `feed` has given it that moment's inputs; returns the decision at `from` and each change
+ * after it.
  */
 function drive(
   selector: LayerSelector,
