@@ -15,8 +15,9 @@ interface Change extends LayerDecision {
 }
 
 /**
- * Drives a selector as the forwarder does, deciding every 100 ms from `from` to `to` inclusive after
- * `feed` has given it that moment's inputs; returns the decision at `from` and each change after.
+ * Drives a selector as the forwarder does, deciding every 100 ms from `from` to `to` inclusive
+ * after `feed` has given it that moment's inputs; returns the decision at `from` and each change
+ * after it.
  */
 function drive(
   selector: LayerSelector,
@@ -253,6 +254,35 @@ describe('going up', () => {
     ).toEqual([13_000, 36_000, 79_000, 142_000, 205_000]);
   });
 
+  it('keeps probing past 3 s while the estimate still rises, up to 10 s', () => {
+    const rising = (reach: number) => (t: number) =>
+      t <= 10_000 ? 700_000 : Math.min(700_000 + (t - 10_000) * 60, reach);
+    // 60k more a second: 1.32M at 20.3 s, past the 10 s limit; stalls at 1M from 15 s.
+    const slow = viewer();
+    const tooSlow = drive(slow, 0, 21_000, estimates(slow, rising(2_000_000)));
+    expect(tooSlow.map(({ t, spatial, probeBps }) => ({ t, spatial, probeBps }))).toEqual([
+      { t: 0, spatial: 1, probeBps: 0 },
+      { t: 10_000, spatial: 1, probeBps: 870_000 },
+      { t: 20_000, spatial: 1, probeBps: 0 },
+    ]);
+    const stalls = viewer();
+    const stalled = drive(stalls, 0, 21_000, estimates(stalls, rising(1_000_000)));
+    // The last high 2 % above the one before came at 14.8 s; over 1.5 s later the probe ends.
+    expect(stalled.map(({ t, probeBps }) => ({ t, probeBps }))).toEqual([
+      { t: 0, probeBps: 0 },
+      { t: 10_000, probeBps: 870_000 },
+      { t: 16_400, probeBps: 0 },
+    ]);
+    const fast = viewer();
+    const upAt = drive(fast, 0, 21_000, (t) => {
+      if (t % 200 === 0) fast.onEstimate(t <= 10_000 ? 700_000 : 700_000 + (t - 10_000) * 100, t);
+    });
+    // 100k more a second: 1.32M at 16.2 s.
+    expect(spatialSwitches(upAt).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 16_200, spatial: 2 },
+    ]);
+  });
+
   it('aborts a probe at once on loss', () => {
     const selector = viewer();
     const changes = drive(
@@ -291,7 +321,7 @@ describe('going up', () => {
   it('resets the doubling once an up-switch has held 30 s, not when it fails sooner', () => {
     const run = (dropAt: number) => {
       const selector = viewer();
-      // Fails the first probe (10 s), passes the second (33 s → up at 34 s), then the network drops.
+      // Fails the first probe (10 s), passes the second (33 s, up at 34 s), then the link drops.
       const estimate = (t: number) => {
         if (t >= dropAt) return 700_000;
         return t > 33_000 ? 1_400_000 : 700_000;
@@ -557,6 +587,46 @@ describe('paused layers', () => {
     expect(selector.decide(0).spatial).toBe(2);
   });
 
+  it('wait out the up interval to take back a resumed layer, but never forward a paused one', () => {
+    const selector = viewer();
+    drive(
+      selector,
+      0,
+      12_000,
+      estimates(selector, () => 2_000_000),
+    );
+    expect(selector.decide(12_000).spatial).toBe(2);
+    // Up at 10 s; paused at 14 s and resumed at 15 s: back to 2 only 10 s after that up-switch.
+    selector.setLayers([150_000, 450_000, 0], 14_000);
+    expect(selector.decide(14_000).spatial).toBe(1);
+    selector.setLayers(three, 15_000);
+    expect(selector.decide(15_000).spatial).toBe(1);
+    expect(selector.wanted).toBe(2);
+    // Meanwhile layer 1 pauses too and only layer 2 is sent: go there at once.
+    selector.setLayers([0, 0, 1_200_000], 16_000);
+    expect(selector.decide(16_000).spatial).toBe(2);
+
+    const other = viewer();
+    drive(
+      other,
+      0,
+      12_000,
+      estimates(other, () => 2_000_000),
+    );
+    other.setLayers([150_000, 450_000, 0], 14_000);
+    other.decide(14_000);
+    other.setLayers(three, 15_000);
+    const changes = drive(
+      other,
+      15_000,
+      25_000,
+      estimates(other, () => 2_000_000),
+    );
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 20_000, spatial: 2 },
+    ]);
+  });
+
   it('are skipped when going down', () => {
     const selector = viewer();
     drive(
@@ -697,12 +767,23 @@ describe('a simulated network', () => {
   const temporalShare = [0.4, 0.6, 1] as const;
 
   /**
-   * One viewer behind a link of `capacity(t)` bit/s: what it is sent beyond that is lost, and its
-   * REMB is min(capacity, 1.5 × received), Chromium's cap on a rise; `randomLoss` more is lost on
-   * the way whatever the rate. Receiver reports once a second.
+   * How the viewer's browser estimates: `capped` reports min(capacity, 1.5 × received) at once;
+   * `ramping` follows libwebrtc's receive-side AimdRateControl more closely: up 8 % a second to at
+   * most 1.5 × received + 10k, and down to 0.85 × received when the link is overused.
    */
-  function simulate(capacity: (t: number) => number, until: number, randomLoss = 0) {
+  type Estimator = 'capped' | 'ramping';
+
+  /**
+   * One viewer behind a link of `capacity(t)` bit/s: what it is sent beyond that is lost, and
+   * `randomLoss` more whatever the rate. REMB every 200 ms, receiver reports once a second.
+   */
+  function simulate(
+    capacity: (t: number) => number,
+    until: number,
+    { randomLoss = 0, estimator = 'capped' }: { randomLoss?: number; estimator?: Estimator } = {},
+  ) {
     const selector = viewer();
+    let estimate: number | undefined;
     const timeline: string[] = [];
     const layerAt: number[] = [];
     let decision = selector.decide(0);
@@ -716,7 +797,17 @@ describe('a simulated network', () => {
       const received = Math.min(sent, capacity(t)) * (1 - randomLoss);
       sentSum += sent;
       lostSum += sent - received;
-      if (t % 200 === 0) selector.onEstimate(Math.min(capacity(t), 1.5 * received), t);
+      if (estimator === 'capped') {
+        estimate = Math.min(capacity(t), 1.5 * received);
+      } else if (sent > capacity(t)) {
+        estimate = 0.85 * received;
+      } else {
+        estimate = Math.min(
+          (estimate ?? received) * 1.08 ** (tick / 1000),
+          1.5 * received + 10_000,
+        );
+      }
+      if (t % 200 === 0) selector.onEstimate(estimate, t);
       if (t % 1000 === 0 && t > 0) {
         selector.onLoss(lostSum / sentSum, t);
         sentSum = 0;
@@ -768,7 +859,7 @@ describe('a simulated network', () => {
     for (let t = 65_000; t <= until; t += tick) expect(layerAt(t), `${t} ms`).toBe(0);
     expectAllowedSwitches(layerAt, until);
     // 1 % of random loss on the link, as the browser suite's netem adds, changes nothing.
-    expect(simulate(capacity, until, 0.01).timeline).toEqual(timeline);
+    expect(simulate(capacity, until, { randomLoss: 0.01 }).timeline).toEqual(timeline);
   });
 
   it('takes an unlimited viewer to the top layer after one hold and keeps it there', () => {
@@ -779,5 +870,38 @@ describe('a simulated network', () => {
       '11.0 s layer 2 temporal 2',
     ]);
     expectAllowedSwitches(layerAt, 120_000);
+  });
+
+  it('takes an unlimited viewer to the top with an estimate that climbs 8 % a second', () => {
+    const { timeline, layerAt } = simulate(() => 10_000_000, 120_000, { estimator: 'ramping' });
+    expect(timeline).toEqual([
+      '0.0 s layer 1 temporal 2',
+      // From about 685k (1.5 × 450k + 10k) to 1.32M at 8 % a second: longer than 3 s.
+      '10.0 s layer 1 temporal 2 probing +870k',
+      '18.6 s layer 2 temporal 2',
+    ]);
+    expectAllowedSwitches(layerAt, 120_000);
+  });
+
+  it('keeps a 600k-then-300k viewer that ramps and backs off like Chromium within the rules', () => {
+    const until = 120_000;
+    const { timeline, layerAt } = simulate((t) => (t < 60_000 ? 600_000 : 300_000), until, {
+      estimator: 'ramping',
+    });
+    for (let t = 5000; t < 60_000; t += tick) expect(layerAt(t), `${t} ms`).toBe(1);
+    for (let t = 65_000; t <= until; t += tick) expect(layerAt(t), `${t} ms`).toBe(0);
+    expectAllowedSwitches(layerAt, until);
+    expect(timeline).toEqual([
+      '0.0 s layer 1 temporal 2',
+      // Overuse pulls the estimate under 90 % of where the probe began: it ends at the next REMB.
+      '10.0 s layer 1 temporal 2 probing +870k',
+      '10.2 s layer 1 temporal 2',
+      '31.0 s layer 1 temporal 2 probing +870k',
+      '31.2 s layer 1 temporal 2',
+      '61.0 s layer 0 temporal 2',
+      // 0.85 × 300k is no fall from 1.5 × 150k + 10k: the loss report ends this one.
+      '101.0 s layer 0 temporal 2 probing +345k',
+      '102.0 s layer 0 temporal 2',
+    ]);
   });
 });

@@ -36,15 +36,27 @@ export interface LayerSelectorOptions {
   maxHoldMs: number;
   /** An up-switch that held this long resets the doubling. Default 30000. */
   holdResetMs: number;
-  /** A probe that has not shown the next layer fits by then has failed. Default 3000. */
+  /**
+   * A probe that has not shown the next layer fits by then has failed, unless still rising.
+   * Default 3000.
+   */
   probeMs: number;
-  /** A probe succeeds no sooner than this, so a receiver report can reveal its loss. Default 1000. */
+  /**
+   * Past probeMs a probe goes on while the estimate keeps rising (a new high within probeRiseMs),
+   * up to this. Chromium's receive-side estimator climbs only about 8 % a second (libwebrtc
+   * AimdRateControl::MultiplicativeRateIncrease), so from 1.5 × a 450k layer it needs about 9 s
+   * to show 1.1 × a 1.2M one. Default 10000; set it to probeMs for a hard 3 s.
+   */
+  probeMaxMs: number;
+  /** See probeMaxMs. Default 1500 (REMB comes every 0.2–1 s). */
+  probeRiseMs: number;
+  /** A probe succeeds no sooner than this, so a receiver report can show its loss. Default 1000. */
   probeMinMs: number;
   /** Padding beyond the next layer's extra bitrate, as a share of that layer. Default 0.1. */
   probeMargin: number;
   /** The estimate must reach the next layer's bitrate times this to go up. Default 1.1. */
   upRatio: number;
-  /** A probe aborts when the estimate falls below its value at the start times this. Default 0.9. */
+  /** A probe aborts when the estimate falls below its value at the start × this. Default 0.9. */
   probeAbortRatio: number;
   /** Least time between two upward spatial switches. Default 10000. */
   minUpIntervalMs: number;
@@ -57,7 +69,7 @@ export interface LayerSelectorOptions {
   settleMs: number;
   /** Stable time needed before restoring one temporal layer. Default 5000. */
   temporalHoldMs: number;
-  /** On the lowest layer, forward temporal layers 0-1 below this share of its bitrate. Default 0.6. */
+  /** On the lowest layer, forward temporal layers 0-1 below this share of it. Default 0.6. */
   temporalOneBelow: number;
   /** On the lowest layer, forward temporal layer 0 alone below this share. Default 0.4. */
   temporalZeroBelow: number;
@@ -78,6 +90,8 @@ export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
   maxHoldMs: 60_000,
   holdResetMs: 30_000,
   probeMs: 3000,
+  probeMaxMs: 10_000,
+  probeRiseMs: 1500,
   probeMinMs: 1000,
   probeMargin: 0.1,
   upRatio: 1.1,
@@ -99,6 +113,9 @@ interface Probe {
   startedAt: number;
   /** The estimate when the probe began, to see it fall. */
   startEstimate: number | undefined;
+  /** The highest estimate during the probe, and when it was set: is it still rising? */
+  peak: number;
+  peakAt: number;
   /** The last receiver report during the probe, all of which were below stableLoss. */
   cleanReportAt: number | undefined;
 }
@@ -109,6 +126,8 @@ interface Level {
 }
 
 const allTemporal = 2;
+/** A probe's estimate counts as rising on a new high by this much, not on noise. */
+const risingBy = 1.02;
 const rank = (level: Level): number => level.spatial * 3 + level.temporal;
 
 export class LayerSelector {
@@ -145,7 +164,10 @@ export class LayerSelector {
     this.options = { ...defaultLayerSelectorOptions, ...options };
   }
 
-  /** The viewer's choice; high/medium/low are ceilings (low = layer 0 even on a fast network; medium = the middle layer of 3, or the lower of 2; high = top). */
+  /**
+   * The viewer's choice; high/medium/low are ceilings (low = layer 0 even on a fast network;
+   * medium = the middle layer of 3, or the lower of 2; high = top).
+   */
   setChoice(choice: QualityChoice, now: number): void {
     const count = this.bitrates.length || 3;
     const before = ceiling(this.choice, count);
@@ -159,7 +181,10 @@ export class LayerSelector {
     }
   }
 
-  /** The publisher's layers as now sent, lowest first: measured bit/s each (0 = paused/not sent). Length 1..3. */
+  /**
+   * The publisher's layers as now sent, lowest first: measured bit/s each (0 = paused/not sent).
+   * Length 1..3.
+   */
   setLayers(bitrates: readonly number[], now: number): void {
     const first = this.bitrates.length === 0;
     this.bitrates = [...bitrates];
@@ -180,11 +205,15 @@ export class LayerSelector {
     this.estimate = bitrate;
     this.estimateAt = now;
     const probe = this.probe;
+    if (!probe) return;
     if (
-      probe?.startEstimate !== undefined &&
+      probe.startEstimate !== undefined &&
       bitrate < probe.startEstimate * this.options.probeAbortRatio
     ) {
       this.failProbe(now);
+    } else if (bitrate > probe.peak * risingBy) {
+      probe.peak = bitrate;
+      probe.peakAt = now;
     }
   }
 
@@ -213,7 +242,10 @@ export class LayerSelector {
     }
   }
 
-  /** Called on every forwarded packet's clock or on a timer (every 100–250 ms); returns the decision, which changes only at the times the policy allows. */
+  /**
+   * Called on every forwarded packet's clock or on a timer (every 100–250 ms); returns the
+   * decision, which changes only at the times the policy allows.
+   */
   decide(now: number): LayerDecision {
     if (this.bitrates.length === 0) return { spatial: 0, temporal: allTemporal, probeBps: 0 };
     this.followChoiceAndPauses(now);
@@ -227,14 +259,17 @@ export class LayerSelector {
     return { spatial: this.spatial, temporal: this.temporal, probeBps: this.probe?.bps ?? 0 };
   }
 
-  /** The layer this viewer ends up wanting at most: used to tell the publisher which layers are useful. */
+  /**
+   * The layer this viewer ends up wanting at most: used to tell the publisher which layers are
+   * useful.
+   */
   get wanted(): number {
     if (this.bitrates.length === 0) return 0;
     // Clamped, so a lowered choice frees layers before the next decide.
     return Math.min(Math.max(this.target, this.probe?.target ?? 0, this.reaching ?? 0), this.cap());
   }
 
-  /** A lowered choice drops at once; a paused layer is left at once and taken again when resumed. */
+  /** A lowered choice drops at once; a paused layer is left at once, taken again when resumed. */
   private followChoiceAndPauses(now: number): void {
     const cap = this.cap();
     if (this.target > cap) {
@@ -248,8 +283,12 @@ export class LayerSelector {
     if (desired < this.spatial) {
       this.spatial = desired;
       this.afterSwitch(now);
-    } else if (desired > this.spatial && this.upIntervalPassed(now)) {
-      // The target layer was resumed: it fitted before it paused, so no probe.
+    } else if (
+      desired > this.spatial &&
+      (!this.isSent(this.spatial) || this.upIntervalPassed(now))
+    ) {
+      // The target layer was resumed: it fitted before it paused, so no probe. A layer no longer
+      // sent is left whatever the interval: there is nothing to forward on it.
       this.spatial = desired;
       this.lastUpAt = now;
       this.afterSwitch(now);
@@ -306,8 +345,9 @@ export class LayerSelector {
     if (estimate !== undefined) {
       const fits =
         this.estimateAt > probe.startedAt && estimate >= o.upRatio * this.bitrateOf(probe.target);
+      const stalled = elapsed >= o.probeMs && now - probe.peakAt > o.probeRiseMs;
       if (fits && elapsed >= o.probeMinMs) this.switchUp(probe.target, now);
-      else if (elapsed >= o.probeMs) this.failProbe(now);
+      else if (stalled || elapsed >= o.probeMaxMs) this.failProbe(now);
     } else if (elapsed >= o.probeMs) {
       // Loss alone: the probe passes if a report covering it came back clean.
       const covered =
@@ -353,6 +393,8 @@ export class LayerSelector {
       bps: Math.round(nextBitrate - currentBitrate + o.probeMargin * nextBitrate),
       startedAt: now,
       startEstimate: estimate,
+      peak: estimate ?? 0,
+      peakAt: now,
       cleanReportAt: undefined,
     };
   }
