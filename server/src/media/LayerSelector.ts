@@ -176,6 +176,11 @@ export class LayerSelector {
       this.choiceRaised = true;
       this.failures = 0;
       this.stableSince = -Infinity;
+      // A quality the viewer picked is given at once, as asked; Auto climbs by probing.
+      if (choice !== 'auto' && this.bitrates.length > 0) {
+        this.cancelProbe();
+        this.target = ceiling(choice, count);
+      }
     } else if (ceiling(choice, count) < before) {
       this.stableSince = now;
     }
@@ -190,8 +195,10 @@ export class LayerSelector {
     this.bitrates = [...bitrates];
     if (bitrates.length === 0) return;
     if (first) {
-      // No estimate yet: the middle of three, the top of two, the only one; then down if needed.
-      this.target = Math.min(bitrates.length >= 3 ? 1 : bitrates.length - 1, this.cap());
+      // No estimate yet. Auto: the middle of three, the top of two, the only one; a chosen
+      // quality: the one chosen, as the viewer asked. Then down if the network says so.
+      const start = this.choice === 'auto' ? (bitrates.length >= 3 ? 1 : bitrates.length - 1) : 2;
+      this.target = Math.min(start, this.cap());
       this.spatial = this.nearestSent(this.target);
       this.stableSince = now;
     } else {
