@@ -54,7 +54,7 @@ describe('simulcast with Chromium', () => {
   let viewers: Page;
   let streamId: string;
   let roomSocket: Socket;
-  const layerEvents: { height: number; active: boolean; viewers: number }[][] = [];
+  const layerEvents: { height: number; active: boolean; needed: boolean; viewers: number }[][] = [];
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -77,7 +77,7 @@ describe('simulcast with Chromium', () => {
     roomSocket = io(server.url, { auth: { token: host.token }, transports: ['websocket'] });
     roomSocket.on(
       'live_layers',
-      (e: { layers: { height: number; active: boolean; viewers: number }[] }) =>
+      (e: { layers: { height: number; active: boolean; needed: boolean; viewers: number }[] }) =>
         layerEvents.push(e.layers),
     );
     await new Promise<void>((resolve) => roomSocket.once('connect', () => resolve()));
@@ -137,6 +137,36 @@ describe('simulcast with Chromium', () => {
     );
     expect(seen?.map((l) => l.height)).toEqual([180, 360, 720]);
   }, 90_000);
+
+  it('pauses the layers nobody watches and resumes one within a second or so of a viewer needing it', async () => {
+    await publisher.evaluate(
+      ([id, t]) => (window as any).followLayers(id, t),
+      [streamId, host.token],
+    );
+    // Every viewer on Low: the two upper layers are of no use.
+    await viewers.evaluate(() => (window as any).stopWhep(1));
+    await viewers.evaluate(([n]) => (window as any).chooseQuality(n, 'low'), [2]);
+    const sent = async () => {
+      const a = await layers();
+      await sleep(1000);
+      const b = await layers();
+      return ['1', '2', '3'].map((mid) => (b[mid]?.bytesSent ?? 0) - (a[mid]?.bytesSent ?? 0));
+    };
+    const paused = await until(sent, (bytes) => bytes[1] === 0 && bytes[2] === 0, 15_000);
+    if (paused[2] !== 0) console.log('layers heard last:', JSON.stringify(layerEvents.at(-1)));
+    expect(paused[0]).toBeGreaterThan(0);
+    expect(paused[1]).toBe(0);
+    expect(paused[2]).toBe(0);
+    const last = layerEvents.at(-1);
+    expect(last?.map((l) => l.needed)).toEqual([true, false, false]);
+
+    const asked = Date.now();
+    await viewers.evaluate(([n]) => (window as any).chooseQuality(n, 'high'), [2]);
+    expect(await heightOf(2, 720, 5000)).toBe(720);
+    const resumedMs = Date.now() - asked;
+    console.log(`a paused top layer reached its viewer ${resumedMs} ms after it was chosen`);
+    expect(resumedMs).toBeLessThan(3000);
+  }, 60_000);
 
   it('keeps the publisher to one keyframe per layer per second however many switches are asked', async () => {
     const first = await layers();

@@ -153,6 +153,8 @@
     resource = res.headers.get('location');
     await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     for (const lines of pending.splice(0)) void patch(lines);
+    state.resource = resource;
+    state.token = token;
     w.viewers.push(state);
     return w.viewers.length - 1;
   };
@@ -239,6 +241,38 @@
     return out;
   };
 
+  /**
+   * As the web app's broadcaster does: hears the stream's layers and pauses each video section
+   * (layer, lowest first) nobody needs, resuming it when it is needed again.
+   */
+  w.followLayers = async (streamId, token) => {
+    const socket = await connectSocket(token);
+    await ack(socket, 'join_live', { streamId });
+    socket.on('live_layers', async ({ layers }) => {
+      const senders = w.publisher
+        .getTransceivers()
+        .filter((t) => t.sender.track?.kind === 'video')
+        .map((t) => t.sender);
+      for (const [i, layer] of layers.entries()) {
+        const sender = senders[i];
+        if (!sender) continue;
+        const params = sender.getParameters();
+        if (params.encodings[0] && params.encodings[0].active !== layer.needed) {
+          params.encodings[0].active = layer.needed;
+          await sender.setParameters(params).catch(() => undefined);
+        }
+      }
+    });
+  };
+  /** Ends a WHEP viewer's session as a WHEP player does (DELETE on its resource). */
+  w.stopWhep = async (index) => {
+    const viewer = w.viewers[index];
+    viewer.pc.close();
+    await fetch(viewer.resource, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${viewer.token}` },
+    });
+  };
   /** A socket viewer's quality choice, applied to its session at once. */
   w.chooseQuality = async (index, quality) => {
     const viewer = w.viewers[index];

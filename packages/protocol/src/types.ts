@@ -67,6 +67,11 @@ export interface StreamLayer {
   bitrateKbps: number;
   /** Whether the broadcaster sends this layer now (a layer nobody needs is paused). */
   active: boolean;
+  /**
+   * Whether anyone needs it: a viewer gets it or is about to. The web app's broadcaster pauses
+   * a layer nobody needs and resumes it when this turns true.
+   */
+  needed: boolean;
   viewers: number;
 }
 

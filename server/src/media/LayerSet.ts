@@ -121,8 +121,12 @@ export class LayerSet {
   }
 
   /** The layers as the stream's page shows them, lowest first, with how many viewers get each. */
-  describe(viewersOf: (encoding: number) => number, now: number): StreamLayer[] {
-    return this.order.map((encoding) => {
+  describe(
+    viewersOf: (encoding: number) => number,
+    neededRanks: number,
+    now: number,
+  ): StreamLayer[] {
+    return this.order.map((encoding, rank) => {
       const layer = this.layers[encoding] as Layer;
       const active = this.isActive(layer, now);
       return {
@@ -130,6 +134,7 @@ export class LayerSet {
         height: layer.height,
         bitrateKbps: active ? Math.round(layer.bitrate / 1000) : 0,
         active,
+        needed: rank < neededRanks,
         viewers: viewersOf(encoding),
       };
     });

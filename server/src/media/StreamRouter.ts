@@ -376,10 +376,8 @@ export class StreamRouter {
         subscriber.close();
       }
     }
-    if (measure) {
-      this.tellPublisher();
-      this.reportLayers(now);
-    }
+    if (measure) this.tellPublisher();
+    this.reportLayers(now);
   }
 
   private steer(subscriber: Subscriber, now: number): void {
@@ -411,9 +409,7 @@ export class StreamRouter {
     const publisher = this.publisher;
     if (!publisher) return;
     const top = this.layers.count - 1;
-    let wanted = this.subscribers.size === 0 || this.relay?.feedsOthers ? top : 0;
-    for (const subscriber of this.subscribers.values())
-      wanted = Math.max(wanted, subscriber.selector.wanted);
+    const wanted = this.wantedRank();
     if (wanted >= top) {
       publisher.setBitrate(publisher.maxBitrate);
       return;
@@ -424,6 +420,19 @@ export class StreamRouter {
     publisher.setBitrate(sum * 1.3 + 50_000);
   }
 
+  /** The highest layer (rank) useful now: see `tellPublisher`. */
+  private wantedRank(): number {
+    const top = this.layers.count - 1;
+    let wanted = this.subscribers.size === 0 || this.relay?.feedsOthers ? top : 0;
+    for (const subscriber of this.subscribers.values())
+      wanted = Math.max(wanted, subscriber.selector.wanted);
+    return Math.min(wanted, top);
+  }
+
+  /**
+   * Tells the room the layers when what viewers see of them changes (at once: a broadcaster
+   * resumes a layer when it is needed again) and every few seconds with fresh bit rates.
+   */
   private reportLayers(now: number): void {
     if (!this.publisher) return;
     const viewers = new Map<number, number>();
@@ -432,8 +441,12 @@ export class StreamRouter {
       if (current !== undefined && current >= 0)
         viewers.set(current, (viewers.get(current) ?? 0) + 1);
     }
-    const layers = this.layers.describe((encoding) => viewers.get(encoding) ?? 0, now);
-    const shape = JSON.stringify(layers.map((l) => [l.height, l.active, l.viewers]));
+    const layers = this.layers.describe(
+      (encoding) => viewers.get(encoding) ?? 0,
+      this.wantedRank() + 1,
+      now,
+    );
+    const shape = JSON.stringify(layers.map((l) => [l.height, l.active, l.needed, l.viewers]));
     if (shape === this.layersReported && now - this.layersReportedAt < layersReportMs) return;
     this.layersReported = shape;
     this.layersReportedAt = now;
