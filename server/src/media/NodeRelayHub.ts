@@ -97,6 +97,9 @@ export class NodeRelayHub {
       case relayType.unsubscribe:
         relay.edges.delete(key);
         return;
+      case relayType.demand:
+        if (relay.edges.has(key)) deliverRelayed(router, type, body, `node:${key}`);
+        return;
       case relayType.keyframeRequest:
         if (relay.edges.has(key)) router.requestKeyframe(keyframeRequestEncoding(body));
         return;

@@ -24,6 +24,12 @@ export const relayType = {
    * the high four bits), then 16-bit sequences.
    */
   nack: 8,
+  /**
+   * Toward the publisher, one hop at a time: what a worker's (or node's) viewers need of the
+   * layers, about once a second; body: the highest layer (rank) wanted (255: none), then the
+   * viewers on each encoding (16-bit each).
+   */
+  demand: 9,
 } as const;
 
 export const relayHeaderLength = 5;
@@ -64,8 +70,33 @@ export interface EdgeTarget extends NodeAddress {
 
 export const endpointKey = (address: string, port: number) => `${address}:${port}`;
 
-/** Hands a relayed packet, sender report or keyframe request to this worker's router of its stream. */
-export function deliverRelayed(router: StreamRouter, type: number, body: Buffer): void {
+/** What a downstream worker or node says its viewers need of the layers (see `relayType.demand`). */
+export interface LayerDemand {
+  /** The highest rank wanted, -1 for none. */
+  wanted: number;
+  /** Viewers on each encoding. */
+  viewers: number[];
+}
+
+export function encodeDemand(demand: LayerDemand): Buffer {
+  const body = Buffer.alloc(1 + 2 * demand.viewers.length);
+  body[0] = demand.wanted < 0 ? 255 : Math.min(254, demand.wanted);
+  demand.viewers.forEach((n, i) => body.writeUInt16BE(Math.min(0xffff, n), 1 + 2 * i));
+  return body;
+}
+
+export function decodeDemand(body: Buffer): LayerDemand | undefined {
+  if (body.length < 1 || body.length % 2 !== 1 || body.length > 1 + 2 * 16) return undefined;
+  const viewers: number[] = [];
+  for (let at = 1; at + 2 <= body.length; at += 2) viewers.push(body.readUInt16BE(at));
+  return { wanted: body[0] === 255 ? -1 : (body[0] as number), viewers };
+}
+
+/**
+ * Hands a relayed packet, sender report, keyframe request or layer demand to this worker's
+ * router of its stream; `from` names the sender (a demand is kept per sender).
+ */
+export function deliverRelayed(router: StreamRouter, type: number, body: Buffer, from = ''): void {
   const base = baseType(type);
   const encoding = encodingOf(type);
   switch (base) {
@@ -92,6 +123,11 @@ export function deliverRelayed(router: StreamRouter, type: number, body: Buffer)
     case relayType.keyframeRequest:
       router.requestKeyframe(keyframeRequestEncoding(body));
       break;
+    case relayType.demand: {
+      const demand = decodeDemand(body);
+      if (demand) router.downstreamDemand(from, demand);
+      break;
+    }
   }
 }
 
@@ -167,6 +203,13 @@ export class StreamRelay implements RouterRelay {
     if (this.originPort !== undefined)
       this.sendLocal(relayType.keyframeRequest, body, [this.originPort]);
     else if (this.originNode) this.toOrigin(relayType.keyframeRequest, body);
+  }
+
+  /** Tells the worker (or node) this one is fed from what its viewers need of the layers. */
+  reportDemand(demand: LayerDemand): void {
+    const body = encodeDemand(demand);
+    if (this.originPort !== undefined) this.sendLocal(relayType.demand, body, [this.originPort]);
+    else if (this.originNode) this.toOrigin(relayType.demand, body);
   }
 
   /** Sequences a viewer asked for that this worker's history lacks: asked of the origin node. */

@@ -7,6 +7,7 @@ import { MediaError } from './MediaError';
 import { Publisher, type PublisherOptions } from './Publisher';
 import { RetransmissionBuffer } from './RetransmissionBuffer';
 import { rtpSequence, rtpSsrc, rtpTimestamp, type ClockMapping } from './rtp';
+import type { LayerDemand } from './StreamRelay';
 import { readVp8 } from './vp8';
 import { Subscriber, type SubscriberOptions } from './Subscriber';
 
@@ -36,7 +37,12 @@ export interface RouterRelay {
   readonly feedsOthers: boolean;
   /** A viewer asked for a packet this worker's history lacks (asked of the origin node, if any). */
   lacking(kind: MediaKind, sequence: number, encoding: number): void;
+  /** What this worker's viewers (and those it feeds) need of the layers, told upstream. */
+  reportDemand(demand: LayerDemand): void;
 }
+
+/** A downstream demand older than this is forgotten (it is renewed every second). */
+const demandTtlMs = 3500;
 
 /** At most one keyframe request per this many ms reaches the publisher, however many viewers ask. */
 const keyframeRequestIntervalMs = 1000;
@@ -87,6 +93,8 @@ export class StreamRouter {
   private measuredAt = 0;
   private layersReportedAt = 0;
   private layersReported = '';
+  /** What the workers and nodes fed from this router need, by sender. */
+  private readonly downstream = new Map<string, LayerDemand & { at: number }>();
   private closed = false;
 
   constructor(
@@ -376,8 +384,48 @@ export class StreamRouter {
         subscriber.close();
       }
     }
-    if (measure) this.tellPublisher();
+    if (measure) {
+      this.tellPublisher();
+      if (!this.publisher && this.relay) {
+        const demand = this.demand(now);
+        this.relay.reportDemand({
+          wanted: this.subscribers.size === 0 && demand.remote < 0 ? -1 : demand.wanted,
+          viewers: demand.viewers,
+        });
+      }
+    }
     this.reportLayers(now);
+  }
+
+  /** A worker or node fed from this router says what its viewers need. */
+  downstreamDemand(from: string, demand: LayerDemand): void {
+    this.downstream.set(from, { ...demand, at: Date.now() });
+  }
+
+  /**
+   * What the viewers here and downstream need: the highest layer (rank) any of them wants
+   * (`remote`: downstream's alone, -1 for none), and how many get each encoding.
+   */
+  private demand(now: number): { wanted: number; remote: number; viewers: number[] } {
+    const viewers = this.layers.all().map(() => 0);
+    let wanted = -1;
+    for (const subscriber of this.subscribers.values()) {
+      wanted = Math.max(wanted, subscriber.selector.wanted);
+      const current = subscriber.video?.current ?? -1;
+      if (current >= 0 && current < viewers.length) viewers[current] = (viewers[current] ?? 0) + 1;
+    }
+    let remote = -1;
+    for (const [from, d] of this.downstream) {
+      if (now - d.at > demandTtlMs) {
+        this.downstream.delete(from);
+        continue;
+      }
+      remote = Math.max(remote, d.wanted);
+      d.viewers.forEach((n, i) => {
+        if (i < viewers.length) viewers[i] = (viewers[i] ?? 0) + n;
+      });
+    }
+    return { wanted: Math.max(wanted, remote), remote, viewers };
   }
 
   private steer(subscriber: Subscriber, now: number): void {
@@ -420,13 +468,16 @@ export class StreamRouter {
     publisher.setBitrate(sum * 1.3 + 50_000);
   }
 
-  /** The highest layer (rank) useful now: see `tellPublisher`. */
-  private wantedRank(): number {
+  /**
+   * The highest layer (rank) useful now: see `tellPublisher`. Nobody watching, here or
+   * downstream, wants them all (the first viewers start at once); a worker or node fed from here
+   * that has not yet said what it needs is assumed to want them all.
+   */
+  private wantedRank(now = Date.now()): number {
     const top = this.layers.count - 1;
-    let wanted = this.subscribers.size === 0 || this.relay?.feedsOthers ? top : 0;
-    for (const subscriber of this.subscribers.values())
-      wanted = Math.max(wanted, subscriber.selector.wanted);
-    return Math.min(wanted, top);
+    const { wanted } = this.demand(now);
+    const unheard = (this.relay?.feedsOthers ?? false) && this.downstream.size === 0;
+    return wanted < 0 || unheard ? top : Math.min(wanted, top);
   }
 
   /**
@@ -435,15 +486,10 @@ export class StreamRouter {
    */
   private reportLayers(now: number): void {
     if (!this.publisher) return;
-    const viewers = new Map<number, number>();
-    for (const subscriber of this.subscribers.values()) {
-      const current = subscriber.video?.current;
-      if (current !== undefined && current >= 0)
-        viewers.set(current, (viewers.get(current) ?? 0) + 1);
-    }
+    const { viewers } = this.demand(now);
     const layers = this.layers.describe(
-      (encoding) => viewers.get(encoding) ?? 0,
-      this.wantedRank() + 1,
+      (encoding) => viewers[encoding] ?? 0,
+      this.wantedRank(now) + 1,
       now,
     );
     const shape = JSON.stringify(layers.map((l) => [l.height, l.active, l.needed, l.viewers]));

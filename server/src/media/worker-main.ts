@@ -109,7 +109,12 @@ relaySocket.on('message', (datagram, from) => {
   const streamId = streamsByChannel.get(datagram.readUInt32BE(1));
   const router = streamId === undefined ? undefined : engine.existing(streamId);
   if (!router) return;
-  deliverRelayed(router, datagram[0] ?? -1, datagram.subarray(relayHeaderLength));
+  deliverRelayed(
+    router,
+    datagram[0] ?? -1,
+    datagram.subarray(relayHeaderLength),
+    `worker:${from.port}`,
+  );
 });
 
 function openSockets(): number {
