@@ -7,20 +7,25 @@ import type { BrowserContext, Page } from 'playwright-core';
  * own window onto the connections, nothing added to the product.
  */
 
-/** Records every RTCPeerConnection pages of `context` create; call before the pages load. */
+/**
+ * Records every RTCPeerConnection pages of `context` create; call before the pages load. Given as
+ * text, and the page functions below define no functions of their own: a loader that keeps
+ * function names (tsx, for the benchmarks) would otherwise call a helper the page lacks.
+ */
 export async function recordPeerConnections(context: BrowserContext): Promise<void> {
-  await context.addInitScript(() => {
-    const w = window as unknown as { onairPeerConnections?: RTCPeerConnection[] };
-    if (w.onairPeerConnections) return;
-    const seen: RTCPeerConnection[] = [];
-    w.onairPeerConnections = seen;
-    const Original = window.RTCPeerConnection;
-    window.RTCPeerConnection = class extends Original {
-      constructor(configuration?: RTCConfiguration) {
-        super(configuration);
-        seen.push(this);
-      }
-    };
+  await context.addInitScript({
+    content: `(() => {
+      if (window.onairPeerConnections) return;
+      const seen = [];
+      window.onairPeerConnections = seen;
+      const Original = window.RTCPeerConnection;
+      window.RTCPeerConnection = class extends Original {
+        constructor(configuration) {
+          super(configuration);
+          seen.push(this);
+        }
+      };
+    })();`,
   });
 }
 
@@ -54,21 +59,22 @@ export const readInboundVideo = (page: Page): Promise<InboundVideo | null> =>
       if (pc.connectionState === 'closed') continue;
       (await pc.getStats()).forEach((r: Record<string, unknown>) => {
         if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
-        const n = (key: string) => (typeof r[key] === 'number' ? (r[key] as number) : 0);
-        const sample: InboundVideo = {
-          at: performance.now(),
-          framesDecoded: n('framesDecoded'),
-          frameWidth: n('frameWidth'),
-          frameHeight: n('frameHeight'),
-          freezeCount: n('freezeCount'),
-          totalFreezesDuration: n('totalFreezesDuration'),
-          packetsLost: n('packetsLost'),
-          packetsReceived: n('packetsReceived'),
-          bytesReceived: n('bytesReceived'),
-          jitter: n('jitter'),
-          keyFramesDecoded: n('keyFramesDecoded'),
-        };
-        if (!best || sample.framesDecoded > best.framesDecoded) best = sample;
+        const sample = { at: performance.now() } as Record<string, number>;
+        for (const key of [
+          'framesDecoded',
+          'frameWidth',
+          'frameHeight',
+          'freezeCount',
+          'totalFreezesDuration',
+          'packetsLost',
+          'packetsReceived',
+          'bytesReceived',
+          'jitter',
+          'keyFramesDecoded',
+        ])
+          sample[key] = typeof r[key] === 'number' ? r[key] : 0;
+        if (!best || sample.framesDecoded! > best.framesDecoded)
+          best = sample as unknown as InboundVideo;
       });
     }
     return best;
@@ -97,16 +103,16 @@ export const readOutboundLayers = (page: Page): Promise<OutboundLayer[]> =>
       if (pc.connectionState === 'closed') continue;
       (await pc.getStats()).forEach((r: Record<string, unknown>) => {
         if (r.type !== 'outbound-rtp' || r.kind !== 'video') return;
-        const n = (key: string) => (typeof r[key] === 'number' ? (r[key] as number) : 0);
-        layers.push({
-          rid: typeof r.rid === 'string' ? r.rid : '',
-          frameWidth: n('frameWidth'),
-          frameHeight: n('frameHeight'),
-          framesEncoded: n('framesEncoded'),
-          keyFramesEncoded: n('keyFramesEncoded'),
-          bytesSent: n('bytesSent'),
-          active: r.active !== false,
-        });
+        const layer = { rid: typeof r.rid === 'string' ? r.rid : '', active: r.active !== false };
+        for (const key of [
+          'frameWidth',
+          'frameHeight',
+          'framesEncoded',
+          'keyFramesEncoded',
+          'bytesSent',
+        ])
+          (layer as Record<string, unknown>)[key] = typeof r[key] === 'number' ? r[key] : 0;
+        layers.push(layer as OutboundLayer);
       });
     }
     return layers.sort((a, b) => a.rid.localeCompare(b.rid));
