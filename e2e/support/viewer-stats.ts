@@ -164,14 +164,17 @@ export interface TimelinePoint {
 }
 
 /**
- * The samples as a timeline of `stepMs` steps (default: every sample), each with the frame rate
- * and bitrate over the step that ends at it.
+ * The samples as a timeline: with `stepMs`, the first sample at or after each multiple of it
+ * (every second, say), else every sample; each point has the frame rate and bitrate since the
+ * point before it.
  */
 export function timeline(samples: TimedSample[], stepMs = 0): TimelinePoint[] {
   const points: TimelinePoint[] = [];
   let previous = samples[0];
+  if (!previous) return points;
+  let nextAt = stepMs > 0 ? (Math.floor(previous.t / stepMs) + 1) * stepMs : previous.t;
   for (const sample of samples.slice(1)) {
-    if (!previous || sample.t - previous.t < stepMs) continue;
+    if (sample.t < nextAt || sample.t <= previous.t) continue;
     const seconds = (sample.t - previous.t) / 1000;
     points.push({
       t: Math.round(sample.t),
@@ -180,6 +183,7 @@ export function timeline(samples: TimedSample[], stepMs = 0): TimelinePoint[] {
       kbps: round(((sample.bytesReceived - previous.bytesReceived) * 8) / 1000 / seconds),
     });
     previous = sample;
+    nextAt = stepMs > 0 ? (Math.floor(sample.t / stepMs) + 1) * stepMs : sample.t;
   }
   return points;
 }
