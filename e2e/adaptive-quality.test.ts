@@ -123,6 +123,6 @@ describe.skipIf(unavailable !== undefined)(
         expect
           .soft(layer.perSecond, `keyframes per second of layer '${layer.rid}'`)
           .toBeLessThanOrEqual(1);
-    });
+    }, 150_000);
   },
 );
