@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whether this machine can run the limited-downlink suite (e2e/adaptive-quality.test.ts) and
 # `npm run bench -- --only adaptive`: root, iproute2's ip and tc, a namespace and a veth pair,
-# the htb/bfifo/cls_bpf shaper; and whether netem is there for the added delay (optional).
+# the htb/bfifo/cls_bpf shaper; and where the added delay comes from (netem, else python3).
 set -euo pipefail
 fail() { echo "limited-downlink tests cannot run: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "they need root (network namespaces and tc)"
@@ -23,5 +23,9 @@ tc qdisc del dev "$veth" root
 if tc qdisc add dev "$veth" root netem delay 1ms 2>/dev/null; then
   echo "limited-downlink tests can run, with added delay (netem)"
 else
-  echo "limited-downlink tests can run; no netem in this kernel, so limits get no added delay"
+  if command -v python3 >/dev/null; then
+    echo "limited-downlink tests can run, with added delay (no netem: e2e/support/link-delay.py)"
+  else
+    echo "limited-downlink tests can run; no netem and no python3, so limits get no added delay"
+  fi
 fi

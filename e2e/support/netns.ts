@@ -1,11 +1,13 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromiumPath, launchChromium, type BrowserSession, type LaunchOptions } from './chromium';
 
 /**
@@ -15,7 +17,9 @@ import { chromiumPath, launchChromium, type BrowserSession, type LaunchOptions }
  *   host:      <hostVeth>  10.77.N.1/30   (the server listens here, or on 0.0.0.0)
  *   namespace: <nsVeth>    10.77.N.2/30   (and lo), where Chromium runs
  *
- * Shaping the egress of the host-side veth shapes everything the namespace receives.
+ * Shaping the egress of the host-side veth shapes everything the namespace receives. Where the
+ * kernel has no netem, a third namespace without addresses sits between the two and delays
+ * frames towards the viewer (link-delay.py).
  */
 
 /** Every namespace this harness creates is named `<prefix><owner pid>-<random>`. */
@@ -54,8 +58,9 @@ export interface NetNs {
   nsAddress: string;
   hostVeth: string;
   /**
-   * Shapes the downlink; replaces any earlier limit. Delay needs netem in the kernel: without it
-   * the rate and loss are applied and `delayApplied` is false.
+   * Shapes the downlink; replaces any earlier limit. Delay comes from netem where the kernel has
+   * it, else from a bridge in a namespace between host and viewer (link-delay.py, with python3);
+   * with neither, the rate and loss are applied and `delayApplied` is false.
    */
   limit(limit: LinkLimit): Promise<{ delayApplied: boolean }>;
   /** Counters of the current limit's queues. */
@@ -98,23 +103,82 @@ export async function removeLeftoverNamespaces(): Promise<string[]> {
   const removed: string[] = [];
   for (const line of (await ip('netns', 'list')).split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const owner = new RegExp(`^${prefix}(\\d+)-[0-9a-f]+$`).exec(name)?.[1];
+    const owner = new RegExp(`^${prefix}(\\d+)-[0-9a-f]+(-delay)?$`).exec(name)?.[1];
     if (!owner || alive(Number(owner))) continue;
-    const pids = (await ip('netns', 'pids', name).catch(() => ''))
-      .split('\n')
-      .map(Number)
-      .filter((pid) => pid > 0);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    await killInside(name);
     await ip('netns', 'delete', name).catch(() => undefined);
     removed.push(name);
   }
   return removed;
+}
+
+/** Kills the processes left in a namespace (by their ids), or it would outlive its deletion. */
+async function killInside(ns: string): Promise<void> {
+  const pids = (await ip('netns', 'pids', ns).catch(() => ''))
+    .split('\n')
+    .map(Number)
+    .filter((pid) => pid > 0);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+interface DelayBridge {
+  setDelay(ms: number): Promise<void>;
+  stop(): void;
+}
+
+const bridgeScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'link-delay.py');
+
+/**
+ * The delay line where the kernel has no netem: link-delay.py in namespace `ns`, holding what
+ * arrives on `delayedIn` (from the host) before it leaves by `out` (towards the viewer).
+ */
+async function startDelayBridge(ns: string, delayedIn: string, out: string): Promise<DelayBridge> {
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', bridgeScript, delayedIn, out, '0'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let waiting: ((line: string) => void) | undefined;
+  let buffered = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    const complete = buffered.split('\n');
+    buffered = complete.pop() ?? '';
+    for (const line of complete) {
+      if (waiting) waiting(line);
+      else lines.push(line);
+    }
+  });
+  const next = (ms: number) =>
+    new Promise<string>((resolve, reject) => {
+      const queued = lines.shift();
+      if (queued !== undefined) return resolve(queued);
+      const timer = setTimeout(() => {
+        waiting = undefined;
+        reject(new Error(`the delay bridge did not answer within ${ms} ms`));
+      }, ms);
+      waiting = (line) => {
+        clearTimeout(timer);
+        waiting = undefined;
+        resolve(line);
+      };
+    });
+  if ((await next(5000)) !== 'ready') throw new Error('the delay bridge did not start');
+  return {
+    async setDelay(ms) {
+      child.stdin.write(`delay ${ms}\n`);
+      await next(2000);
+    },
+    stop() {
+      child.stdin.end();
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 /** A /30 of 10.77.0.0/16 that no interface of the host uses yet. */
@@ -314,38 +378,68 @@ export async function createNetNs(): Promise<NetNs> {
   await removeLeftoverNamespaces();
   const id = randomBytes(3).toString('hex');
   const name = `${prefix}${process.pid}-${id}`;
+  // Where the delay bridge runs, when there is one: a namespace with no address, so its kernel
+  // neither answers nor routes what crosses it.
+  const middle = `${name}-delay`;
   // Interface names are at most 15 characters.
   const hostVeth = `oa${id}h`;
-  const nsVeth = `oa${id}n`;
+  const outerVeth = `oa${id}o`;
   const subnet = await freeSubnet();
   const hostAddress = `10.77.${subnet}.1`;
   const nsAddress = `10.77.${subnet}.2`;
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'onair-netns-'));
   let destroyed = false;
-  /** Whether this kernel has netem (for delay); found out at the first limit. */
-  let netem: boolean | undefined;
+  let nsVeth = outerVeth;
+  let netem = false;
+  let bridge: DelayBridge | undefined;
 
   await ip('netns', 'add', name);
   live.add(name);
   installExitHook();
   try {
-    await ip('link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', nsVeth);
+    await ip('link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', outerVeth);
     // No segmentation offload towards the namespace: TCP would otherwise hand the shaper 64 KB
     // super-packets, which a queue of a few hundred milliseconds at 300 kbit/s cannot hold, and
     // the rate would collapse to a fraction of the limit.
     await ip('link', 'set', 'dev', hostVeth, 'gso_max_segs', '1', 'gso_max_size', '1514');
-    await ip('link', 'set', nsVeth, 'netns', name);
+    netem = await tc('qdisc', 'add', 'dev', hostVeth, 'root', 'netem').then(
+      async () => {
+        await tc('qdisc', 'del', 'dev', hostVeth, 'root');
+        return true;
+      },
+      () => false,
+    );
+    if (
+      !netem &&
+      (await run('python3', ['--version']).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      // host ─ hostVeth ═ outerVeth ─[bridge, delaying]─ middleVeth ═ nsVeth ─ namespace
+      nsVeth = `oa${id}n`;
+      const middleVeth = `oa${id}m`;
+      await ip('netns', 'add', middle);
+      live.add(middle);
+      await ip('link', 'set', outerVeth, 'netns', middle);
+      await ip('-n', middle, 'link', 'add', middleVeth, 'type', 'veth', 'peer', 'name', nsVeth);
+      await ip('-n', middle, 'link', 'set', nsVeth, 'netns', name);
+      for (const dev of [outerVeth, middleVeth]) await ip('-n', middle, 'link', 'set', dev, 'up');
+      bridge = await startDelayBridge(middle, outerVeth, middleVeth);
+    } else await ip('link', 'set', outerVeth, 'netns', name);
     await ip('addr', 'add', `${hostAddress}/30`, 'dev', hostVeth);
     await ip('link', 'set', hostVeth, 'up');
-    const inside = (...args: string[]) => ip('netns', 'exec', name, 'ip', ...args);
-    await inside('addr', 'add', `${nsAddress}/30`, 'dev', nsVeth);
-    await inside('link', 'set', nsVeth, 'up');
-    await inside('link', 'set', 'lo', 'up');
-    await inside('route', 'add', 'default', 'via', hostAddress);
+    await ip('-n', name, 'addr', 'add', `${nsAddress}/30`, 'dev', nsVeth);
+    await ip('-n', name, 'link', 'set', nsVeth, 'up');
+    await ip('-n', name, 'link', 'set', 'lo', 'up');
+    await ip('-n', name, 'route', 'add', 'default', 'via', hostAddress);
   } catch (error) {
-    await ip('netns', 'delete', name).catch(() => undefined);
+    bridge?.stop();
+    for (const ns of [name, middle]) {
+      await ip('netns', 'delete', ns).catch(() => undefined);
+      live.delete(ns);
+    }
     await ip('link', 'delete', hostVeth).catch(() => undefined);
-    live.delete(name);
     await rm(scratch, { recursive: true, force: true });
     throw error;
   }
@@ -360,6 +454,7 @@ export async function createNetNs(): Promise<NetNs> {
   await chmod(wrapper, 0o755);
 
   const unlimit = async (): Promise<void> => {
+    await bridge?.setDelay(0);
     await tc('qdisc', 'del', 'dev', hostVeth, 'root').catch((error: unknown) => {
       // Nothing to delete is not a failure.
       if (!/No such file|Cannot delete qdisc with handle of zero/i.test(String(error))) throw error;
@@ -374,15 +469,9 @@ export async function createNetNs(): Promise<NetNs> {
     async limit(limit) {
       // A fresh tree each time: counters start again and no class of an earlier limit stays.
       await unlimit();
-      netem ??= await tc('qdisc', 'add', 'dev', hostVeth, 'root', 'netem').then(
-        async () => {
-          await tc('qdisc', 'del', 'dev', hostVeth, 'root');
-          return true;
-        },
-        () => false,
-      );
       for (const command of limitCommands(hostVeth, limit, { netem })) await tc(...command);
-      return { delayApplied: netem || !limit.delayMs };
+      if (bridge) await bridge.setDelay(limit.delayMs ?? 0);
+      return { delayApplied: netem || bridge !== undefined || !limit.delayMs };
     },
     async counters() {
       const text = await tc('-s', 'qdisc', 'show', 'dev', hostVeth);
@@ -409,55 +498,61 @@ export async function createNetNs(): Promise<NetNs> {
     async destroy() {
       if (destroyed) return;
       destroyed = true;
-      for (const pid of (await ip('netns', 'pids', name).catch(() => ''))
-        .split('\n')
-        .map(Number)
-        .filter((p) => p > 0)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
+      bridge?.stop();
+      for (const ns of [name, middle]) {
+        await killInside(ns);
+        await ip('netns', 'delete', ns).catch(() => undefined);
+        live.delete(ns);
       }
-      await ip('netns', 'delete', name).catch(() => undefined);
       // The host end goes with its peer; this only matters if the peer never moved.
       await ip('link', 'delete', hostVeth).catch(() => undefined);
-      live.delete(name);
       await rm(scratch, { recursive: true, force: true });
     },
   };
 }
 
 /**
- * The downlink's rate as a page inside the namespace sees it: a blob from a small HTTP server on
- * the host's veth address, timed from its first byte to its last (so connection set-up and the
- * token bucket's initial burst are left out).
+ * A page inside the namespace on a small HTTP server of the host's veth address (a blob at
+ * `/blob?bytes=n`, an empty answer elsewhere), for measuring the link as the browser sees it.
  */
-export async function measureDownlinkKbit(
+async function withProbePage<T>(
   netns: NetNs,
   session: BrowserSession,
-  bytes = 200_000,
-): Promise<number> {
-  const blob = randomBytes(bytes);
+  measure: (page: Page) => Promise<T>,
+): Promise<T> {
   const server = createServer((req, res) => {
-    if (req.url === '/blob') {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'cache-control': 'no-store',
-      });
-      res.end(blob);
-    } else {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end('<!doctype html><title>downlink</title>');
-    }
+    const bytes = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('bytes') ?? 0);
+    res.writeHead(200, {
+      'content-type': bytes ? 'application/octet-stream' : 'text/html',
+      'cache-control': 'no-store',
+    });
+    res.end(bytes ? randomBytes(bytes) : '<!doctype html><title>probe</title>');
   });
   await new Promise<void>((resolve) => server.listen(0, netns.hostAddress, resolve));
   const { port } = server.address() as AddressInfo;
   const page = await session.context.newPage();
   try {
     await page.goto(`http://${netns.hostAddress}:${port}/`);
-    const { received, ms } = await page.evaluate(async () => {
-      const res = await fetch('/blob');
+    return await measure(page);
+  } finally {
+    await page.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/**
+ * The downlink's rate as a page inside the namespace sees it: a blob from the host, timed from
+ * its first byte to its last (so connection set-up and the bucket's initial burst are left out).
+ */
+export function measureDownlinkKbit(
+  netns: NetNs,
+  session: BrowserSession,
+  bytes = 200_000,
+): Promise<number> {
+  return withProbePage(netns, session, async (page) => {
+    const { received, ms } = await page.evaluate(async (n) => {
+      const res = await fetch(`/blob?bytes=${n}`);
       const reader = res.body!.getReader();
       let first = -1;
       let last = 0;
@@ -471,11 +566,23 @@ export async function measureDownlinkKbit(
         last = now;
       }
       return { received: afterFirst, ms: last - first };
-    });
+    }, bytes);
     return (received * 8) / ms;
-  } finally {
-    await page.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
+  });
+}
+
+/** The median of seven small requests' round trips from a page inside the namespace, in ms. */
+export function measureRoundTripMs(netns: NetNs, session: BrowserSession): Promise<number> {
+  return withProbePage(netns, session, (page) =>
+    page.evaluate(async () => {
+      const times: number[] = [];
+      // The first request opens the connection; the others reuse it, one round trip each.
+      for (let i = 0; i < 8; i += 1) {
+        const start = performance.now();
+        await (await fetch(`/ping?${i}`)).text();
+        if (i > 0) times.push(performance.now() - start);
+      }
+      return times.sort((a, b) => a - b)[3]!;
+    }),
+  );
 }
