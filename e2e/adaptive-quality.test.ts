@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, startTestServer, type TestServer } from '../server/test/support/server';
 import { describeRun, runAdaptiveScenario } from './support/adaptive-scenario';
 import type { BrowserSession } from './support/chromium';
-import { createNetNs, measureDownlinkKbit, netnsUnavailable, type NetNs } from './support/netns';
+import {
+  createNetNs,
+  measureDownlinkKbit,
+  measureRoundTripMs,
+  netnsUnavailable,
+  type NetNs,
+} from './support/netns';
 
 /**
  * Issue 19: a viewer whose downlink is really limited (a network namespace shaped by tc) beside
@@ -44,7 +50,7 @@ describe.skipIf(unavailable !== undefined)(
       await netns?.destroy();
     });
 
-    it('reaches the server from inside the namespace, at the rate the downlink is limited to', async () => {
+    it('reaches the server from inside the namespace, at the rate, delay and loss the downlink is limited to', async () => {
       const browser = await netns.launchChromium();
       browsers.push(browser);
       const page = await browser.context.newPage();
@@ -63,6 +69,18 @@ describe.skipIf(unavailable !== undefined)(
         console.log(`downlink limited to ${rateKbit} kbit/s: measured ${kbit.toFixed(0)} kbit/s`);
         expect(kbit).toBeGreaterThan(rateKbit * 0.8);
         expect(kbit).toBeLessThan(rateKbit * 1.2);
+      }
+      // The added delay, on the round trip of a request on an open connection.
+      await netns.unlimit();
+      const base = await measureRoundTripMs(netns, browser);
+      const { delayApplied } = await netns.limit({ rateKbit: 5000, delayMs: 50 });
+      const delayed = await measureRoundTripMs(netns, browser);
+      console.log(
+        `round trip ${base.toFixed(1)} ms, with 50 ms added ${delayed.toFixed(1)} ms${delayApplied ? '' : ' (no delay here: neither netem nor python3)'}`,
+      );
+      if (delayApplied) {
+        expect(delayed - base).toBeGreaterThan(40);
+        expect(delayed - base).toBeLessThan(80);
       }
       // 10% loss, on enough packets to tell it from 0% and 20%.
       await netns.limit({ rateKbit: 5000, lossPercent: 10 });

@@ -502,7 +502,7 @@ function adaptiveSection(a: AdaptiveResult, headline: string[]): string[] {
   return [
     title,
     '',
-    `A web-app broadcaster (fake camera, top layer ${a.topHeight}p) and two web-app viewers: one in a network namespace whose downlink (htb at the rate, a 200 ms byte queue, random loss; delay needs netem, which this kernel may lack) changes as below, one unlimited. Figures after the viewer settled below the top layer (from the change, if it never did); stalls are gaps of 500 ms or more in framesDecoded, freezes Chromium's freezeCount.`,
+    `A web-app broadcaster (fake camera, top layer ${a.topHeight}p) and two web-app viewers: one in a network namespace whose downlink (htb at the rate, a 200 ms byte queue, random loss, and the delay from netem or, where the kernel lacks it, a bridge in a namespace of its own) changes as below, one unlimited. Figures after the viewer settled below the top layer (from the change, if it never did); stalls are gaps of 500 ms or more in framesDecoded, freezes Chromium's freezeCount.`,
     '',
     table(phases, [
       ['link', 'downlink'],

@@ -10,7 +10,7 @@ import { registerUsers, startServerProcess } from '../lib/server-process';
 export interface AdaptivePhase {
   rateKbit: number;
   delayMs: number;
-  /** False where the kernel has no netem: the delay was asked for but not applied. */
+  /** False where neither netem nor python3 is there: the delay was asked for, not applied. */
   delayApplied: boolean;
   lossPercent: number;
   seconds: number;

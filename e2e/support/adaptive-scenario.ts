@@ -151,7 +151,7 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
       const startT = Date.now() - origin;
       const { delayApplied } = await netns.limit(phase.limit);
       log(
-        `t=${(startT / 1000).toFixed(1)} s: downlink ${phase.limit.rateKbit} kbit/s, ${phase.limit.delayMs ?? 0} ms${delayApplied ? '' : ' (not applied: no netem in this kernel)'}, ${phase.limit.lossPercent ?? 0}% loss, for ${phase.ms / 1000} s`,
+        `t=${(startT / 1000).toFixed(1)} s: downlink ${phase.limit.rateKbit} kbit/s, ${phase.limit.delayMs ?? 0} ms${delayApplied ? '' : ' (not applied: neither netem nor python3 here)'}, ${phase.limit.lossPercent ?? 0}% loss, for ${phase.ms / 1000} s`,
       );
       await sleep(phase.ms);
       phases.push({ phase, startT, delayApplied, link: await netns.counters() });
