@@ -6,7 +6,8 @@
  *
  * Flags:
  *   --quick                 fewer and shorter steps
- *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse, joins, nodes
+ *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse, joins, nodes,
+ *                           adaptive
  *                           (also `--only a,b`)
  *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
  *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
@@ -32,6 +33,8 @@
  * Join storms on both databases, as measured for issue 17: `npm run bench -- --only joins`.
  * Three nodes of one deployment (relay cost, delay per hop, failover, and the join storms), as
  * measured for issue 17: `npm run bench -- --only nodes`.
+ * A viewer on a really limited downlink (a network namespace shaped by tc; needs root and the
+ * built web app) beside an unlimited one, as measured for issue 19: `npm run bench -- --only adaptive`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -42,6 +45,7 @@ import { renderChart, renderReport } from './lib/report';
 import { benchRoot, startServerProcess, type ServerProcess } from './lib/server-process';
 import { viewerTypes, type ViewerType } from './lib/viewers/types';
 import { runAbuse } from './scenarios/abuse';
+import { runAdaptive } from './scenarios/adaptive';
 import { runApi } from './scenarios/api';
 import { runChat } from './scenarios/chat';
 import { runChurn } from './scenarios/churn';
@@ -59,6 +63,7 @@ const scenarios = [
   'abuse',
   'joins',
   'nodes',
+  'adaptive',
 ] as const;
 /** `--name=value`, or `--name value`. */
 const flag = (name: string): string | undefined => {
@@ -279,6 +284,18 @@ async function main(): Promise<void> {
     }
     durations.nodes = Math.round((performance.now() - t0) / 1000);
     log(`(nodes: ${durations.nodes} s)`);
+  }
+  // A namespace and a server of its own, listening where the namespace reaches it.
+  if (wanted('adaptive')) {
+    const t0 = performance.now();
+    try {
+      results.adaptive = await runAdaptive({ serverRoot, log });
+    } catch (error) {
+      failures.adaptive = error instanceof Error ? error.message : String(error);
+      log(`adaptive FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    durations.adaptive = Math.round((performance.now() - t0) / 1000);
+    log(`(adaptive: ${durations.adaptive} s)`);
   }
   if (Object.keys(failures).length) results.failures = failures;
   results.finishedAt = new Date().toISOString();

@@ -1,4 +1,5 @@
 import type { AbuseResult } from '../scenarios/abuse';
+import type { AdaptiveResult } from '../scenarios/adaptive';
 import type { ChatResult, ChatStep } from '../scenarios/chat';
 import type { ChurnResult } from '../scenarios/churn';
 import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
@@ -476,6 +477,67 @@ function nodesSection(n: NodesResult, headline: string[]): string[] {
   ];
 }
 
+function adaptiveSection(a: AdaptiveResult, headline: string[]): string[] {
+  const title = '## Adaptive quality: a viewer on a limited downlink (issue 19)';
+  if (a.skipped) return [title, '', `Not run: ${a.skipped}.`, ''];
+  const heights = (h: Record<number, number> | undefined) =>
+    Object.entries(h ?? {})
+      .map(([height, share]) => `${height}p ${Math.round(share * 100)}%`)
+      .join(', ');
+  const phases = (a.phases ?? []).map((p) => ({
+    link: `${p.rateKbit} kbit/s, ${p.delayMs} ms${p.delayApplied ? '' : ' (not applied)'}, ${p.lossPercent}% loss`,
+    seconds: p.seconds,
+    settle: p.settleSeconds === null ? 'never' : num(p.settleSeconds),
+    heights: heights(p.heights),
+    fps: num(p.fps),
+    kbps: num(p.kbps, 0),
+    stalls: p.stalls,
+    freezes: p.chromiumFreezes,
+    drops: `${p.link.queueDrops} queue, ${p.link.lossDrops} random of ${p.link.sentPackets + p.link.queueDrops + p.link.lossDrops}`,
+  }));
+  const freezes = a.freezes ?? { stalls: 0, chromium: 0 };
+  headline.push(
+    `Adaptive: limited viewer ${(a.phases ?? []).map((p) => `${p.rateKbit} kbit/s → ${heights(p.heights)} at ${num(p.fps)} fps`).join('; ')}; ${freezes.stalls} stalls ≥ 500 ms in the minute`,
+  );
+  return [
+    title,
+    '',
+    `A web-app broadcaster (fake camera, top layer ${a.topHeight}p) and two web-app viewers: one in a network namespace whose downlink (htb at the rate, a 200 ms byte queue, random loss, and the delay from netem or, where the kernel lacks it, a bridge in a namespace of its own) changes as below, one unlimited. Figures after the viewer settled below the top layer (from the change, if it never did); stalls are gaps of 500 ms or more in framesDecoded, freezes Chromium's freezeCount.`,
+    '',
+    table(phases, [
+      ['link', 'downlink'],
+      ['seconds', 's'],
+      ['settle', 'settled below top after s'],
+      ['heights', 'heights'],
+      ['fps', 'fps'],
+      ['kbps', 'kbit/s'],
+      ['stalls', 'stalls'],
+      ['freezes', 'freezes'],
+      ['drops', 'packets dropped'],
+    ]),
+    '',
+    `Over the minute: ${freezes.stalls} stalls of 500 ms or more, ${freezes.chromium} freezes by Chromium's count. Unlimited viewer: ${heights(a.unlimited?.heights)} at ${num(a.unlimited?.fps)} fps, ${num(a.unlimited?.kbps, 0)} kbit/s, ${a.unlimited?.stalls ?? 0} stalls. Broadcaster keyframes: ${(a.keyframes ?? []).map((k) => `${k.rid || 'single layer'} (${k.height}p) ${k.count} (${num(k.perSecond, 2)}/s)`).join(', ')}.`,
+    '',
+    'The limited viewer, each second (s: height, frames/s, kbit/s):',
+    '',
+    table(
+      (a.timeline ?? []).map((p) => ({
+        t: num(p.t / 1000, 0),
+        height: p.height,
+        fps: num(p.fps),
+        kbps: num(p.kbps, 0),
+      })),
+      [
+        ['t', 's'],
+        ['height', 'height'],
+        ['fps', 'fps'],
+        ['kbps', 'kbit/s'],
+      ],
+    ),
+    '',
+  ];
+}
+
 export function renderReport(
   results: Record<string, any>,
   source: string,
@@ -503,6 +565,8 @@ export function renderReport(
   if (results.abuse) parts.push(...abuseSection(results.abuse as AbuseResult, headline));
   if (results.joins) parts.push(...joinsSection(results.joins as JoinsResult, headline));
   if (results.nodes) parts.push(...nodesSection(results.nodes as NodesResult, headline));
+  if (results.adaptive)
+    parts.push(...adaptiveSection(results.adaptive as AdaptiveResult, headline));
   if (results.api) {
     parts.push(
       '## 5. API under concurrent load (50 concurrent clients)',

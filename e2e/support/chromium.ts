@@ -43,6 +43,11 @@ export interface LaunchOptions {
   bypassCSP?: boolean;
   /** A phone: touch and a coarse pointer, as an upright phone's browser reports them. */
   mobile?: boolean;
+  /**
+   * What to start instead of `chromiumPath`: a wrapper that runs it somewhere else (inside a
+   * network namespace, e2e/support/netns.ts), given Chromium's arguments.
+   */
+  executablePath?: string;
 }
 
 /**
@@ -52,7 +57,7 @@ export interface LaunchOptions {
 export async function launchChromium(options: LaunchOptions = {}): Promise<BrowserSession> {
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'onair-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
+    executablePath: options.executablePath ?? chromiumPath,
     headless: true,
     args: [...chromiumArgs, ...(options.extraArgs ?? [])],
     viewport: options.viewport ?? { width: 1280, height: 800 },
