@@ -85,7 +85,7 @@ export class RtpForwarder {
 
   /** Padding of `size` bytes with the next sequence number and the last timestamp: a bandwidth probe. */
   pad(size: number): void {
-    if (this.lastSentAt === 0 || this.rebase) return;
+    if (this.packetCount === 0 || this.rebase) return;
     const outSeq = (this.lastOutSeq + 1) & 0xffff;
     this.seqOffset = (this.seqOffset + 1) & 0xffff;
     this.lastOutSeq = outSeq;
