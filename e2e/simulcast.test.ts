@@ -159,6 +159,13 @@ describe('simulcast with Chromium', () => {
     expect(paused[2]).toBe(0);
     const last = layerEvents.at(-1);
     expect(last?.map((l) => l.needed)).toEqual([true, false, false]);
+    // Nor is the publisher asked for the bandwidth of the layers it no longer sends (REMB).
+    const bandwidth = async () => publisher.evaluate(() => (window as any).publisherBandwidth());
+    const lowered = await until(bandwidth, (bps: number) => bps > 0 && bps < 1_000_000, 10_000);
+    console.log(
+      `publisher's estimate with every viewer on Low: ${Math.round(lowered / 1000)} kbit/s`,
+    );
+    expect(lowered).toBeLessThan(1_000_000);
 
     const asked = Date.now();
     await viewers.evaluate(([n]) => (window as any).chooseQuality(n, 'high'), [2]);
@@ -166,6 +173,8 @@ describe('simulcast with Chromium', () => {
     const resumedMs = Date.now() - asked;
     console.log(`a paused top layer reached its viewer ${resumedMs} ms after it was chosen`);
     expect(resumedMs).toBeLessThan(3000);
+    const raised = await until(bandwidth, (bps: number) => bps > 2_000_000, 10_000);
+    expect(raised).toBeGreaterThan(2_000_000);
   }, 60_000);
 
   it('keeps the publisher to one keyframe per layer per second however many switches are asked', async () => {

@@ -27,12 +27,16 @@
     if (simulcast) {
       for (const track of media.getAudioTracks())
         pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
-      for (const encoding of simulcastLayers)
-        pc.addTransceiver(media.getVideoTracks()[0], {
+      for (const encoding of simulcastLayers) {
+        const { sender } = pc.addTransceiver(media.getVideoTracks()[0], {
           direction: 'sendonly',
           streams: [media],
           sendEncodings: [encoding],
         });
+        const params = sender.getParameters();
+        params.degradationPreference = 'maintain-resolution';
+        await sender.setParameters(params).catch(() => undefined);
+      }
       return pc;
     }
     for (const track of media.getTracks()) {
@@ -263,6 +267,15 @@
         }
       }
     });
+  };
+  /** The publisher's bandwidth estimate (bit/s): what the server's REMB lets it send. */
+  w.publisherBandwidth = async () => {
+    let bps = 0;
+    (await w.publisher.getStats()).forEach((r) => {
+      if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate)
+        bps = r.availableOutgoingBitrate;
+    });
+    return bps;
   };
   /** Ends a WHEP viewer's session as a WHEP player does (DELETE on its resource). */
   w.stopWhep = async (index) => {

@@ -152,7 +152,8 @@ export class Publisher {
     for (const mid of videoMids) answer = receiveOnlyVideoAnswer(answer, mid);
     return withVideoBitrates(answer, {
       start: Math.round(max * 0.6),
-      min: Math.round(max * 0.2),
+      // Low enough that REMB can take the estimate down when viewers need little (layers paused).
+      min: 100,
       max,
     });
   }
