@@ -49,7 +49,7 @@ export class Subscriber {
   readonly forwarders: Partial<Record<MediaKind, RtpForwarder>> = {};
   /** The video's simulcast stream and temporal layers, and the policy choosing them. */
   video: LayerForwarder | undefined;
-  readonly selector = new LayerSelector();
+  readonly selector: LayerSelector;
   private readonly pc: PeerConnection;
   /** libdatachannel drops a track's callbacks with its JS wrapper: keep every track referenced. */
   private readonly tracks: Track[] = [];
@@ -65,6 +65,10 @@ export class Subscriber {
     private readonly sink: SubscriberSink,
     quality: QualityChoice = 'auto',
   ) {
+    // Only VP8's payload descriptor says which temporal layer a picture is of.
+    this.selector = new LayerSelector({
+      temporalLayers: codecs.video?.mimeType.toLowerCase() === 'video/vp8',
+    });
     this.selector.setChoice(quality, Date.now());
     this.pc = createPeerConnection(options.network, 'viewer');
     this.pc.onStateChange((state) => {
