@@ -905,3 +905,29 @@ describe('a simulated network', () => {
     ]);
   });
 });
+
+describe('a receiver starting up', () => {
+  it('starts Auto on the top layer with startAtTop, and a chosen quality on the one chosen', () => {
+    expect(viewer(three, 'auto', { startAtTop: true }).decide(0).spatial).toBe(2);
+    expect(viewer(three, 'medium').decide(0).spatial).toBe(1);
+    expect(viewer(three, 'high').decide(0).spatial).toBe(2);
+  });
+
+  it('does not take an estimate that is still climbing for a shortfall', () => {
+    // Chromium's receiver estimate opens near 300k and grows ~8% a second (AIMD increase).
+    const selector = viewer(three, 'auto', { startAtTop: true });
+    const climbing = (t: number) => 300_000 * 1.08 ** (t / 1000);
+    const changes = drive(selector, 0, 4000, estimates(selector, climbing));
+    expect(changes).toEqual([{ t: 0, spatial: 2, temporal: 2, probeBps: 0 }]);
+    // The same estimate standing still below the top layer is one: down within 2 s.
+    const stuck = viewer(three, 'auto', { startAtTop: true });
+    const down = drive(
+      stuck,
+      0,
+      4000,
+      estimates(stuck, () => 300_000),
+    );
+    expect(down.at(-1)?.spatial).toBeLessThan(2);
+    expect(down.at(-1)!.t).toBeLessThanOrEqual(2000);
+  });
+});

@@ -18,6 +18,13 @@ export interface LayerDecision {
 
 /** All times in milliseconds, all ratios of bit/s. */
 export interface LayerSelectorOptions {
+  /**
+   * Auto starts on the top layer rather than the middle one. A receiver's estimate starts low
+   * and climbs ~8% a second, capped at 1.5x what it receives: a viewer started low on a fast
+   * network takes tens of seconds to climb, one started high on a slow one is down in two.
+   * Default false.
+   */
+  startAtTop: boolean;
   /** A layer falls short when the estimate is below its bitrate times this. Default 0.9. */
   shortfallRatio: number;
   /** How long a shortfall must last before going down. Default 1000. */
@@ -80,6 +87,7 @@ export interface LayerSelectorOptions {
 }
 
 export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
+  startAtTop: false,
   shortfallRatio: 0.9,
   shortfallMs: 1000,
   lossDown: 0.1,
@@ -141,6 +149,8 @@ export class LayerSelector {
   private temporal = allTemporal;
 
   private estimate: number | undefined;
+  /** When the estimate last rose. */
+  private risingAt = -Infinity;
   private estimateAt = -Infinity;
   private lastLossAt: number | undefined;
   private shortSince: number | undefined;
@@ -195,9 +205,10 @@ export class LayerSelector {
     this.bitrates = [...bitrates];
     if (bitrates.length === 0) return;
     if (first) {
-      // No estimate yet. Auto: the middle of three, the top of two, the only one; a chosen
-      // quality: the one chosen, as the viewer asked. Then down if the network says so.
-      const start = this.choice === 'auto' ? (bitrates.length >= 3 ? 1 : bitrates.length - 1) : 2;
+      // No estimate yet. Auto: the middle of three, the top of two, the only one, or the top
+      // with `startAtTop`; a chosen quality: the one chosen. Then down if the network says so.
+      const middle = bitrates.length >= 3 ? 1 : bitrates.length - 1;
+      const start = this.choice === 'auto' && !this.options.startAtTop ? middle : 2;
       this.target = Math.min(start, this.cap());
       this.spatial = this.nearestSent(this.target);
       this.stableSince = now;
@@ -209,6 +220,7 @@ export class LayerSelector {
 
   /** A REMB estimate from the viewer (bit/s). */
   onEstimate(bitrate: number, now: number): void {
+    if (this.estimate !== undefined && bitrate > this.estimate * 1.01) this.risingAt = now;
     this.estimate = bitrate;
     this.estimateAt = now;
     const probe = this.probe;
@@ -311,7 +323,15 @@ export class LayerSelector {
   private goDownIfShort(now: number): void {
     const estimate = this.freshEstimate(now);
     const current = { spatial: this.spatial, temporal: this.temporal };
-    if (estimate !== undefined && now >= this.settleUntil && estimate < this.floor(current)) {
+    // An estimate still climbing is a receiver starting up (or recovering), not a shortfall:
+    // congestion shows as an estimate that falls or stands still below what it is sent.
+    const climbing = now - this.risingAt < 2 * this.options.shortfallMs;
+    if (
+      estimate !== undefined &&
+      now >= this.settleUntil &&
+      !climbing &&
+      estimate < this.floor(current)
+    ) {
       this.shortSince ??= now;
       this.stableSince = now;
     } else {

@@ -68,6 +68,7 @@ export class Subscriber {
     // Only VP8's payload descriptor says which temporal layer a picture is of.
     this.selector = new LayerSelector({
       temporalLayers: codecs.video?.mimeType.toLowerCase() === 'video/vp8',
+      startAtTop: true,
     });
     this.selector.setChoice(quality, Date.now());
     this.pc = createPeerConnection(options.network, 'viewer');
