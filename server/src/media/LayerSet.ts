@@ -105,7 +105,10 @@ export class LayerSet {
     for (const layer of this.layers) {
       layer.bitrate = Math.round((layer.bytes * 8) / seconds);
       layer.bytes = 0;
-      if (layer.bitrate > 0 && this.isActive(layer, now)) layer.needs = layer.bitrate;
+      // Smoothed: one second holds a keyframe or not, and a layer just resumed sends a burst.
+      if (layer.bitrate > 0 && this.isActive(layer, now))
+        layer.needs =
+          layer.needs > 0 ? Math.round(0.75 * layer.needs + 0.25 * layer.bitrate) : layer.bitrate;
     }
   }
 

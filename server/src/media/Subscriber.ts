@@ -43,6 +43,8 @@ export interface SubscriberOptions {
 }
 
 const defaultMids: Record<MediaKind, string> = { audio: '0', video: '1' };
+/** Loss is judged over windows of about this long. */
+const lossWindowMs = 1000;
 
 /** One viewer's send-only connection, with its own SSRCs, payload types, sequence numbers and timestamps. */
 export class Subscriber {
@@ -57,6 +59,8 @@ export class Subscriber {
   private readonly timer: NodeJS.Timeout;
   private ready = false;
   private closed = false;
+  /** Where the current loss window started: the viewer's totals then. */
+  private lossFrom: { at: number; lost: number; highest: number } | undefined;
 
   constructor(
     readonly id: string,
@@ -204,6 +208,24 @@ export class Subscriber {
   }
 
   /**
+   * Loss over about a second, from the report blocks' running totals (RFC 3550 §6.4.1). Not each
+   * block's own fraction: a browser reports many times a second, so one packet lost of the two
+   * since its last report reads as 50%.
+   */
+  private lossReport(cumulativeLost: number, highestSequence: number, now: number): void {
+    const from = this.lossFrom;
+    if (!from || highestSequence < from.highest) {
+      this.lossFrom = { at: now, lost: cumulativeLost, highest: highestSequence };
+      return;
+    }
+    if (now - from.at < lossWindowMs) return;
+    const expected = highestSequence - from.highest;
+    const lost = cumulativeLost - from.lost;
+    if (expected > 0) this.selector.onLoss(Math.max(0, Math.min(1, lost / expected)), now);
+    this.lossFrom = { at: now, lost: cumulativeLost, highest: highestSequence };
+  }
+
+  /**
    * The viewer's RTCP (decrypted by libdatachannel): keyframe requests and NACKs, and what the
    * layer policy weighs: its bandwidth estimate (REMB) and the loss it reports.
    */
@@ -219,7 +241,8 @@ export class Subscriber {
       } else if (item.type === rtcpType.receiverReport || item.type === rtcpType.senderReport) {
         const video = this.forwarders.video?.ssrc;
         for (const block of readReportBlocks(message, item))
-          if (block.ssrc === video) this.selector.onLoss(block.fractionLost, now);
+          if (block.ssrc === video)
+            this.lossReport(block.cumulativeLost, block.highestSequence, now);
       } else if (item.type === rtcpType.transportFeedback && item.format === 1) {
         const ssrc = feedbackMediaSsrc(message, item);
         const kind = this.forwarders.video?.ssrc === ssrc ? 'video' : 'audio';
