@@ -150,12 +150,14 @@ function simulcastSection(
   const out = [
     `## 1b. Simulcast fan-out (${f.layers} layers, viewers spread over ${(f.qualities ?? []).join(' / ')})`,
     '',
-    `The fan-out of section 1 with a publisher that sends the same VP8 fixture in ${f.layers} video sections (sendonly, one codec, lowest first), each a layer to the server; the layers carry equal bit rates (the same replay), which is enough for what the server spends per forwarded packet. Load-generator viewer i asks for \`${(f.qualities ?? []).join("', '")}\`[i mod ${f.qualities?.length ?? 1}] on its WHEP URL (\`?quality=\`); the two probe viewers ask for low and high. Steps ${f.steps.map((s) => s.viewers).join(' → ')}, ${f.repeats} windows of ${f.windowMs / 1000} s each, figures as in section 1.`,
+    `The fan-out of section 1 with a publisher that sends the same VP8 fixture in ${f.layers} video sections (sendonly, one codec, lowest first), each a layer to the server; the layers carry equal bit rates (the same replay), which is enough for what the server spends per forwarded packet. Load-generator viewer i asks for \`${JSON.stringify(f.qualities ?? [])}[i mod ${f.qualities?.length ?? 1}]\` on its WHEP URL (\`?quality=\`); the two probe viewers ask for low and high. Steps ${f.steps.map((s) => s.viewers).join(' → ')}, ${f.repeats} windows of ${f.windowMs / 1000} s each, figures as in section 1.`,
     '',
     '- **viewers per layer**: as the server last reported them in the step (`live_layers`, what the host’s health panel shows), lowest first, probes included.',
     '- **received by quality**: load-generator viewers that asked for each quality × the packets per second each received on average; **silent**: viewers that heard no audio or no video in some window.',
     '- **INVALID** also when a viewer heard no audio or video, a quality’s viewers received nothing, or the server did not report a viewer on every layer.',
-    `- **single-layer**: the fan-out of section 1 at the same number of viewers, from this run${single ? '' : ' (not run: `--only fanout,simulcast` for both)'}.`,
+    single
+      ? '- **single-layer**: the fan-out of section 1 at the same number of viewers, from this run.'
+      : '- **single-layer**: the fan-out did not run with this one (`--only fanout,simulcast` runs both).',
     `- Publisher keyframe requests (PLI) received per layer over the run: ${f.keyframeRequests.join(' / ')}.`,
     '',
     table(rows, [

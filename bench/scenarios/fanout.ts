@@ -178,18 +178,27 @@ async function watchLayers(
   return { latest: () => latest, close: () => socket.close() };
 }
 
-/** Adds one window's counts by quality into a running total. */
-function addCounts(
+/**
+ * Adds counts by quality into a total: another load generator's in the same window (different
+ * viewers: everything adds up), or another window's (the same viewers: packets add up, viewers
+ * and silent viewers are those of the window that had most).
+ */
+export function addCounts(
   into: Record<string, QualityCounts>,
   counts: Record<string, QualityCounts>,
+  across: 'processes' | 'windows',
 ): void {
   for (const [quality, c] of Object.entries(counts)) {
     const t = (into[quality] ??= { viewers: 0, received: 0, expected: 0, silent: 0 });
-    // Viewers are the same in every window: the latest count, not a sum.
-    t.viewers = c.viewers;
     t.received += c.received;
     t.expected += c.expected;
-    t.silent = Math.max(t.silent, c.silent);
+    if (across === 'processes') {
+      t.viewers += c.viewers;
+      t.silent += c.silent;
+    } else {
+      t.viewers = Math.max(t.viewers, c.viewers);
+      t.silent = Math.max(t.silent, c.silent);
+    }
   }
 }
 
@@ -430,7 +439,7 @@ export async function runFanout(
         if (why) window.saturated = why;
         if (simulcast) {
           window.byQuality = {};
-          for (const c of counts) addCounts(window.byQuality, c.byQuality);
+          for (const c of counts) addCounts(window.byQuality, c.byQuality, 'processes');
           const layers = layerWatch?.latest();
           if (layers) window.layerViewers = layers.map((l) => l.viewers);
         }
@@ -466,7 +475,7 @@ export async function runFanout(
         step.invalidReason = `${invalid.length} of ${windows.length} windows saturated: ${invalid[0]!.saturated}`;
       if (simulcast) {
         step.byQuality = {};
-        for (const w of windows) addCounts(step.byQuality, w.byQuality ?? {});
+        for (const w of windows) addCounts(step.byQuality, w.byQuality ?? {}, 'windows');
         const last = windows[windows.length - 1]?.layerViewers;
         if (last) step.layerViewers = last;
         const shortfall = simulcastShortfall(windows, simulcast.layers);
