@@ -139,7 +139,9 @@ function simulcastSection(
       .join('; ');
     return {
       ...fanoutRow(s),
-      layers: s.layerViewers?.join(' / ') ?? '—',
+      layers: s.layerViewers
+        ? `${s.layerViewers.join(' / ')} (${s.layerViewers.reduce((a, b) => a + b, 0)} of ${s.connected + f.probes})`
+        : '—',
       qualities: qualities || '—',
       singleUs: one ? figure(one, fmtSpread(one.summary.cpuUsPerPacket, 2)) : '—',
       singleRatio: one ? figure(one, one.floor?.valid ? num(one.floorRatio, 2) : '—') : '—',
@@ -152,7 +154,7 @@ function simulcastSection(
     '',
     `The fan-out of section 1 with a publisher that sends the same VP8 fixture in ${f.layers} video sections (sendonly, one codec, lowest first), each a layer to the server; the layers carry equal bit rates (the same replay), which is enough for what the server spends per forwarded packet. Load-generator viewer i asks for \`${JSON.stringify(f.qualities ?? [])}[i mod ${f.qualities?.length ?? 1}]\` on its WHEP URL (\`?quality=\`); the two probe viewers ask for low and high. Steps ${f.steps.map((s) => s.viewers).join(' → ')}, ${f.repeats} windows of ${f.windowMs / 1000} s each, figures as in section 1.`,
     '',
-    '- **viewers per layer**: as the server last reported them in the step (`live_layers`, what the host’s health panel shows), lowest first, probes included.',
+    '- **viewers per layer**: as the server last reported them in the step (`live_layers`, what the host’s health panel shows), lowest first, probes included; in brackets their sum and the viewers connected (fewer in the sum when the origin’s media worker, which reports, had no demand report from another worker that serves viewers in the last 3.5 s).',
     '- **received by quality**: load-generator viewers that asked for each quality × the packets per second each received on average; **silent**: viewers that heard no audio or no video in some window.',
     '- **INVALID** also when a viewer heard no audio or video, a quality’s viewers received nothing, or the server did not report a viewer on every layer.',
     single
