@@ -6,15 +6,16 @@
  *
  * Flags:
  *   --quick                 fewer and shorter steps
- *   --only=a,b              scenarios: fanout, first-frame, churn, chat, api, abuse, joins, nodes,
- *                           adaptive
+ *   --only=a,b              scenarios: fanout, simulcast, first-frame, churn, chat, api, abuse,
+ *                           joins, nodes, adaptive
  *                           (also `--only a,b`)
  *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
  *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
  *   --steps=50,100,200      fan-out viewer counts (a ramp)
  *   --window=<seconds>      length of each of the fan-out's measurement windows
  *   --repeats=<n>           measurement windows per fan-out step (default 3)
- *   --no-floor              skip the plain-UDP floor after the fan-out
+ *   --simulcast-steps=100,200  simulcast fan-out viewer counts (a ramp; default 100,200)
+ *   --no-floor              skip the plain-UDP floor after the fan-out (and simulcast fan-out)
  *   --server-root=<dir>     measure the server of another checkout (same HTTP contract)
  *   --media-workers=<n>     MEDIA_WORKERS for the server (servers that fork media workers)
  *   --profile               CPU profile of the server's main process during the fan-out and chat
@@ -33,10 +34,14 @@
  * Join storms on both databases, as measured for issue 17: `npm run bench -- --only joins`.
  * Three nodes of one deployment (relay cost, delay per hop, failover, and the join storms), as
  * measured for issue 17: `npm run bench -- --only nodes`.
+ * The fan-out with a simulcast publisher (three video sections, one layer each) and viewers
+ * spread evenly over low, medium and high, as measured for issue 19: `npm run bench -- --only simulcast`
+ * (with `--only fanout,simulcast` for the single-layer figures beside it).
  * A viewer on a really limited downlink (a network namespace shaped by tc; needs root and the
  * built web app) beside an unlimited one, as measured for issue 19: `npm run bench -- --only adaptive`.
  */
 import { execFileSync } from 'node:child_process';
+import type { QualityChoice } from '@onair/protocol';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +61,7 @@ import { runNodes } from './scenarios/nodes';
 
 const scenarios = [
   'fanout',
+  'simulcast',
   'first-frame',
   'churn',
   'chat',
@@ -101,6 +107,14 @@ const settings = {
   ),
   windowMs: (numbers(flag('window'))?.[0] ?? (quick ? 4 : 10)) * 1000,
   repeats: numbers(flag('repeats'))?.[0] ?? 3,
+  // Issue 19: the same measurement with three layers, viewers spread evenly over them.
+  simulcast: {
+    steps: [...new Set(numbers(flag('simulcast-steps')) ?? (quick ? [50, 100] : [100, 200]))].sort(
+      (a, b) => a - b,
+    ),
+    layers: 3,
+    qualities: ['low', 'medium', 'high'] as QualityChoice[],
+  },
   floor: !process.argv.includes('--no-floor'),
   firstFrameJoins: quick ? 6 : 20,
   churn: quick ? { sessions: 100, every: 50 } : { sessions: 1000, every: 200 },
@@ -228,6 +242,21 @@ async function main(): Promise<void> {
       }),
     profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
   );
+  await scenario(
+    'simulcast',
+    'simulcast',
+    (server) =>
+      runFanout(server, {
+        steps: settings.simulcast.steps,
+        windowMs: settings.windowMs,
+        repeats: settings.repeats,
+        viewerType,
+        floor: settings.floor,
+        simulcast: { layers: settings.simulcast.layers, qualities: settings.simulcast.qualities },
+        log,
+      }),
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
+  );
   await scenario('first-frame', 'firstFrame', (server) =>
     runFirstFrame(server, { joins: settings.firstFrameJoins, log }),
   );
@@ -301,7 +330,9 @@ async function main(): Promise<void> {
   results.finishedAt = new Date().toISOString();
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const suffix = label ?? (only?.length === 1 && only[0] === 'nodes' ? 'nodes' : undefined);
+  const suffix =
+    label ??
+    (only?.length === 1 && (only[0] === 'nodes' || only[0] === 'simulcast') ? only[0] : undefined);
   const file = path.join(resultsDir, `${stamp}${suffix ? `-${suffix}` : ''}.json`);
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   const { markdown, headline } = renderReport(results, path.basename(file));

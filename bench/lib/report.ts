@@ -35,28 +35,31 @@ export const fmtSpread = (s: Spread | undefined, digits = 1): string =>
 /** What the report shows for a step's figure: nothing but the reason when the step is INVALID. */
 const figure = (step: FanoutStep, text: string): string => (step.valid ? text : '—');
 
+/** A fan-out step's figures as the fan-out and simulcast tables show them. */
+const fanoutRow = (s: FanoutStep) => ({
+  viewers: `${s.viewers}${s.retriedJoins ? ` (${s.retriedJoins} joins retried${s.failedJoins ? `, ${s.failedJoins} failed` : ''})` : ''}`,
+  type: s.viewerType,
+  valid: s.valid ? 'yes' : `**INVALID**: ${s.invalidReason ?? ''}`,
+  cpu: figure(s, fmtSpread(s.summary.serverCpuPct)),
+  pps: figure(s, fmtSpread(s.summary.forwardedPps, 0)),
+  us: figure(s, fmtSpread(s.summary.cpuUsPerPacket, 2)),
+  floor: s.floor
+    ? s.floor.valid
+      ? fmtSpread(s.floor.summary.cpuUsPerPacket, 2)
+      : `INVALID: ${s.floor.invalidReason ?? ''}`
+    : '—',
+  ratio: figure(s, s.floor?.valid ? num(s.floorRatio, 2) : '—'),
+  loss: figure(s, fmtSpread(s.summary.lossPct, 3)),
+  p50: figure(s, fmtSpread(s.summary.delayP50Ms)),
+  p99: figure(s, fmtSpread(s.summary.delayP99Ms)),
+  loop: figure(s, fmtSpread(s.summary.eventLoopP99Ms)),
+  rss: `${fmtSpread(spread(s.memory.map((r) => r.rssMB)))} (${s.serverProcesses})`,
+  load: `${fmtSpread(s.summary.loadCpuPct)} / ${fmtSpread(s.summary.loadMaxProcessPct)} (${s.loadProcesses})`,
+  idle: fmtSpread(s.summary.machineIdlePct),
+});
+
 function fanoutSection(f: FanoutResult, headline: string[]): string[] {
-  const rows = f.steps.map((s) => ({
-    viewers: `${s.viewers}${s.retriedJoins ? ` (${s.retriedJoins} joins retried${s.failedJoins ? `, ${s.failedJoins} failed` : ''})` : ''}`,
-    type: s.viewerType,
-    valid: s.valid ? 'yes' : `**INVALID**: ${s.invalidReason ?? ''}`,
-    cpu: figure(s, fmtSpread(s.summary.serverCpuPct)),
-    pps: figure(s, fmtSpread(s.summary.forwardedPps, 0)),
-    us: figure(s, fmtSpread(s.summary.cpuUsPerPacket, 2)),
-    floor: s.floor
-      ? s.floor.valid
-        ? fmtSpread(s.floor.summary.cpuUsPerPacket, 2)
-        : `INVALID: ${s.floor.invalidReason ?? ''}`
-      : '—',
-    ratio: figure(s, s.floor?.valid ? num(s.floorRatio, 2) : '—'),
-    loss: figure(s, fmtSpread(s.summary.lossPct, 3)),
-    p50: figure(s, fmtSpread(s.summary.delayP50Ms)),
-    p99: figure(s, fmtSpread(s.summary.delayP99Ms)),
-    loop: figure(s, fmtSpread(s.summary.eventLoopP99Ms)),
-    rss: `${fmtSpread(spread(s.memory.map((r) => r.rssMB)))} (${s.serverProcesses})`,
-    load: `${fmtSpread(s.summary.loadCpuPct)} / ${fmtSpread(s.summary.loadMaxProcessPct)} (${s.loadProcesses})`,
-    idle: fmtSpread(s.summary.machineIdlePct),
-  }));
+  const rows = f.steps.map(fanoutRow);
   const m = f.memory;
   const validSteps = f.steps.filter((s) => s.valid);
   const out = [
@@ -111,6 +114,93 @@ function fanoutSection(f: FanoutResult, headline: string[]): string[] {
   else headline.push('Fan-out: no valid step');
   if (m.rssKBPerViewer !== undefined)
     headline.push(`Server memory: ${num(m.rssKBPerViewer, 0)} KB RSS per viewer`);
+  return out;
+}
+
+/**
+ * The simulcast fan-out beside the single-layer one: the same windows and figures, with what
+ * each viewer got by the quality it asked for, and the single-layer µs/pkt and × floor at the same
+ * number of viewers when the fan-out ran too.
+ */
+function simulcastSection(
+  f: FanoutResult,
+  single: FanoutResult | undefined,
+  headline: string[],
+): string[] {
+  const singleAt = (viewers: number) => single?.steps.find((s) => s.viewers === viewers);
+  const rows = f.steps.map((s) => {
+    const one = singleAt(s.viewers);
+    const seconds = s.windows.reduce((sum, w) => sum + w.seconds, 0) || 1;
+    const qualities = Object.entries(s.byQuality ?? {})
+      .map(
+        ([quality, c]) =>
+          `${quality}: ${c.viewers} × ${num(c.received / Math.max(1, c.viewers) / seconds, 0)} pkt/s${c.silent ? `, ${c.silent} silent` : ''}`,
+      )
+      .join('; ');
+    return {
+      ...fanoutRow(s),
+      layers: s.layerViewers
+        ? `${s.layerViewers.join(' / ')} (${s.layerViewers.reduce((a, b) => a + b, 0)} of ${s.connected + f.probes})`
+        : '—',
+      qualities: qualities || '—',
+      singleUs: one ? figure(one, fmtSpread(one.summary.cpuUsPerPacket, 2)) : '—',
+      singleRatio: one ? figure(one, one.floor?.valid ? num(one.floorRatio, 2) : '—') : '—',
+    };
+  });
+  const m = f.memory;
+  const mbPerViewer = m.rssKBPerViewer === undefined ? undefined : m.rssKBPerViewer / 1024;
+  const out = [
+    `## 1b. Simulcast fan-out (${f.layers} layers, viewers spread over ${(f.qualities ?? []).join(' / ')})`,
+    '',
+    `The fan-out of section 1 with a publisher that sends the same VP8 fixture in ${f.layers} video sections (sendonly, one codec, lowest first), each a layer to the server; the layers carry equal bit rates (the same replay), which is enough for what the server spends per forwarded packet. Load-generator viewer i asks for \`${JSON.stringify(f.qualities ?? [])}[i mod ${f.qualities?.length ?? 1}]\` on its WHEP URL (\`?quality=\`); the two probe viewers ask for low and high. Steps ${f.steps.map((s) => s.viewers).join(' → ')}, ${f.repeats} windows of ${f.windowMs / 1000} s each, figures as in section 1.`,
+    '',
+    '- **viewers per layer**: as the server last reported them in the step (`live_layers`, what the host’s health panel shows), lowest first, probes included; in brackets their sum and the viewers connected (fewer in the sum when the origin’s media worker, which reports, had no demand report from another worker that serves viewers in the last 3.5 s).',
+    '- **received by quality**: load-generator viewers that asked for each quality × the packets per second each received on average; **silent**: viewers that heard no audio or no video in some window.',
+    '- **INVALID** also when a viewer heard no audio or video, a quality’s viewers received nothing, or the server did not report a viewer on every layer.',
+    single
+      ? '- **single-layer**: the fan-out of section 1 at the same number of viewers, from this run.'
+      : '- **single-layer**: the fan-out did not run with this one (`--only fanout,simulcast` runs both).',
+    `- Publisher keyframe requests (PLI) received per layer over the run: ${f.keyframeRequests.join(' / ')}.`,
+    '',
+    table(rows, [
+      ['viewers', 'viewers'],
+      ['valid', 'valid'],
+      ['layers', 'viewers per layer'],
+      ['qualities', 'received by quality'],
+      ['cpu', 'server CPU %'],
+      ['pps', 'forwarded pkt/s'],
+      ['us', 'µs/pkt'],
+      ['singleUs', 'single-layer µs/pkt'],
+      ['floor', 'UDP floor µs/pkt'],
+      ['ratio', '× floor'],
+      ['singleRatio', 'single-layer × floor'],
+      ['loss', 'loss %'],
+      ['p50', 'delay p50 ms'],
+      ['p99', 'delay p99 ms'],
+      ['loop', 'event loop p99 ms'],
+      ['rss', 'server RSS MB (processes)'],
+      ['load', 'load gen CPU % all / busiest (processes)'],
+      ['idle', 'machine idle %'],
+    ]),
+    '',
+  ];
+  if (f.stoppedEarly) out.push(`Ramp ${f.stoppedEarly}.`, '');
+  if (mbPerViewer !== undefined)
+    out.push(
+      `Memory per viewer: server RSS (main + children) **${num(mbPerViewer, 3)} MB per viewer** (least squares over ${m.points.length} readings, r² ${num(m.rssR2, 3)}${m.rssR2 !== undefined && m.rssR2 < 0.9 ? ' — **not reliable**' : ''}); API-process heap ${num(m.heapKBPerViewer, 0)} KB per viewer. Readings (viewers: server RSS MB): ${f.steps.map((s) => `${s.connected}: ${s.memory.map((r) => num(r.rssMB)).join(', ')}`).join('; ')}.`,
+      '',
+    );
+  const validSteps = f.steps.filter((s) => s.valid);
+  if (validSteps.length)
+    headline.push(
+      ...validSteps.map((s) => {
+        const one = singleAt(s.viewers);
+        return `Simulcast fan-out at ${s.viewers} viewers: ${fmtSpread(s.summary.cpuUsPerPacket, 2)} µs/pkt${s.floorRatio !== undefined ? ` (${s.floorRatio}× the UDP floor)` : ''}${one?.valid ? ` vs ${num(one.summary.cpuUsPerPacket.median, 2)} single-layer` : ''}, loss ${num(s.summary.lossPct.median, 3)}%, viewers per layer ${s.layerViewers?.join('/') ?? '—'}`;
+      }),
+    );
+  else headline.push('Simulcast fan-out: no valid step');
+  if (mbPerViewer !== undefined)
+    headline.push(`Simulcast server memory: ${num(mbPerViewer, 3)} MB RSS per viewer`);
   return out;
 }
 
@@ -558,6 +648,14 @@ export function renderReport(
     headline.push(`${name} FAILED`);
   }
   if (results.fanout) parts.push(...fanoutSection(results.fanout as FanoutResult, headline));
+  if (results.simulcast)
+    parts.push(
+      ...simulcastSection(
+        results.simulcast as FanoutResult,
+        results.fanout as FanoutResult | undefined,
+        headline,
+      ),
+    );
   if (results.firstFrame)
     parts.push(...firstFrameSection(results.firstFrame as FirstFrameResult, headline));
   if (results.churn) parts.push(...churnSection(results.churn as ChurnResult, headline));

@@ -35,15 +35,19 @@ export class RtpCounter {
     this.add(packet.readUInt32BE(8), packet.readUInt16BE(2));
   }
 
-  /** Packets received and expected since the last take. A first packet lost is not noticed; fine at this scale. */
-  take(): { received: number; expected: number } {
+  /**
+   * Packets received and expected, and the SSRCs heard from, since the last take. A first packet
+   * lost is not noticed; fine at this scale.
+   */
+  take(): { received: number; expected: number; streams: number } {
     let received = 0;
     let expected = 0;
     for (const c of this.counts.values()) {
       received += c.received;
       expected += c.cycles * 0x10000 + c.highest - c.first + 1;
     }
+    const streams = this.counts.size;
     this.counts.clear();
-    return { received, expected };
+    return { received, expected, streams };
   }
 }

@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { QualityChoice, StreamLayer } from '@onair/protocol';
 import {
   FixturePublisher,
   RecordingViewer,
+  SimulcastFixturePublisher,
   connected,
   fingerprint,
 } from '../../server/test/support/loopback-peers';
@@ -18,7 +20,9 @@ import {
   type ServerProcess,
 } from '../lib/server-process';
 import { linearFit, percentile, round, spread, type Spread } from '../lib/stats';
-import type { ViewerType } from '../lib/viewers/types';
+import { connectWire, type WireSocket } from '../lib/socketio-wire';
+import { addCounts, simulcastShortfall } from '../lib/simulcast-counts';
+import type { QualityCounts, ViewerType } from '../lib/viewers/types';
 import { runUdpFloor, type FloorResult } from './udp-floor';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,6 +49,10 @@ export interface FanoutWindow {
   machineIdlePct: number;
   /** Why this window cannot be trusted, if it cannot. */
   saturated?: string;
+  /** Simulcast: what the load generator's viewers counted, by the quality each asked for. */
+  byQuality?: Record<string, QualityCounts>;
+  /** Simulcast: viewers per layer (lowest first) as the server last reported them in the window. */
+  layerViewers?: number[];
 }
 
 export interface FanoutStep {
@@ -86,9 +94,19 @@ export interface FanoutStep {
   floor?: FloorResult;
   /** Our median µs/pkt over the floor's median µs/pkt. */
   floorRatio?: number;
+  /** Simulcast: load-generator viewers by the quality each asked for, over all windows. */
+  byQuality?: Record<string, QualityCounts>;
+  /** Simulcast: viewers per layer (lowest first) as the server reported them in the last window. */
+  layerViewers?: number[];
 }
 
 export interface FanoutResult {
+  /** Video sections the publisher sends: 1, or 3 for simulcast (each a layer to the server). */
+  layers: number;
+  /** Simulcast: the qualities viewers ask for, viewer i the (i mod n)th; probes likewise. */
+  qualities?: QualityChoice[];
+  /** Keyframe requests (PLI) the publisher received over the whole run, per layer. */
+  keyframeRequests: number[];
   windowMs: number;
   repeats: number;
   viewerType: ViewerType;
@@ -112,7 +130,7 @@ export interface FanoutResult {
 class ProbeViewer extends RecordingViewer {
   readonly delays: number[] = [];
   packets = 0;
-  constructor(private readonly publisher: FixturePublisher) {
+  constructor(private readonly publisher: { sentAt: Map<string, number> }) {
     super();
     this.pc.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((packet) => {
@@ -131,6 +149,34 @@ class ProbeViewer extends RecordingViewer {
     this.sequences.video.length = 0;
     this.payloadIndexes.length = 0;
   }
+}
+
+/**
+ * Follows what the server says of a stream's layers (`live_layers`, as the host's health panel
+ * does): a socket in the stream's room, for the viewers it counts on each layer.
+ */
+async function watchLayers(
+  baseUrl: string,
+  streamId: string,
+  token: string,
+): Promise<{ latest: () => StreamLayer[] | undefined; close: () => void }> {
+  let latest: StreamLayer[] | undefined;
+  const socket: WireSocket = await connectWire(baseUrl, {
+    token,
+    onEvent: (frame) => {
+      const [name, payload] = JSON.parse(frame.toString('utf8', 2)) as [string, unknown];
+      if (name === 'live_layers') latest = (payload as { layers: StreamLayer[] }).layers;
+    },
+  });
+  const reply = (await socket.emitWithAck('join_live', { streamId }, 10_000)) as {
+    ok: boolean;
+    error?: unknown;
+  };
+  if (!reply.ok) {
+    socket.close();
+    throw new Error(`join_live refused: ${JSON.stringify(reply.error)}`);
+  }
+  return { latest: () => latest, close: () => socket.close() };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -195,10 +241,18 @@ export async function runFanout(
     viewerType: ViewerType;
     viewersPerProcess?: number;
     floor: boolean;
+    /**
+     * Simulcast: the publisher sends this many video sections (layers) and viewer i asks for
+     * `qualities[i % qualities.length]`; absent, one section and no quality asked for.
+     */
+    simulcast?: { layers: number; qualities: QualityChoice[] };
     log: (line: string) => void;
   },
 ): Promise<FanoutResult> {
-  const { log } = options;
+  const { log, simulcast } = options;
+  const name = simulcast ? 'simulcast fan-out' : 'fan-out';
+  const qualityOf = (i: number): QualityChoice | undefined =>
+    simulcast?.qualities[i % simulcast.qualities.length];
   const perProcess = options.viewersPerProcess ?? (options.viewerType === 'werift' ? 50 : 100);
   const host = await registerUser(server.url, `bench_host_${Date.now().toString(36)}`);
   const probeCount = 2;
@@ -206,10 +260,12 @@ export async function runFanout(
   const tokens = users.map((u) => u.token);
   const stream = await post(
     `${server.url}/api/live/start`,
-    { title: 'fan-out benchmark' },
+    { title: `${name} benchmark` },
     host.token,
   );
-  const publisher = new FixturePublisher();
+  const publisher = simulcast
+    ? new SimulcastFixturePublisher(simulcast.layers)
+    : new FixturePublisher();
   publisher.recordSendTimes = true;
   const whip = await fetch(`${server.url}/api/live/${stream.streamId}/whip`, {
     method: 'POST',
@@ -223,16 +279,24 @@ export async function runFanout(
   const probes: ProbeViewer[] = [];
   for (let i = 0; i < probeCount; i += 1) {
     const probe = new ProbeViewer(publisher);
-    const res = await fetch(`${server.url}/api/live/${stream.streamId}/whep`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${tokens[i]}` },
-      body: await probe.offer(),
-    });
+    // Simulcast probes time the lowest and the highest layer.
+    const quality = simulcast ? (i === 0 ? 'low' : 'high') : undefined;
+    const res = await fetch(
+      `${server.url}/api/live/${stream.streamId}/whep${quality ? `?quality=${quality}` : ''}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${tokens[i]}` },
+        body: await probe.offer(),
+      },
+    );
     if (res.status !== 201) throw new Error(`WHEP ${res.status} ${await res.text()}`);
     await probe.pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     await connected(probe.pc);
     probes.push(probe);
   }
+  const layerWatch = simulcast
+    ? await watchLayers(server.url, stream.streamId, host.token)
+    : undefined;
   await settleMemory(server);
 
   const workers: (Worker & {
@@ -250,11 +314,15 @@ export async function runFanout(
       while (viewers < target) {
         const add = Math.min(perProcess, target - viewers);
         const first = probeCount + viewers;
+        const qualities = simulcast
+          ? [JSON.stringify(Array.from({ length: add }, (_, j) => qualityOf(viewers + j)))]
+          : [];
         const w = await startWorker(path.join(here, 'fanout-worker.ts'), [
           server.url,
           stream.streamId,
           JSON.stringify(tokens.slice(first, first + add)),
           options.viewerType,
+          ...qualities,
         ]);
         workers.push({
           ...w,
@@ -266,7 +334,7 @@ export async function runFanout(
         viewers += add;
       }
       log(
-        `fan-out N=${target}: ${workers.reduce((s, w) => s + w.connected, 0)} ${options.viewerType} viewers connected in ${round((performance.now() - joinStarted) / 1000)} s`,
+        `${name} N=${target}: ${workers.reduce((s, w) => s + w.connected, 0)} ${options.viewerType} viewers connected in ${round((performance.now() - joinStarted) / 1000)} s`,
       );
       await sleep(2000);
 
@@ -284,10 +352,12 @@ export async function runFanout(
         await sleep(options.windowMs);
         const counts = await Promise.all(
           workers.map((w) =>
-            w.request<{ type: string; received: number; expected: number }>(
-              { type: 'take' },
-              'counts',
-            ),
+            w.request<{
+              type: string;
+              received: number;
+              expected: number;
+              byQuality: Record<string, QualityCounts>;
+            }>({ type: 'take' }, 'counts'),
           ),
         );
         const serverReading = serverCpu();
@@ -319,9 +389,15 @@ export async function runFanout(
         };
         const why = saturationOf(loadReading, idleShare);
         if (why) window.saturated = why;
+        if (simulcast) {
+          window.byQuality = {};
+          for (const c of counts) addCounts(window.byQuality, c.byQuality, 'processes');
+          const layers = layerWatch?.latest();
+          if (layers) window.layerViewers = layers.map((l) => l.viewers);
+        }
         windows.push(window);
         log(
-          `  window ${r + 1}/${options.repeats}: server ${window.serverCpuPct}% CPU (${window.serverProcesses} processes), ${window.forwardedPps} pkt/s, ${window.cpuUsPerPacket} µs/pkt, loss ${window.lossPct}%, delay p50 ${window.delayP50Ms} / p99 ${window.delayP99Ms} ms, event loop p99 ${window.eventLoopP99Ms} ms; load gen ${window.loadCpuPct}% (busiest process ${window.loadMaxProcessPct}%), machine idle ${window.machineIdlePct}%${why ? ` — SATURATED: ${why}` : ''}`,
+          `  window ${r + 1}/${options.repeats}: ${window.layerViewers ? `viewers per layer ${window.layerViewers.join('/')}, ` : ''}server ${window.serverCpuPct}% CPU (${window.serverProcesses} processes), ${window.forwardedPps} pkt/s, ${window.cpuUsPerPacket} µs/pkt, loss ${window.lossPct}%, delay p50 ${window.delayP50Ms} / p99 ${window.delayP99Ms} ms, event loop p99 ${window.eventLoopP99Ms} ms; load gen ${window.loadCpuPct}% (busiest process ${window.loadMaxProcessPct}%), machine idle ${window.machineIdlePct}%${why ? ` — SATURATED: ${why}` : ''}`,
         );
       }
       const summary = Object.fromEntries(
@@ -349,9 +425,20 @@ export async function runFanout(
       };
       if (invalid.length)
         step.invalidReason = `${invalid.length} of ${windows.length} windows saturated: ${invalid[0]!.saturated}`;
+      if (simulcast) {
+        step.byQuality = {};
+        for (const w of windows) addCounts(step.byQuality, w.byQuality ?? {}, 'windows');
+        const last = windows[windows.length - 1]?.layerViewers;
+        if (last) step.layerViewers = last;
+        const shortfall = simulcastShortfall(windows, simulcast.layers);
+        if (shortfall) {
+          step.valid = false;
+          step.invalidReason = [step.invalidReason, shortfall].filter(Boolean).join('; ');
+        }
+      }
       steps.push(step);
       log(
-        `fan-out N=${target}${step.valid ? '' : ' INVALID'}: median ${summary.cpuUsPerPacket.median} µs/pkt (${summary.cpuUsPerPacket.min}–${summary.cpuUsPerPacket.max}), loss ${summary.lossPct.median}%, server RSS ${step.serverRssMB} MB in ${step.serverProcesses} processes, API heap ${step.heapUsedMB} MB${step.retriedJoins ? `, ${step.retriedJoins} joins retried` : ''}${step.failedJoins ? `, ${step.failedJoins} failed` : ''}`,
+        `${name} N=${target}${step.valid ? '' : ` INVALID (${step.invalidReason})`}: median ${summary.cpuUsPerPacket.median} µs/pkt (${summary.cpuUsPerPacket.min}–${summary.cpuUsPerPacket.max}), loss ${summary.lossPct.median}%, server RSS ${step.serverRssMB} MB in ${step.serverProcesses} processes, API heap ${step.heapUsedMB} MB${step.retriedJoins ? `, ${step.retriedJoins} joins retried` : ''}${step.failedJoins ? `, ${step.failedJoins} failed` : ''}`,
       );
       if (summary.lossPct.median > 5) {
         stoppedEarly = `stopped after ${target} viewers: median loss ${summary.lossPct.median}% (the server cannot keep up; larger steps would say nothing more)`;
@@ -362,6 +449,7 @@ export async function runFanout(
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await Promise.all(probes.map((p) => p.close()));
+    layerWatch?.close();
     await publisher.close();
   }
 
@@ -410,6 +498,11 @@ export async function runFanout(
       `memory: server RSS ${memory.rssKBPerViewer} KB/viewer (r² ${memory.rssR2}), API-process heap ${memory.heapKBPerViewer} KB/viewer (r² ${memory.heapR2}), least squares over ${points.length} readings in ${steps.length} steps`,
     );
   const result: FanoutResult = {
+    layers: simulcast?.layers ?? 1,
+    keyframeRequests:
+      publisher instanceof SimulcastFixturePublisher
+        ? [...publisher.keyframeRequests]
+        : [publisher.keyframeRequests],
     windowMs: options.windowMs,
     repeats: options.repeats,
     viewerType: options.viewerType,
@@ -420,5 +513,6 @@ export async function runFanout(
     memory,
   };
   if (stoppedEarly) result.stoppedEarly = stoppedEarly;
+  if (simulcast) result.qualities = simulcast.qualities;
   return result;
 }

@@ -9,7 +9,13 @@
  */
 import { Audio, PeerConnection, Video, type Track } from 'node-datachannel';
 import { RtpCounter } from '../rtp-count';
-import { deleteWhep, postWhep, type CountingViewer, type WhepTarget } from './types';
+import {
+  deleteWhep,
+  postWhep,
+  type CountingViewer,
+  type ViewerCounts,
+  type WhepTarget,
+} from './types';
 
 let created = 0;
 
@@ -74,7 +80,7 @@ export class NodeDataChannelViewer implements CountingViewer {
     });
   }
 
-  take(): { received: number; expected: number } {
+  take(): ViewerCounts {
     return this.counter.take();
   }
 

@@ -6,7 +6,13 @@
 import { RTCPeerConnection } from 'werift';
 import { connected, loopbackPeerConfig } from '../../../server/test/support/loopback-peers';
 import { RtpCounter } from '../rtp-count';
-import { deleteWhep, postWhep, type CountingViewer, type WhepTarget } from './types';
+import {
+  deleteWhep,
+  postWhep,
+  type CountingViewer,
+  type ViewerCounts,
+  type WhepTarget,
+} from './types';
 
 export class WeriftViewer implements CountingViewer {
   readonly pc = new RTCPeerConnection(loopbackPeerConfig);
@@ -32,7 +38,7 @@ export class WeriftViewer implements CountingViewer {
     };
   }
 
-  take(): { received: number; expected: number } {
+  take(): ViewerCounts {
     return this.counter.take();
   }
 

@@ -219,3 +219,78 @@ export class FixturePublisher {
 /** Identifies a packet by its payload, which the server forwards untouched. */
 export const fingerprint = (kind: string, payload: Buffer): string =>
   `${kind}:${payload.length}:${payload.subarray(0, 24).toString('base64')}`;
+
+/**
+ * A simulcast publisher as the server receives one: the same fixture replay, written to
+ * `layers` sendonly video sections of one codec (lowest first) beside one audio section. Every
+ * section carries the same pictures at the same bit rate; to the server each is a layer.
+ */
+export class SimulcastFixturePublisher {
+  readonly pc = new RTCPeerConnection(loopbackPeerConfig);
+  private readonly audio = new MediaStreamTrack({ kind: 'audio' });
+  private readonly videos: MediaStreamTrack[] = [];
+  private stopReplay: (() => void) | undefined;
+  /** Packets written: audio, and video per layer. */
+  readonly sent: { audio: number; video: number[] };
+  /** Send time (ms, performance.now) of each packet, by kind and payload fingerprint. */
+  readonly sentAt = new Map<string, number>();
+  /** Keyframe requests (PLI) received, per layer. */
+  readonly keyframeRequests: number[];
+  recordSendTimes = false;
+
+  constructor(readonly layers = 3) {
+    this.pc.addTransceiver(this.audio, { direction: 'sendonly' });
+    this.sent = { audio: 0, video: Array.from({ length: layers }, () => 0) };
+    this.keyframeRequests = Array.from({ length: layers }, () => 0);
+    for (let layer = 0; layer < layers; layer += 1) {
+      const track = new MediaStreamTrack({ kind: 'video' });
+      this.videos.push(track);
+      const video = this.pc.addTransceiver(track, { direction: 'sendonly' });
+      video.sender.onPictureLossIndication.subscribe(() => {
+        this.keyframeRequests[layer] = (this.keyframeRequests[layer] ?? 0) + 1;
+      });
+    }
+  }
+
+  async offer(): Promise<string> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  async accept(answer: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    await connected(this.pc);
+  }
+
+  start(): void {
+    this.stopReplay = replay(
+      (kind, packet) => {
+        // All copies of a packet share a payload: one send time serves them all.
+        if (this.recordSendTimes)
+          this.sentAt.set(fingerprint(kind, packet.payload), performance.now());
+        if (kind === 'audio') {
+          this.sent.audio += 1;
+          this.audio.writeRtp(packet);
+          return;
+        }
+        // Each sender stamps its own SSRC into the header: every layer gets its own copy,
+        // taken before any sender touched it.
+        const copies = this.videos.map((_, layer) => (layer === 0 ? packet : packet.clone()));
+        this.videos.forEach((track, layer) => {
+          this.sent.video[layer] = (this.sent.video[layer] ?? 0) + 1;
+          track.writeRtp(copies[layer]!);
+        });
+      },
+      { loop: true },
+    );
+  }
+
+  stop(): void {
+    this.stopReplay?.();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.pc.close();
+  }
+}
