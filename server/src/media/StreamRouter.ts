@@ -42,7 +42,7 @@ export interface RouterRelay {
 }
 
 /** A downstream demand older than this is forgotten (it is renewed every second). */
-const demandTtlMs = 3500;
+const demandTtlMs = 5000;
 
 /** At most one keyframe request per this many ms reaches the publisher, however many viewers ask. */
 const keyframeRequestIntervalMs = 1000;
