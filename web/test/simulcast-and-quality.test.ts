@@ -112,4 +112,18 @@ describe('the quality menu', () => {
       'Low · 180p',
     ]);
   });
+
+  it('lists a remembered ceiling by name until the first report, and only then', () => {
+    expect(qualityOptions([], 0, 'low').map((o) => [o.choice, o.label])).toEqual([
+      ['auto', 'Auto'],
+      ['low', 'Low'],
+    ]);
+    expect(qualityOptions([layer(1280, 720)], 720, 'low').map((o) => o.choice)).toEqual(['auto']);
+    expect(qualityOptions(three, 180, 'low').map((o) => o.choice)).toEqual([
+      'auto',
+      'high',
+      'medium',
+      'low',
+    ]);
+  });
 });

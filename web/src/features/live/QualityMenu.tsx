@@ -48,15 +48,16 @@ export function QualityMenu({
   const button = useRef<HTMLButtonElement>(null);
   const items = useRef<(HTMLButtonElement | null)[]>([]);
   const playing = usePlayingHeight(video);
-  const options = qualityOptions(layers, playing);
+  const options = qualityOptions(layers, playing, quality);
+  // A ceiling this broadcast lacks (it sends one layer) plays as Auto does.
   const current = options.find((o) => o.choice === quality) ?? options[0];
-  const single = options.length === 1;
+  const single = layers.length === 1;
   items.current.length = options.length;
 
   // Opening puts focus on the checked entry, as a menu of choices does.
   useEffect(() => {
     if (!open) return;
-    const checked = options.findIndex((o) => o.choice === quality);
+    const checked = options.findIndex((o) => o.choice === current?.choice);
     items.current[Math.max(0, checked)]?.focus();
     // Only on opening: a new layer report must not pull focus around.
   }, [open]);
@@ -111,7 +112,7 @@ export function QualityMenu({
             onKeyDown={onMenuKey}
           >
             {options.map((option, index) => {
-              const checked = option.choice === quality;
+              const checked = option.choice === current?.choice;
               return (
                 <button
                   key={option.choice}
