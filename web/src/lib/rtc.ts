@@ -158,7 +158,10 @@ export interface StreamHealth {
   lossPct: number;
 }
 
-/** Outgoing video health from `getStats`, as a difference from the previous sample. */
+/**
+ * Outgoing video health from `getStats`, as a difference from the previous sample. With
+ * simulcast the bitrate is all layers together, and the size and frame rate the top layer's.
+ */
 export function healthSampler(pc: RTCPeerConnection): () => Promise<StreamHealth | null> {
   let previous: { bytes: number; at: number } | null = null;
   return async () => {
@@ -168,17 +171,20 @@ export function healthSampler(pc: RTCPeerConnection): () => Promise<StreamHealth
     let lost = 0;
     (await pc.getStats()).forEach((r) => {
       if (r.type === 'outbound-rtp' && r.kind === 'video') {
-        bytes = r.bytesSent ?? 0;
+        bytes += r.bytesSent ?? 0;
         at = r.timestamp;
-        out = {
-          kbps: 0,
-          fps: r.framesPerSecond ?? 0,
-          width: r.frameWidth ?? 0,
-          height: r.frameHeight ?? 0,
-          lossPct: 0,
-        };
+        const height = r.frameHeight ?? 0;
+        if (!out || height > out.height)
+          out = {
+            kbps: 0,
+            fps: r.framesPerSecond ?? 0,
+            width: r.frameWidth ?? 0,
+            height,
+            lossPct: 0,
+          };
       }
-      if (r.type === 'remote-inbound-rtp' && r.kind === 'video') lost = (r.fractionLost ?? 0) * 100;
+      if (r.type === 'remote-inbound-rtp' && r.kind === 'video')
+        lost = Math.max(lost, (r.fractionLost ?? 0) * 100);
     });
     if (!out) return null;
     const health: StreamHealth = out;
