@@ -136,6 +136,14 @@ describe('the quality menu over a simulcast broadcast', () => {
       )
       .toEqual(['Auto (720p)', 'High · 720p', 'Medium · 360p', 'Low · 180p']);
 
+    // The host's health panel lists the same layers, highest first, all sent while watched.
+    await expect
+      .poll(() => publisher.getByTestId('stream-layers').locator('tbody tr').allTextContents())
+      .toHaveLength(3);
+    expect(
+      await publisher.getByTestId('stream-layers').locator('tbody th').allTextContents(),
+    ).toEqual(['720p', '360p', '180p']);
+
     await quality.click();
     await menu.getByRole('menuitemradio', { name: 'Low · 180p' }).click();
     await expect.poll(() => videoHeight(viewer), { timeout: 5000 }).toBe(180);
