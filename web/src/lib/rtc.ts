@@ -1,4 +1,11 @@
+import type { QualityChoice } from '@onair/protocol';
 import type { LiveSocket } from './live-socket';
+import {
+  answerReceivesSimulcast,
+  sendEncodings,
+  trackSize,
+  withoutScalabilityMode,
+} from './simulcast';
 
 function localSdp(pc: RTCPeerConnection): string {
   const sdp = pc.localDescription?.sdp;
@@ -21,15 +28,39 @@ function gathered(pc: RTCPeerConnection, ms = 1500): Promise<void> {
 }
 
 /**
+ * The camera's transceiver with its layers; a browser that refuses `scalabilityMode` (it checks
+ * the mode against its codecs) gets the same layers without it.
+ */
+function addVideoTransceiver(
+  pc: RTCPeerConnection,
+  track: MediaStreamTrack | 'video',
+  media: MediaStream,
+  encodings: RTCRtpEncodingParameters[],
+): RTCRtpTransceiver {
+  const init = (sendEncodings: RTCRtpEncodingParameters[]): RTCRtpTransceiverInit => ({
+    direction: 'sendonly',
+    streams: [media],
+    sendEncodings,
+  });
+  try {
+    return pc.addTransceiver(track, init(encodings));
+  } catch {
+    return pc.addTransceiver(track, init(withoutScalabilityMode(encodings)));
+  }
+}
+
+/**
  * Sends the camera to the server (the SFU answers the broadcaster's offer). The same `media` may
  * be published again on a new connection, e.g. after the socket came back: tracks are shared,
- * never re-captured.
+ * never re-captured. The camera goes out in layers (`sendEncodings`) unless `layers` is false;
+ * a server whose answer does not receive them is offered the camera again in one encoding.
  */
 export async function publish(
   socket: LiveSocket,
   streamId: string,
   media: MediaStream,
   iceServers: RTCIceServer[],
+  layers = true,
 ): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers });
   try {
@@ -37,16 +68,22 @@ export async function publish(
     // so turning it on later only replaces the sender's track, with no new offer.
     const tracks: (MediaStreamTrack | 'video')[] = media.getTracks();
     if (!media.getVideoTracks().length) tracks.push('video');
+    let layered = false;
     for (const track of tracks) {
-      const { sender } = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
-      if (track === 'video' || track.kind === 'video') {
-        // Keep the camera's resolution and let the frame rate give way first.
-        const params = sender.getParameters() as RTCRtpSendParameters & {
-          degradationPreference?: string;
-        };
-        params.degradationPreference = 'maintain-resolution';
-        await sender.setParameters(params).catch(() => undefined);
+      if (track !== 'video' && track.kind !== 'video') {
+        pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
+        continue;
       }
+      const { width, height } = trackSize(track === 'video' ? undefined : track);
+      const encodings = layers ? sendEncodings(width, height) : sendEncodings(0, 0);
+      const { sender } = addVideoTransceiver(pc, track, media, encodings);
+      layered = encodings.length > 1;
+      // Keep the camera's resolution and let the frame rate give way first.
+      const params = sender.getParameters() as RTCRtpSendParameters & {
+        degradationPreference?: string;
+      };
+      params.degradationPreference = 'maintain-resolution';
+      await sender.setParameters(params).catch(() => undefined);
     }
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
@@ -54,6 +91,11 @@ export async function publish(
       streamId,
       description: { type: 'offer', sdp: localSdp(pc) },
     });
+    if (layered && !answerReceivesSimulcast(description.sdp)) {
+      // It echoed the layers back (or dropped them): none would be sent on this connection.
+      pc.close();
+      return await publish(socket, streamId, media, iceServers, false);
+    }
     await pc.setRemoteDescription(description);
   } catch (error) {
     // A refused or timed-out offer leaves no connection behind (the caller may try again).
@@ -63,12 +105,16 @@ export async function publish(
   return pc;
 }
 
-/** Receives a stream from the server: it offers, the viewer answers and trickles its candidates. */
+/**
+ * Receives a stream from the server: it offers, the viewer answers and trickles its candidates.
+ * `quality` is the viewer's choice of layer (default auto); `live_quality` changes it later.
+ */
 export async function watch(
   socket: LiveSocket,
   streamId: string,
   iceServers: RTCIceServer[],
   onStream: (stream: MediaStream) => void,
+  quality: QualityChoice = 'auto',
 ): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers });
   // The server's tracks come without a stream id: collect them into one.
@@ -90,7 +136,7 @@ export async function watch(
       .catch(() => undefined);
   });
   try {
-    const { description } = await socket.request('live_offer', { streamId });
+    const { description } = await socket.request('live_offer', { streamId, quality });
     await pc.setRemoteDescription(description);
     await pc.setLocalDescription(await pc.createAnswer());
     await socket.request('live_answer', {
@@ -112,7 +158,10 @@ export interface StreamHealth {
   lossPct: number;
 }
 
-/** Outgoing video health from `getStats`, as a difference from the previous sample. */
+/**
+ * Outgoing video health from `getStats`, as a difference from the previous sample. With
+ * simulcast the bitrate is all layers together, and the size and frame rate the top layer's.
+ */
 export function healthSampler(pc: RTCPeerConnection): () => Promise<StreamHealth | null> {
   let previous: { bytes: number; at: number } | null = null;
   return async () => {
@@ -122,17 +171,20 @@ export function healthSampler(pc: RTCPeerConnection): () => Promise<StreamHealth
     let lost = 0;
     (await pc.getStats()).forEach((r) => {
       if (r.type === 'outbound-rtp' && r.kind === 'video') {
-        bytes = r.bytesSent ?? 0;
+        bytes += r.bytesSent ?? 0;
         at = r.timestamp;
-        out = {
-          kbps: 0,
-          fps: r.framesPerSecond ?? 0,
-          width: r.frameWidth ?? 0,
-          height: r.frameHeight ?? 0,
-          lossPct: 0,
-        };
+        const height = r.frameHeight ?? 0;
+        if (!out || height > out.height)
+          out = {
+            kbps: 0,
+            fps: r.framesPerSecond ?? 0,
+            width: r.frameWidth ?? 0,
+            height,
+            lossPct: 0,
+          };
       }
-      if (r.type === 'remote-inbound-rtp' && r.kind === 'video') lost = (r.fractionLost ?? 0) * 100;
+      if (r.type === 'remote-inbound-rtp' && r.kind === 'video')
+        lost = Math.max(lost, (r.fractionLost ?? 0) * 100);
     });
     if (!out) return null;
     const health: StreamHealth = out;

@@ -1,4 +1,4 @@
-import type { ChatState, LiveComment, Stream } from '@onair/protocol';
+import type { ChatState, LiveComment, QualityChoice, Stream, StreamLayer } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { iceServers as fetchIceServers } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
@@ -6,7 +6,12 @@ import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../l
 import { receivesMedia, retryDelayMs, watchMedia } from '../../lib/media-watchdog';
 import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
-import { anonymousVisits, rememberAnonymousVisit } from './device-memory';
+import {
+  anonymousVisits,
+  rememberAnonymousVisit,
+  rememberedQuality,
+  rememberQuality,
+} from './device-memory';
 
 export type StreamPhase = 'joining' | 'live' | 'reconnecting' | 'waiting' | 'ended' | 'error';
 
@@ -37,7 +42,9 @@ export interface ChatCatchUp {
  * chat as of the latest join; `banned` holds once the host has banned them (told live, or refused
  * on joining), and `onBanned` runs then. `followersOnly` holds while they may not watch a private
  * stream (they unfollowed its host, told live or refused on joining); the server's
- * `live_access_granted` (they followed again, from any tab) ends it and joins again.
+ * `live_access_granted` (they followed again, from any tab) ends it and joins again. `layers`
+ * are the broadcaster's simulcast layers as the server last reported them (lowest first; empty
+ * until the first report, which comes within a few seconds of joining).
  * Every listener added here is removed here.
  */
 function useRoom(
@@ -57,6 +64,7 @@ function useRoom(
   const [chat, setChat] = useState<ChatState | null>(null);
   const [banned, setBanned] = useState(false);
   const [followersOnly, setFollowersOnly] = useState(false);
+  const [layers, setLayers] = useState<StreamLayer[]>([]);
   const ended = useRef(onEnded);
   ended.current = onEnded;
   const revoked = useRef(onRevoked);
@@ -72,6 +80,10 @@ function useRoom(
       (c) => c.streamId === streamId && setViewerCount(c.viewerCount),
     );
     const offEnded = socket.on('live_ended', (e) => e.streamId === streamId && ended.current());
+    const offLayers = socket.on(
+      'live_layers',
+      (e) => e.streamId === streamId && setLayers(e.layers),
+    );
     const shutOut = () => {
       setFollowersOnly(true);
       revoked.current();
@@ -140,6 +152,7 @@ function useRoom(
     return () => {
       offCount();
       offEnded();
+      offLayers();
       offRevoked();
       offGranted();
       offBanned();
@@ -158,6 +171,7 @@ function useRoom(
     chat,
     banned,
     followersOnly,
+    layers,
   };
 }
 
@@ -291,6 +305,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     errorCode,
     viewerCount: room.viewerCount,
     chat: room.chat,
+    layers: room.layers,
     end,
     replaceTrack,
   };
@@ -320,6 +335,12 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
   const watching = useRef<RTCPeerConnection | null>(null);
   /** The same, for what is shown of it (the managing host's stream health). */
   const [connection, setConnection] = useState<RTCPeerConnection | null>(null);
+  /** The socket the current media session was opened on (another node's, when this one was full). */
+  const sessionSocket = useRef<LiveSocket | null>(null);
+  /** The quality menu's choice, remembered on this device; each new session asks for it. */
+  const [quality, setQuality] = useState<QualityChoice>(rememberedQuality);
+  const qualityRef = useRef(quality);
+  qualityRef.current = quality;
   const phaseRef = useRef(phase);
   phaseRef.current = phase;
 
@@ -351,6 +372,16 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       offResumed();
     };
   }, [room.socket, streamId]);
+
+  /** Tells the open session of the viewer's choice; a session that went meanwhile needs none. */
+  const sendQuality = useCallback(
+    (next: QualityChoice) => {
+      sessionSocket.current
+        ?.request('live_quality', { streamId, quality: next })
+        .catch(() => undefined);
+    },
+    [streamId],
+  );
 
   const { reconnects, banned, followersOnly } = room;
   useEffect(() => {
@@ -388,7 +419,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       try {
         const iceServers = await fetchIceServers(room.socket.token);
         const onStream = (stream: MediaStream) => !closed && setRemote(stream);
-        const connection = await watch(room.socket, streamId, iceServers, onStream).catch(
+        const quality = qualityRef.current;
+        const connection = await watch(room.socket, streamId, iceServers, onStream, quality).catch(
           (e: unknown) => {
             const nodeUrl = otherNodeOf(e);
             if (!nodeUrl || closed) throw e;
@@ -399,12 +431,15 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
             other.onConnection((up) => {
               if (!up && !closed) setAttempt((n) => n + 1);
             });
-            return watch(other, streamId, iceServers, onStream);
+            return watch(other, streamId, iceServers, onStream, quality);
           },
         );
         if (closed) return connection.close();
         pc = connection;
         watching.current = connection;
+        sessionSocket.current = away ?? room.socket;
+        // Changed while the offer was on its way: the session gets the newer choice.
+        if (qualityRef.current !== quality) sendQuality(qualityRef.current);
         setConnection(connection);
         setPhase((p) => (p === 'joining' || p === 'waiting' ? 'live' : p));
         pc.addEventListener('connectionstatechange', onState);
@@ -432,7 +467,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       closed = true;
       clearTimeout(retry);
       stopWatching?.();
-      if (watching.current === pc) watching.current = null;
+      if (watching.current === pc) {
+        watching.current = null;
+        sessionSocket.current = null;
+      }
       setConnection((current) => (current === pc ? null : current));
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
@@ -440,7 +478,22 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     };
     // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
     // `followersOnly`: back in after following again, watch again.
-  }, [room.socket, streamId, attempt, reconnects, banned, followersOnly]);
+    // Not `quality`: a choice changes the open session (`live_quality`), never reconnects.
+  }, [room.socket, streamId, attempt, reconnects, banned, followersOnly, sendQuality]);
+
+  /**
+   * The viewer's choice in the quality menu: remembered on this device, and applied at once to
+   * the session being watched. Without one yet, the next session asks for it from the start.
+   */
+  const chooseQuality = useCallback(
+    (next: QualityChoice) => {
+      rememberQuality(next);
+      setQuality(next);
+      qualityRef.current = next;
+      sendQuality(next);
+    },
+    [sendQuality],
+  );
 
   return {
     phase,
@@ -453,5 +506,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     banned,
     connection,
     followersOnly,
+    layers: room.layers,
+    quality,
+    chooseQuality,
   };
 }
