@@ -16,6 +16,7 @@ const layer = (width: number, height: number): StreamLayer => ({
   height,
   bitrateKbps: 100,
   active: true,
+  needed: true,
   viewers: 0,
 });
 
