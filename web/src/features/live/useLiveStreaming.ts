@@ -4,7 +4,14 @@ import { iceServers as fetchIceServers } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
 import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../lib/live-socket';
 import { receivesMedia, retryDelayMs, watchMedia } from '../../lib/media-watchdog';
-import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
+import {
+  followLayers,
+  healthSampler,
+  publish,
+  replaceTracks,
+  watch,
+  type StreamHealth,
+} from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
 import {
   anonymousVisits,
@@ -270,16 +277,26 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     };
   }, [media, room.socket, session.token, streamId, reconnects, mediaRetries]);
 
+  // Each report of the layers pauses those nobody needs and resumes the others (issue 19). A new
+  // connection sends every layer until the server's first report of it. One change at a time: a
+  // sender's parameters are read, then set.
+  const { layers } = room;
+  const followingLayers = useRef(Promise.resolve());
+  useEffect(() => {
+    const pc = pcRef.current;
+    if (!pc || layers.length === 0) return;
+    followingLayers.current = followingLayers.current
+      .then(() => (pc.connectionState === 'closed' ? undefined : followLayers(pc, layers)))
+      .catch(() => undefined);
+  }, [layers]);
+
   /**
-   * Swaps the camera or microphone without renegotiating; `null` sends nothing of that kind (the
-   * camera turned off). Found by the transceiver's kind, since a sender may hold no track.
+   * Swaps the camera or microphone without renegotiating, in every section of that kind (each
+   * layer has one); `null` sends nothing of that kind (the camera turned off).
    */
   const replaceTrack = useCallback(
     async (kind: 'audio' | 'video', track: MediaStreamTrack | null) => {
-      const transceiver = pcRef.current
-        ?.getTransceivers()
-        .find((t) => (t.sender.track ?? t.receiver.track).kind === kind);
-      await transceiver?.sender.replaceTrack(track);
+      if (pcRef.current) await replaceTracks(pcRef.current, kind, track);
     },
     [],
   );
