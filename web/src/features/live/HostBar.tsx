@@ -113,20 +113,25 @@ function LayerTable({ layers }: { layers: readonly StreamLayer[] }) {
         </tr>
       </thead>
       <tbody>
-        {[...layers].reverse().map((layer) => (
-          <tr key={`${layer.width}x${layer.height}`}>
-            <th scope="row" className="pr-3 text-left font-normal">
-              {pixelsOf(layer)}p
-            </th>
-            <td className={`pr-3 ${layer.active ? 'text-emerald-300' : 'text-zinc-400'}`}>
-              {layer.active ? 'sent' : 'paused'}
-            </td>
-            <td className="pr-3 text-right">{layer.bitrateKbps} kbit/s</td>
-            <td className="text-right">
-              {layer.viewers} {layer.viewers === 1 ? 'viewer' : 'viewers'}
-            </td>
-          </tr>
-        ))}
+        {/* Keyed by rank: layers not measured yet all read 0×0. */}
+        {layers
+          .map((layer, rank) => ({ layer, rank }))
+          .reverse()
+          .map(({ layer, rank }) => (
+            <tr key={rank}>
+              <th scope="row" className="pr-3 text-left font-normal">
+                {/* Unmeasured until its first keyframe tells the server its size. */}
+                {pixelsOf(layer) > 0 ? `${pixelsOf(layer)}p` : '–'}
+              </th>
+              <td className={`pr-3 ${layer.active ? 'text-emerald-300' : 'text-zinc-400'}`}>
+                {layer.active ? 'sent' : 'paused'}
+              </td>
+              <td className="pr-3 text-right">{layer.bitrateKbps} kbit/s</td>
+              <td className="text-right">
+                {layer.viewers} {layer.viewers === 1 ? 'viewer' : 'viewers'}
+              </td>
+            </tr>
+          ))}
       </tbody>
     </table>
   );
