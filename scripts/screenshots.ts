@@ -49,6 +49,8 @@ async function main() {
         DATA_DIR: dataDir,
         // The list's extra streams have no publisher: they stay live for the whole run.
         PUBLISHER_GRACE_SECONDS: '600',
+        // One media worker: the host's Layers panel counts the viewers of its own worker only.
+        MEDIA_WORKERS: '1',
       },
     });
     const base = server.url;
@@ -233,7 +235,7 @@ async function main() {
       if (entries < 4) await viewer.keyboard.press('Escape');
       return entries >= 4;
     }, 10_000);
-    await both(viewer, '22-viewer-quality-menu');
+    await both(viewer, '22-quality-menu');
     await viewer.keyboard.press('Escape');
     await until(() => host.getByTestId('stream-layers').isVisible(), 10_000);
     await host.screenshot({ path: path.join(out, '23-host-layers-1280.png') });
