@@ -21,6 +21,7 @@ interface Probe {
   capturedTracks: MediaStreamTrack[];
   peerConnections: number;
   localDescriptions: number;
+  connections: RTCPeerConnection[];
 }
 
 /**
@@ -30,7 +31,13 @@ interface Probe {
  */
 const probe = () => {
   const w = window as unknown as { probe: Probe };
-  w.probe = { getUserMediaCalls: 0, capturedTracks: [], peerConnections: 0, localDescriptions: 0 };
+  w.probe = {
+    getUserMediaCalls: 0,
+    capturedTracks: [],
+    peerConnections: 0,
+    localDescriptions: 0,
+    connections: [],
+  };
   const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {
     w.probe.getUserMediaCalls += 1;
@@ -43,6 +50,7 @@ const probe = () => {
     constructor(configuration?: RTCConfiguration) {
       super(configuration);
       w.probe.peerConnections += 1;
+      w.probe.connections.push(this);
     }
   };
   const setLocal = Native.prototype.setLocalDescription;
@@ -63,6 +71,10 @@ const probed = (page: Page) =>
       peerConnections: p.peerConnections,
       localDescriptions: p.localDescriptions,
       tracks: p.capturedTracks.map((t) => ({ kind: t.kind, state: t.readyState })),
+      // What each video section of the latest connection sends: one per simulcast layer.
+      videoSenders: (p.connections.at(-1)?.getTransceivers() ?? [])
+        .filter((t) => t.receiver.track.kind === 'video')
+        .map((t) => t.sender.track?.readyState ?? 'none'),
     };
   });
 
@@ -285,6 +297,7 @@ describe('the host view on every device, and the camera turned off for real', ()
     const cameras = off.tracks.filter((t) => t.kind === 'video');
     expect(cameras.length).toBeGreaterThan(0);
     expect(cameras.every((t) => t.state === 'ended')).toBe(true);
+    expect(off.videoSenders).toEqual(['none', 'none', 'none']);
     // The microphone stays open (muting sends silence, see the report), so audio is still live.
     expect(off.tracks.filter((t) => t.kind === 'audio').some((t) => t.state === 'live')).toBe(true);
     await expect
@@ -306,6 +319,8 @@ describe('the host view on every device, and the camera turned off for real', ()
       .toBeGreaterThan(stalled + 10);
     const on = await probed(broadcaster);
     expect(on.tracks.filter((t) => t.kind === 'video' && t.state === 'live')).toHaveLength(1);
+    // Every layer's section carries the camera again.
+    expect(on.videoSenders).toEqual(['live', 'live', 'live']);
     // No new connection and no new offer on either side: the track was replaced in place.
     expect(on.peerConnections).toBe(hostBefore.peerConnections);
     expect(on.localDescriptions).toBe(hostBefore.localDescriptions);

@@ -49,6 +49,8 @@ async function main() {
         DATA_DIR: dataDir,
         // The list's extra streams have no publisher: they stay live for the whole run.
         PUBLISHER_GRACE_SECONDS: '600',
+        // One media worker: the host's Layers panel counts the viewers of its own worker only.
+        MEDIA_WORKERS: '1',
       },
     });
     const base = server.url;
@@ -224,6 +226,26 @@ async function main() {
     await sleep(800);
     await both(viewer, '05-viewer-with-chat');
     await both(host, '06-broadcaster-live');
+
+    // Ben opens the player's quality menu, named by the layers Anna sends (reported every few
+    // seconds), and Anna's health panel lists those layers (behind its toggle on a phone).
+    await until(async () => {
+      await viewer.getByRole('button', { name: /^Quality/ }).click();
+      const entries = await viewer.getByRole('menuitemradio').count();
+      if (entries < 4) await viewer.keyboard.press('Escape');
+      return entries >= 4;
+    }, 10_000);
+    await both(viewer, '22-quality-menu');
+    await viewer.keyboard.press('Escape');
+    await until(() => host.getByTestId('stream-layers').isVisible(), 10_000);
+    await host.screenshot({ path: path.join(out, '23-host-layers-1280.png') });
+    await host.setViewportSize(phone);
+    await sleep(400);
+    await host.getByRole('button', { name: 'Show stream health' }).click();
+    await host.screenshot({ path: path.join(out, '23-host-layers-390.png') });
+    await host.getByRole('button', { name: 'Hide stream health' }).click();
+    await host.setViewportSize(laptop);
+    say('wrote docs/screenshots/23-host-layers-{1280,390}.png');
 
     // Someone watches without an account: Anna's list names Ben and Cara and counts the rest.
     const anonymous = await open(null);

@@ -1,4 +1,12 @@
+import type { QualityChoice, StreamLayer } from '@onair/protocol';
 import type { LiveSocket } from './live-socket';
+import {
+  layerEncodings,
+  sectionChanges,
+  trackSize,
+  withoutScalabilityMode,
+  type LayerEncoding,
+} from './simulcast';
 
 function localSdp(pc: RTCPeerConnection): string {
   const sdp = pc.localDescription?.sdp;
@@ -21,9 +29,77 @@ function gathered(pc: RTCPeerConnection, ms = 1500): Promise<void> {
 }
 
 /**
+ * One layer's video section: the camera (or, while it is off, nothing yet) in one encoding. A
+ * browser that refuses `scalabilityMode` (it checks the mode against its codecs) gets the same
+ * encoding without it.
+ */
+function addVideoSection(
+  pc: RTCPeerConnection,
+  track: MediaStreamTrack | 'video',
+  media: MediaStream,
+  encoding: LayerEncoding,
+): RTCRtpTransceiver {
+  const init = (sendEncoding: RTCRtpEncodingParameters): RTCRtpTransceiverInit => ({
+    direction: 'sendonly',
+    streams: [media],
+    sendEncodings: [sendEncoding],
+  });
+  try {
+    return pc.addTransceiver(track, init(encoding));
+  } catch {
+    return pc.addTransceiver(track, init(withoutScalabilityMode(encoding)));
+  }
+}
+
+/**
+ * The senders of one kind, in section order (for video, lowest layer first). Told apart by the
+ * receiver's track, since a sender holds none while the camera is off.
+ */
+export function sendersOf(pc: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpSender[] {
+  return pc
+    .getTransceivers()
+    .filter((t) => t.currentDirection !== 'stopped' && t.receiver.track.kind === kind)
+    .map((t) => t.sender);
+}
+
+/**
+ * Swaps the camera or microphone without renegotiating: every layer's section gets the new
+ * track; `null` sends nothing of that kind (the camera turned off).
+ */
+export async function replaceTracks(
+  pc: RTCPeerConnection,
+  kind: 'audio' | 'video',
+  track: MediaStreamTrack | null,
+): Promise<void> {
+  await Promise.all(sendersOf(pc, kind).map((sender) => sender.replaceTrack(track)));
+}
+
+/**
+ * Pauses each layer nobody needs and resumes each one needed again, as `layers` (the server's
+ * `live_layers`, lowest first) says. Calls must not overlap: each change reads and sets a
+ * sender's parameters.
+ */
+export async function followLayers(
+  pc: RTCPeerConnection,
+  layers: readonly StreamLayer[],
+): Promise<void> {
+  const senders = sendersOf(pc, 'video');
+  const active = senders.map((s) => s.getParameters().encodings[0]?.active ?? true);
+  for (const { section, active: next } of sectionChanges(layers, active)) {
+    const sender = senders[section];
+    const params = sender?.getParameters();
+    const encoding = params?.encodings[0];
+    if (!sender || !params || !encoding) continue;
+    encoding.active = next;
+    await sender.setParameters(params);
+  }
+}
+
+/**
  * Sends the camera to the server (the SFU answers the broadcaster's offer). The same `media` may
  * be published again on a new connection, e.g. after the socket came back: tracks are shared,
- * never re-captured.
+ * never re-captured. The camera goes out in layers, one video section each, lowest first
+ * (`layerEncodings`).
  */
 export async function publish(
   socket: LiveSocket,
@@ -33,20 +109,20 @@ export async function publish(
 ): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers });
   try {
-    // The camera may be off (its track stopped and gone): the video line is offered all the same,
-    // so turning it on later only replaces the sender's track, with no new offer.
-    const tracks: (MediaStreamTrack | 'video')[] = media.getTracks();
-    if (!media.getVideoTracks().length) tracks.push('video');
-    for (const track of tracks) {
-      const { sender } = pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
-      if (track === 'video' || track.kind === 'video') {
-        // Keep the camera's resolution and let the frame rate give way first.
-        const params = sender.getParameters() as RTCRtpSendParameters & {
-          degradationPreference?: string;
-        };
-        params.degradationPreference = 'maintain-resolution';
-        await sender.setParameters(params).catch(() => undefined);
-      }
+    for (const track of media.getAudioTracks())
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [media] });
+    // The camera may be off (its track stopped and gone): its sections are offered all the same,
+    // so turning it on later only replaces the senders' track, with no new offer.
+    const camera: MediaStreamTrack | 'video' = media.getVideoTracks()[0] ?? 'video';
+    const { width, height } = trackSize(camera === 'video' ? undefined : camera);
+    for (const encoding of layerEncodings(width, height)) {
+      const { sender } = addVideoSection(pc, camera, media, encoding);
+      // Keep each layer's resolution and let the frame rate give way first.
+      const params = sender.getParameters() as RTCRtpSendParameters & {
+        degradationPreference?: string;
+      };
+      params.degradationPreference = 'maintain-resolution';
+      await sender.setParameters(params).catch(() => undefined);
     }
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
@@ -63,12 +139,16 @@ export async function publish(
   return pc;
 }
 
-/** Receives a stream from the server: it offers, the viewer answers and trickles its candidates. */
+/**
+ * Receives a stream from the server: it offers, the viewer answers and trickles its candidates.
+ * `quality` is the viewer's choice of layer (default auto); `live_quality` changes it later.
+ */
 export async function watch(
   socket: LiveSocket,
   streamId: string,
   iceServers: RTCIceServer[],
   onStream: (stream: MediaStream) => void,
+  quality: QualityChoice = 'auto',
 ): Promise<RTCPeerConnection> {
   const pc = new RTCPeerConnection({ iceServers });
   // The server's tracks come without a stream id: collect them into one.
@@ -90,7 +170,7 @@ export async function watch(
       .catch(() => undefined);
   });
   try {
-    const { description } = await socket.request('live_offer', { streamId });
+    const { description } = await socket.request('live_offer', { streamId, quality });
     await pc.setRemoteDescription(description);
     await pc.setLocalDescription(await pc.createAnswer());
     await socket.request('live_answer', {
@@ -112,33 +192,79 @@ export interface StreamHealth {
   lossPct: number;
 }
 
-/** Outgoing video health from `getStats`, as a difference from the previous sample. */
+/** The fields of `getStats` reports that the broadcaster's health reads. */
+export interface SentVideoReport {
+  type: string;
+  kind?: string;
+  timestamp: number;
+  bytesSent?: number;
+  frameWidth?: number;
+  frameHeight?: number;
+  framesPerSecond?: number;
+  /** Whether the section's encoding is sent (false while its layer is paused). */
+  active?: boolean;
+  fractionLost?: number;
+}
+
+/** What the broadcaster's video sections send together, as of one `getStats`. */
+export interface SentVideo {
+  /** Bytes sent by every section, and when that was counted (ms). */
+  bytes: number;
+  at: number;
+  /** Size and frame rate of the largest section being sent. */
+  width: number;
+  height: number;
+  fps: number;
+  /** The worst fraction lost the server reports for any section, in percent. */
+  lossPct: number;
+}
+
+/**
+ * Sums the outbound video of every section (one per layer). A paused section keeps its last
+ * size in its report, so the size shown is the largest section still sent; null without video.
+ */
+export function sentVideo(reports: Iterable<SentVideoReport>): SentVideo | null {
+  let out: SentVideo | null = null;
+  let shown: SentVideoReport | null = null;
+  let lost = 0;
+  for (const r of reports) {
+    if (r.type === 'remote-inbound-rtp' && r.kind === 'video')
+      lost = Math.max(lost, (r.fractionLost ?? 0) * 100);
+    if (r.type !== 'outbound-rtp' || r.kind !== 'video') continue;
+    out ??= { bytes: 0, at: 0, width: 0, height: 0, fps: 0, lossPct: 0 };
+    out.bytes += r.bytesSent ?? 0;
+    out.at = Math.max(out.at, r.timestamp);
+    const sent = r.active !== false;
+    const shownSent = shown !== null && shown.active !== false;
+    if (
+      !shown ||
+      (sent && !shownSent) ||
+      (sent === shownSent && (r.frameHeight ?? 0) > (shown.frameHeight ?? 0))
+    )
+      shown = r;
+  }
+  if (!out || !shown) return null;
+  out.width = shown.frameWidth ?? 0;
+  out.height = shown.frameHeight ?? 0;
+  out.fps = shown.framesPerSecond ?? 0;
+  out.lossPct = Math.round(lost * 10) / 10;
+  return out;
+}
+
+/**
+ * Outgoing video health from `getStats`, as a difference from the previous sample: the bitrate
+ * of all layers together, the size and frame rate of the largest layer sent.
+ */
 export function healthSampler(pc: RTCPeerConnection): () => Promise<StreamHealth | null> {
   let previous: { bytes: number; at: number } | null = null;
   return async () => {
-    let out: StreamHealth | null = null;
-    let bytes = 0;
-    let at = 0;
-    let lost = 0;
-    (await pc.getStats()).forEach((r) => {
-      if (r.type === 'outbound-rtp' && r.kind === 'video') {
-        bytes = r.bytesSent ?? 0;
-        at = r.timestamp;
-        out = {
-          kbps: 0,
-          fps: r.framesPerSecond ?? 0,
-          width: r.frameWidth ?? 0,
-          height: r.frameHeight ?? 0,
-          lossPct: 0,
-        };
-      }
-      if (r.type === 'remote-inbound-rtp' && r.kind === 'video') lost = (r.fractionLost ?? 0) * 100;
-    });
-    if (!out) return null;
-    const health: StreamHealth = out;
+    const reports = [...(await pc.getStats()).values()] as SentVideoReport[];
+    const sent = sentVideo(reports);
+    if (!sent) return null;
+    const { bytes, at, width, height, fps, lossPct } = sent;
+    const health: StreamHealth = { kbps: 0, fps, width, height, lossPct };
     if (previous && at > previous.at)
       health.kbps = Math.round(((bytes - previous.bytes) * 8) / (at - previous.at));
-    health.lossPct = Math.round(lost * 10) / 10;
     previous = { bytes, at };
     return health;
   };

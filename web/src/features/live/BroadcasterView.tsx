@@ -54,11 +54,8 @@ export function BroadcasterView({
   /** Every camera stream this page opened, to be sure each one is released. */
   const opened = useRef<MediaStream | null>(null);
   const feed = useChatFeed(stream.streamId);
-  const { phase, health, error, errorCode, viewerCount, chat, end, replaceTrack } = useBroadcast(
-    stream.streamId,
-    media,
-    feed.catchUp,
-  );
+  const { phase, health, error, errorCode, viewerCount, chat, layers, end, replaceTrack } =
+    useBroadcast(stream.streamId, media, feed.catchUp);
   const ended = phase === 'ended';
 
   useEffect(() => {
@@ -261,6 +258,7 @@ export function BroadcasterView({
             title={stream.title}
             health={health}
             healthLabel="Stream health"
+            layers={layers}
           />
         </div>
         {(error || mediaError) && (

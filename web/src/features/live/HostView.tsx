@@ -11,7 +11,8 @@ import { useChatFeed } from '../chat/useChatFeed';
 import { EndSummary } from './EndSummary';
 import { HostBar } from './HostBar';
 import { HostSidebar } from './HostSidebar';
-import { PlayerControls } from './PlayerControls';
+import { control, PlayerControls } from './PlayerControls';
+import { QualityMenu } from './QualityMenu';
 import { FloatingReactions } from './Reactions';
 import { useBroadcasterMedia } from './useBroadcasterMedia';
 import { useWatch } from './useLiveStreaming';
@@ -143,6 +144,7 @@ export function HostView({
             title={stream.title}
             health={health}
             healthLabel="Stream health as received"
+            layers={watched.layers}
           >
             {!media.microphone && (
               <span className="flex shrink-0 items-center gap-1 rounded bg-black/60 px-2 py-0.5 text-xs">
@@ -157,7 +159,15 @@ export function HostView({
                 container={player}
                 muted={muted}
                 onMutedChange={setMuted}
-              />
+              >
+                <QualityMenu
+                  video={video}
+                  layers={watched.layers}
+                  quality={watched.quality}
+                  onChoose={watched.chooseQuality}
+                  buttonClassName={control}
+                />
+              </PlayerControls>
             </div>
           )}
           {statusText && (

@@ -1,23 +1,28 @@
 import { Maximize, Minimize, PictureInPicture2, Volume2, VolumeX } from 'lucide-react';
-import { useEffect, useState, type RefObject } from 'react';
+import { useEffect, useState, type ReactNode, type RefObject } from 'react';
 
-const control = 'rounded-lg p-2 text-zinc-100 hover:bg-white/15';
+export const control = 'rounded-lg p-2 text-zinc-100 hover:bg-white/15';
 
 /** Safari on iPhone has fullscreen for a video element only, under a prefixed name. */
 type IosVideo = HTMLVideoElement & { webkitEnterFullscreen?: () => void };
 
-/** Volume, mute, picture-in-picture and fullscreen for the live video. */
+/**
+ * Volume, mute, picture-in-picture and fullscreen for the live video; `children` (the quality
+ * menu) go before fullscreen.
+ */
 export function PlayerControls({
   video,
   container,
   muted,
   onMutedChange,
+  children,
 }: {
   video: RefObject<HTMLVideoElement | null>;
   /** What goes fullscreen: the video with its overlays. */
   container: RefObject<HTMLElement | null>;
   muted: boolean;
   onMutedChange: (muted: boolean) => void;
+  children?: ReactNode;
 }) {
   const [volume, setVolume] = useState(1);
   const [fullscreen, setFullscreen] = useState(false);
@@ -109,6 +114,7 @@ export function PlayerControls({
           <PictureInPicture2 className="h-5 w-5" aria-hidden />
         </button>
       )}
+      {children}
       <button
         type="button"
         className={control}

@@ -4,7 +4,8 @@ import { useEffect, useRef, useState } from 'react';
 import { Button } from '../../components/Button';
 import { ChatSidebar } from '../chat/ChatSidebar';
 import { useChatFeed } from '../chat/useChatFeed';
-import { PlayerControls } from './PlayerControls';
+import { control, PlayerControls } from './PlayerControls';
+import { QualityMenu } from './QualityMenu';
 import { FollowToWatch, followersOnlySentence } from './FollowToWatch';
 import { FloatingReactions } from './Reactions';
 import { StreamEndedScreen } from './StreamEndedScreen';
@@ -150,7 +151,15 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
                 container={player}
                 muted={muted}
                 onMutedChange={changeMuted}
-              />
+              >
+                <QualityMenu
+                  video={video}
+                  layers={watched.layers}
+                  quality={watched.quality}
+                  onChoose={watched.chooseQuality}
+                  buttonClassName={control}
+                />
+              </PlayerControls>
             </div>
           )}
           {watched.followersOnly && (

@@ -3,9 +3,12 @@
  * (private modes, a full quota): every read then finds nothing and every write is skipped.
  */
 
+import { QUALITY_CHOICES, type QualityChoice } from '@onair/protocol';
+
 const anonymousVisitsKey = 'onair.anonymousVisits';
 const publishingKey = 'onair.publishing';
 const joinNoticesKey = 'onair.joinNotices';
+const qualityKey = 'onair.quality';
 /** Streams whose anonymous visits are kept; the oldest go first. */
 const streamsKept = 20;
 /** Ids kept per stream (a visit per page load): as many as a signed-in join may name. */
@@ -73,4 +76,14 @@ export function joinNoticesWanted(): boolean {
 
 export function setJoinNoticesWanted(wanted: boolean): void {
   write(local, joinNoticesKey, wanted);
+}
+
+/** The viewer's choice in the player's quality menu (default auto), per device. */
+export function rememberedQuality(): QualityChoice {
+  const stored = read<unknown>(local, qualityKey, 'auto');
+  return QUALITY_CHOICES.find((choice) => choice === stored) ?? 'auto';
+}
+
+export function rememberQuality(quality: QualityChoice): void {
+  write(local, qualityKey, quality);
 }

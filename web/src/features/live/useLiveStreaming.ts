@@ -1,12 +1,24 @@
-import type { ChatState, LiveComment, Stream } from '@onair/protocol';
+import type { ChatState, LiveComment, QualityChoice, Stream, StreamLayer } from '@onair/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { iceServers as fetchIceServers } from '../../lib/api';
 import { describeError, errorSentences } from '../../lib/errors';
 import { LiveSocket, otherNodeOf, retryAfterOf, type SocketError } from '../../lib/live-socket';
 import { receivesMedia, retryDelayMs, watchMedia } from '../../lib/media-watchdog';
-import { healthSampler, publish, watch, type StreamHealth } from '../../lib/rtc';
+import {
+  followLayers,
+  healthSampler,
+  publish,
+  replaceTracks,
+  watch,
+  type StreamHealth,
+} from '../../lib/rtc';
 import { useAuth, useSession } from '../auth/AuthContext';
-import { anonymousVisits, rememberAnonymousVisit } from './device-memory';
+import {
+  anonymousVisits,
+  rememberAnonymousVisit,
+  rememberedQuality,
+  rememberQuality,
+} from './device-memory';
 
 export type StreamPhase = 'joining' | 'live' | 'reconnecting' | 'waiting' | 'ended' | 'error';
 
@@ -37,7 +49,9 @@ export interface ChatCatchUp {
  * chat as of the latest join; `banned` holds once the host has banned them (told live, or refused
  * on joining), and `onBanned` runs then. `followersOnly` holds while they may not watch a private
  * stream (they unfollowed its host, told live or refused on joining); the server's
- * `live_access_granted` (they followed again, from any tab) ends it and joins again.
+ * `live_access_granted` (they followed again, from any tab) ends it and joins again. `layers`
+ * are the broadcaster's simulcast layers as the server last reported them (lowest first; empty
+ * until the first report, which comes within a few seconds of joining).
  * Every listener added here is removed here.
  */
 function useRoom(
@@ -57,6 +71,7 @@ function useRoom(
   const [chat, setChat] = useState<ChatState | null>(null);
   const [banned, setBanned] = useState(false);
   const [followersOnly, setFollowersOnly] = useState(false);
+  const [layers, setLayers] = useState<StreamLayer[]>([]);
   const ended = useRef(onEnded);
   ended.current = onEnded;
   const revoked = useRef(onRevoked);
@@ -72,6 +87,10 @@ function useRoom(
       (c) => c.streamId === streamId && setViewerCount(c.viewerCount),
     );
     const offEnded = socket.on('live_ended', (e) => e.streamId === streamId && ended.current());
+    const offLayers = socket.on(
+      'live_layers',
+      (e) => e.streamId === streamId && setLayers(e.layers),
+    );
     const shutOut = () => {
       setFollowersOnly(true);
       revoked.current();
@@ -140,6 +159,7 @@ function useRoom(
     return () => {
       offCount();
       offEnded();
+      offLayers();
       offRevoked();
       offGranted();
       offBanned();
@@ -158,6 +178,7 @@ function useRoom(
     chat,
     banned,
     followersOnly,
+    layers,
   };
 }
 
@@ -256,16 +277,26 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     };
   }, [media, room.socket, session.token, streamId, reconnects, mediaRetries]);
 
+  // Each report of the layers pauses those nobody needs and resumes the others (issue 19). A new
+  // connection sends every layer until the server's first report of it. One change at a time: a
+  // sender's parameters are read, then set.
+  const { layers } = room;
+  const followingLayers = useRef(Promise.resolve());
+  useEffect(() => {
+    const pc = pcRef.current;
+    if (!pc || layers.length === 0) return;
+    followingLayers.current = followingLayers.current
+      .then(() => (pc.connectionState === 'closed' ? undefined : followLayers(pc, layers)))
+      .catch(() => undefined);
+  }, [layers]);
+
   /**
-   * Swaps the camera or microphone without renegotiating; `null` sends nothing of that kind (the
-   * camera turned off). Found by the transceiver's kind, since a sender may hold no track.
+   * Swaps the camera or microphone without renegotiating, in every section of that kind (each
+   * layer has one); `null` sends nothing of that kind (the camera turned off).
    */
   const replaceTrack = useCallback(
     async (kind: 'audio' | 'video', track: MediaStreamTrack | null) => {
-      const transceiver = pcRef.current
-        ?.getTransceivers()
-        .find((t) => (t.sender.track ?? t.receiver.track).kind === kind);
-      await transceiver?.sender.replaceTrack(track);
+      if (pcRef.current) await replaceTracks(pcRef.current, kind, track);
     },
     [],
   );
@@ -291,6 +322,7 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
     errorCode,
     viewerCount: room.viewerCount,
     chat: room.chat,
+    layers: room.layers,
     end,
     replaceTrack,
   };
@@ -320,6 +352,12 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
   const watching = useRef<RTCPeerConnection | null>(null);
   /** The same, for what is shown of it (the managing host's stream health). */
   const [connection, setConnection] = useState<RTCPeerConnection | null>(null);
+  /** The socket the current media session was opened on (another node's, when this one was full). */
+  const sessionSocket = useRef<LiveSocket | null>(null);
+  /** The quality menu's choice, remembered on this device; each new session asks for it. */
+  const [quality, setQuality] = useState<QualityChoice>(rememberedQuality);
+  const qualityRef = useRef(quality);
+  qualityRef.current = quality;
   const phaseRef = useRef(phase);
   phaseRef.current = phase;
 
@@ -351,6 +389,16 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       offResumed();
     };
   }, [room.socket, streamId]);
+
+  /** Tells the open session of the viewer's choice; a session that went meanwhile needs none. */
+  const sendQuality = useCallback(
+    (next: QualityChoice) => {
+      sessionSocket.current
+        ?.request('live_quality', { streamId, quality: next })
+        .catch(() => undefined);
+    },
+    [streamId],
+  );
 
   const { reconnects, banned, followersOnly } = room;
   useEffect(() => {
@@ -388,7 +436,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       try {
         const iceServers = await fetchIceServers(room.socket.token);
         const onStream = (stream: MediaStream) => !closed && setRemote(stream);
-        const connection = await watch(room.socket, streamId, iceServers, onStream).catch(
+        const quality = qualityRef.current;
+        const connection = await watch(room.socket, streamId, iceServers, onStream, quality).catch(
           (e: unknown) => {
             const nodeUrl = otherNodeOf(e);
             if (!nodeUrl || closed) throw e;
@@ -399,12 +448,15 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
             other.onConnection((up) => {
               if (!up && !closed) setAttempt((n) => n + 1);
             });
-            return watch(other, streamId, iceServers, onStream);
+            return watch(other, streamId, iceServers, onStream, quality);
           },
         );
         if (closed) return connection.close();
         pc = connection;
         watching.current = connection;
+        sessionSocket.current = away ?? room.socket;
+        // Changed while the offer was on its way: the session gets the newer choice.
+        if (qualityRef.current !== quality) sendQuality(qualityRef.current);
         setConnection(connection);
         setPhase((p) => (p === 'joining' || p === 'waiting' ? 'live' : p));
         pc.addEventListener('connectionstatechange', onState);
@@ -432,7 +484,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
       closed = true;
       clearTimeout(retry);
       stopWatching?.();
-      if (watching.current === pc) watching.current = null;
+      if (watching.current === pc) {
+        watching.current = null;
+        sessionSocket.current = null;
+      }
       setConnection((current) => (current === pc ? null : current));
       pc?.removeEventListener('connectionstatechange', onState);
       pc?.close();
@@ -440,7 +495,22 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     };
     // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
     // `followersOnly`: back in after following again, watch again.
-  }, [room.socket, streamId, attempt, reconnects, banned, followersOnly]);
+    // Not `quality`: a choice changes the open session (`live_quality`), never reconnects.
+  }, [room.socket, streamId, attempt, reconnects, banned, followersOnly, sendQuality]);
+
+  /**
+   * The viewer's choice in the quality menu: remembered on this device, and applied at once to
+   * the session being watched. Without one yet, the next session asks for it from the start.
+   */
+  const chooseQuality = useCallback(
+    (next: QualityChoice) => {
+      rememberQuality(next);
+      setQuality(next);
+      qualityRef.current = next;
+      sendQuality(next);
+    },
+    [sendQuality],
+  );
 
   return {
     phase,
@@ -453,5 +523,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     banned,
     connection,
     followersOnly,
+    layers: room.layers,
+    quality,
+    chooseQuality,
   };
 }
