@@ -73,11 +73,8 @@ describe('the quality menu over a simulcast broadcast', () => {
   const browsers: BrowserSession[] = [];
 
   beforeAll(async () => {
-    // One media worker: viewers placed on another worker reach the publisher's through a relay,
-    // and that worker then keeps every layer needed (it cannot see which the relay's viewers
-    // get), so nothing would pause.
     server = await startTestServer({
-      env: { WEB_DIR: path.join(root, 'web/dist'), MEDIA_WORKERS: '1' },
+      env: { WEB_DIR: path.join(root, 'web/dist'), MEDIA_WORKERS: '2' },
     });
   });
   afterAll(async () => {

@@ -57,10 +57,9 @@ describe('simulcast with Chromium', () => {
   const layerEvents: { height: number; active: boolean; needed: boolean; viewers: number }[][] = [];
 
   beforeAll(async () => {
-    // One media worker: viewers placed on another worker reach the publisher's through a relay,
-    // and that worker then keeps every layer needed (it cannot see which the relay's viewers
-    // get), so whether anything pauses would depend on where the viewers land.
-    server = await startTestServer({ env: { MEDIA_WORKERS: '1' } });
+    // Two media workers: viewers on the worker without the publisher are relayed, and what they
+    // need reaches the publisher's worker as their demand.
+    server = await startTestServer({ env: { MEDIA_WORKERS: '2' } });
     host = await registerUser(server);
     viewer = await registerUser(server);
     browser = await launchChromium({ bypassCSP: true });

@@ -49,8 +49,6 @@ async function main() {
         DATA_DIR: dataDir,
         // The list's extra streams have no publisher: they stay live for the whole run.
         PUBLISHER_GRACE_SECONDS: '600',
-        // One media worker: the host's Layers panel counts the viewers of its own worker only.
-        MEDIA_WORKERS: '1',
       },
     });
     const base = server.url;
