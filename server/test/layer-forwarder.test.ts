@@ -306,19 +306,22 @@ describe('probe padding and retransmission', () => {
     expect(rtp.inputOf(sent[0]!.seq)).toEqual({ source: 0, sequence: 10 });
   });
 
-  it('resends a packet with the sequence number the viewer asked for', () => {
-    const { sent, rtp, video, offer } = viewer();
+  it('resends a packet as first sent: its sequence number, timestamp, picture id and TL0PICIDX', () => {
+    const { sent, video, offer } = viewer();
     video.aim(0, 2, 0);
     offer(0, { seq: 10, ts: 0, pictureId: 1, tl0: 1, tid: 0, keyframe: true }, 0);
-    offer(0, { seq: 11, ts: 3000, pictureId: 2, tl0: 2, tid: 0 }, 33);
-    const asked = sent[0]!;
-    rtp.resend(
-      vp8Packet({ seq: 10, ts: 0, pictureId: 1, tl0: 1, tid: 0, keyframe: true }),
+    video.aim(1, 2, 10);
+    // After a switch the second layer's pictures are renumbered to follow the first's.
+    offer(1, { seq: 900, ts: 50_000, pictureId: 7000, tl0: 90, tid: 0, keyframe: true }, 33);
+    offer(1, { seq: 901, ts: 53_000, pictureId: 7001, tl0: 91, tid: 0 }, 66);
+    const asked = sent.at(-1)!;
+    expect(asked.pictureId).toBe(3);
+    video.resend(
+      vp8Packet({ seq: 901, ts: 53_000, pictureId: 7001, tl0: 91, tid: 0 }),
       asked.seq,
-      0,
+      53_000,
     );
-    expect(sent.at(-1)!.seq).toBe(asked.seq);
-    expect(sent.at(-1)!.ts).toBe(asked.ts);
+    expect(sent.at(-1)).toEqual(asked);
   });
 
   it('forgets what is older than its memory of sequence numbers', () => {

@@ -1,5 +1,8 @@
 import type { RtpForwarder } from './RtpForwarder';
-import { writeVp8PictureId, writeVp8Tl0PicIdx, type Vp8Descriptor } from './vp8';
+import { readVp8, writeVp8PictureId, writeVp8Tl0PicIdx, type Vp8Descriptor } from './vp8';
+
+/** Picture ids remembered for retransmissions, by output sequence number (a power of two). */
+const pictureMemory = 1024;
 
 /** One video packet of a stream as the router hands it to each viewer. */
 export interface VideoPacket {
@@ -40,6 +43,9 @@ export class LayerForwarder {
   private rebaseVp8 = true;
   /** When the viewer asked for a switch that has not happened yet. */
   switchAskedAt = 0;
+  /** The picture id and TL0PICIDX each recent packet was sent with, and for which sequence number. */
+  private readonly sentPicture = new Int32Array(pictureMemory).fill(-1);
+  private readonly sentPictureAs = new Int32Array(pictureMemory).fill(-1);
 
   constructor(readonly rtp: RtpForwarder) {}
 
@@ -84,8 +90,29 @@ export class LayerForwarder {
       }
       this.rewriteVp8(p.out, vp8);
     }
-    this.rtp.send(p.out, p.sequence, p.timestamp, now, p.encoding);
+    const sequence = this.rtp.send(p.out, p.sequence, p.timestamp, now, p.encoding);
+    if (vp8) {
+      const slot = sequence & (pictureMemory - 1);
+      this.sentPicture[slot] = ((this.lastPictureId & 0x7fff) << 8) | (this.lastTl0 & 0xff);
+      this.sentPictureAs[slot] = sequence;
+    }
     return true;
+  }
+
+  /**
+   * Sends a packet again as the viewer first got it: its sequence number, and for VP8 the
+   * picture id and TL0PICIDX it was rewritten to (a retransmission that named another picture
+   * would break the frame it belongs to).
+   */
+  resend(out: Buffer, outputSequence: number, timestamp: number): void {
+    const slot = outputSequence & (pictureMemory - 1);
+    const vp8 = this.sentPictureAs[slot] === outputSequence ? readVp8(out, 12) : undefined;
+    const picture = this.sentPicture[slot] ?? -1;
+    if (vp8 && picture >= 0) {
+      writeVp8PictureId(out, vp8, picture >> 8);
+      writeVp8Tl0PicIdx(out, vp8, picture & 0xff);
+    }
+    this.rtp.resend(out, outputSequence, timestamp);
   }
 
   /**

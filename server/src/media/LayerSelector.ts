@@ -347,6 +347,9 @@ export class LayerSelector {
       next = estimate === undefined || rank(step) < rank(next) ? step : next;
     }
     this.lossDownPending = false;
+    // A lower spatial layer sheds enough at once; the estimate right after congestion is at its
+    // lowest, so temporal layers go only if the lower layer then falls short as well.
+    if (next.spatial < current.spatial) next = { spatial: next.spatial, temporal: allTemporal };
     if (rank(next) >= rank(current)) return;
     // The network said no: a raised choice no longer excuses the next up-switch from its hold.
     this.choiceRaised = false;

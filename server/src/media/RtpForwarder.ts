@@ -52,7 +52,7 @@ export class RtpForwarder {
    * `out` holds the packet (12-byte header, payload) with the source's numbers in it; `source`
    * (a simulcast layer, 0..15) is remembered with it to answer NACKs.
    */
-  send(out: Buffer, sequence: number, timestamp: number, now: number, source = 0): void {
+  send(out: Buffer, sequence: number, timestamp: number, now: number, source = 0): number {
     if (this.rebase) {
       const elapsedTicks =
         this.lastSentAt === 0
@@ -73,6 +73,7 @@ export class RtpForwarder {
     this.packetCount += 1;
     this.octetCount += out.length - 12;
     this.write(out, outSeq, outTs);
+    return outSeq;
   }
 
   /**

@@ -152,7 +152,10 @@ export class Subscriber {
     const input = forwarder.inputOf(outputSequence);
     if (!input || (kind === 'video' && input.source !== this.video?.current)) return;
     const packet = lookup(input.source, input.sequence);
-    if (packet) forwarder.resend(out(packet), outputSequence, packet.readUInt32BE(4));
+    if (!packet) return;
+    if (kind === 'video' && this.video)
+      this.video.resend(out(packet), outputSequence, packet.readUInt32BE(4));
+    else forwarder.resend(out(packet), outputSequence, packet.readUInt32BE(4));
   }
 
   /** The publisher's clock mapping for one kind, and for video the simulcast stream it is of. */
