@@ -73,6 +73,11 @@ export class Subscriber {
     this.selector = new LayerSelector({
       temporalLayers: codecs.video?.mimeType.toLowerCase() === 'video/vp8',
       startAtTop: true,
+      // Temporal layers go on sustained loss only, never on the estimate: right after a
+      // congested layer is left, the browser's estimate is at its lowest and lags what the lower
+      // layer needs, so dropping frames on it would only slow the recovery (measured under tc).
+      temporalOneBelow: 0,
+      temporalZeroBelow: 0,
     });
     this.selector.setChoice(quality, Date.now());
     this.pc = createPeerConnection(options.network, 'viewer');
