@@ -14,20 +14,7 @@ import {
 import { launchChromium, type BrowserSession } from './support/chromium';
 import { writeNoisyY4m } from './support/noisy-video';
 import { openRtcPage } from './support/rtc-page';
-
-const until = async <T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  ms: number,
-): Promise<T> => {
-  const deadline = Date.now() + ms;
-  let value = await probe();
-  while (!ok(value) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    value = await probe();
-  }
-  return value;
-};
+import { until } from './support/until';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 

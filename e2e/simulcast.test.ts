@@ -10,22 +10,9 @@ import {
 } from '../server/test/support/server';
 import { launchChromium, type BrowserSession } from './support/chromium';
 import { openRtcPage } from './support/rtc-page';
+import { until } from './support/until';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const until = async <T>(
-  probe: () => Promise<T>,
-  ok: (value: T) => boolean,
-  ms: number,
-): Promise<T> => {
-  const deadline = Date.now() + ms;
-  let value = await probe();
-  while (!ok(value) && Date.now() < deadline) {
-    await sleep(250);
-    value = await probe();
-  }
-  return value;
-};
 
 interface ViewerStats {
   framesDecoded: number;

@@ -32,20 +32,9 @@ export const connected = (pc: RTCPeerConnection, ms = 10_000): Promise<void> =>
  * A publisher that sends VP8-shaped packets (a keyframe every second) and Opus-sized audio at
  * real rates, each payload stamped with its index so receivers can check what they got.
  */
-export class SyntheticPublisher {
+/** A loopback peer that offers (a WHIP publisher, a WHEP viewer) and takes the server's answer. */
+class LoopbackOfferer {
   readonly pc = new RTCPeerConnection(loopbackPeerConfig);
-  private readonly video = new MediaStreamTrack({ kind: 'video' });
-  private readonly audio = new MediaStreamTrack({ kind: 'audio' });
-  private timer: NodeJS.Timeout | undefined;
-  private frame = 0;
-  private videoSeq = 1000;
-  private audioSeq = 5000;
-  videoTransceiver: RTCRtpTransceiver;
-
-  constructor() {
-    this.pc.addTransceiver(this.audio, { direction: 'sendonly' });
-    this.videoTransceiver = this.pc.addTransceiver(this.video, { direction: 'sendonly' });
-  }
 
   async offer(): Promise<string> {
     await this.pc.setLocalDescription(await this.pc.createOffer());
@@ -55,6 +44,22 @@ export class SyntheticPublisher {
   async accept(answer: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
     await connected(this.pc);
+  }
+}
+
+export class SyntheticPublisher extends LoopbackOfferer {
+  private readonly video = new MediaStreamTrack({ kind: 'video' });
+  private readonly audio = new MediaStreamTrack({ kind: 'audio' });
+  private timer: NodeJS.Timeout | undefined;
+  private frame = 0;
+  private videoSeq = 1000;
+  private audioSeq = 5000;
+  videoTransceiver: RTCRtpTransceiver;
+
+  constructor() {
+    super();
+    this.pc.addTransceiver(this.audio, { direction: 'sendonly' });
+    this.videoTransceiver = this.pc.addTransceiver(this.video, { direction: 'sendonly' });
   }
 
   /** 30 frames/s of 3 packets each, 50 audio packets/s. */
@@ -163,8 +168,7 @@ export const waitFor = async (
 };
 
 /** A publisher that replays the recorded VP8 + Opus fixture at its original timing. */
-export class FixturePublisher {
-  readonly pc = new RTCPeerConnection(loopbackPeerConfig);
+export class FixturePublisher extends LoopbackOfferer {
   private readonly tracks = {
     audio: new MediaStreamTrack({ kind: 'audio' }),
     video: new MediaStreamTrack({ kind: 'video' }),
@@ -177,21 +181,12 @@ export class FixturePublisher {
   recordSendTimes = false;
 
   constructor() {
+    super();
     this.pc.addTransceiver(this.tracks.audio, { direction: 'sendonly' });
     const video = this.pc.addTransceiver(this.tracks.video, { direction: 'sendonly' });
     video.sender.onPictureLossIndication.subscribe(() => {
       this.keyframeRequests += 1;
     });
-  }
-
-  async offer(): Promise<string> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    return this.pc.localDescription!.sdp;
-  }
-
-  async accept(answer: string): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    await connected(this.pc);
   }
 
   start(): void {
@@ -225,8 +220,7 @@ export const fingerprint = (kind: string, payload: Buffer): string =>
  * `layers` sendonly video sections of one codec (lowest first) beside one audio section. Every
  * section carries the same pictures at the same bit rate; to the server each is a layer.
  */
-export class SimulcastFixturePublisher {
-  readonly pc = new RTCPeerConnection(loopbackPeerConfig);
+export class SimulcastFixturePublisher extends LoopbackOfferer {
   private readonly audio = new MediaStreamTrack({ kind: 'audio' });
   private readonly videos: MediaStreamTrack[] = [];
   private stopReplay: (() => void) | undefined;
@@ -239,6 +233,7 @@ export class SimulcastFixturePublisher {
   recordSendTimes = false;
 
   constructor(readonly layers = 3) {
+    super();
     this.pc.addTransceiver(this.audio, { direction: 'sendonly' });
     this.sent = { audio: 0, video: Array.from({ length: layers }, () => 0) };
     this.keyframeRequests = Array.from({ length: layers }, () => 0);
@@ -250,16 +245,6 @@ export class SimulcastFixturePublisher {
         this.keyframeRequests[layer] = (this.keyframeRequests[layer] ?? 0) + 1;
       });
     }
-  }
-
-  async offer(): Promise<string> {
-    await this.pc.setLocalDescription(await this.pc.createOffer());
-    return this.pc.localDescription!.sdp;
-  }
-
-  async accept(answer: string): Promise<void> {
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    await connected(this.pc);
   }
 
   start(): void {
