@@ -129,8 +129,10 @@ describe.skipIf(unavailable !== undefined)(
         expect
           .soft(phase.settled.stalls, `${what}: stalls of 500 ms or more`)
           .toBeLessThanOrEqual(allowed);
+        // Chromium's own count includes frames late by 183 ms at 30 fps; the issue's freeze is
+        // over 500 ms, which its total freeze time bounds.
         expect
-          .soft(phase.settled.chromiumFreezes, `${what}: Chromium's freezes`)
+          .soft(phase.settled.longFreezes, `${what}: Chromium's freezes over 500 ms`)
           .toBeLessThanOrEqual(allowed);
       }
       const unlimitedHeights = Object.keys(run.unlimited.summary.heights).map(Number);

@@ -4,6 +4,7 @@ import {
   framesPerSecond,
   settleMs,
   stalls,
+  longFreezes,
   summarise,
   timeline,
   type TimedSample,
@@ -118,6 +119,23 @@ const series = (frames: number[], heights: number[] = []): TimedSample[] =>
   }));
 
 describe('viewer summaries', () => {
+  it('counts as over 500 ms no more of Chromium\u2019s freezes than their total time holds', () => {
+    const samples = series([0, 15, 30, 45]).map((s, i) => ({
+      ...s,
+      // Six freezes by Chromium's 183 ms rule, 1.2 s of freezing in all: at most two over 500 ms.
+      freezeCount: i === 3 ? 6 : 0,
+      totalFreezesDuration: i === 3 ? 1.2 : 0,
+    }));
+    expect(longFreezes(samples, 0, 1500)).toBe(2);
+    expect(
+      longFreezes(
+        samples.map((s) => ({ ...s, totalFreezesDuration: 0.3 * (s.freezeCount / 6) })),
+        0,
+        1500,
+      ),
+    ).toBe(0);
+  });
+
   const frames = [0, 10, 20, 20, 20, 30, 40, 40, 50];
 
   it('finds stalls as runs without a decoded frame, counted from the last sample with progress', () => {
@@ -166,6 +184,7 @@ describe('viewer summaries', () => {
       fps: 12.5,
       kbps: 100,
       chromiumFreezes: 0,
+      longFreezes: 0,
       stalls: 2,
       longestStallMs: 1000,
       packetsLost: 0,

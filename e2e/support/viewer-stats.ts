@@ -248,6 +248,21 @@ export function chromiumFreezes(samples: TimedSample[], from: number, to: number
 }
 
 /**
+ * Chromium's freezes over [from, to] that can have lasted more than 500 ms (the issue's freeze):
+ * at most as many as it counted, and no more than its total freeze time holds 500 ms spans.
+ * (Chromium counts a frame late by 183 ms at 30 fps as a freeze.)
+ */
+export function longFreezes(samples: TimedSample[], from: number, to: number): number {
+  const span = within(samples, from, to);
+  const first = span[0];
+  const last = span[span.length - 1];
+  if (!first || !last) return 0;
+  const count = last.freezeCount - first.freezeCount;
+  const seconds = last.totalFreezesDuration - first.totalFreezesDuration;
+  return Math.min(count, Math.floor(seconds / 0.5));
+}
+
+/**
  * Milliseconds after `from` until the height satisfies `ok` in every sample up to `to` (settled),
  * or undefined when it never does; the first sample at or after `from` with a decoded frame
  * counts as the start of observation.
@@ -276,6 +291,8 @@ export interface WindowSummary {
   fps: number;
   kbps: number;
   chromiumFreezes: number;
+  /** Chromium's freezes that can have lasted over 500 ms. */
+  longFreezes: number;
   /** Stalls of at least 500 ms by framesDecoded. */
   stalls: number;
   longestStallMs: number;
@@ -302,6 +319,7 @@ export function summarise(samples: TimedSample[], from: number, to: number): Win
         ? round(((last.bytesReceived - first.bytesReceived) * 8) / 1000 / seconds)
         : NaN,
     chromiumFreezes: chromiumFreezes(samples, from, to),
+    longFreezes: longFreezes(samples, from, to),
     stalls: gaps.length,
     longestStallMs: Math.round(Math.max(0, ...gaps.map((g) => g.ms))),
     packetsLost: first && last ? last.packetsLost - first.packetsLost : 0,
