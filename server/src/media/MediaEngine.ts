@@ -108,7 +108,10 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
 
   /** A viewer's quality choice, applied at once. */
   setQuality(sessionId: string, quality: QualityChoice): void {
-    (this.session(sessionId, 'watch').target as Subscriber).setQuality(quality);
+    const session = this.session(sessionId, 'watch');
+    const subscriber = session.target as Subscriber;
+    subscriber.setQuality(quality);
+    this.routers.get(session.streamId)?.decideNow(subscriber);
   }
 
   addIceCandidate(sessionId: string, candidate: RemoteCandidate): void {

@@ -425,6 +425,17 @@ export class StreamRouter {
     }
   }
 
+  /**
+   * A viewer's choice changed: decide for it now, and tell the room at once if a paused layer is
+   * needed again, rather than at the next decision round.
+   */
+  decideNow(subscriber: Subscriber): void {
+    if (this.closed || !subscriber.video || !subscriber.isReady) return;
+    const now = Date.now();
+    this.steer(subscriber, now);
+    this.reportLayers(now);
+  }
+
   /** A worker or node fed from this router says what its viewers need. */
   downstreamDemand(from: string, demand: LayerDemand): void {
     this.downstream.set(from, { ...demand, at: Date.now() });
