@@ -59,6 +59,16 @@ const estimates = (selector: LayerSelector, at: (t: number) => number) => (t: nu
   if (t % 200 === 0) selector.onEstimate(at(t), t);
 };
 
+/**
+ * A viewer whose estimate has just fallen, as a congested receiver's does (Chromium lowers its
+ * estimate to 0.85 × what it receives on overuse): a low estimate after this is congestion, not
+ * an estimate lagging a fast link.
+ */
+const congested = (selector: LayerSelector, t = 0) => {
+  selector.onEstimate(10_000_000, t);
+  return selector;
+};
+
 /** Receiver reports once a second, half a second off the estimates. */
 const reports = (selector: LayerSelector, at: (t: number) => number) => (t: number) => {
   if (t % 1000 === 500) selector.onLoss(at(t), t);
@@ -72,6 +82,12 @@ const both =
 
 const spatialSwitches = (changes: Change[]) =>
   changes.filter((change, i) => i > 0 && change.spatial !== changes[i - 1]?.spatial);
+
+/** Where probing starts and stops (its padding follows the estimate in between). */
+const probeEdges = (changes: Change[]) =>
+  changes
+    .filter((change, i) => i === 0 || change.probeBps > 0 !== changes[i - 1]!.probeBps > 0)
+    .map(({ t, spatial, probeBps }) => ({ t, spatial, probing: probeBps > 0 }));
 
 const probeStarts = (changes: Change[]) =>
   changes.filter((change, i) => change.probeBps > 0 && (changes[i - 1]?.probeBps ?? 0) === 0);
@@ -220,8 +236,11 @@ describe('going up', () => {
     );
     expect(changes).toEqual([
       { t: 0, spatial: 1, temporal: 2, probeBps: 0 },
-      // 1.2M - 450k + 10 % of 1.2M: the viewer receives 1.1 × the next layer while probing.
-      { t: 10_000, spatial: 1, temporal: 2, probeBps: 870_000 },
+      // The layer plus padding fill 90 % of the estimate: 0.9 × 700k - 450k.
+      { t: 10_000, spatial: 1, temporal: 2, probeBps: 180_000 },
+      // As the estimate rises the padding follows, up to 1.1 × the next layer in all
+      // (1.2M - 450k + 10 % of 1.2M = 870k); here 0.9 × 1.4M - 450k.
+      { t: 10_200, spatial: 1, temporal: 2, probeBps: 810_000 },
       { t: 11_000, spatial: 2, temporal: 2, probeBps: 0 },
     ]);
   });
@@ -262,18 +281,24 @@ describe('going up', () => {
     // 60k more a second: 1.32M at 20.3 s, past the 10 s limit; stalls at 1M from 15 s.
     const slow = viewer();
     const tooSlow = drive(slow, 0, 21_000, estimates(slow, rising(2_000_000)));
-    expect(tooSlow.map(({ t, spatial, probeBps }) => ({ t, spatial, probeBps }))).toEqual([
-      { t: 0, spatial: 1, probeBps: 0 },
-      { t: 10_000, spatial: 1, probeBps: 870_000 },
-      { t: 20_000, spatial: 1, probeBps: 0 },
+    expect(probeEdges(tooSlow)).toEqual([
+      { t: 0, spatial: 1, probing: false },
+      { t: 10_000, spatial: 1, probing: true },
+      { t: 20_000, spatial: 1, probing: false },
     ]);
+    // The padding climbed with the estimate (0.9 × 1.288M - 450k at the end), within the full
+    // amount of 870k.
+    const paddings = tooSlow.map(({ probeBps }) => probeBps).filter((bps) => bps > 0);
+    expect(paddings[0]).toBe(180_000);
+    expect(Math.max(...paddings)).toBe(709_200);
+    expect([...paddings].sort((a, b) => a - b)).toEqual(paddings);
     const stalls = viewer();
     const stalled = drive(stalls, 0, 21_000, estimates(stalls, rising(1_000_000)));
     // The last high 2 % above the one before came at 14.8 s; over 1.5 s later the probe ends.
-    expect(stalled.map(({ t, probeBps }) => ({ t, probeBps }))).toEqual([
-      { t: 0, probeBps: 0 },
-      { t: 10_000, probeBps: 870_000 },
-      { t: 16_400, probeBps: 0 },
+    expect(probeEdges(stalled).map(({ t, probing }) => ({ t, probing }))).toEqual([
+      { t: 0, probing: false },
+      { t: 10_000, probing: true },
+      { t: 16_400, probing: false },
     ]);
     const fast = viewer();
     const upAt = drive(fast, 0, 21_000, (t) => {
@@ -298,10 +323,10 @@ describe('going up', () => {
     );
     expect(changes.map(({ t, probeBps }) => ({ t, probeBps }))).toEqual([
       { t: 0, probeBps: 0 },
-      { t: 10_000, probeBps: 870_000 },
+      { t: 10_000, probeBps: 180_000 },
       { t: 10_500, probeBps: 0 },
       // The loss was the probe's: no switch down, and the next probe after a doubled hold.
-      { t: 30_500, probeBps: 870_000 },
+      { t: 30_500, probeBps: 180_000 },
     ]);
   });
 
@@ -315,7 +340,7 @@ describe('going up', () => {
     );
     expect(changes.map(({ t, spatial, probeBps }) => ({ t, spatial, probeBps }))).toEqual([
       { t: 0, spatial: 1, probeBps: 0 },
-      { t: 10_000, spatial: 1, probeBps: 870_000 },
+      { t: 10_000, spatial: 1, probeBps: 180_000 },
       { t: 10_400, spatial: 1, probeBps: 0 },
     ]);
   });
@@ -485,7 +510,8 @@ describe('the viewer’s choice', () => {
       estimates(capped, () => 225_000),
     );
     capped.setChoice('auto', 60_050);
-    expect(capped.decide(60_050)).toEqual({ spatial: 0, temporal: 2, probeBps: 345_000 });
+    // Padding to 90 % of the estimate, not the 345k that would show 1.1 × 450k at once.
+    expect(capped.decide(60_050)).toEqual({ spatial: 0, temporal: 2, probeBps: 52_500 });
 
     const fast = viewer(three, 'low');
     const changes = drive(fast, 0, 80_000, (t) => {
@@ -661,14 +687,14 @@ describe('paused layers', () => {
       }
     });
     expect(probeStarts(changes).map(({ t, probeBps }) => ({ t, probeBps }))).toEqual([
-      { t: 10_500, probeBps: 870_000 },
+      { t: 10_500, probeBps: 180_000 },
     ]);
   });
 });
 
 describe('temporal layers', () => {
   it('drop on layer 0 below 60 % and 40 % of its bitrate and come back after 5 s holds', () => {
-    const selector = viewer();
+    const selector = congested(viewer());
     const estimate = (t: number) => {
       if (t < 5000) return 140_000;
       if (t < 10_000) return 80_000;
@@ -688,23 +714,36 @@ describe('temporal layers', () => {
   });
 
   it('drop straight to temporal layer 0 when the estimate is that low', () => {
-    const selector = viewer();
+    const selector = congested(viewer());
     const changes = drive(
       selector,
       0,
-      3000,
-      estimates(selector, () => 50_000),
+      4000,
+      both(
+        estimates(selector, () => 50_000),
+        reports(selector, (t) => (t > 2000 ? 0.05 : 0)),
+      ),
     );
-    // First the lowest layer whole (the estimate just after congestion is at its lowest), then,
-    // as it still falls short there, straight to temporal layer 0.
+    // First the lowest layer whole: the estimate just after congestion is at its lowest, so it
+    // alone does not count against the lower layer. Then, as loss shows it still falls short
+    // there, straight to temporal layer 0.
     expect(changes.slice(1)).toEqual([
       { t: 1000, spatial: 0, temporal: 2, probeBps: 0 },
-      { t: 3000, spatial: 0, temporal: 0, probeBps: 0 },
+      { t: 3500, spatial: 0, temporal: 0, probeBps: 0 },
     ]);
+    // Without that loss, or a further fall, it stays whole.
+    const quiet = congested(viewer());
+    const whole = drive(
+      quiet,
+      0,
+      10_000,
+      estimates(quiet, () => 50_000),
+    );
+    expect(whole.slice(1)).toEqual([{ t: 1000, spatial: 0, temporal: 2, probeBps: 0 }]);
   });
 
   it('stay whole above the lowest layer and for a codec without them', () => {
-    const selector = viewer();
+    const selector = congested(viewer());
     const changes = drive(
       selector,
       0,
@@ -715,7 +754,7 @@ describe('temporal layers', () => {
       { spatial: 1, temporal: 2 },
       { spatial: 0, temporal: 2 },
     ]);
-    const h264 = viewer(three, 'auto', { temporalLayers: false });
+    const h264 = congested(viewer(three, 'auto', { temporalLayers: false }));
     const h264Changes = drive(
       h264,
       0,
@@ -726,7 +765,7 @@ describe('temporal layers', () => {
   });
 
   it('drop on the lowest layer sent when layer 0 is paused', () => {
-    const selector = viewer([0, 450_000, 1_200_000]);
+    const selector = congested(viewer([0, 450_000, 1_200_000]));
     const changes = drive(
       selector,
       0,
@@ -796,12 +835,15 @@ describe('a simulated network', () => {
     let decision = selector.decide(0);
     let sentSum = 0;
     let lostSum = 0;
+    /** Bits sent beyond the link's capacity while probing. */
+    let probeOverflow = 0;
     let last = '';
     for (let t = 0; t <= until; t += tick) {
       const sent =
         (three[decision.spatial] ?? 0) * (temporalShare[decision.temporal] ?? 1) +
         decision.probeBps;
       const received = Math.min(sent, capacity(t)) * (1 - randomLoss);
+      if (decision.probeBps > 0) probeOverflow += (Math.max(0, sent - capacity(t)) * tick) / 1000;
       sentSum += sent;
       lostSum += sent - received;
       if (estimator === 'capped') {
@@ -824,11 +866,11 @@ describe('a simulated network', () => {
       layerAt.push(decision.spatial);
       const line =
         `layer ${decision.spatial} temporal ${decision.temporal}` +
-        (decision.probeBps > 0 ? ` probing +${decision.probeBps / 1000}k` : '');
+        (decision.probeBps > 0 ? ' probing' : '');
       if (line !== last) timeline.push(`${(t / 1000).toFixed(1)} s ${line}`);
       last = line;
     }
-    return { timeline, layerAt: (t: number) => layerAt[t / tick] };
+    return { timeline, layerAt: (t: number) => layerAt[t / tick], probeOverflow };
   }
 
   /** Up-switches at least 10 s after the previous switch, down-switches at least 1 s. */
@@ -848,20 +890,23 @@ describe('a simulated network', () => {
   it('settles a 600k-then-300k viewer on the layer that fits and switches no more than allowed', () => {
     const until = 120_000;
     const capacity = (t: number) => (t < 60_000 ? 600_000 : 300_000);
-    const { timeline, layerAt } = simulate(capacity, until);
+    const { timeline, layerAt, probeOverflow } = simulate(capacity, until);
     expect(timeline).toEqual([
       '0.0 s layer 1 temporal 2',
-      // 870k of padding over a 600k link: the first report shows the loss and ends the probe.
-      '10.0 s layer 1 temporal 2 probing +870k',
-      '11.0 s layer 1 temporal 2',
-      '31.0 s layer 1 temporal 2 probing +870k',
-      '32.0 s layer 1 temporal 2',
+      // The padding stays within 90 % of the estimate, which the link holds at 600k: it never
+      // shows the 1.32M the top layer needs, and the probe ends when the estimate stops rising.
+      '10.0 s layer 1 temporal 2 probing',
+      '13.0 s layer 1 temporal 2',
+      '33.0 s layer 1 temporal 2 probing',
+      '36.0 s layer 1 temporal 2',
       // The link halves at 60 s: 33 % loss in the next report.
       '61.0 s layer 0 temporal 2',
       // Two failed probes made the hold 40 s.
-      '101.0 s layer 0 temporal 2 probing +345k',
-      '102.0 s layer 0 temporal 2',
+      '101.0 s layer 0 temporal 2 probing',
+      '104.0 s layer 0 temporal 2',
     ]);
+    // No probe pushed the link past its capacity: probing costs the viewer no loss.
+    expect(probeOverflow).toBe(0);
     for (let t = 5000; t < 60_000; t += tick) expect(layerAt(t), `${t} ms`).toBe(1);
     for (let t = 65_000; t <= until; t += tick) expect(layerAt(t), `${t} ms`).toBe(0);
     expectAllowedSwitches(layerAt, until);
@@ -873,7 +918,7 @@ describe('a simulated network', () => {
     const { timeline, layerAt } = simulate(() => 10_000_000, 120_000);
     expect(timeline).toEqual([
       '0.0 s layer 1 temporal 2',
-      '10.0 s layer 1 temporal 2 probing +870k',
+      '10.0 s layer 1 temporal 2 probing',
       '11.0 s layer 2 temporal 2',
     ]);
     expectAllowedSwitches(layerAt, 120_000);
@@ -883,8 +928,9 @@ describe('a simulated network', () => {
     const { timeline, layerAt } = simulate(() => 10_000_000, 120_000, { estimator: 'ramping' });
     expect(timeline).toEqual([
       '0.0 s layer 1 temporal 2',
-      // From about 685k (1.5 × 450k + 10k) to 1.32M at 8 % a second: longer than 3 s.
-      '10.0 s layer 1 temporal 2 probing +870k',
+      // From about 685k (1.5 × 450k + 10k) to 1.32M at 8 % a second: longer than 3 s. Padding
+      // that follows the estimate gets there as fast as padding at the full amount at once.
+      '10.0 s layer 1 temporal 2 probing',
       '18.6 s layer 2 temporal 2',
     ]);
     expectAllowedSwitches(layerAt, 120_000);
@@ -892,24 +938,30 @@ describe('a simulated network', () => {
 
   it('keeps a 600k-then-300k viewer that ramps and backs off like Chromium within the rules', () => {
     const until = 120_000;
-    const { timeline, layerAt } = simulate((t) => (t < 60_000 ? 600_000 : 300_000), until, {
-      estimator: 'ramping',
-    });
+    const { timeline, layerAt, probeOverflow } = simulate(
+      (t) => (t < 60_000 ? 600_000 : 300_000),
+      until,
+      { estimator: 'ramping' },
+    );
+
     for (let t = 5000; t < 60_000; t += tick) expect(layerAt(t), `${t} ms`).toBe(1);
     for (let t = 65_000; t <= until; t += tick) expect(layerAt(t), `${t} ms`).toBe(0);
     expectAllowedSwitches(layerAt, until);
     expect(timeline).toEqual([
       '0.0 s layer 1 temporal 2',
       // Overuse pulls the estimate under 90 % of where the probe began: it ends at the next REMB.
-      '10.0 s layer 1 temporal 2 probing +870k',
+      '10.0 s layer 1 temporal 2 probing',
       '10.2 s layer 1 temporal 2',
-      '31.0 s layer 1 temporal 2 probing +870k',
-      '31.2 s layer 1 temporal 2',
+      '30.2 s layer 1 temporal 2 probing',
+      '30.4 s layer 1 temporal 2',
       '61.0 s layer 0 temporal 2',
-      // 0.85 × 300k is no fall from 1.5 × 150k + 10k: the loss report ends this one.
-      '101.0 s layer 0 temporal 2 probing +345k',
-      '102.0 s layer 0 temporal 2',
+      // The padding follows the estimate up to the link, which then stops rising.
+      '101.0 s layer 0 temporal 2 probing',
+      '107.0 s layer 0 temporal 2',
     ]);
+    // Under a kilobyte beyond the link over three probes (padding at the full amount at once sent
+    // some 150 kbit beyond it in the first probe's 200 ms alone).
+    expect(probeOverflow).toBeLessThan(8_000);
   });
 });
 
@@ -926,8 +978,8 @@ describe('a receiver starting up', () => {
     const climbing = (t: number) => 300_000 * 1.08 ** (t / 1000);
     const changes = drive(selector, 0, 4000, estimates(selector, climbing));
     expect(changes).toEqual([{ t: 0, spatial: 2, temporal: 2, probeBps: 0 }]);
-    // The same estimate standing still below the top layer is one: down within 2 s.
-    const stuck = viewer(three, 'auto', { startAtTop: true });
+    // The same estimate standing still below the top layer after a fall is one: down within 2 s.
+    const stuck = congested(viewer(three, 'auto', { startAtTop: true }));
     const down = drive(
       stuck,
       0,
@@ -936,5 +988,53 @@ describe('a receiver starting up', () => {
     );
     expect(down.at(-1)?.spatial).toBeLessThan(2);
     expect(down.at(-1)!.t).toBeLessThanOrEqual(2000);
+    // So is one standing still with loss (2 % or more) in the reports, though it never fell.
+    const lossy = viewer(three, 'auto', { startAtTop: true });
+    const lossyDown = drive(
+      lossy,
+      0,
+      4000,
+      both(
+        estimates(lossy, () => 300_000),
+        reports(lossy, () => 0.03),
+      ),
+    );
+    expect(lossyDown.at(-1)?.spatial).toBeLessThan(2);
+    expect(lossyDown.at(-1)!.t).toBeLessThanOrEqual(2500);
+  });
+
+  it('keeps a chosen top layer while the estimate lags a fast link, pauses in its climb included', () => {
+    // Low for 20 s: the estimate is capped near 1.5 × the 150k received and wobbles, falling
+    // now and then. High then gives 720p at once; the estimate climbs 8 % a second from there,
+    // standing still for 3 s on the way (Chromium holds after a burst it took for overuse), and
+    // no report shows loss: the link carries the layer, the estimate has yet to say so.
+    const selector = viewer(three, 'low');
+    const wobble = noise(7);
+    const changes = drive(selector, 0, 50_000, (t) => {
+      if (t === 20_000) selector.setChoice('high', t);
+      if (t % 200 === 0) {
+        const estimate =
+          t < 20_000
+            ? 235_000 * (0.95 + 0.1 * wobble())
+            : 235_000 * 1.08 ** ((Math.min(t, 24_000) - 20_000 + Math.max(0, t - 27_000)) / 1000);
+        selector.onEstimate(estimate, t);
+      }
+      if (t % 1000 === 500) selector.onLoss(0, t);
+    });
+    expect(spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 20_000, spatial: 2 },
+    ]);
+    // The same climb with loss in the reports is a link too slow for the layer: down.
+    const slow = viewer(three, 'low');
+    const slowChanges = drive(slow, 0, 30_000, (t) => {
+      if (t === 20_000) slow.setChoice('high', t);
+      if (t % 200 === 0)
+        slow.onEstimate(
+          t < 20_000 ? 235_000 : 235_000 * 1.08 ** (Math.min(t, 24_000) / 1000 - 20),
+          t,
+        );
+      if (t % 1000 === 500) slow.onLoss(t > 20_000 ? 0.05 : 0, t);
+    });
+    expect(spatialSwitches(slowChanges).map(({ spatial }) => spatial)).toEqual([2, 0]);
   });
 });

@@ -61,6 +61,13 @@ export interface LayerSelectorOptions {
   probeMinMs: number;
   /** Padding beyond the next layer's extra bitrate, as a share of that layer. Default 0.1. */
   probeMargin: number;
+  /**
+   * With an estimate, a probe's layer plus padding stays within the estimate times this: the
+   * padding climbs with the estimate instead of flooding a link that cannot take the next layer
+   * (the receiver's estimate rises only ~8 % a second either way, so this costs no time on a fast
+   * link). Default 0.9.
+   */
+  probeHeadroom: number;
   /** The estimate must reach the next layer's bitrate times this to go up. Default 1.1. */
   upRatio: number;
   /** A probe aborts when the estimate falls below its value at the start × this. Default 0.9. */
@@ -102,6 +109,7 @@ export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
   probeRiseMs: 1500,
   probeMinMs: 1000,
   probeMargin: 0.1,
+  probeHeadroom: 0.9,
   upRatio: 1.1,
   probeAbortRatio: 0.9,
   minUpIntervalMs: 10_000,
@@ -136,6 +144,12 @@ interface Level {
 const allTemporal = 2;
 /** A probe's estimate counts as rising on a new high by this much, not on noise. */
 const risingBy = 1.02;
+/**
+ * An estimate this much below the last one fell: Chromium sends a REMB at once when its estimate
+ * drops over 3 % (libwebrtc RembThrottler), and only congestion lowers an estimate that is below
+ * what the viewer receives (AimdRateControl decreases to 0.85 × the measured throughput).
+ */
+const fallingBy = 0.97;
 const rank = (level: Level): number => level.spatial * 3 + level.temporal;
 
 export class LayerSelector {
@@ -151,6 +165,14 @@ export class LayerSelector {
   private estimate: number | undefined;
   /** When the estimate last rose. */
   private risingAt = -Infinity;
+  /**
+   * When the estimate last fell by more than noise; when a report last showed loss of stableLoss
+   * or more; when the viewer last changed layer (or started). Congestion is the estimate falling,
+   * or loss, since then: what came before was on another layer.
+   */
+  private fellAt = -Infinity;
+  private lossyAt = -Infinity;
+  private levelSince = 0;
   private estimateAt = -Infinity;
   private lastLossAt: number | undefined;
   private shortSince: number | undefined;
@@ -212,6 +234,7 @@ export class LayerSelector {
       this.target = Math.min(start, this.cap());
       this.spatial = this.nearestSent(this.target);
       this.stableSince = now;
+      this.levelSince = now;
     } else {
       this.target = Math.min(this.target, bitrates.length - 1);
       this.spatial = Math.min(this.spatial, bitrates.length - 1);
@@ -221,6 +244,7 @@ export class LayerSelector {
   /** A REMB estimate from the viewer (bit/s). */
   onEstimate(bitrate: number, now: number): void {
     if (this.estimate !== undefined && bitrate > this.estimate * 1.01) this.risingAt = now;
+    if (this.estimate !== undefined && bitrate < this.estimate * fallingBy) this.fellAt = now;
     this.estimate = bitrate;
     this.estimateAt = now;
     const probe = this.probe;
@@ -246,6 +270,7 @@ export class LayerSelector {
     }
     const unstableAt = this.hasEstimate(now) ? o.stableLoss : o.stableLossWithoutEstimate;
     if (fractionLost >= unstableAt) this.stableSince = now;
+    if (fractionLost >= o.stableLoss && now >= this.settleUntil) this.lossyAt = now;
     // A report this soon after a switch or probe mostly covers the time before it.
     if (now < this.settleUntil) {
       this.lossStreak = 0;
@@ -275,7 +300,7 @@ export class LayerSelector {
     }
     if (this.probe) this.judgeProbe(now);
     else this.considerUp(now);
-    return { spatial: this.spatial, temporal: this.temporal, probeBps: this.probe?.bps ?? 0 };
+    return { spatial: this.spatial, temporal: this.temporal, probeBps: this.probePadding(now) };
   }
 
   /**
@@ -324,12 +349,17 @@ export class LayerSelector {
     const estimate = this.freshEstimate(now);
     const current = { spatial: this.spatial, temporal: this.temporal };
     // An estimate still climbing is a receiver starting up (or recovering), not a shortfall:
-    // congestion shows as an estimate that falls or stands still below what it is sent.
+    // congestion shows as an estimate that falls, or stands still below what it is sent, after a
+    // fall or with loss on this layer. Without either it lags: after going up it climbs ~8 % a
+    // second from where the lower layer left it, pausing on the way; after going down it is at
+    // its lowest, from the congestion on the layer left.
     const climbing = now - this.risingAt < 2 * this.options.shortfallMs;
+    const congested = this.fellAt >= this.levelSince || this.lossyAt >= this.levelSince;
     if (
       estimate !== undefined &&
       now >= this.settleUntil &&
       !climbing &&
+      congested &&
       estimate < this.floor(current)
     ) {
       this.shortSince ??= now;
@@ -429,6 +459,16 @@ export class LayerSelector {
     };
   }
 
+  /** The probe's padding now: its full amount, or what the estimate leaves above the layer. */
+  private probePadding(now: number): number {
+    const probe = this.probe;
+    if (!probe) return 0;
+    const estimate = this.freshEstimate(now);
+    if (estimate === undefined) return probe.bps;
+    const room = this.options.probeHeadroom * estimate - this.bitrateOf(this.spatial);
+    return Math.round(Math.min(probe.bps, Math.max(0, room)));
+  }
+
   private switchUp(layer: number, now: number): void {
     this.probe = undefined;
     this.reaching = undefined;
@@ -459,6 +499,7 @@ export class LayerSelector {
 
   private afterSwitch(now: number): void {
     this.reaching = undefined;
+    this.levelSince = now;
     this.stableSince = now;
     this.settleUntil = now + this.options.settleMs;
     this.shortSince = undefined;
