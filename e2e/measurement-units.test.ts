@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { limitCommands, lossBytecode, parseQdiscCounters, queueBytes } from './support/netns';
 import {
+  freezesWithin,
   framesPerSecond,
   settleMs,
   stalls,
@@ -137,6 +138,19 @@ describe('viewer summaries', () => {
   });
 
   const frames = [0, 10, 20, 20, 20, 30, 40, 40, 50];
+
+  it('counts as freezes the pauses on screen over 500 ms that ended inside the window', () => {
+    const gaps = [
+      { t: 1000, ms: 500 },
+      { t: 2000, ms: 501 },
+      { t: 3000, ms: 250 },
+      { t: 4000, ms: 2500 },
+    ];
+    // 500 ms exactly is no freeze; the window is (from, to].
+    expect(freezesWithin(gaps, 0, 5000)).toEqual([gaps[1], gaps[3]]);
+    expect(freezesWithin(gaps, 2000, 4000)).toEqual([gaps[3]]);
+    expect(freezesWithin(gaps, 0, 3999)).toEqual([gaps[1]]);
+  });
 
   it('finds stalls as runs without a decoded frame, counted from the last sample with progress', () => {
     expect(stalls(series(frames), 0, 4000)).toEqual([

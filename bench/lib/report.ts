@@ -582,17 +582,22 @@ function adaptiveSection(a: AdaptiveResult, headline: string[]): string[] {
     fps: num(p.fps),
     kbps: num(p.kbps, 0),
     stalls: p.stalls,
-    freezes: p.chromiumFreezes,
+    chromium: p.chromiumFreezes,
+    freezes: p.freezes ?? '—',
     drops: `${p.link.queueDrops} queue, ${p.link.lossDrops} random of ${p.link.sentPackets + p.link.queueDrops + p.link.lossDrops}`,
   }));
   const freezes = a.freezes ?? { stalls: 0, chromium: 0 };
+  const onScreen =
+    freezes.onScreen === undefined
+      ? `${freezes.stalls} stalls ≥ 500 ms`
+      : `${freezes.onScreen} freezes over 500 ms on screen (longest pause ${freezes.longestPauseMs ?? 0} ms)`;
   headline.push(
-    `Adaptive: limited viewer ${(a.phases ?? []).map((p) => `${p.rateKbit} kbit/s → ${heights(p.heights)} at ${num(p.fps)} fps`).join('; ')}; ${freezes.stalls} stalls ≥ 500 ms in the minute`,
+    `Adaptive: limited viewer ${(a.phases ?? []).map((p) => `${p.rateKbit} kbit/s → ${heights(p.heights)} at ${num(p.fps)} fps`).join('; ')}; ${onScreen} in the minute`,
   );
   return [
     title,
     '',
-    `A web-app broadcaster (fake camera, top layer ${a.topHeight}p) and two web-app viewers: one in a network namespace whose downlink (htb at the rate, a 200 ms byte queue, random loss, and the delay from netem or, where the kernel lacks it, a bridge in a namespace of its own) changes as below, one unlimited. Figures after the viewer settled below the top layer (from the change, if it never did); stalls are gaps of 500 ms or more in framesDecoded, freezes Chromium's freezeCount.`,
+    `A web-app broadcaster (fake camera, top layer ${a.topHeight}p) and two web-app viewers: one in a network namespace whose downlink (htb at the rate, a 200 ms byte queue, random loss, and the delay from netem or, where the kernel lacks it, a bridge in a namespace of its own) changes as below, one unlimited. Figures after the viewer settled below the top layer (from the change, if it never did); stalls are gaps of 500 ms or more in framesDecoded sampled every 500 ms, Chromium's count is its freezeCount (a frame late by 183 ms at 30 fps counts), freezes are pauses of over 500 ms between frames the player put on screen (requestVideoFrameCallback).`,
     '',
     table(phases, [
       ['link', 'downlink'],
@@ -602,11 +607,12 @@ function adaptiveSection(a: AdaptiveResult, headline: string[]): string[] {
       ['fps', 'fps'],
       ['kbps', 'kbit/s'],
       ['stalls', 'stalls'],
-      ['freezes', 'freezes'],
+      ['chromium', "Chromium's count"],
+      ['freezes', 'freezes > 500 ms'],
       ['drops', 'packets dropped'],
     ]),
     '',
-    `Over the minute: ${freezes.stalls} stalls of 500 ms or more, ${freezes.chromium} freezes by Chromium's count. Unlimited viewer: ${heights(a.unlimited?.heights)} at ${num(a.unlimited?.fps)} fps, ${num(a.unlimited?.kbps, 0)} kbit/s, ${a.unlimited?.stalls ?? 0} stalls. Broadcaster keyframes: ${(a.keyframes ?? []).map((k) => `${k.rid || 'single layer'} (${k.height}p) ${k.count} (${num(k.perSecond, 2)}/s)`).join(', ')}.`,
+    `Over the minute: ${onScreen}, ${freezes.stalls} stalls of 500 ms or more, ${freezes.chromium} freezes by Chromium's count. Unlimited viewer: ${heights(a.unlimited?.heights)} at ${num(a.unlimited?.fps)} fps, ${num(a.unlimited?.kbps, 0)} kbit/s, ${a.unlimited?.stalls ?? 0} stalls. Broadcaster keyframes: ${(a.keyframes ?? []).map((k) => `${k.height}p: ${k.count} (${num(k.perSecond, 2)}/s)`).join(', ')}.`,
     '',
     'The limited viewer, each second (s: height, frames/s, kbit/s):',
     '',

@@ -3,7 +3,12 @@ import path from 'node:path';
 import { describeRun, runAdaptiveScenario } from '../../e2e/support/adaptive-scenario';
 import type { BrowserSession } from '../../e2e/support/chromium';
 import { createNetNs, netnsUnavailable } from '../../e2e/support/netns';
-import { stalls, chromiumFreezes, type TimelinePoint } from '../../e2e/support/viewer-stats';
+import {
+  chromiumFreezes,
+  freezesWithin,
+  stalls,
+  type TimelinePoint,
+} from '../../e2e/support/viewer-stats';
 import { registerUsers, startServerProcess } from '../lib/server-process';
 
 /** One limit the viewer's downlink had, and how the viewer fared under it. */
@@ -22,6 +27,8 @@ export interface AdaptivePhase {
   kbps: number;
   stalls: number;
   chromiumFreezes: number;
+  /** Pauses of over 500 ms between frames the player put on screen. */
+  freezes: number;
   /** Packets the shaper delivered, dropped from its full queue, and dropped at random. */
   link: { sentPackets: number; queueDrops: number; lossDrops: number };
 }
@@ -33,10 +40,13 @@ export interface AdaptiveResult {
   phases?: AdaptivePhase[];
   /** The limited viewer, each second: height, frames decoded per second, kbit/s received. */
   timeline?: TimelinePoint[];
-  /** Over the whole minute: stalls of 500 ms or more (framesDecoded), and Chromium's freezeCount. */
-  freezes?: { stalls: number; chromium: number };
+  /**
+   * Over the whole minute: stalls of 500 ms or more (framesDecoded), Chromium's freezeCount, and
+   * pauses of over 500 ms between frames on screen with the longest pause of all.
+   */
+  freezes?: { stalls: number; chromium: number; onScreen?: number; longestPauseMs?: number };
   unlimited?: { heights: Record<number, number>; fps: number; kbps: number; stalls: number };
-  keyframes?: { rid: string; height: number; count: number; perSecond: number }[];
+  keyframes?: { mid: string; rid: string; height: number; count: number; perSecond: number }[];
 }
 
 /**
@@ -98,12 +108,18 @@ export async function runAdaptive(options: {
           kbps: p.settled.kbps,
           stalls: p.settled.stalls,
           chromiumFreezes: p.settled.chromiumFreezes,
+          freezes: p.freezes.length,
           link: p.link,
         })),
         timeline: run.limited.timeline.filter((p) => p.t >= from),
         freezes: {
           stalls: stalls(samples, from, end).length,
           chromium: chromiumFreezes(samples, from, end),
+          onScreen: freezesWithin(run.limited.gaps, from, end).length,
+          longestPauseMs: Math.max(
+            0,
+            ...run.limited.gaps.filter((g) => g.t > from && g.t <= end).map((g) => g.ms),
+          ),
         },
         unlimited: {
           heights: run.unlimited.summary.heights,

@@ -2,13 +2,17 @@ import type { Page } from 'playwright-core';
 import { signedInPage, type BrowserSession } from './chromium';
 import type { LinkLimit, NetNs } from './netns';
 import {
+  freezesWithin,
   readInboundVideo,
+  readPresentedFrames,
+  recordPresentedFrames,
   readOutboundLayers,
   recordPeerConnections,
   sampleInboundVideo,
   settleMs,
   summarise,
   timeline,
+  type FrameGap,
   type OutboundLayer,
   type TimedSample,
   type TimelinePoint,
@@ -35,6 +39,8 @@ export interface PhaseResult extends Phase {
   settleMs: number | undefined;
   /** The limited viewer from the moment it settled (or from the change, if it never did). */
   settled: WindowSummary;
+  /** Its pauses of over 500 ms between frames on screen in that window. */
+  freezes: FrameGap[];
   /** What the shaper did over the phase. */
   link: { sentPackets: number; queueDrops: number; lossDrops: number };
 }
@@ -43,10 +49,16 @@ export interface AdaptiveRun {
   /** The publisher's highest encoded height (its top layer). */
   topHeight: number;
   phases: PhaseResult[];
-  limited: { samples: TimedSample[]; timeline: TimelinePoint[] };
+  limited: {
+    samples: TimedSample[];
+    timeline: TimelinePoint[];
+    /** Frames its player presented over the phases, and its pauses of over 200 ms. */
+    presented: number;
+    gaps: FrameGap[];
+  };
   unlimited: { samples: TimedSample[]; summary: WindowSummary };
-  /** Per encoding (rid; '' without simulcast): keyframes over the run and per second. */
-  keyframes: { rid: string; height: number; count: number; perSecond: number }[];
+  /** Per encoding (its section and rid): keyframes over the run and per second. */
+  keyframes: { mid: string; rid: string; height: number; count: number; perSecond: number }[];
   /** Whole seconds of the run. */
   seconds: number;
 }
@@ -115,6 +127,7 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
   const nsBrowser = await netns.launchChromium();
   browsers.push(nsBrowser);
   await recordPeerConnections(nsBrowser.context);
+  await recordPresentedFrames(nsBrowser.context);
   await nsBrowser.context.addInitScript((stored) => {
     if (!localStorage.getItem('onair.token')) localStorage.setItem('onair.token', stored);
   }, options.tokens.limited);
@@ -137,6 +150,7 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
   }
 
   const origin = Date.now();
+  const presentedBefore = await readPresentedFrames(limited, origin);
   const limitedSampler = sampleInboundVideo(limited, 500, origin);
   const unlimitedSampler = sampleInboundVideo(unlimited, 500, origin);
   const keyframesBefore = await readOutboundLayers(publisher);
@@ -162,6 +176,8 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
     await netns.unlimit();
   }
   const endT = Date.now() - origin;
+  const presentedAfter = await readPresentedFrames(limited, origin);
+  const gaps = presentedAfter.gaps.filter((gap) => gap.t > 0);
   const keyframesAfter = await readOutboundLayers(publisher);
   const seconds = endT / 1000;
 
@@ -175,13 +191,15 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
       delayApplied,
       settleMs: settle,
       settled: summarise(samples, startT + (settle ?? 0), endOfPhase),
+      freezes: freezesWithin(gaps, startT + (settle ?? 0), endOfPhase),
       link,
     };
   });
   const keyframes = keyframesAfter.map((after) => {
-    const before = keyframesBefore.find((l) => l.rid === after.rid);
+    const before = keyframesBefore.find((l) => l.mid === after.mid && l.rid === after.rid);
     const count = after.keyFramesEncoded - (before?.keyFramesEncoded ?? 0);
     return {
+      mid: after.mid,
       rid: after.rid,
       height: after.frameHeight,
       count,
@@ -191,7 +209,12 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
   return {
     topHeight,
     phases: results,
-    limited: { samples, timeline: timeline(samples, 1000) },
+    limited: {
+      samples,
+      timeline: timeline(samples, 1000),
+      presented: presentedAfter.presented - presentedBefore.presented,
+      gaps,
+    },
     unlimited: {
       samples: unlimitedSampler.samples,
       summary: summarise(unlimitedSampler.samples, 0, endT),
@@ -213,6 +236,9 @@ export function describeRun(run: AdaptiveRun): string[] {
     run.limited.timeline
       .map((p) => `${(p.t / 1000).toFixed(0)}: ${p.height}p ${p.fps} ${p.kbps}`)
       .join(' | '),
+  );
+  lines.push(
+    `limited viewer's player: ${run.limited.presented} frames on screen; pauses over 200 ms (end t, ms): ${JSON.stringify(run.limited.gaps)}`,
   );
   lines.push(`unlimited viewer: ${JSON.stringify(run.unlimited.summary)}`);
   lines.push(`publisher keyframes: ${JSON.stringify(run.keyframes)}`);

@@ -29,6 +29,69 @@ export async function recordPeerConnections(context: BrowserContext): Promise<vo
   });
 }
 
+/** A pause between two frames a page put on screen: it ended `t` ms after the sampler's origin. */
+export interface FrameGap {
+  t: number;
+  ms: number;
+}
+
+/** What a page showed: frames presented, and every pause between two of them over 200 ms. */
+export interface PresentedFrames {
+  presented: number;
+  gaps: FrameGap[];
+}
+
+/**
+ * Records, in every page of `context`, the pauses between frames its video elements present
+ * (requestVideoFrameCallback): the freezes a person watching sees, to the frame, where the
+ * decoder's counters sampled every half second only bound them. Call before the pages load.
+ */
+export async function recordPresentedFrames(context: BrowserContext): Promise<void> {
+  await context.addInitScript({
+    content: `(() => {
+      if (window.onairPresented) return;
+      const record = { presented: 0, gaps: [] };
+      window.onairPresented = record;
+      const watched = new WeakSet();
+      setInterval(() => {
+        for (const video of document.querySelectorAll('video')) {
+          if (watched.has(video)) continue;
+          watched.add(video);
+          let last;
+          const onFrame = (now) => {
+            record.presented += 1;
+            if (last !== undefined && now - last > 200) record.gaps.push({ at: now, ms: now - last });
+            last = now;
+            video.requestVideoFrameCallback(onFrame);
+          };
+          video.requestVideoFrameCallback(onFrame);
+        }
+      }, 250);
+    })();`,
+  });
+}
+
+/** What `recordPresentedFrames` saw on `page` so far, timed from `origin` (a `Date.now()`). */
+export async function readPresentedFrames(page: Page, origin: number): Promise<PresentedFrames> {
+  const seen = await page.evaluate(() => {
+    const record = (
+      window as unknown as {
+        onairPresented?: { presented: number; gaps: { at: number; ms: number }[] };
+      }
+    ).onairPresented;
+    return { presented: record?.presented ?? 0, gaps: record?.gaps ?? [], now: performance.now() };
+  });
+  const offset = Date.now() - origin - seen.now;
+  return {
+    presented: seen.presented,
+    gaps: seen.gaps.map((gap) => ({ t: Math.round(gap.at + offset), ms: Math.round(gap.ms) })),
+  };
+}
+
+/** The pauses over `minMs` (500 ms by default) that ended in (from, to]. */
+export const freezesWithin = (gaps: FrameGap[], from: number, to: number, minMs = 500) =>
+  gaps.filter((gap) => gap.ms > minMs && gap.t > from && gap.t <= to);
+
 /** The counters of one inbound video stream (RTCInboundRtpStreamStats), as of `at`. */
 export interface InboundVideo {
   /** Milliseconds since the page loaded (the stats' own clock is the page's). */
@@ -83,6 +146,8 @@ export const readInboundVideo = (page: Page): Promise<InboundVideo | null> =>
 /** One encoding a publisher sends (RTCOutboundRtpStreamStats); `rid` is empty without simulcast. */
 export interface OutboundLayer {
   rid: string;
+  /** The media section it is sent in: what tells layers apart when each has its own section. */
+  mid: string;
   frameWidth: number;
   frameHeight: number;
   framesEncoded: number;
@@ -92,7 +157,7 @@ export interface OutboundLayer {
   active: boolean;
 }
 
-/** Every video encoding the page's open connections send, ordered by rid. */
+/** Every video encoding the page's open connections send, ordered by section, then rid. */
 export const readOutboundLayers = (page: Page): Promise<OutboundLayer[]> =>
   page.evaluate(async () => {
     const pcs =
@@ -103,7 +168,11 @@ export const readOutboundLayers = (page: Page): Promise<OutboundLayer[]> =>
       if (pc.connectionState === 'closed') continue;
       (await pc.getStats()).forEach((r: Record<string, unknown>) => {
         if (r.type !== 'outbound-rtp' || r.kind !== 'video') return;
-        const layer = { rid: typeof r.rid === 'string' ? r.rid : '', active: r.active !== false };
+        const layer = {
+          rid: typeof r.rid === 'string' ? r.rid : '',
+          mid: typeof r.mid === 'string' ? r.mid : '',
+          active: r.active !== false,
+        };
         for (const key of [
           'frameWidth',
           'frameHeight',
@@ -115,7 +184,7 @@ export const readOutboundLayers = (page: Page): Promise<OutboundLayer[]> =>
         layers.push(layer as OutboundLayer);
       });
     }
-    return layers.sort((a, b) => a.rid.localeCompare(b.rid));
+    return layers.sort((a, b) => a.mid.localeCompare(b.mid) || a.rid.localeCompare(b.rid));
   });
 
 /** A sample, timed in ms from the sampler's origin. */
