@@ -332,7 +332,8 @@ export function longFreezes(samples: TimedSample[], from: number, to: number): n
 }
 
 /**
- * Milliseconds after `from` until the height satisfies `ok` in every sample up to `to` (settled),
+ * Milliseconds after `from` until the height satisfies `ok` and stays the same in every sample up
+ * to `to` (settled: on one layer, a step from 720p through 360p to 180p included),
  * or undefined when it never does; the first sample at or after `from` with a decoded frame
  * counts as the start of observation.
  */
@@ -344,9 +345,11 @@ export function settleMs(
 ): number | undefined {
   const span = within(samples, from, to);
   let settledAt: number | undefined;
+  let height: number | undefined;
   for (const sample of span) {
-    if (ok(sample.frameHeight)) settledAt ??= sample.t;
-    else settledAt = undefined;
+    if (!ok(sample.frameHeight)) settledAt = undefined;
+    else if (settledAt === undefined || sample.frameHeight !== height) settledAt = sample.t;
+    height = sample.frameHeight;
   }
   return settledAt === undefined ? undefined : settledAt - from;
 }

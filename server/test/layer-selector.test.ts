@@ -160,6 +160,22 @@ describe('going down', () => {
     expect(probeStarts(changes)).toEqual([]);
   });
 
+  it('goes down to a layer that leaves a fifth of the estimate to spare', () => {
+    const downTo = (estimate: number) => {
+      const selector = congested(viewer(three, 'auto', { startAtTop: true }));
+      const changes = drive(
+        selector,
+        0,
+        3000,
+        estimates(selector, () => estimate),
+      );
+      return spatialSwitches(changes).map(({ spatial }) => spatial);
+    };
+    // 450k is 80 % of 562.5k: it fits 600k, not 520k, which it would fill to 87 %.
+    expect(downTo(600_000)).toEqual([1]);
+    expect(downTo(520_000)).toEqual([0]);
+  });
+
   it('ignores a single low estimate among good ones', () => {
     const selector = viewer();
     const changes = drive(
@@ -207,13 +223,13 @@ describe('going down', () => {
       12_100,
       20_000,
       both(
-        estimates(selector, (t) => (t < 14_000 ? 500_000 : 40_000)),
+        estimates(selector, (t) => (t < 14_000 ? 600_000 : 40_000)),
         reports(selector, (t) => (t >= 13_000 ? 0.3 : 0)),
       ),
     );
     expect(changes.map(({ t, spatial, temporal }) => ({ t, spatial, temporal }))).toEqual([
       { t: 12_100, spatial: 2, temporal: 2 },
-      // 500k falls short of 1.2M for a second: down to 450k.
+      // 600k falls short of 1.2M for a second: down to 450k, within 80 % of it.
       { t: 13_200, spatial: 1, temporal: 2 },
       // The 30 % report at 13.5 s came within a second of that switch and is not held against it;
       // the next one goes to the lowest layer whole, and the 40k estimate then takes the
@@ -343,6 +359,24 @@ describe('going up', () => {
       { t: 10_000, spatial: 1, probeBps: 180_000 },
       { t: 10_400, spatial: 1, probeBps: 0 },
     ]);
+    // Measured from the probe's high: up to 970k, then 840k is overuse though above where it began.
+    const peaked = viewer();
+    const peakedChanges = drive(
+      peaked,
+      0,
+      13_000,
+      estimates(peaked, (t) => {
+        if (t <= 10_000) return 700_000;
+        return t < 12_000 ? 700_000 + (t - 10_000) * 150 : 840_000;
+      }),
+    );
+    expect(probeEdges(peakedChanges).map(({ t, probing }) => ({ t, probing }))).toEqual([
+      { t: 0, probing: false },
+      { t: 10_000, probing: true },
+      { t: 12_000, probing: false },
+    ]);
+    // And the padding stops with it, between two decisions.
+    expect(peaked.probeBpsAt(12_000)).toBe(0);
   });
 
   it('resets the doubling once an up-switch has held 30 s, not when it fails sooner', () => {
@@ -955,9 +989,10 @@ describe('a simulated network', () => {
       '30.2 s layer 1 temporal 2 probing',
       '30.4 s layer 1 temporal 2',
       '61.0 s layer 0 temporal 2',
-      // The padding follows the estimate up to the link, which then stops rising.
+      // The padding follows the estimate up to the link; overuse then pulls the estimate under
+      // 90 % of its high, which ends the probe.
       '101.0 s layer 0 temporal 2 probing',
-      '107.0 s layer 0 temporal 2',
+      '105.8 s layer 0 temporal 2',
     ]);
     // Under a kilobyte beyond the link over three probes (padding at the full amount at once sent
     // some 150 kbit beyond it in the first probe's 200 ms alone).

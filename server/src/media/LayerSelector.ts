@@ -29,6 +29,12 @@ export interface LayerSelectorOptions {
   shortfallRatio: number;
   /** How long a shortfall must last before going down. Default 1000. */
   shortfallMs: number;
+  /**
+   * Going down, the layer taken is the highest within the estimate times this: a layer that fills
+   * the link leaves nothing for audio, retransmissions and the encoder's bursts, and is left again
+   * a few seconds later with a second freeze. Default 0.8.
+   */
+  downHeadroom: number;
   /** Loss (fraction) that goes down when seen in two reports in a row. Default 0.1. */
   lossDown: number;
   /** Loss that goes down on a single report. Default 0.2. */
@@ -70,7 +76,11 @@ export interface LayerSelectorOptions {
   probeHeadroom: number;
   /** The estimate must reach the next layer's bitrate times this to go up. Default 1.1. */
   upRatio: number;
-  /** A probe aborts when the estimate falls below its value at the start × this. Default 0.9. */
+  /**
+   * A probe aborts when the estimate falls below its highest during the probe (its value at the
+   * start, at least) × this: a fall of over 3 % is overuse, which Chromium reports at once, and a
+   * link that just got slower overflows while the padding goes on. Default 0.97.
+   */
   probeAbortRatio: number;
   /** Least time between two upward spatial switches. Default 10000. */
   minUpIntervalMs: number;
@@ -97,6 +107,7 @@ export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
   startAtTop: false,
   shortfallRatio: 0.9,
   shortfallMs: 1000,
+  downHeadroom: 0.8,
   lossDown: 0.1,
   lossDownOnce: 0.2,
   stableLoss: 0.02,
@@ -111,7 +122,7 @@ export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
   probeMargin: 0.1,
   probeHeadroom: 0.9,
   upRatio: 1.1,
-  probeAbortRatio: 0.9,
+  probeAbortRatio: 0.97,
   minUpIntervalMs: 10_000,
   minDownIntervalMs: 1000,
   settleMs: 1000,
@@ -249,10 +260,9 @@ export class LayerSelector {
     this.estimateAt = now;
     const probe = this.probe;
     if (!probe) return;
-    if (
-      probe.startEstimate !== undefined &&
-      bitrate < probe.startEstimate * this.options.probeAbortRatio
-    ) {
+    // Overuse while probing: the estimate falls from the probe's high (or from where it began).
+    const high = Math.max(probe.peak, probe.startEstimate ?? 0);
+    if (probe.startEstimate !== undefined && bitrate < high * this.options.probeAbortRatio) {
       this.failProbe(now);
     } else if (bitrate > probe.peak * risingBy) {
       probe.peak = bitrate;
@@ -459,7 +469,14 @@ export class LayerSelector {
     };
   }
 
-  /** The probe's padding now: its full amount, or what the estimate leaves above the layer. */
+  /**
+   * The probe's padding now (bit/s; 0 = none): its full amount, or what the estimate leaves above
+   * the layer. Between decisions, so a probe the estimate ended stops at once.
+   */
+  probeBpsAt(now: number): number {
+    return this.probePadding(now);
+  }
+
   private probePadding(now: number): number {
     const probe = this.probe;
     if (!probe) return 0;
@@ -564,14 +581,19 @@ export class LayerSelector {
     return 0;
   }
 
-  /** The highest sent level within the choice that the estimate carries. */
+  /**
+   * The highest sent level within the choice that the estimate carries, with room to spare
+   * (downHeadroom) above the lowest layer.
+   */
   private fitting(estimate: number): Level {
     const cap = this.cap();
-    for (let layer = Math.min(cap, this.bitrates.length - 1); layer >= 0; layer -= 1) {
-      const bitrate = this.bitrateOf(layer);
-      if (bitrate > 0 && bitrate <= estimate) return { spatial: layer, temporal: allTemporal };
-    }
     const lowest = this.lowestSent();
+    for (let layer = Math.min(cap, this.bitrates.length - 1); layer > lowest; layer -= 1) {
+      const bitrate = this.bitrateOf(layer);
+      if (bitrate > 0 && bitrate <= this.options.downHeadroom * estimate) {
+        return { spatial: layer, temporal: allTemporal };
+      }
+    }
     const bitrate = this.bitrateOf(lowest);
     if (!this.options.temporalLayers || estimate >= this.options.temporalOneBelow * bitrate) {
       return { spatial: lowest, temporal: allTemporal };

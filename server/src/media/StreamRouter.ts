@@ -397,7 +397,13 @@ export class StreamRouter {
       }
       this.reportLayers(now);
     }
-    for (const [subscriber, bps] of this.probing) this.pad(subscriber, bps);
+    // The padding as of now, not as of the last decision: a probe that a falling estimate ended
+    // stops at once, and the padding follows the estimate between decisions.
+    for (const subscriber of this.probing.keys()) {
+      const bps = subscriber.selector.probeBpsAt(now);
+      if (bps > 0) this.pad(subscriber, bps);
+      else this.probing.delete(subscriber);
+    }
     if (measure) {
       this.tellPublisher();
       if (!this.publisher && this.relay) {
