@@ -25,7 +25,12 @@ export interface LayerSelectorOptions {
    * Default false.
    */
   startAtTop: boolean;
-  /** A layer falls short when the estimate is below its bitrate times this. Default 0.9. */
+  /**
+   * A layer falls short when the estimate is below its bitrate times this. Below Chromium's own
+   * backoff: on overuse it lowers its estimate to 0.85 × what it receives, so one delay spike on a
+   * link that carries the layer (a busy CPU, a Wi-Fi retry) is not a shortfall, while a link too
+   * slow goes on falling, or loses packets. Default 0.8.
+   */
   shortfallRatio: number;
   /** How long a shortfall must last before going down. Default 1000. */
   shortfallMs: number;
@@ -65,6 +70,12 @@ export interface LayerSelectorOptions {
   probeRiseMs: number;
   /** A probe succeeds no sooner than this, so a receiver report can show its loss. Default 1000. */
   probeMinMs: number;
+  /**
+   * The estimate must show the next layer fits for this long, unbroken: padding grown slowly
+   * into a link at its limit lifted a 600 kbit/s viewer's estimate past 1.1 × 360p for a moment
+   * before the delay showed, and the viewer went up into a freeze. Default 1000.
+   */
+  probeConfirmMs: number;
   /** Padding beyond the next layer's extra bitrate, as a share of that layer. Default 0.1. */
   probeMargin: number;
   /**
@@ -74,6 +85,15 @@ export interface LayerSelectorOptions {
    * link). Default 0.9.
    */
   probeHeadroom: number;
+  /**
+   * The padding starts at this share of the layer and grows by it, compounded, each second. The
+   * estimate cannot tell a link carries more than the viewer receives: on a 300 kbit/s link it
+   * sat at 469k (1.5 × the 180p layer received), and padding to it at once overflowed the link's
+   * queue before the estimate fell, freezing the picture. Grown a tenth a second, the queue
+   * fills slowly enough for the receiver to see the delay and lower its estimate first, while
+   * the estimate itself can climb no faster than ~8 % a second anyway. Default 0.1.
+   */
+  probeRamp: number;
   /** The estimate must reach the next layer's bitrate times this to go up. Default 1.1. */
   upRatio: number;
   /**
@@ -105,7 +125,7 @@ export interface LayerSelectorOptions {
 
 export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
   startAtTop: false,
-  shortfallRatio: 0.9,
+  shortfallRatio: 0.8,
   shortfallMs: 1000,
   downHeadroom: 0.8,
   lossDown: 0.1,
@@ -119,8 +139,10 @@ export const defaultLayerSelectorOptions: Readonly<LayerSelectorOptions> = {
   probeMaxMs: 10_000,
   probeRiseMs: 1500,
   probeMinMs: 1000,
+  probeConfirmMs: 1000,
   probeMargin: 0.1,
   probeHeadroom: 0.9,
+  probeRamp: 0.1,
   upRatio: 1.1,
   probeAbortRatio: 0.97,
   minUpIntervalMs: 10_000,
@@ -145,6 +167,8 @@ interface Probe {
   peakAt: number;
   /** The last receiver report during the probe, all of which were below stableLoss. */
   cleanReportAt: number | undefined;
+  /** Since when the estimate has shown the next layer fits, unbroken. */
+  fitsSince: number | undefined;
 }
 
 interface Level {
@@ -189,6 +213,8 @@ export class LayerSelector {
   private shortSince: number | undefined;
   private lossStreak = 0;
   private lossDownPending = false;
+  /** The pending loss was lossDownOnce or more: far over what the link carries. */
+  private severeLoss = false;
 
   private stableSince = 0;
   private settleUntil = -Infinity;
@@ -288,6 +314,7 @@ export class LayerSelector {
     }
     if (fractionLost >= o.lossDownOnce) {
       this.lossDownPending = true;
+      this.severeLoss = true;
     } else if (fractionLost >= o.lossDown) {
       this.lossStreak += 1;
       if (this.lossStreak >= 2) this.lossDownPending = true;
@@ -383,10 +410,17 @@ export class LayerSelector {
     if (!sustained && !this.lossDownPending) return;
     let next = estimate === undefined ? current : this.fitting(estimate);
     if (this.lossDownPending) {
-      const step = this.stepDown(current);
+      // Severe loss with no estimate to say which layer fits: the lowest, whole, at once. A
+      // browser sends no estimate for its first seconds on a congested link, and a step a time,
+      // each waiting out the report after it, took 720p to 180p in four seconds and two freezes.
+      const step =
+        this.severeLoss && estimate === undefined
+          ? { spatial: this.lowestSent(), temporal: allTemporal }
+          : this.stepDown(current);
       next = estimate === undefined || rank(step) < rank(next) ? step : next;
     }
     this.lossDownPending = false;
+    this.severeLoss = false;
     // A lower spatial layer sheds enough at once; the estimate right after congestion is at its
     // lowest, so temporal layers go only if the lower layer then falls short as well.
     if (next.spatial < current.spatial) next = { spatial: next.spatial, temporal: allTemporal };
@@ -415,8 +449,10 @@ export class LayerSelector {
     if (estimate !== undefined) {
       const fits =
         this.estimateAt > probe.startedAt && estimate >= o.upRatio * this.bitrateOf(probe.target);
+      probe.fitsSince = fits ? (probe.fitsSince ?? now) : undefined;
+      const confirmed = fits && now - (probe.fitsSince ?? now) >= o.probeConfirmMs;
       const stalled = elapsed >= o.probeMs && now - probe.peakAt > o.probeRiseMs;
-      if (fits && elapsed >= o.probeMinMs) this.switchUp(probe.target, now);
+      if (confirmed && elapsed >= o.probeMinMs) this.switchUp(probe.target, now);
       else if (stalled || elapsed >= o.probeMaxMs) this.failProbe(now);
     } else if (elapsed >= o.probeMs) {
       // Loss alone: the probe passes if a report covering it came back clean.
@@ -466,6 +502,7 @@ export class LayerSelector {
       peak: estimate ?? 0,
       peakAt: now,
       cleanReportAt: undefined,
+      fitsSince: undefined,
     };
   }
 
@@ -480,10 +517,13 @@ export class LayerSelector {
   private probePadding(now: number): number {
     const probe = this.probe;
     if (!probe) return 0;
+    const current = this.bitrateOf(this.spatial);
+    const seconds = Math.max(0, now - probe.startedAt) / 1000;
+    const ramp = current * ((1 + this.options.probeRamp) ** (seconds + 1) - 1);
     const estimate = this.freshEstimate(now);
-    if (estimate === undefined) return probe.bps;
-    const room = this.options.probeHeadroom * estimate - this.bitrateOf(this.spatial);
-    return Math.round(Math.min(probe.bps, Math.max(0, room)));
+    const room =
+      estimate === undefined ? probe.bps : this.options.probeHeadroom * estimate - current;
+    return Math.round(Math.max(0, Math.min(probe.bps, room, ramp)));
   }
 
   private switchUp(layer: number, now: number): void {
@@ -522,6 +562,7 @@ export class LayerSelector {
     this.shortSince = undefined;
     this.lossStreak = 0;
     this.lossDownPending = false;
+    this.severeLoss = false;
   }
 
   private hold(): number {

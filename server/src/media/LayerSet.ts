@@ -4,6 +4,12 @@ import { RetransmissionBuffer } from './RetransmissionBuffer';
 
 /** A layer not heard from this long counts as paused. */
 const pausedAfterMs = 1500;
+/**
+ * A measurement over less than this says nothing: the first, right after the publisher's
+ * keyframes, read a 720p keyframe's 60 KB over a tenth of a second as 5 Mbit/s, and the smoothed
+ * need took ten seconds to forget it, dropping viewers' temporal layers meanwhile.
+ */
+const shortestWindowMs = 500;
 /** What a layer is assumed to need before it has been measured, by rank (lowest first). */
 const assumedBitrates = [200_000, 700_000, 2_500_000];
 
@@ -32,9 +38,10 @@ export class LayerSet {
   private readonly layers: Layer[] = [];
   /** Encodings by rank, lowest picture first; recomputed when a keyframe tells a new size. */
   private order: number[] = [0];
-  private measuredAt = Date.now();
+  private measuredAt: number;
 
-  constructor(count = 1) {
+  constructor(count = 1, now = Date.now()) {
+    this.measuredAt = now;
     this.resize(count);
   }
 
@@ -97,18 +104,20 @@ export class LayerSet {
     return layer.lastPacketAt > 0 && now - layer.lastPacketAt < pausedAfterMs;
   }
 
-  /** Bit rates since the last call; call about once a second. */
+  /** Bit rates since the last call; call about once a second (a shorter window is skipped). */
   measure(now: number): void {
+    if (now - this.measuredAt < shortestWindowMs) return;
     const seconds = (now - this.measuredAt) / 1000;
-    if (seconds <= 0) return;
     this.measuredAt = now;
     for (const layer of this.layers) {
       layer.bitrate = Math.round((layer.bytes * 8) / seconds);
       layer.bytes = 0;
-      // Smoothed: one second holds a keyframe or not, and a layer just resumed sends a burst.
-      if (layer.bitrate > 0 && this.isActive(layer, now))
-        layer.needs =
-          layer.needs > 0 ? Math.round(0.75 * layer.needs + 0.25 * layer.bitrate) : layer.bitrate;
+      // Smoothed: one second holds a keyframe or not, and a layer just resumed sends a burst. The
+      // first second holds the publisher's first keyframes, so it starts from the assumption.
+      if (layer.bitrate > 0 && this.isActive(layer, now)) {
+        const before = layer.needs > 0 ? layer.needs : this.assumedFor(layer.encoding);
+        layer.needs = Math.round(0.75 * before + 0.25 * layer.bitrate);
+      }
     }
   }
 
@@ -117,10 +126,14 @@ export class LayerSet {
    * what it needed when last sent while paused, an assumption before it was ever measured.
    */
   needsByRank(): number[] {
-    return this.order.map((encoding, rank) => {
+    return this.order.map((encoding) => {
       const layer = this.layers[encoding];
-      return layer && layer.needs > 0 ? layer.needs : (assumedBitrates[rank] ?? 2_500_000);
+      return layer && layer.needs > 0 ? layer.needs : this.assumedFor(encoding);
     });
+  }
+
+  private assumedFor(encoding: number): number {
+    return assumedBitrates[this.rankOf(encoding)] ?? 2_500_000;
   }
 
   /** The layers as the stream's page shows them, lowest first, with how many viewers get each. */
