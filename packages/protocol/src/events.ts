@@ -16,6 +16,7 @@ import {
 } from './schemas';
 import type {
   BroadcastMediaState,
+  RecordingStatus,
   ChatRole,
   JoinResult,
   LiveComment,
@@ -150,6 +151,15 @@ export interface ServerToClientEvents {
    * they do): heights for the quality menu, bitrates and viewers per layer for the host.
    */
   live_layers: (payload: { streamId: string; layers: StreamLayer[] }) => void;
+  /**
+   * The stream's recording changed state (to the room): it started, stopped with an error (the
+   * host is told why), or its replay is ready.
+   */
+  live_recording: (payload: {
+    streamId: string;
+    status: RecordingStatus;
+    error: string | null;
+  }) => void;
   /** A new thumbnail of a stream (to the room and the list pages, like `viewer_count`). */
   live_thumbnail: (payload: { streamId: string; thumbnail: string }) => void;
   /** A moderator deleted a comment (to the room): take it off the screen. */

@@ -45,3 +45,10 @@ export const AVATAR_MAX_SIZE = { width: 1024, height: 1024 } as const;
 /** Live streams with a tag, then recent ones (the web app's `/tags/:tag`). */
 export const tagStreamsPath = (tag: string): string =>
   `/api/tags/${encodeURIComponent(tag)}/streams`;
+
+/** A stream's HLS multivariant playlist: the live packaging while live, the replay after. */
+export const hlsPath = (streamId: string): string => `/api/live/${streamId}/hls/index.m3u8`;
+
+/** A stream's recording as one MP4 file (the host's download). */
+export const recordingDownloadPath = (streamId: string): string =>
+  `/api/live/${streamId}/recording.mp4`;

@@ -24,6 +24,8 @@ import {
   commentHistoryQuery,
   loginBody,
   markNotificationsReadBody,
+  mediaTokenQuery,
+  hlsFileParams,
   moderationAction,
   moderationHistoryQuery,
   nextStreamBody,
@@ -49,6 +51,7 @@ import type {
   NotificationsReadResult,
   ModerationResult,
   ModerationView,
+  MyRecordings,
   NextStreamSettings,
   ProfilePage,
   ReadyReport,
@@ -79,7 +82,8 @@ export interface RawBody {
 }
 
 /** What a route answers on success: JSON (typed by the entry), or a raw body, or nothing. */
-export type RouteAnswer = 'json' | 'image' | 'sdp' | 'empty';
+/** `media`: a playlist, a segment or a recording, written by the handler with its own type. */
+export type RouteAnswer = 'json' | 'image' | 'sdp' | 'empty' | 'media';
 
 /** The `:name` segments of a path. */
 export type PathParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
@@ -275,6 +279,29 @@ export const routes = {
     params: streamIdParams,
     query: thumbnailQuery,
   }).raw('image'),
+
+  // Recordings and HLS: live packaging while live, the replay after. Private streams' files
+  // need the signed `?token=` that `GET /api/live/:streamId` gives an allowed caller.
+  hlsPlaylist: route('GET', '/api/live/:streamId/hls/index.m3u8', {
+    auth: 'optional',
+    params: streamIdParams,
+    query: mediaTokenQuery,
+  }).raw('media'),
+  hlsFile: route('GET', '/api/live/:streamId/hls/:rendition/:file', {
+    auth: 'optional',
+    params: hlsFileParams,
+    query: mediaTokenQuery,
+  }).raw('media'),
+  downloadRecording: route('GET', '/api/live/:streamId/recording.mp4', {
+    auth: 'optional',
+    params: streamIdParams,
+    query: mediaTokenQuery,
+  }).raw('media'),
+  deleteRecording: route('DELETE', '/api/live/:streamId/recording', {
+    auth: 'required',
+    params: streamIdParams,
+  }).raw('empty'),
+  myRecordings: route('GET', '/api/me/recordings', { auth: 'required' }).json<MyRecordings>(),
 
   // Moderation: an action (also `live_moderate` on the socket), the state and the log.
   moderate: route('POST', '/api/live/:streamId/moderation', {

@@ -105,6 +105,8 @@ export const startStreamBody = z.object({
   title: singleLineText().min(1).max(LIMITS.titleMax),
   description: multiLineText().max(LIMITS.descriptionMax).optional().default(''),
   isPrivate: z.boolean().optional().default(false),
+  /** Recorded for replay unless turned off. */
+  record: z.boolean().optional().default(true),
   tags: z
     .array(tag)
     .max(LIMITS.tagsMax)
@@ -129,6 +131,7 @@ export const nextStreamBody = z.object({
   title: singleLineText().max(LIMITS.titleMax).optional().default(''),
   description: startStreamBody.shape.description,
   isPrivate: startStreamBody.shape.isPrivate,
+  record: startStreamBody.shape.record,
   tags: startStreamBody.shape.tags,
 });
 export type NextStreamBody = z.infer<typeof nextStreamBody>;
@@ -214,6 +217,18 @@ export type QualityChoice = z.infer<typeof qualityChoice>;
 
 /** `?quality=` on a WHEP URL; `auto` when absent. */
 export const whepQuery = z.object({ quality: qualityChoice.default('auto') });
+
+/** A signed grant to a private stream's HLS files or a recording's download (`?token=`). */
+export const mediaTokenQuery = z.object({ token: z.string().max(1000).optional() });
+
+/** One file of a stream's HLS packaging: a rendition's playlist, init segment or media segment. */
+export const hlsFileParams = z.object({
+  streamId: id,
+  rendition: z.string().regex(/^r[0-9]$/, 'Unknown rendition'),
+  file: z
+    .string()
+    .regex(/^(index\.m3u8|init-[0-9]{1,4}\.mp4|seg-[0-9]{1,7}\.m4s)$/, 'Unknown HLS file'),
+});
 
 /**
  * `live_offer`: a broadcaster's offer to publish, or a viewer's bare `{ streamId }` asking the

@@ -110,6 +110,59 @@ export interface StreamViewer {
 
 export interface StreamDetails extends Stream {
   viewers: StreamViewer[];
+  /** The stream's recording, `null` when it was not recorded (or the host deleted it). */
+  recording: StreamRecording | null;
+  /**
+   * While live: the HLS multivariant playlist (signed for the caller when the stream is private),
+   * for players that cannot use WebRTC. `null` once ended (the replay is `recording.url`).
+   */
+  hlsUrl: string | null;
+}
+
+/**
+ * `recording`: being written while live; `processing`: the stream ended and the last segment is
+ * being closed; `ready`: a replay; `failed`: stopped by an error (the stream itself went on), with
+ * whatever was written before it still playable when `url` is set.
+ */
+export type RecordingStatus = 'recording' | 'processing' | 'ready' | 'failed';
+
+/** A stream's recording, as `GET /api/live/:streamId` gives it. */
+export interface StreamRecording {
+  status: RecordingStatus;
+  /** Seconds of media written so far (final once ready). */
+  durationSeconds: number;
+  /**
+   * The HLS playlist: live while recording, video on demand once ready; signed for the caller
+   * when the stream is private. `null` while nothing is playable yet.
+   */
+  url: string | null;
+  /** The host only: the whole recording as one MP4 file (signed). */
+  downloadUrl: string | null;
+  /** Bytes on disk (the host only; 0 for others). */
+  bytes: number;
+  /** Why it stopped, shown to the host; `null` unless failed. */
+  error: string | null;
+  /**
+   * Where media time meets the wall clock, one entry per continuous part (a publisher that
+   * reconnected starts a new part): a comment made at wall time `w` shows at media time
+   * `at + (w - wallClock)` of the last part that began before it.
+   */
+  timeline: { at: number; wallClock: string }[];
+}
+
+/** `GET /api/me/recordings`: the host's recordings and the disk they use. */
+export interface MyRecordings {
+  totalBytes: number;
+  recordings: {
+    streamId: string;
+    title: string;
+    status: RecordingStatus;
+    durationSeconds: number;
+    bytes: number;
+    startedAt: string;
+  }[];
+  /** Days a recording is kept after its stream ends (`RECORDING_RETENTION_DAYS`); `null`: kept. */
+  retentionDays: number | null;
 }
 
 /** What the host gets back from starting a stream: the stream plus its publishing credentials. */
@@ -155,6 +208,8 @@ export interface NextStreamSettings {
   description: string;
   tags: string[];
   isPrivate: boolean;
+  /** Whether the stream is recorded for replay. */
+  record: boolean;
 }
 
 /** `PUT /api/live/:streamId/thumbnail`'s answer. */
