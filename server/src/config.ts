@@ -67,6 +67,8 @@ const envSchema = z
     PORT: port.default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
     DATA_DIR: z.string().min(1).default('./data'),
+    RECORDINGS_DIR: z.string().min(1).optional(),
+    RECORDING_RETENTION_DAYS: z.coerce.number().positive().max(36500).optional(),
     DATABASE_URL: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -200,6 +202,14 @@ export interface Config {
   host: string;
   /** PGlite files, the generated signing key and node id; `memory://` keeps nothing. */
   dataDir: string;
+  /**
+   * Recordings and live HLS segments (`RECORDINGS_DIR`): by default `DATA_DIR/recordings`, or a
+   * fresh temporary directory when `DATA_DIR` is `memory://`. Shared storage lets any node serve
+   * any stream's files.
+   */
+  recordingsDir: string;
+  /** Days a recording is kept after its stream ends (`RECORDING_RETENTION_DAYS`); none: kept. */
+  recordingRetentionDays: number | undefined;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
   jwtSecret: string | undefined;
@@ -284,6 +294,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     dataDir: e.DATA_DIR.startsWith('memory://') ? e.DATA_DIR : path.resolve(base, e.DATA_DIR),
+    recordingsDir: e.RECORDINGS_DIR
+      ? path.resolve(base, e.RECORDINGS_DIR)
+      : e.DATA_DIR.startsWith('memory://')
+        ? path.join(os.tmpdir(), `onair-recordings-${process.pid}-${Date.now()}`)
+        : path.resolve(base, e.DATA_DIR, 'recordings'),
+    recordingRetentionDays: e.RECORDING_RETENTION_DAYS,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     jwtSecret: e.JWT_SECRET,

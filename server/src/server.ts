@@ -65,6 +65,12 @@ import { connectDepartedNodes } from './wiring/departed-nodes';
 import { connectFollowerNotifications } from './wiring/follower-notifications';
 import { connectMediaPresence } from './wiring/media-presence';
 import { connectMediaRelay } from './wiring/media-relay';
+import { mkdir } from 'node:fs/promises';
+import { connectRecordings } from './wiring/recordings';
+import { recordingRoutes } from './http/routes/recordings';
+import { RecordingFiles } from './recordings/files';
+import { RecordingService } from './live/recordings';
+import { StreamAccess } from './live/access';
 import { resyncRooms } from './realtime/room-resync';
 
 export interface OnAirServer {
@@ -198,7 +204,17 @@ export async function startServer(
   const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds, {
     isCurrentUser: (userId) => users.exists(userId),
   });
-  const streams = new StreamService(database.db, events, users, presence, nodeId);
+  const recordingFiles = new RecordingFiles(config.recordingsDir);
+  await mkdir(config.recordingsDir, { recursive: true }).catch((err: unknown) =>
+    // Not fatal: each recording then fails with a notice to its host, and streams go on.
+    logger.error({ err, dir: config.recordingsDir }, 'recordings directory cannot be created'),
+  );
+  const recordings = new RecordingService(database.db, new StreamAccess(database.db), events, {
+    files: recordingFiles,
+    signingKey: deriveKey(jwtSecret, 'media urls'),
+    retentionDays: config.recordingRetentionDays,
+  });
+  const streams = new StreamService(database.db, events, users, presence, nodeId, recordings);
   // Nodes that share users share JWT_SECRET: every one of them can open the keys and check the
   // thumbnail signatures the others made.
   const streamKeys = new StreamKeyService(
@@ -337,6 +353,7 @@ export async function startServer(
     logger,
   });
   const mediaPresence = connectMediaPresence({ media, presence, events, logger });
+  const recordingWiring = connectRecordings({ media, recordings, presence, events, logger });
   // Leases are checked a few times per lease, so a lapsed view goes within about a third of one.
   const stopLeaseSweep = presence.sweepLeases(
     Math.min(10_000, (config.viewLeaseSeconds * 1000) / 3),
@@ -415,6 +432,12 @@ export async function startServer(
       thumbnailRoutes({ thumbnails, tokens }),
       tagRoutes((tag, viewerId) => streamsTagged(database.db, tag, viewerId), tokens),
       moderationRoutes({ moderation, tokens }),
+      recordingRoutes({
+        recordings,
+        files: recordingFiles,
+        tokens,
+        onHlsViewer: (streamId, viewer) => recordingWiring.hlsViewer(streamId, viewer),
+      }),
       liveRoutes({ streams, presence, comments, tokens, whipUrl }),
     ],
   });
@@ -462,6 +485,7 @@ export async function startServer(
   // With Redis, the node holding a publisher taken over on another node closes it at once.
   const publishing = connectPublishing({
     media,
+    recordingPlan: (streamId) => recordings.plan(streamId),
     claims,
     nodeId,
     registry,
@@ -643,6 +667,7 @@ export async function startServer(
       stopNotificationRelay();
       stopFollowerNotifications();
       stopLeaseSweep();
+      recordingWiring.stop();
       lifecycle.close();
       publishing.close();
       stopDepartedNodes();

@@ -227,7 +227,10 @@ export const hlsFileParams = z.object({
   rendition: z.string().regex(/^r[0-9]$/, 'Unknown rendition'),
   file: z
     .string()
-    .regex(/^(index\.m3u8|init-[0-9]{1,4}\.mp4|seg-[0-9]{1,7}\.m4s)$/, 'Unknown HLS file'),
+    .regex(
+      /^(index\.m3u8|init-[0-9]{1,4}\.mp4|seg-[0-9]{1,4}-[0-9]{1,7}\.m4s)$/,
+      'Unknown HLS file',
+    ),
 });
 
 /**

@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -225,8 +227,35 @@ export const nextStreamSettings = pgTable('next_stream_settings', {
     .notNull()
     .default(sql`'{}'::text[]`),
   isPrivate: boolean('is_private').notNull().default(false),
+  record: boolean('record').notNull().default(true),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 });
+
+/**
+ * A stream's recording and live packaging: one row per stream from its start. `keep` is the
+ * host's choice to record; without it only live HLS was packaged and nothing stays. The files
+ * themselves lie under the recordings directory (`server/src/recordings/layout.ts`).
+ */
+export const streamRecordings = pgTable(
+  'stream_recordings',
+  {
+    streamId: uuid('stream_id')
+      .primaryKey()
+      .references(() => liveStreams.streamId, { onDelete: 'cascade' }),
+    keep: boolean('keep').notNull().default(true),
+    status: text('status', { enum: ['recording', 'processing', 'ready', 'failed'] })
+      .notNull()
+      .default('recording'),
+    durationSeconds: doublePrecision('duration_seconds').notNull().default(0),
+    bytes: bigint('bytes', { mode: 'number' }).notNull().default(0),
+    error: text('error'),
+    /** When the stream ended (the recording's age for retention); null while live. */
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('stream_recordings_ended_idx').on(t.endedAt)],
+);
 
 /**
  * A stream's latest uploaded thumbnail, in the database so every node serves it. `version` is a

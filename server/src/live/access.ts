@@ -74,6 +74,19 @@ export function judgeWatch(
   return null;
 }
 
+/**
+ * May play its media outside WebRTC (live HLS, the recording): sees it and the host has not
+ * banned them; live or ended alike.
+ */
+export function judgePlay(
+  s: Pick<Standing, 'stream' | 'userId' | 'owner' | 'follows' | 'banned'>,
+): Denial | null {
+  const sight = judgeSight(s);
+  if (sight) return sight;
+  if (s.userId && s.userId !== s.stream.hostId && s.banned) return { reason: 'banned' };
+  return null;
+}
+
 /** May chat: may watch, and no timeout is running (anonymous watchers never chat). */
 export function judgeChat(s: Standing): Denial | null {
   const watch = judgeWatch(s);
@@ -209,6 +222,10 @@ export class StreamAccess {
 
   mayWatch(streamId: string, userId: string | undefined): Promise<Access> {
     return this.judge(streamId, userId, judgeWatch);
+  }
+
+  mayPlay(streamId: string, userId: string | undefined): Promise<Access> {
+    return this.judge(streamId, userId, judgePlay);
   }
 
   mayChat(streamId: string, userId: string): Promise<Access> {

@@ -4,6 +4,7 @@ import type {
   LiveComment,
   LiveNotification,
   Reaction,
+  RecordingStatus,
   Stream,
   StreamLayer,
   ViewerCount,
@@ -54,6 +55,8 @@ export interface LiveEventMap {
    * the missed-comment replay omit them from now on; the moderation log keeps them).
    */
   comments_removed: [removal: { streamId: string; userId: string; commentIds: string[] }];
+  /** A stream's recording failed, or its replay is ready (the room is told). */
+  recording_changed: [change: { streamId: string; status: RecordingStatus; error: string | null }];
   /** Slow mode of a live stream changed; 0 is off. */
   slow_mode_changed: [change: { streamId: string; seconds: number }];
   /** A user may not comment on a stream until `until` (ISO 8601). */

@@ -24,6 +24,7 @@ export class NextStreamService {
       description: settings?.description ?? '',
       tags: settings?.tags ?? [],
       isPrivate: settings?.isPrivate ?? false,
+      record: settings?.record ?? true,
     };
   }
 
@@ -33,6 +34,7 @@ export class NextStreamService {
       description: body.description,
       tags: body.tags,
       isPrivate: body.isPrivate,
+      record: body.record,
     };
     await this.db
       .insert(nextStreamSettings)
@@ -46,7 +48,7 @@ export class NextStreamService {
 
   /** The body a stream started from OBS is started with. */
   async startBody(userId: string): Promise<StartStreamBody> {
-    const { title, description, tags, isPrivate } = await this.get(userId);
-    return { title, description, tags, isPrivate };
+    const { title, description, tags, isPrivate, record } = await this.get(userId);
+    return { title, description, tags, isPrivate, record };
   }
 }

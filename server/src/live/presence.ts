@@ -37,6 +37,8 @@ export type Viewer = Actor | AnonymousViewer;
 export const anonymousViewer = {
   socket: (socketId: string): AnonymousViewer => ({ anonymousId: `anon:${socketId}` }),
   whep: (sessionId: string): AnonymousViewer => ({ anonymousId: `anon:whep:${sessionId}` }),
+  /** An HLS player, named by a hash of its address and agent (it holds no connection). */
+  hls: (key: string): AnonymousViewer => ({ anonymousId: `anon:hls:${key}` }),
 } as const;
 
 export const isSignedIn = (viewer: Viewer): viewer is Actor => 'userId' in viewer;
@@ -196,6 +198,11 @@ export class PresenceService {
   /** A REST view: present for `leaseSeconds`; calling again renews the lease. */
   view(streamId: string, actor: Actor): Promise<JoinOutcome> {
     return this.add(streamId, actor, presenceHandle.rest, this.options.leaseSeconds);
+  }
+
+  /** An HLS player polling a live playlist: a lease as a REST view, for anyone who may play it. */
+  viewHls(streamId: string, viewer: Viewer): Promise<JoinOutcome> {
+    return this.add(streamId, viewer, presenceHandle.rest, this.options.leaseSeconds);
   }
 
   /** Drops one handle; the viewer leaves when it was their last. Unknown handles are a no-op. */

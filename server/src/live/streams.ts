@@ -7,6 +7,7 @@ import type {
   StreamSummary,
 } from '@onair/protocol';
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import type { RecordingService } from './recordings';
 import type { Db } from '../db/database';
 import { liveComments, liveStreams, users } from '../db/schema';
 import { allowedOrThrow, StreamAccess, visibleTo } from './access';
@@ -37,6 +38,7 @@ export class StreamService {
     private readonly presence: PresenceService,
     /** This process's node id, recorded on the streams whose media it holds. */
     private readonly nodeId: string,
+    private readonly recordings: RecordingService,
   ) {
     this.access = new StreamAccess(db);
   }
@@ -51,6 +53,7 @@ export class StreamService {
   ): Promise<{ stream: Stream; streamKey: string }> {
     const streamKey = randomBytes(24).toString('base64url');
     const row = await this.insertLive(hostId, body, streamKey);
+    await this.recordings.create(row.streamId, body.record);
     this.publicActive = undefined;
     const stream = toStream(row, await this.host(hostId));
     this.events.emit('stream_started', stream, await this.audience(row));
@@ -202,7 +205,11 @@ export class StreamService {
   async details(streamId: string, viewerId: string | undefined): Promise<StreamDetails> {
     const row = await this.visibleRow(streamId, viewerId);
     const viewers = row.hostId === viewerId ? await this.presence.viewersOf(streamId) : [];
-    return { ...toStream(row, await this.host(row.hostId)), viewers };
+    return {
+      ...toStream(row, await this.host(row.hostId)),
+      viewers,
+      ...(await this.recordings.view(row, viewerId)),
+    };
   }
 
   /**

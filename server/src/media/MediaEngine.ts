@@ -5,6 +5,7 @@ import { MediaError } from './MediaError';
 import type { MediaEventMap } from './ipc';
 import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
 import type { Publisher } from './Publisher';
+import { StreamRecorder, type RecordingPlan } from './recording/StreamRecorder';
 import { StreamRouter, type RouterRelay } from './StreamRouter';
 import type { Subscriber } from './Subscriber';
 
@@ -26,6 +27,8 @@ export interface MediaEngineOptions {
    * where a throw would end the worker and every connection on it.
    */
   onListenerError: ListenerErrorHandler;
+  /** Told when a recording stops or cannot clean up (the worker logs it). */
+  onRecordingLog?: (streamId: string, message: string, error: unknown) => void;
 }
 
 export type SessionRole = 'publish' | 'watch';
@@ -40,6 +43,8 @@ interface Session {
 export class MediaEngine extends SafeEmitter<MediaEventMap> {
   private readonly routers = new Map<string, StreamRouter>();
   private readonly sessions = new Map<string, Session>();
+  /** Recordings of the streams whose publisher is here; one outlives its router while it finishes. */
+  private readonly recorders = new Map<string, StreamRecorder>();
 
   constructor(
     private readonly options: MediaEngineOptions,
@@ -54,11 +59,13 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
     streamId: string,
     sessionId: string,
     offerSdp: string,
+    recording?: RecordingPlan,
   ): Promise<{ answer: string; codecs: StreamCodecs }> {
     const router = this.router(streamId);
     try {
       const { publisher, answer } = await router.publish(sessionId, offerSdp);
       this.sessions.set(sessionId, { streamId, role: 'publish', target: publisher });
+      if (recording && !router.recorder) router.recorder = this.recorder(router, recording);
       return { answer, codecs: router.streamCodecs ?? {} };
     } catch (error) {
       // A refused first offer leaves nothing behind.
@@ -128,14 +135,32 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
     else (session.target as Subscriber).close();
   }
 
-  /** Ends a stream's media on this worker: every connection, timer and buffer of it. */
-  closeStream(streamId: string): void {
+  /**
+   * Ends a stream's media on this worker: every connection, timer and buffer of it. `ended`: the
+   * stream is over, so its recording is finished; otherwise (it moved) the recording's part ends
+   * and whoever holds the publisher next continues it.
+   */
+  closeStream(streamId: string, ended = false): Promise<void> {
     const router = this.routers.get(streamId);
-    if (!router) return;
+    const recorder = router?.recorder;
+    const done = recorder ? recorder.finish(ended) : Promise.resolve();
+    if (recorder)
+      void done.finally(() => {
+        if (this.recorders.get(streamId) === recorder) this.recorders.delete(streamId);
+      });
+    if (!router) return done;
     this.routers.delete(streamId);
     router.close();
     for (const [id, session] of this.sessions)
       if (session.streamId === streamId) this.sessions.delete(id);
+    return done;
+  }
+
+  /** Every recording still being written or finished, for a worker shutting down to wait on. */
+  recordingsSettled(): Promise<void> {
+    return Promise.all([...this.recorders.values()].map((r) => r.finish(false))).then(
+      () => undefined,
+    );
   }
 
   requestKeyframe(streamId: string): void {
@@ -164,7 +189,18 @@ export class MediaEngine extends SafeEmitter<MediaEventMap> {
   }
 
   close(): void {
-    for (const streamId of [...this.routers.keys()]) this.closeStream(streamId);
+    for (const streamId of [...this.routers.keys()]) void this.closeStream(streamId);
+  }
+
+  private recorder(router: StreamRouter, plan: RecordingPlan): StreamRecorder {
+    const streamId = router.streamId;
+    const recorder = new StreamRecorder(streamId, plan, router.streamCodecs ?? {}, {
+      requestKeyframe: () => router.requestKeyframe(),
+      report: (report) => this.emit('recording', streamId, report),
+      log: (message, error) => this.options.onRecordingLog?.(streamId, message, error),
+    });
+    this.recorders.set(streamId, recorder);
+    return recorder;
   }
 
   private subscriber(streamId: string, sessionId: string, quality: QualityChoice): Subscriber {

@@ -4,6 +4,7 @@ import { childProcessEntry } from '../child-process-entry';
 import type {
   MainToWorker,
   LayersEvent,
+  RecordingEvent,
   MediaEvent,
   ReplyOf,
   WorkerError,
@@ -24,7 +25,7 @@ export interface MediaWorkerOptions {
   /** How long a request may take before it fails, unless the call says otherwise. */
   requestTimeoutMs: number;
   /** A media event the worker reported. */
-  onEvent(worker: MediaWorker, event: MediaEvent | LayersEvent): void;
+  onEvent(worker: MediaWorker, event: MediaEvent | LayersEvent | RecordingEvent): void;
   /** The process ended, whoever ended it; every pending request has failed by then. */
   onExit(worker: MediaWorker, code: number | null, signal: NodeJS.Signals | null): void;
 }

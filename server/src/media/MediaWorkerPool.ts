@@ -4,6 +4,7 @@ import { SafeEmitter } from '../events/SafeEmitter';
 import type { QualityChoice } from '@onair/protocol';
 import type {
   LayersEvent,
+  RecordingEvent,
   MediaEvent,
   MediaEventMap,
   ReplyOf,
@@ -14,6 +15,7 @@ import type {
 import { MediaError } from './MediaError';
 import { MediaWorker } from './MediaWorker';
 import type { RemoteCandidate } from './peer-config';
+import type { RecordingPlan } from './recording/StreamRecorder';
 import { SessionRegistry, type SessionRole } from './SessionRegistry';
 import { leastLoaded, StreamPlacement, type OriginNode, type StreamState } from './StreamPlacement';
 
@@ -146,6 +148,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     offerSdp: string,
     /** The session's id, when the caller has already recorded it (a publisher's claim). */
     sessionId: string = randomUUID(),
+    recording?: RecordingPlan,
   ): Promise<{ sessionId: string; answer: string }> {
     const stream = this.streams.getOrCreate(streamId);
     const worker = stream.origin?.alive ? stream.origin : this.leastLoaded(undefined);
@@ -158,6 +161,7 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
         channel: stream.channel,
         sessionId,
         sdp: offerSdp,
+        recording,
       });
     } catch (error) {
       this.sessions.delete(sessionId);
@@ -286,14 +290,17 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     return this.sessions.publishers();
   }
 
-  /** Ends a stream's media on every worker: every connection, relay and buffer of it. */
-  closeStream(streamId: string): void {
+  /**
+   * Ends a stream's media on every worker: every connection, relay and buffer of it. `ended`:
+   * the stream is over (its recording is finished), not just unwatched here.
+   */
+  closeStream(streamId: string, ended = false): void {
     const stream = this.streams.get(streamId);
     if (!stream) return;
     this.streams.delete(streamId);
     this.sessions.dropStream(streamId);
     for (const worker of this.streams.holders(stream))
-      this.tell(worker, { type: 'close_stream', streamId });
+      this.tell(worker, { type: 'close_stream', streamId, ended });
   }
 
   requestKeyframe(streamId: string): void {
@@ -496,8 +503,11 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     });
   }
 
-  private receive(worker: MediaWorker, message: MediaEvent | LayersEvent): void {
+  private receive(worker: MediaWorker, message: MediaEvent | LayersEvent | RecordingEvent): void {
     switch (message.event) {
+      case 'recording':
+        this.emit('recording', message.streamId, message.report);
+        return;
       case 'stream_layers':
         // Only the worker holding the publisher measures its layers.
         if (this.streams.get(message.streamId)?.origin === worker)

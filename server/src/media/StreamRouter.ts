@@ -5,6 +5,7 @@ import { LayerSet } from './LayerSet';
 import type { VideoPacket } from './LayerForwarder';
 import { MediaError } from './MediaError';
 import { Publisher, type PublisherOptions } from './Publisher';
+import type { StreamRecorder } from './recording/StreamRecorder';
 import { RetransmissionBuffer } from './RetransmissionBuffer';
 import { rtpSequence, rtpSsrc, rtpTimestamp, type ClockMapping } from './rtp';
 import type { LayerDemand } from './StreamRelay';
@@ -105,6 +106,8 @@ export class StreamRouter {
   /** What the workers and nodes fed from this router need, by sender. */
   private readonly downstream = new Map<string, LayerDemand & { at: number }>();
   private closed = false;
+  /** Set where the publisher is and the stream is recorded (or packaged as HLS). */
+  recorder: StreamRecorder | undefined;
 
   constructor(
     readonly streamId: string,
@@ -294,6 +297,7 @@ export class StreamRouter {
     layer.history.push(packet, now);
     layer.gop.push(packet, keyframe);
     this.layers.received(layer, packet.length, now);
+    if (this.publisher) this.recorder?.packet('video', packet, encoding, now);
     if (keyframe) {
       const size = keyframeSize(this.codecs?.video?.mimeType ?? '', packet, 12);
       if (size) this.layers.sized(layer, size);
@@ -355,6 +359,7 @@ export class StreamRouter {
     const sequence = rtpSequence(packet);
     if (this.audioHistory.get(sequence, now)) return;
     this.audioHistory.push(packet, now);
+    if (this.publisher) this.recorder?.packet('audio', packet, 0, now);
     if (this.publisher || this.relay?.fedFromNode) this.relay?.forward('audio', packet, false, 0);
     if (this.subscribers.size === 0) return;
     const out = this.load(packet);
@@ -517,7 +522,9 @@ export class StreamRouter {
     const top = this.layers.count - 1;
     const { wanted } = this.demand(now);
     const unheard = (this.relay?.feedsOthers ?? false) && this.downstream.size === 0;
-    return wanted < 0 || unheard ? top : Math.min(wanted, top);
+    // A recording (and live HLS) packages every layer.
+    const packaged = this.recorder?.isRecording ?? false;
+    return wanted < 0 || unheard || packaged ? top : Math.min(wanted, top);
   }
 
   /**

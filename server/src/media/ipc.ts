@@ -8,6 +8,7 @@ import type { StreamCodecs } from './codecs';
 import type { MediaErrorReason } from './MediaError';
 import type { NodeRelaySettings } from './NodeRelaySocket';
 import type { MediaNetworkOptions, RemoteCandidate } from './peer-config';
+import type { RecordingPlan, RecordingReport } from './recording/StreamRecorder';
 import type { NodeEndpoint } from './StreamRelay';
 
 export interface WorkerSettings {
@@ -20,7 +21,15 @@ export interface WorkerSettings {
 
 /** What the main process asks of a worker; each gets exactly one reply. */
 export type WorkerRequest =
-  | { type: 'publish'; streamId: string; channel: number; sessionId: string; sdp: string }
+  | {
+      type: 'publish';
+      streamId: string;
+      channel: number;
+      sessionId: string;
+      sdp: string;
+      /** Record (and package as HLS) where the publisher is; absent when nothing is packaged. */
+      recording?: RecordingPlan | undefined;
+    }
   | {
       type: 'offer_to_viewer';
       streamId: string;
@@ -41,7 +50,8 @@ export type WorkerRequest =
   | { type: 'accept_answer'; sessionId: string; sdp: string }
   | { type: 'add_candidate'; sessionId: string; candidate: RemoteCandidate }
   | { type: 'close_session'; sessionId: string }
-  | { type: 'close_stream'; streamId: string }
+  /** `ended`: the stream is over (its recording is finished), not merely moved or unwatched here. */
+  | { type: 'close_stream'; streamId: string; ended?: boolean | undefined }
   | { type: 'request_keyframe'; streamId: string }
   /** This worker holds viewers of a stream whose publisher is on the worker at `originPort`. */
   | {
@@ -124,6 +134,8 @@ export interface MediaEventMap {
   subscriber_closed: [streamId: string, sessionId: string];
   /** The layers a publisher sends changed, or a few seconds passed while it publishes. */
   stream_layers: [streamId: string, layers: StreamLayer[]];
+  /** The stream's recording began, progressed, stopped on an error or finished. */
+  recording: [streamId: string, report: RecordingReport];
 }
 
 export const mediaEvents = [
@@ -133,7 +145,7 @@ export const mediaEvents = [
   'publisher_sending',
   'subscriber_connected',
   'subscriber_closed',
-] as const satisfies readonly Exclude<keyof MediaEventMap, 'stream_layers'>[];
+] as const satisfies readonly Exclude<keyof MediaEventMap, 'stream_layers' | 'recording'>[];
 
 /** Why a session ended, as its worker tells the main process. */
 export type CloseCause =
@@ -166,8 +178,18 @@ export interface LayersEvent {
   layers: StreamLayer[];
 }
 
+/** A stream's recording, from the worker holding its publisher. */
+export interface RecordingEvent {
+  event: 'recording';
+  streamId: string;
+  report: RecordingReport;
+}
+
 export type WorkerEvent =
-  { event: 'ready'; relayPort: number; nodeRelayPort: number } | MediaEvent | LayersEvent;
+  | { event: 'ready'; relayPort: number; nodeRelayPort: number }
+  | MediaEvent
+  | LayersEvent
+  | RecordingEvent;
 
 export type WorkerToMain =
   | { id: number; ok: true; result: unknown }

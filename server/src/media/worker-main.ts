@@ -75,6 +75,7 @@ const engine = new MediaEngine(
     maxPublishBitrate: settings.maxPublishBitrate,
     connectTimeoutMs: settings.connectTimeoutMs,
     onListenerError: (err, event) => logger.error({ err, event }, 'media listener failed'),
+    onRecordingLog: (streamId, message, err) => logger.error({ err, streamId }, message),
   },
   (streamId) => relays.get(streamId),
 );
@@ -103,6 +104,7 @@ for (const event of mediaEvents)
 engine.on('stream_layers', (streamId, layers) =>
   send({ event: 'stream_layers', streamId, layers }),
 );
+engine.on('recording', (streamId, report) => send({ event: 'recording', streamId, report }));
 
 relaySocket.on('message', (datagram, from) => {
   if (from.address !== '127.0.0.1' || datagram.length < relayHeaderLength) return;
@@ -164,6 +166,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
         request.streamId,
         request.sessionId,
         request.sdp,
+        request.recording,
       );
       // This worker now holds the publisher: it is the origin, not a relay, and pulls from no node.
       const relay = relays.get(request.streamId);
@@ -199,7 +202,10 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       closeForParent('closed_by_parent', () => engine.closeSession(request.sessionId));
       return {};
     case 'close_stream': {
-      closeForParent('stream_closed_by_parent', () => engine.closeStream(request.streamId));
+      closeForParent(
+        'stream_closed_by_parent',
+        () => void engine.closeStream(request.streamId, request.ended ?? false),
+      );
       const relay = relays.get(request.streamId);
       relays.delete(request.streamId);
       if (relay) streamsByChannel.delete(relay.channel);
@@ -281,7 +287,10 @@ function shutdown(): void {
   for (const relay of relays.values()) relay.close();
   relaySocket.close();
   nodeRelay.close();
-  setImmediate(() => process.exit(0));
+  // The recordings' last fragments reach the disk first (bounded: a stuck disk cannot hold the exit).
+  const exit = () => process.exit(0);
+  setTimeout(exit, 3000).unref();
+  void engine.recordingsSettled().finally(() => setImmediate(exit));
 }
 
 // The main process went away (crashed or was killed): nothing is left to serve.

@@ -2,6 +2,7 @@ import {
   streamRoom,
   type BroadcastMediaState,
   type LiveComment,
+  type RecordingStatus,
   type Stream,
   type StreamLayer,
   type ViewerEvent,
@@ -157,6 +158,12 @@ export function relayLiveEvents(
 
   const onReconnecting = (streamId: string, graceSeconds: number) =>
     io.to(streamRoom(streamId)).emit('broadcaster_reconnecting', { streamId, graceSeconds });
+  // The room hears it (a viewer's replay is ready); the reason for a failure matters to the host.
+  const onRecording = (change: {
+    streamId: string;
+    status: RecordingStatus;
+    error: string | null;
+  }) => io.to(streamRoom(change.streamId)).emit('live_recording', change);
   const onLayers = (update: { streamId: string; layers: StreamLayer[] }) =>
     io.to(streamRoom(update.streamId)).emit('live_layers', update);
   const onResumed = (streamId: string) =>
@@ -204,6 +211,7 @@ export function relayLiveEvents(
   events.on('broadcaster_resumed', onResumed);
   events.on('media_state', onMediaState);
   events.on('layers_changed', onLayers);
+  events.on('recording_changed', onRecording);
   events.on('stream_started', onStarted);
   events.on('stream_ended', onEnded);
   events.on('viewer_count', onCount);
@@ -224,6 +232,7 @@ export function relayLiveEvents(
     events.off('broadcaster_resumed', onResumed);
     events.off('media_state', onMediaState);
     events.off('layers_changed', onLayers);
+    events.off('recording_changed', onRecording);
     events.off('stream_started', onStarted);
     events.off('stream_ended', onEnded);
     events.off('viewer_count', onCount);

@@ -95,7 +95,7 @@ export function connectMediaLifecycle(deps: {
     const forget = setTimeout(() => ended.delete(streamId), endedMemoryMs);
     forget.unref();
     ended.set(streamId, forget);
-    media.closeStream(streamId);
+    media.closeStream(streamId, true);
   };
   const onEnded = (stream: { streamId: string }) => {
     closeMedia(stream.streamId);

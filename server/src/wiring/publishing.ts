@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { NodeInfo, NodeRegistry } from '../cluster/node-registry';
 import type { ClaimOptions, PublisherClaims } from '../live/publisher-claims';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool';
+import type { RecordingPlan } from '../recordings/reports';
 import { mediaCall } from './media-errors';
 
 /**
@@ -44,6 +45,8 @@ export interface Publishing {
  */
 export function connectPublishing(deps: {
   media: MediaWorkerPool;
+  /** Where (and whether) the stream's recording is kept, given to the worker taking its publisher. */
+  recordingPlan: (streamId: string) => Promise<RecordingPlan>;
   claims: PublisherClaims;
   nodeId: string;
   /** The deployment's live nodes: the streams of a node that is gone are adopted here. */
@@ -55,7 +58,17 @@ export function connectPublishing(deps: {
   sweepMs?: number;
   logger: Logger;
 }): Publishing {
-  const { media, claims, nodeId, registry, bus, onPublisherLost, sweepMs = 5000, logger } = deps;
+  const {
+    media,
+    recordingPlan,
+    claims,
+    nodeId,
+    registry,
+    bus,
+    onPublisherLost,
+    sweepMs = 5000,
+    logger,
+  } = deps;
   /** Sessions claimed here whose media does not exist yet. */
   const negotiating = new Set<string>();
   /** Sessions closed because another publisher took their stream: no loss to wait for. */
@@ -92,7 +105,8 @@ export function connectPublishing(deps: {
         else bus?.announceReplaced(streamId, previous.sessionId);
       }
       try {
-        return await mediaCall(() => media.publish(streamId, offer, sessionId));
+        const recording = await recordingPlan(streamId);
+        return await mediaCall(() => media.publish(streamId, offer, sessionId, recording));
       } catch (error) {
         inOrder(sessionId, async () => {
           // The stream lost the publisher it had for one that could not start: wait for another.

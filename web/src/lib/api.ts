@@ -7,6 +7,7 @@ import {
   type JsonRouteName,
   type RequestOf,
   type ResponseOf,
+  type RouteName,
   type Routes,
 } from '@onair/protocol';
 
@@ -32,11 +33,13 @@ type AuthOf<A> = A extends 'required'
     ? { token?: Token }
     : { token?: undefined };
 
-export type CallInput<N extends JsonRouteName> = RequestOf<Routes[N]> & AuthOf<Routes[N]['auth']>;
+type InputOf<N extends RouteName> = RequestOf<Routes[N]> & AuthOf<Routes[N]['auth']>;
+
+export type CallInput<N extends JsonRouteName> = InputOf<N>;
 
 /** Routes with nothing to send may be called without an input. */
-type CallArgs<N extends JsonRouteName> =
-  object extends CallInput<N> ? [input?: CallInput<N>] : [input: CallInput<N>];
+type CallArgs<N extends RouteName> =
+  object extends InputOf<N> ? [input?: InputOf<N>] : [input: InputOf<N>];
 
 /**
  * Calls one route of the protocol's REST table by name: its path, method, body and answer are
@@ -47,6 +50,21 @@ export async function call<N extends JsonRouteName>(
   name: N,
   ...[input]: CallArgs<N>
 ): Promise<ResponseOf<Routes[N]>> {
+  return (await request(name, input)) as ResponseOf<Routes[N]>;
+}
+
+/**
+ * Calls a route whose answer the app does not read (a `204 No Content`, such as deleting a
+ * recording): it resolves once the server has done it, and fails with an `ApiError` as `call` does.
+ */
+export async function callWithoutAnswer<N extends Exclude<RouteName, JsonRouteName>>(
+  name: N,
+  ...[input]: CallArgs<N>
+): Promise<void> {
+  await request(name, input);
+}
+
+async function request(name: RouteName, input: unknown): Promise<unknown> {
   const route = routes[name];
   const { params, query, body, token } = (input ?? {}) as {
     params?: Record<string, string>;
@@ -91,7 +109,7 @@ export async function call<N extends JsonRouteName>(
       error,
     );
   }
-  return data as ResponseOf<Routes[N]>;
+  return data;
 }
 
 /**

@@ -31,7 +31,7 @@ const moves: Record<string, (at: number, count: number) => number> = {
   End: (_, count) => count - 1,
 };
 
-function ChatMessage({
+export function ChatMessage({
   comment,
   badge,
   isMine,

@@ -19,6 +19,7 @@ import { EndSummary } from './EndSummary';
 import { HostBar } from './HostBar';
 import { HostSidebar } from './HostSidebar';
 import { FloatingReactions } from './Reactions';
+import { RecordingFailedNotice, useRecordingFailure } from './RecordingFailedNotice';
 import { useBroadcast } from './useLiveStreaming';
 import { useThumbnailUploads } from './useThumbnailUploads';
 import { useVideoAspect } from './useVideoAspect';
@@ -57,6 +58,7 @@ export function BroadcasterView({
   const { phase, health, error, errorCode, viewerCount, chat, layers, end, replaceTrack } =
     useBroadcast(stream.streamId, media, feed.catchUp);
   const ended = phase === 'ended';
+  const recordingFailure = useRecordingFailure(stream.streamId, stream.recording);
 
   useEffect(() => {
     let cancelled = false;
@@ -266,6 +268,7 @@ export function BroadcasterView({
             {error ?? mediaError}
           </p>
         )}
+        {recordingFailure !== null && !ended && <RecordingFailedNotice error={recordingFailure} />}
         <div className="flex min-w-0 flex-wrap items-end gap-2 border-t border-zinc-800 bg-zinc-950 p-3">
           <Button
             variant="secondary"

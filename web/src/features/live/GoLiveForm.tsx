@@ -52,6 +52,7 @@ export function GoLiveForm() {
   const [description, setDescription] = useState('');
   const [tags, setTags] = useState('');
   const [isPrivate, setPrivate] = useState(false);
+  const [record, setRecord] = useState(true);
   const [error, setError] = useState<string | null>(null);
   /** The host's stream that is live already (one at a time): offered instead of a new one. */
   const [liveStreamId, setLiveStreamId] = useState<string | null>(null);
@@ -71,7 +72,7 @@ export function GoLiveForm() {
     try {
       const tagList = parseTags(tags);
       const stream = await call('startStream', {
-        body: { title: title.trim(), description, tags: tagList, isPrivate },
+        body: { title: title.trim(), description, tags: tagList, isPrivate, record },
         token: session.token,
       });
       // This tab's camera publishes it; the host's other tabs and devices only manage it.
@@ -143,6 +144,16 @@ export function GoLiveForm() {
             className="h-4 w-4"
           />
           Private (only your followers can watch)
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <input
+            type="checkbox"
+            name="record"
+            checked={record}
+            onChange={(e) => setRecord(e.target.checked)}
+            className="h-4 w-4"
+          />
+          Record this stream
         </label>
         <Disclosure
           open={checking}

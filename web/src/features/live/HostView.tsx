@@ -14,6 +14,7 @@ import { HostSidebar } from './HostSidebar';
 import { control, PlayerControls } from './PlayerControls';
 import { QualityMenu } from './QualityMenu';
 import { FloatingReactions } from './Reactions';
+import { RecordingFailedNotice, useRecordingFailure } from './RecordingFailedNotice';
 import { useBroadcasterMedia } from './useBroadcasterMedia';
 import { useWatch } from './useLiveStreaming';
 
@@ -48,6 +49,7 @@ export function HostView({
   const [endError, setEndError] = useState<string | null>(null);
   const [now, setNow] = useState(Date.now());
   const over = ended || phase === 'ended';
+  const recordingFailure = useRecordingFailure(stream.streamId, stream.recording);
 
   useEffect(() => {
     const el = video.current;
@@ -186,6 +188,7 @@ export function HostView({
             {endError}
           </p>
         )}
+        {recordingFailure !== null && !over && <RecordingFailedNotice error={recordingFailure} />}
         <div className="flex min-w-0 flex-wrap items-center gap-2 border-t border-zinc-800 bg-zinc-950 p-3">
           <p className="min-w-0 flex-1 text-sm text-zinc-400">
             {waiting

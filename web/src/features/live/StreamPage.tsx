@@ -1,6 +1,6 @@
 import { streamIdParams, type PublicUser, type StreamDetails } from '@onair/protocol';
 import { Lock } from 'lucide-react';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { Button } from '../../components/Button';
 import { FollowButton } from '../../components/FollowButton';
@@ -11,11 +11,19 @@ import { ApiError, call } from '../../lib/api';
 import { describeError, failureCode, type FailureCode } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
 import { signInPath } from '../auth/return-path';
+import { replayStateOf } from '../replay/replay';
+import { ReplayView } from '../replay/ReplayView';
 import { BroadcasterView } from './BroadcasterView';
 import { isPublishingHere, markPublishingHere } from './device-memory';
 import { HostView } from './HostView';
 import { FollowToWatch } from './FollowToWatch';
 import { ViewerView } from './ViewerView';
+
+/** How often an ended stream's page asks whether its replay is ready yet. */
+const preparingPollMs = 3000;
+/** A viewer there at the end: how often, and how long, to look for the replay. */
+const endedRecheckMs = 2000;
+const replayWaitMs = 5 * 60_000;
 
 const streamNotFound = {
   heading: 'Stream not found',
@@ -65,6 +73,48 @@ function LoadedStream({ streamId }: { streamId: string }) {
       cancelled = true;
     };
   }, [token, streamId, attempt]);
+
+  // Later looks at the stream (its replay getting ready) replace what is shown only once they
+  // answer, and only while this page is up; a failed look changes nothing.
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  const fetchLatest = useCallback(
+    () => call('stream', { params: { streamId }, token }).catch(() => null),
+    [streamId, token],
+  );
+  const refresh = useCallback(
+    () => fetchLatest().then((s) => s && mounted.current && setStream(s)),
+    [fetchLatest],
+  );
+
+  const preparing = stream?.status === 'ended' && replayStateOf(stream.recording) === 'preparing';
+  useEffect(() => {
+    if (!preparing) return;
+    const timer = setInterval(() => void refresh(), preparingPollMs);
+    return () => clearInterval(timer);
+  }, [preparing, refresh]);
+
+  /**
+   * The stream ended under a viewer: once its replay is ready the page becomes the replay (its
+   * share link now leads there); until then, or when it was not recorded, the viewer's end screen
+   * stays. The end itself may take a moment to show in the stream's details.
+   */
+  const showReplayWhenReady = async () => {
+    const giveUpAt = Date.now() + replayWaitMs;
+    while (mounted.current && Date.now() < giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, endedRecheckMs));
+      const latest = await fetchLatest();
+      if (!latest || latest.status !== 'ended' || !mounted.current) continue;
+      const replay = replayStateOf(latest.recording);
+      if (replay === 'none') return;
+      if (replay === 'playable') return setStream(latest);
+    }
+  };
 
   const leave = () => navigate('/');
   if (failure?.code === 'not_found') return <NotFoundPage {...streamNotFound} />;
@@ -134,6 +184,18 @@ function LoadedStream({ streamId }: { streamId: string }) {
         </p>
       </PageLayout>
     );
+  if (stream.status === 'ended' && replayStateOf(stream.recording) !== 'none') {
+    return (
+      <PageLayout className="">
+        <ReplayView
+          stream={stream}
+          preparing={preparing}
+          onLeave={leave}
+          onRecordingDeleted={() => void refresh()}
+        />
+      </PageLayout>
+    );
+  }
   if (stream.status === 'ended') {
     return (
       <PageLayout className={centred}>
@@ -156,7 +218,14 @@ function LoadedStream({ streamId }: { streamId: string }) {
       {stream.host.id === session?.user.id ? (
         <HostPage stream={stream} onLeave={leave} />
       ) : (
-        <ViewerView stream={stream} onLeave={leave} />
+        <ViewerView
+          stream={stream}
+          onLeave={leave}
+          onEnded={() => {
+            // It settles by itself: a failed look leaves the end screen as it is.
+            void showReplayWhenReady();
+          }}
+        />
       )}
     </PageLayout>
   );

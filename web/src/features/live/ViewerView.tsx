@@ -1,6 +1,7 @@
 import type { StreamDetails } from '@onair/protocol';
-import { ArrowLeft, MicOff, Users, VideoOff, VolumeX } from 'lucide-react';
+import { ArrowLeft, Clock, MicOff, Users, VideoOff, VolumeX } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
 import { Button } from '../../components/Button';
 import { ChatSidebar } from '../chat/ChatSidebar';
 import { useChatFeed } from '../chat/useChatFeed';
@@ -11,13 +12,32 @@ import { FloatingReactions } from './Reactions';
 import { StreamEndedScreen } from './StreamEndedScreen';
 import { StreamInfo } from './StreamInfo';
 import { useBroadcasterMedia } from './useBroadcasterMedia';
+import { useHlsFallback } from './useHlsFallback';
+import { useHlsPlayback } from './useHlsPlayback';
 import { useWatch } from './useLiveStreaming';
 import { ViewerCountAnnouncement } from './ViewerCountAnnouncement';
 import { useVideoAspect } from './useVideoAspect';
 
-export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave: () => void }) {
+/**
+ * A live stream as a viewer watches it: over WebRTC, or over HLS a few seconds behind when WebRTC
+ * cannot deliver (see `useHlsFallback`) or `?playback=hls` asks for it (a network that blocks
+ * UDP). Either way the room is joined: chat, reactions and the count work the same. `onEnded`
+ * runs when the stream ends while watched, so the page can offer its replay.
+ */
+export function ViewerView({
+  stream,
+  onLeave,
+  onEnded,
+}: {
+  stream: StreamDetails;
+  onLeave: () => void;
+  onEnded?: () => void;
+}) {
+  const [search] = useSearchParams();
+  const hlsUrl = stream.hlsUrl;
+  const [viaHls, setViaHls] = useState(() => hlsUrl !== null && search.get('playback') === 'hls');
   const feed = useChatFeed(stream.streamId);
-  const watched = useWatch(stream.streamId, feed.catchUp);
+  const watched = useWatch(stream.streamId, feed.catchUp, { receiveMedia: !viaHls });
   const { phase, remote, interrupted, error, viewerCount } = watched;
   const media = useBroadcasterMedia(stream.streamId, stream.media, watched.stream?.media);
   const video = useRef<HTMLVideoElement>(null);
@@ -26,10 +46,34 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
   const [muted, setMuted] = useState(false);
   /** The browser refused to play with sound before a tap: say so until there is one. */
   const [autoMuted, setAutoMuted] = useState(false);
+  const shutOut = watched.banned || watched.followersOnly;
+
+  useHlsFallback(video, {
+    enabled: !viaHls && hlsUrl !== null,
+    connecting: (phase === 'joining' || phase === 'live') && !shutOut,
+    full: watched.full,
+    onFallBack: () => setViaHls(true),
+  });
+  const hls = useHlsPlayback(video, viaHls && !shutOut && phase !== 'ended' ? hlsUrl : null, {
+    live: true,
+    autoPlay: true,
+  });
+  useEffect(() => {
+    if (!hls.mutedByBrowser) return;
+    setMuted(true);
+    setAutoMuted(true);
+  }, [hls.mutedByBrowser]);
+
+  const ended = useRef(onEnded);
+  ended.current = onEnded;
+  useEffect(() => {
+    if (phase === 'ended') ended.current?.();
+  }, [phase]);
 
   useEffect(() => {
     const el = video.current;
-    if (!el) return;
+    // Over HLS the player owns the element's source.
+    if (!el || viaHls) return;
     // No stream any more (a ban closed it): no frozen last frame either.
     if (!remote) {
       el.srcObject = null;
@@ -44,7 +88,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
       setAutoMuted(true);
       el.play().catch(() => undefined);
     });
-  }, [remote]);
+  }, [remote, viaHls]);
 
   // React does not keep a video's `muted` property in step with its attribute: set it here.
   useEffect(() => {
@@ -69,17 +113,27 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
       />
     );
 
-  const statusText = interrupted
-    ? 'Connection lost. Reconnecting…'
-    : phase === 'reconnecting'
-      ? 'The broadcaster is reconnecting…'
-      : phase === 'waiting'
-        ? 'Waiting for the broadcaster’s video…'
-        : phase === 'error'
-          ? (error ?? 'Something went wrong')
-          : phase === 'joining'
-            ? 'Joining…'
-            : null;
+  const hlsStatus = watched.banned
+    ? error
+    : hls.playback.status === 'error'
+      ? hls.playback.message
+      : hls.playback.status === 'loading'
+        ? 'Loading…'
+        : null;
+  // Over HLS the video goes on through a dropped socket or a media error: only what stops it shows.
+  const statusText = viaHls
+    ? hlsStatus
+    : interrupted
+      ? 'Connection lost. Reconnecting…'
+      : phase === 'reconnecting'
+        ? 'The broadcaster is reconnecting…'
+        : phase === 'waiting'
+          ? 'Waiting for the broadcaster’s video…'
+          : phase === 'error'
+            ? (error ?? 'Something went wrong')
+            : phase === 'joining'
+              ? 'Joining…'
+              : null;
 
   return (
     // A phone shows the video at its own shape, then the chat filling the rest of the screen
@@ -102,6 +156,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
             className="h-full w-full object-contain"
             aria-label={`${stream.title} by ${stream.host.display_name}`}
             data-testid="remote-video"
+            data-playback={viaHls ? 'hls' : 'webrtc'}
           />
           {!media.camera && !statusText && (
             <div
@@ -135,7 +190,7 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
               </span>
             )}
           </div>
-          {autoMuted && muted && remote && !statusText && (
+          {autoMuted && muted && (remote || viaHls) && !statusText && (
             <button
               type="button"
               onClick={() => changeMuted(false)}
@@ -144,7 +199,16 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
               <VolumeX className="h-5 w-5" aria-hidden /> Tap to unmute
             </button>
           )}
-          {remote && (
+          {viaHls && (
+            <p
+              className="absolute inset-x-0 top-14 mx-auto flex w-fit max-w-[calc(100%-1.5rem)] items-center gap-1.5 rounded bg-black/70 px-2 py-1 text-xs text-zinc-200"
+              data-testid="hls-fallback-notice"
+            >
+              <Clock className="h-3.5 w-3.5 shrink-0" aria-hidden />
+              Low-latency unavailable, watching with a few seconds delay
+            </p>
+          )}
+          {(remote || viaHls) && (
             <div className="absolute bottom-3 right-3">
               <PlayerControls
                 video={video}
@@ -152,13 +216,16 @@ export function ViewerView({ stream, onLeave }: { stream: StreamDetails; onLeave
                 muted={muted}
                 onMutedChange={changeMuted}
               >
-                <QualityMenu
-                  video={video}
-                  layers={watched.layers}
-                  quality={watched.quality}
-                  onChoose={watched.chooseQuality}
-                  buttonClassName={control}
-                />
+                {/* Over HLS the player picks the rendition by itself. */}
+                {!viaHls && (
+                  <QualityMenu
+                    video={video}
+                    layers={watched.layers}
+                    quality={watched.quality}
+                    onChoose={watched.chooseQuality}
+                    buttonClassName={control}
+                  />
+                )}
               </PlayerControls>
             </div>
           )}

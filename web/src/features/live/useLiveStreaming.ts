@@ -328,9 +328,19 @@ export function useBroadcast(streamId: string, media: MediaStream | null, feed?:
   };
 }
 
-/** The viewer's side: receive-only media from the server. Never asks for the camera. */
-export function useWatch(streamId: string, feed?: ChatCatchUp) {
+/**
+ * The viewer's side: receive-only media from the server. Never asks for the camera. With
+ * `receiveMedia` false (the viewer watches over HLS instead) the room is joined as ever, for the
+ * chat, the count and the end, but no WebRTC session is asked for. `full` holds once the server
+ * refused a session for want of room.
+ */
+export function useWatch(
+  streamId: string,
+  feed?: ChatCatchUp,
+  { receiveMedia = true }: { receiveMedia?: boolean } = {},
+) {
   const [phase, setPhase] = useState<StreamPhase>('joining');
+  const [full, setFull] = useState(false);
   const [remote, setRemote] = useState<MediaStream | null>(null);
   const [error, setError] = useState<string | null>(null);
   // Shut out of a private stream, the server has closed this viewer's media: `followersOnly`
@@ -403,7 +413,8 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
   const { reconnects, banned, followersOnly } = room;
   useEffect(() => {
     // Banned or shut out: the server has closed this viewer's media; the picture goes too.
-    if (banned || followersOnly) {
+    // Watching over HLS: no session to hold.
+    if (banned || followersOnly || !receiveMedia) {
       setRemote(null);
       return;
     }
@@ -471,8 +482,10 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
         else if (code === 'stream_ended') setPhase('ended');
         else if (code === 'unavailable' && retryAfterOf(e) !== undefined) {
           // Every node is full for now: still joining, asking again when told to.
+          setFull(true);
           retry = setTimeout(() => setAttempt((n) => n + 1), (retryAfterOf(e) ?? 5) * 1000);
         } else {
+          if (code === 'unavailable') setFull(true);
           setError(describeError(e));
           setPhase('error');
         }
@@ -496,7 +509,16 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     // `reconnects`: the server closed this tab's viewing session with its old socket; watch again.
     // `followersOnly`: back in after following again, watch again.
     // Not `quality`: a choice changes the open session (`live_quality`), never reconnects.
-  }, [room.socket, streamId, attempt, reconnects, banned, followersOnly, sendQuality]);
+  }, [
+    room.socket,
+    streamId,
+    attempt,
+    reconnects,
+    banned,
+    followersOnly,
+    receiveMedia,
+    sendQuality,
+  ]);
 
   /**
    * The viewer's choice in the quality menu: remembered on this device, and applied at once to
@@ -526,5 +548,6 @@ export function useWatch(streamId: string, feed?: ChatCatchUp) {
     layers: room.layers,
     quality,
     chooseQuality,
+    full,
   };
 }

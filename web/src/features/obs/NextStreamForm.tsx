@@ -17,6 +17,7 @@ export function NextStreamForm() {
   const [description, setDescription] = useState('');
   const [tags, setTags] = useState('');
   const [isPrivate, setPrivate] = useState(false);
+  const [record, setRecord] = useState(true);
   const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -26,6 +27,7 @@ export function NextStreamForm() {
     setDescription(settings.description);
     setTags(settings.tags.join(', '));
     setPrivate(settings.isPrivate);
+    setRecord(settings.record);
   };
 
   useEffect(() => {
@@ -41,19 +43,10 @@ export function NextStreamForm() {
 
   const save = async (event: FormEvent) => {
     event.preventDefault();
-    const parsed = nextStreamBody.safeParse({
-      title: title.trim(),
-      description,
-      tags: parseTags(tags),
-      isPrivate,
-    });
+    const fields = { title: title.trim(), description, tags: parseTags(tags), isPrivate, record };
+    const parsed = nextStreamBody.safeParse(fields);
     if (!parsed.success) {
-      const errors = fieldErrors(nextStreamBody, {
-        title: title.trim(),
-        description,
-        tags: parseTags(tags),
-        isPrivate,
-      });
+      const errors = fieldErrors(nextStreamBody, fields);
       setStatus({ ok: false, text: Object.values(errors)[0] ?? 'Check the fields.' });
       return;
     }
@@ -123,6 +116,17 @@ export function NextStreamForm() {
           disabled={!loaded}
         />
         Private (only your followers can watch)
+      </label>
+      <label className="flex items-center gap-2 text-sm">
+        <input
+          type="checkbox"
+          name="next-record"
+          checked={record}
+          onChange={(e) => setRecord(e.target.checked)}
+          className="h-4 w-4"
+          disabled={!loaded}
+        />
+        Record this stream
       </label>
       {status && (
         <p

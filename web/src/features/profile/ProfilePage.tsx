@@ -10,6 +10,7 @@ import { PageLayout } from '../../components/PageLayout';
 import { call } from '../../lib/api';
 import { describeError, failureCode } from '../../lib/errors';
 import { useAuth } from '../auth/AuthContext';
+import { formatDuration } from '../live/format';
 
 const personNotFound = {
   heading: 'No one by that name',
@@ -136,45 +137,41 @@ function LiveNow({ stream }: { stream: Stream }) {
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 
-/** "1 h 05 min", "12 min", "40 s". */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const hours = Math.floor(s / 3600);
-  const minutes = Math.floor((s % 3600) / 60);
-  return hours ? `${hours} h ${String(minutes).padStart(2, '0')} min` : `${minutes} min`;
-}
-
+/** One ended stream, leading to its page: the replay when it was recorded. */
 function PastStream({ stream }: { stream: Stream }) {
   return (
-    <li
-      className="flex min-w-0 items-center gap-3 rounded-xl border border-zinc-800 bg-zinc-900 p-3"
-      data-testid="past-stream"
-    >
-      {stream.thumbnail && (
-        <img
-          src={stream.thumbnail}
-          alt=""
-          className="h-14 w-24 shrink-0 rounded-lg bg-black object-cover"
-        />
-      )}
-      <div className="min-w-0 flex-1">
-        <h3 className="truncate font-medium">{stream.title}</h3>
-        <p className="flex flex-wrap gap-x-3 text-sm text-zinc-400">
-          <span className="flex items-center gap-1">
-            <Calendar className="h-3.5 w-3.5" aria-hidden />
-            <time dateTime={stream.startedAt}>{dateFormat.format(new Date(stream.startedAt))}</time>
-          </span>
-          <span className="flex items-center gap-1">
-            <Clock className="h-3.5 w-3.5" aria-hidden />
-            <span className="sr-only">Duration</span> {formatDuration(stream.duration)}
-          </span>
-          <span className="flex items-center gap-1">
-            <Users className="h-3.5 w-3.5" aria-hidden /> Peak {stream.peakViewers}{' '}
-            {stream.peakViewers === 1 ? 'viewer' : 'viewers'}
-          </span>
-        </p>
-      </div>
+    <li className="min-w-0" data-testid="past-stream">
+      <Link
+        to={`/live/${stream.streamId}`}
+        className="flex min-w-0 items-center gap-3 rounded-xl border border-zinc-800 bg-zinc-900 p-3 hover:bg-zinc-800/70"
+      >
+        {stream.thumbnail && (
+          <img
+            src={stream.thumbnail}
+            alt=""
+            className="h-14 w-24 shrink-0 rounded-lg bg-black object-cover"
+          />
+        )}
+        <div className="min-w-0 flex-1">
+          <h3 className="truncate font-medium">{stream.title}</h3>
+          <p className="flex flex-wrap gap-x-3 text-sm text-zinc-400">
+            <span className="flex items-center gap-1">
+              <Calendar className="h-3.5 w-3.5" aria-hidden />
+              <time dateTime={stream.startedAt}>
+                {dateFormat.format(new Date(stream.startedAt))}
+              </time>
+            </span>
+            <span className="flex items-center gap-1">
+              <Clock className="h-3.5 w-3.5" aria-hidden />
+              <span className="sr-only">Duration</span> {formatDuration(stream.duration)}
+            </span>
+            <span className="flex items-center gap-1">
+              <Users className="h-3.5 w-3.5" aria-hidden /> Peak {stream.peakViewers}{' '}
+              {stream.peakViewers === 1 ? 'viewer' : 'viewers'}
+            </span>
+          </p>
+        </div>
+      </Link>
     </li>
   );
 }

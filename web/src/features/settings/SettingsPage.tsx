@@ -6,6 +6,7 @@ import { ObsSteps } from '../obs/ObsSteps';
 import { StreamKeyPanel } from '../obs/StreamKeyPanel';
 import { AvatarForm } from './AvatarForm';
 import { ProfileForm } from './ProfileForm';
+import { RecordingsSection } from './RecordingsSection';
 
 function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
   return (
@@ -21,7 +22,7 @@ function Section({ id, title, children }: { id: string; title: string; children:
   );
 }
 
-/** `/settings`: the signed-in user's profile, stream key and next stream from OBS. */
+/** `/settings`: the signed-in user's profile, stream key, next stream from OBS and recordings. */
 export function SettingsPage() {
   useDocumentTitle('Settings');
   return (
@@ -37,6 +38,9 @@ export function SettingsPage() {
       </Section>
       <Section id="next-heading" title="Next stream from OBS">
         <NextStreamForm />
+      </Section>
+      <Section id="recordings-heading" title="Recordings">
+        <RecordingsSection />
       </Section>
     </PageLayout>
   );

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Request, Response } from 'express';
+import express, { type Router } from 'express';
+import { routes } from '@onair/protocol';
+import type { TokenService } from '../../auth/tokens';
+import { AppError } from '../../live/errors';
+import type { Actor } from '../../live/presence';
+import type { PlayGrant, RecordingService } from '../../live/recordings';
+import type { RecordingFiles } from '../../recordings/files';
+import { restRoutes } from '../rest';
+
+export interface RecordingRouteDeps {
+  recordings: RecordingService;
+  files: RecordingFiles;
+  tokens: TokenService;
+  /**
+   * An HLS player polled a live stream's playlist: it counts as a viewer (by lease, as REST views
+   * do): its user, or a key made of its address and agent when anonymous.
+   */
+  onHlsViewer: (streamId: string, viewer: Actor | { anonymousKey: string }) => void;
+}
+
+const playlistType = 'application/vnd.apple.mpegurl';
+/** A year: a segment's name is never reused for other bytes. */
+const immutable = 'max-age=31536000, immutable';
+/**
+ * A live playlist changes with every segment (about a second); a CDN may share it for that long.
+ * A finished recording's playlist changes only if it is deleted.
+ */
+const livePlaylistSeconds = 1;
+const vodPlaylistSeconds = 60;
+
+/**
+ * Players on other origins (any HLS player, a CDN's) read the files: every answer allows any
+ * origin, which shares nothing a URL does not already grant (private files need its token).
+ */
+function cors(_req: Request, res: Response, next: () => void): void {
+  res.set({
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+    'Access-Control-Allow-Headers': 'Range',
+    'Access-Control-Expose-Headers': 'Content-Length, Content-Range',
+    'Access-Control-Max-Age': '86400',
+  });
+  next();
+}
+
+function scope(grant: PlayGrant): string {
+  // A private stream's files are for its audience only: no shared cache may keep them.
+  return grant.isPrivate ? 'private' : 'public';
+}
+
+/**
+ * Live HLS and replays: the multivariant and media playlists (the live window while live, the
+ * whole recording after), segments (immutable, so any cache keeps them), the host's download
+ * as one MP4, deleting a recording, and the host's recordings with their disk use.
+ */
+export function recordingRoutes({
+  recordings,
+  files,
+  tokens,
+  onHlsViewer,
+}: RecordingRouteDeps): Router {
+  const router = express.Router();
+  router.use([routes.hlsPlaylist.path, routes.hlsFile.path, routes.downloadRecording.path], cors);
+  router.use(
+    restRoutes(tokens, {
+      hlsPlaylist: async ({ params, query, actor, res }) => {
+        const grant = await recordings.grant(params.streamId, actor?.userId, query.token);
+        const text = await files.multivariant(params.streamId, grant.live, grant.suffix);
+        if (!text) throw AppError.notFound('Playlist');
+        res.set(
+          'Cache-Control',
+          `${scope(grant)}, max-age=${grant.live ? livePlaylistSeconds : vodPlaylistSeconds}`,
+        );
+        res.type(playlistType).send(text);
+      },
+      hlsFile: async ({ params, query, actor, req, res }) => {
+        const grant = await recordings.grant(params.streamId, actor?.userId, query.token);
+        const { streamId, rendition, file } = params;
+        if (file === 'index.m3u8') {
+          const text = await files.mediaPlaylist(streamId, rendition, grant.live, grant.suffix);
+          if (!text) throw AppError.notFound('Playlist');
+          if (grant.live && actor?.userId !== grant.hostId)
+            onHlsViewer(streamId, actor ?? { anonymousKey: anonymousKey(req) });
+          res.set(
+            'Cache-Control',
+            `${scope(grant)}, max-age=${grant.live ? livePlaylistSeconds : vodPlaylistSeconds}`,
+          );
+          res.type(playlistType).send(text);
+          return;
+        }
+        const found = await files.open(streamId, rendition, file);
+        if (!found) throw AppError.notFound('Segment');
+        res.set({
+          'Cache-Control': `${scope(grant)}, ${immutable}`,
+          'Content-Length': String(found.size),
+          'Content-Type': file.endsWith('.mp4') ? 'video/mp4' : 'video/iso.segment',
+        });
+        found.stream.on('error', () => res.destroy());
+        found.stream.pipe(res);
+      },
+      downloadRecording: async ({ params, query, actor, res }) => {
+        // The whole file is the host's: others watch the replay.
+        await recordings.downloadable(params.streamId, actor?.userId, query.token);
+        const found = await files.download(params.streamId);
+        if (!found) throw AppError.notFound('Recording');
+        res.set({
+          'Cache-Control': 'private, no-store',
+          'Content-Length': String(found.size),
+          'Content-Disposition': `attachment; filename="stream-${params.streamId}.mp4"`,
+        });
+        res.type('video/mp4');
+        await sendAll(found.files, res);
+      },
+      deleteRecording: async ({ params, actor, res }) => {
+        await recordings.delete(params.streamId, actor.userId);
+        res.status(204).end();
+      },
+      myRecordings: async ({ actor }) => recordings.mine(actor.userId),
+    }),
+  );
+  return router;
+}
+
+/** An anonymous player: its address and agent, hashed (the key is stored as a viewer id). */
+function anonymousKey(req: Request): string {
+  return createHash('sha256')
+    .update(`${req.ip ?? ''}\n${req.get('user-agent') ?? ''}`)
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/** Writes the files one after another into the response. */
+async function sendAll(paths: string[], res: Response): Promise<void> {
+  for (const path of paths) {
+    if (res.destroyed) return;
+    await new Promise<void>((resolve, reject) => {
+      const stream = createReadStream(path);
+      stream.on('error', reject);
+      stream.on('end', resolve);
+      stream.pipe(res, { end: false });
+    });
+  }
+  res.end();
+}

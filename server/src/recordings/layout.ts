@@ -1,0 +1,76 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Where a stream's recording lies, under the recordings directory (`RECORDINGS_DIR`, by default
+ * `DATA_DIR/recordings`): one directory per stream, one per rendition (simulcast layer) in it,
+ * and a manifest the HTTP side reads to list the renditions and parts. Any node that mounts the
+ * same directory serves any stream's files.
+ *
+ *   <root>/<streamId>/recording.json
+ *   <root>/<streamId>/r<encoding>/index.m3u8      every segment so far (an EVENT playlist)
+ *   <root>/<streamId>/r<encoding>/live.m3u8       the last few (what live players poll)
+ *   <root>/<streamId>/r<encoding>/init-<part>.mp4
+ *   <root>/<streamId>/r<encoding>/seg-<part>-<n>.m4s
+ */
+
+export const manifestFile = 'recording.json';
+export const journalFile = 'index.m3u8';
+export const liveFile = 'live.m3u8';
+export const initFile = (part: number): string => `init-${part}.mp4`;
+export const segmentFile = (part: number, n: number): string => `seg-${part}-${n}.m4s`;
+
+export const streamDir = (root: string, streamId: string): string => join(root, streamId);
+export const renditionDir = (root: string, streamId: string, rendition: string): string =>
+  join(root, streamId, rendition);
+
+/** One rendition: a simulcast layer's pictures with the stream's sound. */
+export interface RenditionInfo {
+  id: string;
+  width: number;
+  height: number;
+  /** Peak bit rate (bit/s) as HLS's `BANDWIDTH` wants it, measured over segments so far. */
+  bandwidth: number;
+  /** RFC 6381 codecs, for `CODECS`: `avc1.42e01f,opus`. */
+  codecs: string;
+}
+
+export interface RecordingManifest {
+  streamId: string;
+  /** Each continuous part: media time `at` (seconds) began at wall clock `wallClock` (ISO). */
+  parts: { at: number; wallClock: string }[];
+  renditions: RenditionInfo[];
+  /** Whether the recording is kept once the stream ends (else only live HLS was packaged). */
+  keep: boolean;
+  /** Once finished: the rendition kept as the recording, the others deleted. */
+  kept: string | null;
+}
+
+export async function readManifest(
+  root: string,
+  streamId: string,
+): Promise<RecordingManifest | undefined> {
+  try {
+    return JSON.parse(
+      await readFile(join(streamDir(root, streamId), manifestFile), 'utf8'),
+    ) as RecordingManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written whole and renamed into place: a reader never sees half a manifest. */
+export async function writeManifest(root: string, manifest: RecordingManifest): Promise<void> {
+  const dir = streamDir(root, manifest.streamId);
+  await mkdir(dir, { recursive: true });
+  const temporary = join(dir, `.${manifestFile}.${process.pid}`);
+  await writeFile(temporary, JSON.stringify(manifest));
+  await rename(temporary, join(dir, manifestFile));
+}
+
+/** The rendition a finished recording keeps: the largest picture. */
+export function topRendition(renditions: readonly RenditionInfo[]): RenditionInfo | undefined {
+  let top: RenditionInfo | undefined;
+  for (const r of renditions) if (!top || r.height * r.width > top.height * top.width) top = r;
+  return top;
+}
