@@ -92,6 +92,7 @@ export interface OnAirServer {
     moderation: ModerationService;
     tokens: TokenService;
     notifications: NotificationService;
+    recordings: RecordingService;
   };
   media: MediaWorkerPool;
   /** The deployment's live nodes (this one included), from their heartbeats. */
@@ -129,6 +130,11 @@ export interface StartOptions {
   };
   /** How long a media session may take to connect before it is closed. Default 15 s. */
   mediaConnectTimeoutMs?: number;
+  /**
+   * How long after its stream ended a recording still closing is taken as left by a dead worker
+   * and closed from what reached the disk. Default 60 s.
+   */
+  recordingAbandonMs?: number;
   /**
    * How long a client may take to send a request. Node's defaults (60 s for headers, 5 min for
    * the whole request) let a few slow or never-ending uploads hold connections for minutes.
@@ -213,6 +219,7 @@ export async function startServer(
     files: recordingFiles,
     signingKey: deriveKey(jwtSecret, 'media urls'),
     retentionDays: config.recordingRetentionDays,
+    abandonAfterMs: options.recordingAbandonMs,
   });
   const streams = new StreamService(database.db, events, users, presence, nodeId, recordings);
   // Nodes that share users share JWT_SECRET: every one of them can open the keys and check the
@@ -353,7 +360,14 @@ export async function startServer(
     logger,
   });
   const mediaPresence = connectMediaPresence({ media, presence, events, logger });
-  const recordingWiring = connectRecordings({ media, recordings, presence, events, logger });
+  const recordingWiring = connectRecordings({
+    media,
+    recordings,
+    presence,
+    events,
+    logger,
+    sweepMs: Math.min(30_000, options.recordingAbandonMs ?? 30_000),
+  });
   // Leases are checked a few times per lease, so a lapsed view goes within about a third of one.
   const stopLeaseSweep = presence.sweepLeases(
     Math.min(10_000, (config.viewLeaseSeconds * 1000) / 3),
@@ -692,7 +706,7 @@ export async function startServer(
     io,
     database,
     events,
-    services: { users, streams, presence, comments, moderation, tokens, notifications },
+    services: { users, streams, presence, comments, moderation, tokens, notifications, recordings },
     media,
     registry,
     logger,

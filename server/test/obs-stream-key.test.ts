@@ -99,6 +99,7 @@ describe.each(engines)('persistent stream key and next-stream settings (%s)', (e
       description: '',
       tags: [],
       isPrivate: false,
+      record: true,
     });
     expect((await request('GET', '/api/me/next-stream')).status).toBe(401);
 
@@ -107,6 +108,7 @@ describe.each(engines)('persistent stream key and next-stream settings (%s)', (e
       description: 'Wiring the\nnew studio',
       tags: ['obs', 'music'],
       isPrivate: true,
+      record: false,
     };
     const put = await request('PUT', '/api/me/next-stream', { token: user.token, body: settings });
     expect(put.status).toBe(200);
@@ -121,6 +123,7 @@ describe.each(engines)('persistent stream key and next-stream settings (%s)', (e
       { ...settings, tags: 'obs' },
       { ...settings, tags: Array.from({ length: 11 }, (_, i) => `t${i}`) },
       { ...settings, isPrivate: 'yes' },
+      { ...settings, record: 'no' },
       { ...settings, description: 'd'.repeat(1001) },
     ]) {
       const res = await request('PUT', '/api/me/next-stream', { token: user.token, body: bad });

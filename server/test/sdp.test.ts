@@ -255,12 +255,14 @@ describe('parseMedia (RFC 8866 §5.14 m=, §6.6 rtpmap, §6.15 fmtp)', () => {
 });
 
 describe('choosePublisherFormat', () => {
-  it('takes Opus and, from a browser, VP8, which it lists first', () => {
+  it("takes Opus and, from a browser that lists VP8 first, H.264's constrained baseline (live HLS and replays need H.264)", () => {
     expect(choosePublisherFormat(section(chromiumOffer, 'audio'))?.payloadType).toBe(111);
     expect(choosePublisherFormat(section(chromiumOffer, 'video'))).toMatchObject({
-      payloadType: 96,
-      name: 'VP8',
+      payloadType: 106,
+      name: 'H264',
     });
+    const vp8Only = viewerVideo([96, 'VP8']);
+    expect(choosePublisherFormat(vp8Only)?.payloadType).toBe(96);
   });
 
   it('takes H.264 from OBS, and from any offer that lists it before VP8', () => {

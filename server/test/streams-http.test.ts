@@ -84,7 +84,9 @@ describe.each(engines)('live streams over REST on %s', (engine) => {
     expect(started.tags).toHaveLength(2);
     expect(started.tags).toContain('outdoors');
     const details = await request()('GET', `/api/live/${started.streamId}`);
-    expect(Object.keys(details.body).sort()).toEqual([...streamKeys, 'viewers'].sort());
+    expect(Object.keys(details.body).sort()).toEqual(
+      [...streamKeys, 'viewers', 'recording', 'hlsUrl'].sort(),
+    );
     // The stream key is shown once, to the host, and never again.
     expect(JSON.stringify(details.body)).not.toContain(started.streamKey);
     const active = await request()('GET', '/api/live/active');

@@ -49,6 +49,12 @@ export const tagStreamsPath = (tag: string): string =>
 /** A stream's HLS multivariant playlist: the live packaging while live, the replay after. */
 export const hlsPath = (streamId: string): string => `/api/live/${streamId}/hls/index.m3u8`;
 
+/**
+ * Sent by a player that is already counted in the stream's audience (the web app, joined to the
+ * room over its socket): its HLS playlist polls then renew no viewer lease of their own.
+ */
+export const HLS_PRESENT_HEADER = 'x-onair-present';
+
 /** A stream's recording as one MP4 file (the host's download). */
 export const recordingDownloadPath = (streamId: string): string =>
   `/api/live/${streamId}/recording.mp4`;

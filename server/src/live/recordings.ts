@@ -20,7 +20,7 @@ import type { StreamRow } from './stream-rows';
 /** How long a signed media URL works: a replay or a long live session, not a lasting link. */
 const mediaTokenSeconds = 6 * 3600;
 /** A recording still closing this long after its stream ended was left by a worker that died. */
-const processingTimeoutMs = 60_000;
+const abandonAfterMs = 60_000;
 
 export interface RecordingServiceOptions {
   files: RecordingFiles;
@@ -28,6 +28,8 @@ export interface RecordingServiceOptions {
   signingKey: Buffer;
   /** Days a recording is kept after its stream ends; undefined: until its host deletes it. */
   retentionDays: number | undefined;
+  /** A recording still closing this long after its stream ended was left by a dead worker. */
+  abandonAfterMs?: number | undefined;
 }
 
 /** Who may play what: whether the stream is live, private, and who hosts it. */
@@ -242,17 +244,21 @@ export class RecordingService {
    */
   async sweep(): Promise<void> {
     const stuck = await this.db
-      .select({ streamId: streamRecordings.streamId })
+      .select({ streamId: streamRecordings.streamId, keep: streamRecordings.keep })
       .from(streamRecordings)
       .where(
         and(
           inArray(streamRecordings.status, ['recording', 'processing']),
           isNotNull(streamRecordings.endedAt),
-          lt(streamRecordings.endedAt, new Date(Date.now() - processingTimeoutMs)),
+          lt(
+            streamRecordings.endedAt,
+            new Date(Date.now() - (this.options.abandonAfterMs ?? abandonAfterMs)),
+          ),
         ),
       )
       .limit(100);
-    for (const { streamId } of stuck) {
+    for (const { streamId, keep } of stuck) {
+      await this.options.files.settle(streamId, keep);
       const durationSeconds = await this.options.files.duration(streamId);
       const bytes = await this.options.files.size(streamId);
       await this.db

@@ -82,15 +82,24 @@ const fmtpValue = (fmtp: string | undefined, key: string): string | undefined =>
 const isForwardableH264 = (f: SdpFormat) =>
   f.name.toLowerCase() === 'h264' && fmtpValue(f.fmtp, 'packetization-mode') === '1';
 
+/** Constrained baseline (RFC 6184 §8.1 profile-level-id 42e0..): what every decoder takes. */
+const isConstrainedBaseline = (f: SdpFormat) =>
+  fmtpValue(f.fmtp, 'profile-level-id')?.slice(0, 4).toLowerCase() === '42e0';
+
 /**
- * The codec a publisher may send for one kind: Opus for audio; for video VP8 or H.264,
- * whichever the offer lists first (OBS lists H.264 first, browsers VP8).
+ * The codec a publisher may send for one kind: Opus for audio; for video H.264 when the offer
+ * has it (live HLS and replays need it: browsers' MSE plays H.264 in MP4, not VP8), constrained
+ * baseline first, else VP8.
  */
 export function choosePublisherFormat(media: SdpMedia): SdpFormat | undefined {
   if (media.kind === 'audio') return media.formats.find((f) => f.name.toLowerCase() === 'opus');
-  if (media.kind === 'video')
-    return media.formats.find((f) => f.name.toLowerCase() === 'vp8' || isForwardableH264(f));
-  return undefined;
+  if (media.kind !== 'video') return undefined;
+  const h264 = media.formats.filter(isForwardableH264);
+  return (
+    h264.find(isConstrainedBaseline) ??
+    h264[0] ??
+    media.formats.find((f) => f.name.toLowerCase() === 'vp8')
+  );
 }
 
 /** The viewer's payload type for the publisher's codec, or nothing when the viewer cannot take it. */

@@ -6,6 +6,7 @@ import {
   liveFile,
   readManifest,
   renditionDir,
+  settleRecording,
   streamDir,
   type RecordingManifest,
   type RenditionInfo,
@@ -34,6 +35,11 @@ export class RecordingFiles {
 
   manifest(streamId: string): Promise<RecordingManifest | undefined> {
     return readManifest(this.root, streamId);
+  }
+
+  /** Keeps the largest rendition of an ended stream (all of it goes when not kept). */
+  async settle(streamId: string, keep: boolean): Promise<void> {
+    await settleRecording(this.root, streamId, keep);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -73,4 +73,28 @@ export function topRendition(renditions: readonly RenditionInfo[]): RenditionInf
   let top: RenditionInfo | undefined;
   for (const r of renditions) if (!top || r.height * r.width > top.height * top.width) top = r;
   return top;
+}
+
+/**
+ * A stream's files once it has ended: the largest rendition is kept as the recording and the
+ * others deleted; when recording was off (or nothing was written) everything goes. Run by the
+ * worker that recorded it, or by the sweep when that worker died first.
+ */
+export async function settleRecording(
+  root: string,
+  streamId: string,
+  keep: boolean,
+): Promise<RecordingManifest | undefined> {
+  const manifest = await readManifest(root, streamId);
+  const top = manifest && topRendition(manifest.renditions);
+  if (!keep || !manifest || !top) {
+    await rm(streamDir(root, streamId), { recursive: true, force: true });
+    return undefined;
+  }
+  for (const r of manifest.renditions)
+    if (r.id !== top.id)
+      await rm(renditionDir(root, streamId, r.id), { recursive: true, force: true });
+  const settled = { ...manifest, renditions: [top], kept: top.id };
+  await writeManifest(root, settled);
+  return settled;
 }

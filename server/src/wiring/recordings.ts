@@ -4,8 +4,6 @@ import { anonymousViewer, type Actor, type PresenceService } from '../live/prese
 import type { RecordingService } from '../live/recordings';
 import type { MediaWorkerPool } from '../media/MediaWorkerPool';
 
-/** How often recordings left by a dead worker are closed and old ones deleted. */
-const sweepMs = 30_000;
 /** Players whose lease was renewed lately, remembered at most this many at once. */
 const maxRemembered = 50_000;
 
@@ -26,12 +24,15 @@ export function connectRecordings({
   presence,
   events,
   logger,
+  sweepMs = 30_000,
 }: {
   media: MediaWorkerPool;
   recordings: RecordingService;
   presence: PresenceService;
   events: LiveEvents;
   logger: Logger;
+  /** How often recordings left by a dead worker are closed and old ones deleted. */
+  sweepMs?: number;
 }): RecordingWiring {
   const onReport = (streamId: string, report: Parameters<RecordingService['report']>[1]) => {
     if (report.state === 'failed')

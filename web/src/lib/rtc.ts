@@ -51,6 +51,32 @@ function addVideoSection(
   }
 }
 
+/** H.264 in packetization mode 1, constrained baseline first; then VP8; then the rest. */
+function codecRank(codec: RTCRtpCodec): number {
+  const mime = codec.mimeType.toLowerCase();
+  const fmtp = codec.sdpFmtpLine ?? '';
+  if (mime === 'video/h264' && /packetization-mode=1/.test(fmtp))
+    return /profile-level-id=42e0/i.test(fmtp) ? 0 : 1;
+  if (mime === 'video/vp8') return 2;
+  return 3;
+}
+
+/**
+ * Offers H.264 first when the browser can encode it: live HLS and replays need it (browsers'
+ * MSE plays H.264 in MP4, not VP8). A browser without it keeps its own order (VP8).
+ */
+function preferH264(transceiver: RTCRtpTransceiver): void {
+  const codecs = RTCRtpSender.getCapabilities?.('video')?.codecs;
+  if (!codecs || typeof transceiver.setCodecPreferences !== 'function') return;
+  const ordered = [...codecs].sort((a, b) => codecRank(a) - codecRank(b));
+  if (!ordered[0] || codecRank(ordered[0]) > 1) return;
+  try {
+    transceiver.setCodecPreferences(ordered);
+  } catch {
+    // A browser that refuses the list sends what it prefers.
+  }
+}
+
 /**
  * The senders of one kind, in section order (for video, lowest layer first). Told apart by the
  * receiver's track, since a sender holds none while the camera is off.
@@ -116,7 +142,9 @@ export async function publish(
     const camera: MediaStreamTrack | 'video' = media.getVideoTracks()[0] ?? 'video';
     const { width, height } = trackSize(camera === 'video' ? undefined : camera);
     for (const encoding of layerEncodings(width, height)) {
-      const { sender } = addVideoSection(pc, camera, media, encoding);
+      const transceiver = addVideoSection(pc, camera, media, encoding);
+      preferH264(transceiver);
+      const { sender } = transceiver;
       // Keep each layer's resolution and let the frame rate give way first.
       const params = sender.getParameters() as RTCRtpSendParameters & {
         degradationPreference?: string;

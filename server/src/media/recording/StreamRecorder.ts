@@ -1,12 +1,10 @@
-import { rm } from 'node:fs/promises';
 import type { Codec, MediaKind, StreamCodecs } from '../codecs';
 import { h264KeyframeSize } from '../h264';
 import { rtpSsrc } from '../rtp';
 import {
   readManifest,
   renditionDir,
-  streamDir,
-  topRendition,
+  settleRecording,
   writeManifest,
   type RecordingManifest,
   type RenditionInfo,
@@ -206,20 +204,8 @@ export class StreamRecorder {
   }
 
   private async keepOrRemove(): Promise<void> {
-    const dir = streamDir(this.plan.root, this.streamId);
-    const top = topRendition(this.manifest.renditions);
-    if (!this.plan.keep || !top) {
-      await rm(dir, { recursive: true, force: true });
-      return;
-    }
-    for (const r of this.manifest.renditions)
-      if (r.id !== top.id)
-        await rm(renditionDir(this.plan.root, this.streamId, r.id), {
-          recursive: true,
-          force: true,
-        });
-    this.manifest = { ...this.manifest, renditions: [top], kept: top.id };
-    await this.saveManifest();
+    await this.manifestWrites;
+    await settleRecording(this.plan.root, this.streamId, this.plan.keep);
   }
 
   private async load(): Promise<void> {

@@ -1,0 +1,185 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StreamDetails } from '@onair/protocol';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  registerUser,
+  startTestServer,
+  uniqueName,
+  type TestServer,
+} from '../server/test/support/server';
+import { signedInPage, type BrowserSession } from './support/chromium';
+import { until } from './support/until';
+import { recordPeerConnections } from './support/viewer-stats';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const artifacts = path.join(root, 'test-artifacts', 'recording');
+
+/** What the page's <video> has decoded and where it plays. */
+const playback = (page: Page, testId: string) =>
+  page.evaluate((id) => {
+    const video = document.querySelector<HTMLVideoElement>(`[data-testid="${id}"]`);
+    if (!video) return null;
+    return {
+      frames: video.getVideoPlaybackQuality().totalVideoFrames,
+      currentTime: video.currentTime,
+      duration: video.duration,
+      paused: video.paused,
+      mode: video.dataset.playback ?? null,
+      width: video.videoWidth,
+    };
+  }, testId);
+
+/** The codec the page's publishing connection sends its camera in. */
+const sentCodec = (page: Page) =>
+  page.evaluate(async () => {
+    const pcs =
+      (window as unknown as { onairPeerConnections?: RTCPeerConnection[] }).onairPeerConnections ??
+      [];
+    for (const pc of pcs) {
+      const reports: Record<string, unknown>[] = [];
+      (await pc.getStats()).forEach((r: Record<string, unknown>) => reports.push(r));
+      const sent = reports.find((r) => r.type === 'outbound-rtp' && r.kind === 'video');
+      const codec = reports.find((r) => r.id === sent?.codecId);
+      if (typeof codec?.mimeType === 'string') return codec.mimeType;
+    }
+    return null;
+  });
+
+describe('recording, replay and live HLS in Chromium', () => {
+  let server: TestServer;
+  const browsers: BrowserSession[] = [];
+
+  beforeAll(async () => {
+    await mkdir(artifacts, { recursive: true });
+    server = await startTestServer({ env: { WEB_DIR: path.join(root, 'web/dist') } });
+  });
+  afterAll(async () => {
+    for (const b of browsers) await b.close();
+    await server?.stop();
+  });
+
+  it('records a 60 s stream from the web app (H.264), plays it live over HLS, and replays it with its chat', async () => {
+    const host = await registerUser(server, uniqueName('rec'));
+    const fan = await registerUser(server, uniqueName('fan'));
+    const broadcaster = await signedInPage(browsers, host.token);
+    await recordPeerConnections(broadcaster.context());
+    await broadcaster.goto(`${server.url}/`);
+    await broadcaster.getByLabel('Title').first().fill('Recorded jam');
+    expect(await broadcaster.getByLabel('Record this stream').first().isChecked()).toBe(true);
+    await broadcaster.getByRole('button', { name: 'Go Live' }).click();
+    await broadcaster.waitForURL(/\/live\/[0-9a-f-]{36}$/);
+    const streamId = broadcaster.url().split('/').pop() as string;
+    await expect
+      .poll(() => broadcaster.getByTestId('broadcast-status').textContent(), { timeout: 15_000 })
+      .toBe('LIVE');
+    const liveAt = Date.now();
+    // The broadcaster prefers H.264 and the server takes it: what HLS players need.
+    expect(
+      await until(
+        () => sentCodec(broadcaster),
+        (c) => c !== null,
+        10_000,
+      ),
+    ).toBe('video/H264');
+
+    // A viewer whose network blocks WebRTC's UDP: `?playback=hls` is what the app falls back to.
+    const viewer = await signedInPage(browsers, fan.token);
+    await viewer.goto(`${server.url}/live/${streamId}?playback=hls`);
+    const notice = viewer.getByTestId('hls-fallback-notice');
+    await expect
+      .poll(() => notice.textContent(), { timeout: 15_000 })
+      .toBe('Low-latency unavailable, watching with a few seconds delay');
+    const live = await until(
+      () => playback(viewer, 'remote-video'),
+      (p) => (p?.frames ?? 0) > 60,
+      30_000,
+    );
+    expect(live?.mode).toBe('hls');
+    expect(live?.frames).toBeGreaterThan(60);
+    const multivariant = await (
+      await fetch(`${server.url}/api/live/${streamId}/hls/index.m3u8`)
+    ).text();
+    expect(multivariant).toMatch(/CODECS="avc1\.[0-9a-f]{6},opus"/);
+    await viewer.screenshot({ path: path.join(artifacts, 'live-hls-fallback.png') });
+
+    // Chat at known moments: one early, one late.
+    const say = async (text: string) => {
+      const composer = viewer.getByLabel('Message', { exact: true });
+      await composer.fill(text);
+      await composer.press('Enter');
+      await expect
+        .poll(() => broadcaster.getByTestId('chat-message').filter({ hasText: text }).count())
+        .toBe(1);
+      return (Date.now() - liveAt) / 1000;
+    };
+    await new Promise((r) => setTimeout(r, Math.max(0, liveAt + 15_000 - Date.now())));
+    const earlyAt = await say('early comment');
+    await new Promise((r) => setTimeout(r, Math.max(0, liveAt + 50_000 - Date.now())));
+    const lateAt = await say('late comment');
+    await new Promise((r) => setTimeout(r, Math.max(0, liveAt + 60_000 - Date.now())));
+
+    await broadcaster.getByRole('button', { name: 'End stream' }).click();
+    await broadcaster.getByRole('dialog').getByRole('button', { name: 'End stream' }).click();
+    const endedAt = Date.now();
+    const lasted = (endedAt - liveAt) / 1000;
+
+    // The share link becomes the replay.
+    const details = await until(
+      async () =>
+        (await api(server.url)<StreamDetails>('GET', `/api/live/${streamId}`, { token: fan.token }))
+          .body,
+      (d) => d.recording?.status === 'ready',
+      20_000,
+    );
+    expect(details.recording?.status).toBe('ready');
+    // A 60 s stream yields 60 ± 2 s (the publisher's first frames arrive after LIVE shows).
+    expect(details.recording!.durationSeconds).toBeGreaterThan(lasted - 2);
+    expect(details.recording!.durationSeconds).toBeLessThan(lasted + 2);
+    await expect
+      .poll(() => viewer.getByTestId('replay').isVisible(), { timeout: 20_000 })
+      .toBe(true);
+    expect(await viewer.getByTestId('replay-badge').textContent()).toContain('Replay');
+    const started = await until(
+      () => playback(viewer, 'replay-video'),
+      (p) => (p?.frames ?? 0) > 30,
+      20_000,
+    );
+    expect(started?.mode).toBe('hls');
+    expect(started?.duration).toBeGreaterThan(lasted - 2);
+
+    // Seeking: to just before the late comment, then past it; the chat follows the picture.
+    const seek = (t: number) =>
+      viewer.evaluate((to) => {
+        const video = document.querySelector<HTMLVideoElement>('[data-testid="replay-video"]')!;
+        video.currentTime = to;
+        void video.play();
+      }, t);
+    await seek(lateAt - 8);
+    const before = await until(
+      () => playback(viewer, 'replay-video'),
+      (p) => p !== null && p.currentTime > lateAt - 8 && p.currentTime < lateAt - 4,
+      10_000,
+    );
+    expect(before?.currentTime).toBeGreaterThan(lateAt - 8);
+    const chat = viewer.getByTestId('replay-chat').getByTestId('chat-message');
+    await expect.poll(() => chat.filter({ hasText: 'early comment' }).count()).toBe(1);
+    expect(await chat.filter({ hasText: 'late comment' }).count()).toBe(0);
+    const framesBefore = before?.frames ?? 0;
+    await seek(lateAt + 2);
+    await expect
+      .poll(() => chat.filter({ hasText: 'late comment' }).count(), { timeout: 10_000 })
+      .toBe(1);
+    const after = await until(
+      () => playback(viewer, 'replay-video'),
+      (p) => (p?.frames ?? 0) > framesBefore + 30,
+      10_000,
+    );
+    expect(after?.frames).toBeGreaterThan(framesBefore + 30);
+    expect(earlyAt).toBeLessThan(lateAt);
+    await viewer.screenshot({ path: path.join(artifacts, 'replay-with-chat.png') });
+  }, 180_000);
+});

@@ -1,0 +1,215 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { HLS_PRESENT_HEADER, type StartedStream, type StreamDetails } from '@onair/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FixturePublisher } from './support/loopback-peers';
+import {
+  api,
+  connectSocket,
+  emitAck,
+  registerUser,
+  startTestServer,
+  type TestServer,
+  type TestUser,
+} from './support/server';
+
+const run = promisify(execFile);
+
+async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Video frames ffprobe decodes from `url`, and its duration. */
+async function decodable(url: string): Promise<{ frames: number; duration: number }> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_frames',
+    '-show_entries',
+    'stream=nb_read_frames:format=duration',
+    '-of',
+    'json',
+    url,
+  ]);
+  const parsed = JSON.parse(stdout) as {
+    streams: { nb_read_frames: string }[];
+    format: { duration: string };
+  };
+  return {
+    frames: Number(parsed.streams[0]?.nb_read_frames ?? 0),
+    duration: Number(parsed.format.duration),
+  };
+}
+
+describe('recordings through faults', () => {
+  let server: TestServer | undefined;
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+    await server?.stop();
+    server = undefined;
+  });
+
+  async function publish(
+    streamKey: string,
+    streamId: string,
+  ): Promise<{ publisher: FixturePublisher; location: string }> {
+    const publisher = new FixturePublisher();
+    cleanup.push(() => publisher.close());
+    const res = await fetch(`${server!.url}/api/live/${streamId}/whip`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamKey}` },
+      body: await publisher.offer(),
+    });
+    expect(res.status).toBe(201);
+    const location = new URL(res.headers.get('location') ?? '', server!.url).href;
+    await publisher.accept(await res.text());
+    publisher.start();
+    return { publisher, location };
+  }
+
+  async function goLive(host: TestUser) {
+    const started = await api(server!.url)<StartedStream>('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'faults' },
+    });
+    expect(started.status).toBe(201);
+    const { streamId, streamKey } = started.body;
+    const { publisher, location } = await publish(streamKey, streamId);
+    return { streamId, streamKey, publisher, location };
+  }
+
+  const details = async (streamId: string, token: string) =>
+    (await api(server!.url)<StreamDetails>('GET', `/api/live/${streamId}`, { token })).body;
+
+  it('counts HLS players as viewers by lease, once each, and not a page already counted', async () => {
+    server = await startTestServer();
+    const host = await registerUser(server);
+    const fan = await registerUser(server);
+    const { streamId } = await goLive(host);
+    const playlist = `${server.url}/api/live/${streamId}/hls/r0/index.m3u8`;
+    await until(async () => (await fetch(playlist)).ok, 15_000, 'the live playlist');
+    const count = async () => (await details(streamId, host.token)).viewerCount;
+    // The fetch above was an anonymous player (this process's address and agent): one viewer.
+    await until(async () => (await count()) === 1, 5000, 'the anonymous HLS viewer');
+    // Polling again renews the same lease; a page counted by its socket adds nobody.
+    await fetch(playlist);
+    await fetch(playlist, { headers: { [HLS_PRESENT_HEADER]: '1', 'user-agent': 'page' } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await count()).toBe(1);
+    // A signed-in player is its user.
+    await fetch(playlist, { headers: { authorization: `Bearer ${fan.token}` } });
+    await until(async () => (await count()) === 2, 5000, 'the signed-in HLS viewer');
+    // The host's own polls never count.
+    await fetch(playlist, { headers: { authorization: `Bearer ${host.token}` } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await count()).toBe(2);
+  }, 40_000);
+
+  it('continues the same recording when the publisher comes back within the grace period', async () => {
+    server = await startTestServer();
+    const host = await registerUser(server);
+    const { streamId, streamKey, publisher, location } = await goLive(host);
+    await until(
+      async () => ((await details(streamId, host.token)).recording?.durationSeconds ?? 0) >= 3,
+      15_000,
+      'the first part',
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    // OBS stopping: the session's resource deleted (RFC 9725 §4.2), its peer connection closed.
+    const stopped = await fetch(location, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${streamKey}` },
+    });
+    expect(stopped.status).toBe(200);
+    await publisher.close();
+    await new Promise((r) => setTimeout(r, 2000));
+    // Back, as a new session: a new part of the same recording.
+    await publish(streamKey, streamId);
+    await new Promise((r) => setTimeout(r, 6000));
+    await api(server.url)('POST', `/api/live/end/${streamId}`, { token: host.token });
+    await until(
+      async () => (await details(streamId, host.token)).recording?.status === 'ready',
+      15_000,
+      'the recording',
+    );
+    const recording = (await details(streamId, host.token)).recording!;
+    expect(recording.timeline).toHaveLength(2);
+    expect(recording.timeline[1]!.at).toBeGreaterThan(3);
+    const media = await (
+      await fetch(`${server.url}/api/live/${streamId}/hls/r0/index.m3u8`)
+    ).text();
+    expect(media).toContain('#EXT-X-DISCONTINUITY');
+    expect(media).toContain('#EXT-X-MAP:URI="init-1.mp4"');
+    const played = await decodable(`${server.url}${recording.url}`);
+    expect(played.frames).toBeGreaterThan(recording.durationSeconds * 30 * 0.9);
+    expect(Math.abs(played.duration - recording.durationSeconds)).toBeLessThan(1.5);
+  }, 60_000);
+
+  it('leaves a playable recording up to its last whole segment when the worker recording it dies', async () => {
+    server = await startTestServer({
+      env: { PUBLISHER_GRACE_SECONDS: '3', MEDIA_WORKERS: '1' },
+      recordingAbandonMs: 2000,
+    });
+    const host = await registerUser(server);
+    const { streamId } = await goLive(host);
+    await until(
+      async () => ((await details(streamId, host.token)).recording?.durationSeconds ?? 0) >= 5,
+      20_000,
+      'five seconds recorded',
+    );
+    for (const pid of server.media.pids) process.kill(pid, 'SIGKILL');
+    // The publisher is gone with its worker: the stream ends after the grace period, and the
+    // recording nobody closed is closed from what reached the disk.
+    await until(
+      async () => (await details(streamId, host.token)).recording?.status === 'ready',
+      30_000,
+      'the abandoned recording to be closed',
+    );
+    const recording = (await details(streamId, host.token)).recording!;
+    expect(recording.durationSeconds).toBeGreaterThanOrEqual(5);
+    const played = await decodable(`${server.url}${recording.url}`);
+    expect(played.frames).toBeGreaterThan(recording.durationSeconds * 30 * 0.9);
+  }, 60_000);
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'stops the recording, never the stream, when the disk is full, and tells the host why',
+    async () => {
+      // A real full disk: a 1 MB filesystem as the recordings directory.
+      const dir = await mkdtemp(path.join(tmpdir(), 'onair-full-'));
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+      cleanup.push(async () => {
+        await run('umount', [dir]).catch(() => undefined);
+        await rm(dir, { recursive: true, force: true });
+      });
+      server = await startTestServer({ env: { RECORDINGS_DIR: dir } });
+      const host = await registerUser(server);
+      const socket = await connectSocket(server, host.token);
+      cleanup.push(() => socket.close());
+      const notices: { status: string; error: string | null }[] = [];
+      socket.on('live_recording', (change) => notices.push(change));
+      const { streamId, publisher } = await goLive(host);
+      await emitAck(socket, 'join_live', { streamId });
+      await until(async () => notices.length > 0, 20_000, 'the failure notice');
+      expect(notices[0]).toEqual({ streamId, status: 'failed', error: 'The disk is full' });
+      const view = await details(streamId, host.token);
+      expect(view.status).toBe('live');
+      expect(view.recording).toMatchObject({ status: 'failed', error: 'The disk is full' });
+      // The stream goes on: the publisher still sends and a viewer still gets its media.
+      const sent = publisher.sent.video;
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(publisher.sent.video).toBeGreaterThan(sent + 20);
+      expect((await details(streamId, host.token)).status).toBe('live');
+    },
+    60_000,
+  );
+});
