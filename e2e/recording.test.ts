@@ -14,6 +14,9 @@ import {
 import { signedInPage, type BrowserSession } from './support/chromium';
 import { until } from './support/until';
 import { recordPeerConnections } from './support/viewer-stats';
+import { createNetNs, netnsUnavailable } from './support/netns';
+
+const netnsMissing = await netnsUnavailable();
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = path.join(root, 'test-artifacts', 'recording');
@@ -182,4 +185,105 @@ describe('recording, replay and live HLS in Chromium', () => {
     expect(earlyAt).toBeLessThan(lateAt);
     await viewer.screenshot({ path: path.join(artifacts, 'replay-with-chat.png') });
   }, 180_000);
+
+  /** A host live from the web app (Chromium's fake camera, sent as H.264). */
+  const goLiveInApp = async (on: TestServer, title: string) => {
+    const host = await registerUser(on, uniqueName('host'));
+    const page = await signedInPage(browsers, host.token);
+    await page.goto(`${on.url}/`);
+    await page.getByLabel('Title').first().fill(title);
+    await page.getByRole('button', { name: 'Go Live' }).click();
+    await page.waitForURL(/\/live\/[0-9a-f-]{36}$/);
+    await expect
+      .poll(() => page.getByTestId('broadcast-status').textContent(), { timeout: 15_000 })
+      .toBe('LIVE');
+    return page.url().split('/').pop() as string;
+  };
+
+  /** Waits for the viewer's page to play over HLS, with the notice; returns frames decoded. */
+  const fellBackToHls = async (viewer: Page, within: number) => {
+    const notice = viewer.getByTestId('hls-fallback-notice');
+    await expect.poll(() => notice.isVisible(), { timeout: within }).toBe(true);
+    expect(await notice.textContent()).toBe(
+      'Low-latency unavailable, watching with a few seconds delay',
+    );
+    const played = await until(
+      () => playback(viewer, 'remote-video'),
+      (p) => p?.mode === 'hls' && p.frames > 30,
+      30_000,
+    );
+    expect(played?.mode).toBe('hls');
+    expect(played?.frames).toBeGreaterThan(30);
+  };
+
+  it.skipIf(netnsMissing !== undefined)(
+    `falls back to HLS on its own when WebRTC cannot connect: a network that drops UDP${netnsMissing ? ` (skipped: ${netnsMissing})` : ''}`,
+    async () => {
+      // A viewer in a network namespace whose link drops every UDP datagram (TCP passes): the
+      // server listens everywhere and announces its media on the link's host side.
+      const netns = await createNetNs();
+      const onLink = await startTestServer({
+        env: {
+          HOST: '0.0.0.0',
+          ANNOUNCED_IP: netns.hostAddress,
+          WEB_DIR: path.join(root, 'web/dist'),
+        },
+      });
+      try {
+        await netns.limit({ rateKbit: 100_000, blockUdp: true });
+        const streamId = await goLiveInApp(onLink, 'UDP blocked');
+        const fan = await registerUser(onLink, uniqueName('noudp'));
+        const browser = await netns.launchChromium();
+        browsers.push(browser);
+        await recordPeerConnections(browser.context);
+        await browser.context.addInitScript((token) => {
+          localStorage.setItem('onair.token', token);
+        }, fan.token);
+        const viewer = await browser.context.newPage();
+        const openedAt = Date.now();
+        await viewer.goto(
+          `http://${netns.hostAddress}:${new URL(onLink.url).port}/live/${streamId}`,
+        );
+        await fellBackToHls(viewer, 20_000);
+        // Not before WebRTC had its 5 s, and WebRTC never got through.
+        expect(Date.now() - openedAt).toBeGreaterThan(5000);
+        const states = await viewer.evaluate(() =>
+          (
+            (window as unknown as { onairPeerConnections?: RTCPeerConnection[] })
+              .onairPeerConnections ?? []
+          ).map((pc) => pc.iceConnectionState),
+        );
+        expect(states.length).toBeGreaterThan(0);
+        expect(states).not.toContain('connected');
+        expect((await netns.counters()).lossDrops).toBeGreaterThan(0);
+      } finally {
+        await onLink.stop();
+        await netns.destroy();
+      }
+    },
+    120_000,
+  );
+
+  it('falls back to HLS when the deployment has no WebRTC capacity left', async () => {
+    const full = await startTestServer({
+      env: { WEB_DIR: path.join(root, 'web/dist'), MEDIA_MAX_VIEWERS_PER_NODE: '1' },
+    });
+    try {
+      const streamId = await goLiveInApp(full, 'Full house');
+      const first = await signedInPage(browsers, (await registerUser(full)).token);
+      await first.goto(`${full.url}/live/${streamId}`);
+      const webrtc = await until(
+        () => playback(first, 'remote-video'),
+        (p) => (p?.frames ?? 0) > 30,
+        20_000,
+      );
+      expect(webrtc?.mode).toBe('webrtc');
+      const second = await signedInPage(browsers, (await registerUser(full)).token);
+      await second.goto(`${full.url}/live/${streamId}`);
+      await fellBackToHls(second, 20_000);
+      await expect.poll(() => second.getByTestId('viewer-count').textContent()).toBe('2');
+    } finally {
+      await full.stop();
+    }
+  }, 120_000);
 });

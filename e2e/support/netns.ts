@@ -43,6 +43,8 @@ export interface LinkLimit {
   delayMs?: number;
   /** Random loss on the downlink, in percent. */
   lossPercent?: number;
+  /** Every UDP datagram to the namespace is dropped (a network that allows only TCP). */
+  blockUdp?: boolean;
   /**
    * How much the bottleneck may queue, as time at its rate (default 200 ms); beyond it packets
    * are dropped at the tail.
@@ -232,6 +234,18 @@ export function lossBytecode(percent: number): string {
   return `4,32 0 0 ${loadRandom},53 0 1 ${threshold},6 0 0 0,6 0 0 ${lossClass}`;
 }
 
+/**
+ * A classic BPF program for cls_bpf that sends every UDP datagram to the loss class:
+ *   ldb [SKF_NET_OFF + 9]   ; A = the IPv4 protocol byte, wherever the network header starts
+ *   jeq #17, 0, 1           ; UDP?
+ *   ret #0x10020            ; classid 1:20
+ *   ret #0                  ; no match: the default class
+ */
+export function udpBytecode(): string {
+  const protocolByte = 2 ** 32 - 0x100000 + 9;
+  return `4,48 0 0 ${protocolByte},21 0 1 17,6 0 0 ${lossClass},6 0 0 0`;
+}
+
 /** Bytes the bottleneck may hold: `queueMs` at its rate, and never less than two full packets. */
 export function queueBytes(limit: LinkLimit): number {
   return Math.max(2 * 1514, Math.ceil((limit.rateKbit * 125 * (limit.queueMs ?? 200)) / 1000));
@@ -270,6 +284,24 @@ export function limitCommands(
         ]
       : ['bfifo', 'limit', String(queue)];
   const loss = limit.lossPercent ?? 0;
+  const dropping = loss > 0 || limit.blockUdp === true;
+  const filter = (prio: string, bytecode: string) => [
+    'filter',
+    'replace',
+    'dev',
+    dev,
+    'parent',
+    '1:',
+    'protocol',
+    'all',
+    'prio',
+    prio,
+    'handle',
+    prio,
+    'bpf',
+    'bytecode',
+    bytecode,
+  ];
   return [
     ['qdisc', 'replace', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10', 'r2q', '1'],
     [
@@ -294,7 +326,7 @@ export function limitCommands(
       '1514',
     ],
     ['qdisc', 'replace', 'dev', dev, 'parent', '1:10', 'handle', '10:', ...leaf],
-    ...(loss > 0
+    ...(dropping
       ? [
           [
             'class',
@@ -326,23 +358,8 @@ export function limitCommands(
             'limit',
             '0',
           ],
-          [
-            'filter',
-            'replace',
-            'dev',
-            dev,
-            'parent',
-            '1:',
-            'protocol',
-            'all',
-            'prio',
-            '1',
-            'handle',
-            '1',
-            'bpf',
-            'bytecode',
-            lossBytecode(loss),
-          ],
+          ...(loss > 0 ? [filter('1', lossBytecode(loss))] : []),
+          ...(limit.blockUdp ? [filter('2', udpBytecode())] : []),
         ]
       : []),
   ];

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { HLS_PRESENT_HEADER, type StartedStream, type StreamDetails } from '@onair/protocol';
+import type { StartedStream, StreamDetails } from '@onair/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FixturePublisher } from './support/loopback-peers';
 import {
@@ -103,7 +103,12 @@ describe('recordings through faults', () => {
     await until(async () => (await count()) === 1, 5000, 'the anonymous HLS viewer');
     // Polling again renews the same lease; a page counted by its socket adds nobody.
     await fetch(playlist);
-    await fetch(playlist, { headers: { [HLS_PRESENT_HEADER]: '1', 'user-agent': 'page' } });
+    await fetch(`${playlist}?present=1`, { headers: { 'user-agent': 'page' } });
+    // The web app's URL carries `present` into the rendition playlists it lists.
+    const multivariant = await (
+      await fetch(`${server.url}/api/live/${streamId}/hls/index.m3u8?present=1`)
+    ).text();
+    expect(multivariant).toContain('r0/index.m3u8?present=1');
     await new Promise((r) => setTimeout(r, 500));
     expect(await count()).toBe(1);
     // A signed-in player is its user.

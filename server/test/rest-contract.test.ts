@@ -62,7 +62,13 @@ describe('the REST table and the routes the server serves', () => {
   it('answers each table route with its handler, never "No such endpoint"', async () => {
     for (const route of Object.values(routes)) {
       const params = { streamId: randomUUID(), userId: randomUUID(), sessionId: randomUUID() };
-      const path = pathOf(route.path, { ...params, username: 'nobody', tag: 'music' } as never);
+      const path = pathOf(route.path, {
+        ...params,
+        username: 'nobody',
+        tag: 'music',
+        rendition: 'r0',
+        file: 'index.m3u8',
+      } as never);
       const res = await fetch(`${server.url}${path}`, { method: route.method });
       const text = await res.text();
       expect(text, `${route.method} ${route.path}`).not.toContain('No such endpoint');

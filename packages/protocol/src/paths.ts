@@ -50,10 +50,14 @@ export const tagStreamsPath = (tag: string): string =>
 export const hlsPath = (streamId: string): string => `/api/live/${streamId}/hls/index.m3u8`;
 
 /**
- * Sent by a player that is already counted in the stream's audience (the web app, joined to the
- * room over its socket): its HLS playlist polls then renew no viewer lease of their own.
+ * A live HLS URL for a player already counted in the stream's audience (the web app, joined to
+ * the room over its socket): `?present=1` is carried into the rendition playlists' URLs, whose
+ * polls then renew no viewer lease of their own. (A query, not a header: a browser's native HLS
+ * player sends no headers of ours.)
  */
-export const HLS_PRESENT_HEADER = 'x-onair-present';
+export function presentHlsUrl(url: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}present=1`;
+}
 
 /** A stream's recording as one MP4 file (the host's download). */
 export const recordingDownloadPath = (streamId: string): string =>

@@ -219,7 +219,11 @@ export type QualityChoice = z.infer<typeof qualityChoice>;
 export const whepQuery = z.object({ quality: qualityChoice.default('auto') });
 
 /** A signed grant to a private stream's HLS files or a recording's download (`?token=`). */
-export const mediaTokenQuery = z.object({ token: z.string().max(1000).optional() });
+export const mediaTokenQuery = z.object({
+  token: z.string().max(1000).optional(),
+  /** The player is already counted (see `presentHlsUrl`). */
+  present: z.literal('1').optional(),
+});
 
 /** One file of a stream's HLS packaging: a rendition's playlist, init segment or media segment. */
 export const hlsFileParams = z.object({

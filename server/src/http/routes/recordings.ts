@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Request, Response } from 'express';
 import express, { type Router } from 'express';
-import { HLS_PRESENT_HEADER, routes } from '@onair/protocol';
+import { routes } from '@onair/protocol';
 import type { TokenService } from '../../auth/tokens';
 import { AppError } from '../../live/errors';
 import type { Actor } from '../../live/presence';
@@ -39,7 +39,7 @@ function cors(_req: Request, res: Response, next: () => void): void {
   res.set({
     'Access-Control-Allow-Origin': '*',
     'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-    'Access-Control-Allow-Headers': `Range, ${HLS_PRESENT_HEADER}`,
+    'Access-Control-Allow-Headers': 'Range',
     'Access-Control-Expose-Headers': 'Content-Length, Content-Range',
     'Access-Control-Max-Age': '86400',
   });
@@ -68,7 +68,12 @@ export function recordingRoutes({
     restRoutes(tokens, {
       hlsPlaylist: async ({ params, query, actor, res }) => {
         const grant = await recordings.grant(params.streamId, actor?.userId, query.token);
-        const text = await files.multivariant(params.streamId, grant.live, grant.suffix);
+        const present = query.present ? `${grant.suffix ? '&' : '?'}present=1` : '';
+        const text = await files.multivariant(
+          params.streamId,
+          grant.live,
+          `${grant.suffix}${present}`,
+        );
         if (!text) throw AppError.notFound('Playlist');
         res.set(
           'Cache-Control',
@@ -82,7 +87,7 @@ export function recordingRoutes({
         if (file === 'index.m3u8') {
           const text = await files.mediaPlaylist(streamId, rendition, grant.live, grant.suffix);
           if (!text) throw AppError.notFound('Playlist');
-          if (grant.live && actor?.userId !== grant.hostId && !req.get(HLS_PRESENT_HEADER))
+          if (grant.live && actor?.userId !== grant.hostId && !query.present)
             onHlsViewer(streamId, actor ?? { anonymousKey: anonymousKey(req) });
           res.set(
             'Cache-Control',

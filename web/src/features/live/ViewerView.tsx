@@ -1,4 +1,4 @@
-import type { StreamDetails } from '@onair/protocol';
+import { presentHlsUrl, type StreamDetails } from '@onair/protocol';
 import { ArrowLeft, Clock, MicOff, Users, VideoOff, VolumeX } from 'lucide-react';
 import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
@@ -34,7 +34,8 @@ export function ViewerView({
   onEnded?: () => void;
 }) {
   const [search] = useSearchParams();
-  const hlsUrl = stream.hlsUrl;
+  // The page's socket already counts this viewer: its playlist polls must not count it again.
+  const hlsUrl = stream.hlsUrl === null ? null : presentHlsUrl(stream.hlsUrl);
   const [viaHls, setViaHls] = useState(() => hlsUrl !== null && search.get('playback') === 'hls');
   const feed = useChatFeed(stream.streamId);
   const watched = useWatch(stream.streamId, feed.catchUp, { receiveMedia: !viaHls });

@@ -23,13 +23,17 @@ export function useHlsFallback(
   const fallBack = useRef(onFallBack);
   fallBack.current = onFallBack;
 
+  // A picture decoded, not a `playing` event: a <video> fed a MediaStream whose connection never
+  // came up still fires `playing`, with no frame ever shown.
+  const decoded = () => (video.current?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 0;
+
   useEffect(() => {
-    const el = video.current;
-    if (!el || !enabled) return;
-    const onPlaying = () => setPlayed(true);
-    el.addEventListener('playing', onPlaying);
-    return () => el.removeEventListener('playing', onPlaying);
-  }, [video, enabled]);
+    if (!enabled || played) return;
+    const check = setInterval(() => {
+      if (decoded()) setPlayed(true);
+    }, 500);
+    return () => clearInterval(check);
+  }, [enabled, played]);
 
   useEffect(() => {
     if (!enabled || played) return;
@@ -38,7 +42,10 @@ export function useHlsFallback(
       return;
     }
     if (!connecting) return;
-    const timer = setTimeout(() => fallBack.current(), webRtcGraceMs);
+    const timer = setTimeout(() => {
+      if (decoded()) setPlayed(true);
+      else fallBack.current();
+    }, webRtcGraceMs);
     return () => clearTimeout(timer);
   }, [enabled, played, connecting, full]);
 }

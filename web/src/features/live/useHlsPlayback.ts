@@ -1,4 +1,3 @@
-import { HLS_PRESENT_HEADER } from '@onair/protocol';
 import type { ErrorData } from 'hls.js';
 import { useEffect, useState, type RefObject } from 'react';
 
@@ -13,8 +12,6 @@ const liveConfig = {
   lowLatencyMode: true,
   liveSyncDurationCount: 2,
   maxLiveSyncPlaybackRate: 1.1,
-  // The page's socket already counts this viewer: its playlist polls must not count it again.
-  xhrSetup: (xhr: XMLHttpRequest) => xhr.setRequestHeader(HLS_PRESENT_HEADER, '1'),
 };
 
 /** Fatal errors of one kind in a row that are retried before the player gives up. */
