@@ -7,7 +7,7 @@
  * Flags:
  *   --quick                 fewer and shorter steps
  *   --only=a,b              scenarios: fanout, simulcast, first-frame, churn, chat, api, abuse,
- *                           joins, nodes, adaptive
+ *                           joins, nodes, adaptive, recording
  *                           (also `--only a,b`)
  *   --label=<name>          tags the run (e.g. werift, node-datachannel); goes into the file name
  *   --viewer=<type>         fan-out viewers in the load generator: node-datachannel (default) or werift
@@ -39,6 +39,8 @@
  * (with `--only fanout,simulcast` for the single-layer figures beside it).
  * A viewer on a really limited downlink (a network namespace shaped by tc; needs root and the
  * built web app) beside an unlimited one, as measured for issue 19: `npm run bench -- --only adaptive`.
+ * Recording and packaging CPU per stream, and live HLS's glass-to-glass delay beside WebRTC's
+ * (needs the built web app), as measured for issue 20: `npm run bench -- --only recording`.
  */
 import { execFileSync } from 'node:child_process';
 import type { QualityChoice } from '@onair/protocol';
@@ -58,6 +60,7 @@ import { runFanout, type FanoutResult } from './scenarios/fanout';
 import { runFirstFrame } from './scenarios/first-frame';
 import { runJoins } from './scenarios/joins';
 import { runNodes } from './scenarios/nodes';
+import { runRecording } from './scenarios/recording';
 
 const scenarios = [
   'fanout',
@@ -70,6 +73,7 @@ const scenarios = [
   'joins',
   'nodes',
   'adaptive',
+  'recording',
 ] as const;
 /** `--name=value`, or `--name value`. */
 const flag = (name: string): string | undefined => {
@@ -325,6 +329,17 @@ async function main(): Promise<void> {
     }
     durations.adaptive = Math.round((performance.now() - t0) / 1000);
     log(`(adaptive: ${durations.adaptive} s)`);
+  }
+  if (wanted('recording')) {
+    const t0 = performance.now();
+    try {
+      results.recording = await runRecording({ serverRoot, quick, log });
+    } catch (error) {
+      failures.recording = error instanceof Error ? error.message : String(error);
+      log(`recording FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    durations.recording = Math.round((performance.now() - t0) / 1000);
+    log(`(recording: ${durations.recording} s)`);
   }
   if (Object.keys(failures).length) results.failures = failures;
   results.finishedAt = new Date().toISOString();

@@ -1,5 +1,6 @@
 import type { AbuseResult } from '../scenarios/abuse';
 import type { AdaptiveResult } from '../scenarios/adaptive';
+import type { RecordingBenchResult } from '../scenarios/recording';
 import type { ChatResult, ChatStep } from '../scenarios/chat';
 import type { ChurnResult } from '../scenarios/churn';
 import type { FanoutResult, FanoutStep } from '../scenarios/fanout';
@@ -567,6 +568,46 @@ function nodesSection(n: NodesResult, headline: string[]): string[] {
   ];
 }
 
+function recordingSection(r: RecordingBenchResult, headline: string[]): string[] {
+  const lines = ['## Recording and live HLS (issue 20)', ''];
+  const mb = (bytes: number) => `${num(bytes / 1e6, 0)} MB`;
+  const pct = (s: { median: number; min: number; max: number }) =>
+    `${num(s.median * 100)}% (${num(s.min * 100)}–${num(s.max * 100)}%)`;
+  if (r.cpu) {
+    const c = r.cpu;
+    lines.push(
+      `**CPU.** ${c.streams} streams of the VP8 + Opus fixture (720p, about 1.5 Mbit/s), no viewers, one media worker; the server's processes over ${c.windows ?? 3} windows of ${c.windowSeconds} s each (median, min–max), on a server started with \`RECORDINGS_DIR=none\` and on one that records and packages every stream.${c.valid ? '' : ' **Invalid: the load generator was saturated.**'}`,
+      '',
+      '| server | CPU, share of one core |',
+      '| --- | --- |',
+      `| no recording | ${pct(c.withoutRecording)} |`,
+      `| recording + live HLS | ${pct(c.withRecording)} |`,
+      '',
+      `Recording and packaging cost **${num(c.msPerStreamSecond, 2)} ms of CPU per second of media per stream** (the difference of the medians, divided by ${c.streams}). Load generator: ${num(c.loadGeneratorShare * 100)}% of a core at most. Disk: ${mb(c.bytesPerHour)} per hour of the fixture.`,
+      '',
+    );
+    headline.push(`Recording: ${num(c.msPerStreamSecond, 2)} ms CPU per stream-second`);
+  }
+  if (r.latency) {
+    const l = r.latency;
+    lines.push(
+      `**Glass to glass.** A web-app broadcaster whose camera is a canvas showing the time as blocks (H.264, simulcast), a web-app viewer on live HLS (\`?playback=hls\`) and one on WebRTC, each reading the time off the frame it shows every 250 ms. Segments: ${num(l.segmentSeconds, 2)} s (median).`,
+      '',
+      '| player | samples | p50 ms | p95 ms |',
+      '| --- | --- | --- | --- |',
+      `| live HLS | ${l.hls.samples} | ${num(l.hls.p50, 0)} | ${num(l.hls.p95, 0)} |`,
+      `| WebRTC | ${l.webrtc.samples} | ${num(l.webrtc.p50, 0)} | ${num(l.webrtc.p95, 0)} |`,
+      '',
+      `HLS p50 per 10 s window: ${num(l.hls.windowsP50.median, 0)} ms (${num(l.hls.windowsP50.min, 0)}–${num(l.hls.windowsP50.max, 0)}). Disk while live (every layer): ${mb(l.bytesPerHour)} per hour of the web app's 720p.`,
+      '',
+    );
+    headline.push(
+      `Live HLS glass-to-glass p50 ${num(l.hls.p50, 0)} ms, p95 ${num(l.hls.p95, 0)} ms`,
+    );
+  }
+  return lines;
+}
+
 function adaptiveSection(a: AdaptiveResult, headline: string[]): string[] {
   const title = '## Adaptive quality: a viewer on a limited downlink (issue 19)';
   if (a.skipped) return [title, '', `Not run: ${a.skipped}.`, ''];
@@ -671,6 +712,8 @@ export function renderReport(
   if (results.nodes) parts.push(...nodesSection(results.nodes as NodesResult, headline));
   if (results.adaptive)
     parts.push(...adaptiveSection(results.adaptive as AdaptiveResult, headline));
+  if (results.recording)
+    parts.push(...recordingSection(results.recording as RecordingBenchResult, headline));
   if (results.api) {
     parts.push(
       '## 5. API under concurrent load (50 concurrent clients)',

@@ -205,9 +205,9 @@ export interface Config {
   /**
    * Recordings and live HLS segments (`RECORDINGS_DIR`): by default `DATA_DIR/recordings`, or a
    * fresh temporary directory when `DATA_DIR` is `memory://`. Shared storage lets any node serve
-   * any stream's files.
+   * any stream's files. `none` (null here): nothing is recorded or packaged on this node.
    */
-  recordingsDir: string;
+  recordingsDir: string | null;
   /** Days a recording is kept after its stream ends (`RECORDING_RETENTION_DAYS`); none: kept. */
   recordingRetentionDays: number | undefined;
   databaseUrl: string | undefined;
@@ -295,7 +295,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir: e.DATA_DIR.startsWith('memory://') ? e.DATA_DIR : path.resolve(base, e.DATA_DIR),
     recordingsDir: e.RECORDINGS_DIR
-      ? path.resolve(base, e.RECORDINGS_DIR)
+      ? e.RECORDINGS_DIR === 'none'
+        ? null
+        : path.resolve(base, e.RECORDINGS_DIR)
       : e.DATA_DIR.startsWith('memory://')
         ? path.join(os.tmpdir(), `onair-recordings-${process.pid}-${Date.now()}`)
         : path.resolve(base, e.DATA_DIR, 'recordings'),

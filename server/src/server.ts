@@ -210,13 +210,15 @@ export async function startServer(
   const tokens = createTokenService(new TextEncoder().encode(jwtSecret), config.jwtTtlSeconds, {
     isCurrentUser: (userId) => users.exists(userId),
   });
-  const recordingFiles = new RecordingFiles(config.recordingsDir);
-  await mkdir(config.recordingsDir, { recursive: true }).catch((err: unknown) =>
-    // Not fatal: each recording then fails with a notice to its host, and streams go on.
-    logger.error({ err, dir: config.recordingsDir }, 'recordings directory cannot be created'),
-  );
+  const recordingFiles = new RecordingFiles(config.recordingsDir ?? '');
+  if (config.recordingsDir)
+    await mkdir(config.recordingsDir, { recursive: true }).catch((err: unknown) =>
+      // Not fatal: each recording then fails with a notice to its host, and streams go on.
+      logger.error({ err, dir: config.recordingsDir }, 'recordings directory cannot be created'),
+    );
   const recordings = new RecordingService(database.db, new StreamAccess(database.db), events, {
     files: recordingFiles,
+    enabled: config.recordingsDir !== null,
     signingKey: deriveKey(jwtSecret, 'media urls'),
     retentionDays: config.recordingRetentionDays,
     abandonAfterMs: options.recordingAbandonMs,

@@ -24,6 +24,8 @@ const abandonAfterMs = 60_000;
 
 export interface RecordingServiceOptions {
   files: RecordingFiles;
+  /** False (`RECORDINGS_DIR=none`): nothing is recorded or packaged as HLS. */
+  enabled: boolean;
   /** Signs media URLs of private streams. */
   signingKey: Buffer;
   /** Days a recording is kept after its stream ends; undefined: until its host deletes it. */
@@ -63,8 +65,9 @@ export class RecordingService {
     await this.db.insert(streamRecordings).values({ streamId, keep }).onConflictDoNothing();
   }
 
-  /** What the worker taking the stream's publisher records to. */
-  async plan(streamId: string): Promise<RecordingPlan> {
+  /** What the worker taking the stream's publisher records to; nothing when recording is off. */
+  async plan(streamId: string): Promise<RecordingPlan | undefined> {
+    if (!this.options.enabled) return undefined;
     const [row] = await this.db
       .select({ keep: streamRecordings.keep })
       .from(streamRecordings)
@@ -129,6 +132,7 @@ export class RecordingService {
     row: StreamRow,
     viewerId: string | undefined,
   ): Promise<{ recording: StreamRecording | null; hlsUrl: string | null }> {
+    if (!this.options.enabled) return { recording: null, hlsUrl: null };
     const [rec] = await this.db
       .select()
       .from(streamRecordings)
@@ -169,6 +173,7 @@ export class RecordingService {
     token: string | undefined,
   ): Promise<PlayGrant> {
     const hidden = AppError.notFound('Recording');
+    if (!this.options.enabled) throw hidden;
     const [row] = await this.db
       .select({
         status: liveStreams.status,
@@ -196,6 +201,7 @@ export class RecordingService {
 
   /** The host deletes a recording: its files and its row; refused while the stream is live. */
   async delete(streamId: string, userId: string): Promise<void> {
+    if (!this.options.enabled) throw AppError.notFound('Recording');
     const access = await this.access.mayHost(streamId, userId);
     if (!access.ok) throw AppError.notFound('Recording');
     if (access.stream.status === 'live')
@@ -243,6 +249,7 @@ export class RecordingService {
    * (playable up to the last whole segment); recordings past the retention period are deleted.
    */
   async sweep(): Promise<void> {
+    if (!this.options.enabled) return;
     const stuck = await this.db
       .select({ streamId: streamRecordings.streamId, keep: streamRecordings.keep })
       .from(streamRecordings)
@@ -297,6 +304,7 @@ export class RecordingService {
     viewerId: string | undefined,
     token: string | undefined,
   ): Promise<void> {
+    if (!this.options.enabled) throw AppError.notFound('Recording');
     const signed = token !== undefined && this.verifyToken(streamId, token, 'download');
     if (!signed && !(viewerId && (await this.access.mayHost(streamId, viewerId)).ok))
       throw AppError.notFound('Recording');

@@ -46,7 +46,7 @@ export interface Publishing {
 export function connectPublishing(deps: {
   media: MediaWorkerPool;
   /** Where (and whether) the stream's recording is kept, given to the worker taking its publisher. */
-  recordingPlan: (streamId: string) => Promise<RecordingPlan>;
+  recordingPlan: (streamId: string) => Promise<RecordingPlan | undefined>;
   claims: PublisherClaims;
   nodeId: string;
   /** The deployment's live nodes: the streams of a node that is gone are adopted here. */
