@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StreamDetails } from '@onair/protocol';
+import type { StartedStream, StreamDetails } from '@onair/protocol';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +11,7 @@ import {
   uniqueName,
   type TestServer,
 } from '../server/test/support/server';
+import { FixturePublisher } from '../server/test/support/loopback-peers';
 import { signedInPage, type BrowserSession } from './support/chromium';
 import { until } from './support/until';
 import { recordPeerConnections } from './support/viewer-stats';
@@ -286,4 +287,55 @@ describe('recording, replay and live HLS in Chromium', () => {
       await full.stop();
     }
   }, 120_000);
+
+  it('replays a VP8 recording (a browser without an H.264 encoder) in the same player, as WebM', async () => {
+    const host = await registerUser(server, uniqueName('vp8'));
+    const started = await api(server.url)<StartedStream>('POST', '/api/live/start', {
+      token: host.token,
+      body: { title: 'VP8 only' },
+    });
+    const { streamId, streamKey } = started.body;
+    const publisher = new FixturePublisher();
+    try {
+      const whip = await fetch(`${server.url}/api/live/${streamId}/whip`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamKey}` },
+        body: await publisher.offer(),
+      });
+      expect(whip.status).toBe(201);
+      await publisher.accept(await whip.text());
+      publisher.start();
+      await new Promise((r) => setTimeout(r, 10_000));
+      await api(server.url)('POST', `/api/live/end/${streamId}`, { token: host.token });
+    } finally {
+      await publisher.close();
+    }
+    const details = await until(
+      async () => (await api(server.url)<StreamDetails>('GET', `/api/live/${streamId}`)).body,
+      (d) => d.recording?.status === 'ready',
+      20_000,
+    );
+    expect(details.recording?.url).toBe(`/api/live/${streamId}/recording.webm`);
+    // Anyone may watch a public stream's replay, signed in or not.
+    const viewer = await signedInPage(browsers, undefined);
+    await viewer.goto(`${server.url}/live/${streamId}`);
+    const started2 = await until(
+      () => playback(viewer, 'replay-video'),
+      (p) => (p?.frames ?? 0) > 30,
+      20_000,
+    );
+    expect(started2?.frames).toBeGreaterThan(30);
+    expect(started2?.width).toBe(1280);
+    expect(started2?.duration).toBeGreaterThan(8);
+    await viewer.evaluate(() => {
+      const video = document.querySelector<HTMLVideoElement>('[data-testid="replay-video"]')!;
+      video.currentTime = 7;
+    });
+    const sought = await until(
+      () => playback(viewer, 'replay-video'),
+      (p) => (p?.currentTime ?? 0) >= 7,
+      10_000,
+    );
+    expect(sought?.currentTime).toBeGreaterThanOrEqual(7);
+  }, 90_000);
 });

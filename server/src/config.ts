@@ -208,6 +208,8 @@ export interface Config {
    * any stream's files. `none` (null here): nothing is recorded or packaged on this node.
    */
   recordingsDir: string | null;
+  /** The recordings directory was made up for this process (`DATA_DIR=memory://`): removed at close. */
+  recordingsDirIsTemporary: boolean;
   /** Days a recording is kept after its stream ends (`RECORDING_RETENTION_DAYS`); none: kept. */
   recordingRetentionDays: number | undefined;
   databaseUrl: string | undefined;
@@ -301,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : e.DATA_DIR.startsWith('memory://')
         ? path.join(os.tmpdir(), `onair-recordings-${process.pid}-${Date.now()}`)
         : path.resolve(base, e.DATA_DIR, 'recordings'),
+    recordingsDirIsTemporary: !e.RECORDINGS_DIR && e.DATA_DIR.startsWith('memory://'),
     recordingRetentionDays: e.RECORDING_RETENTION_DAYS,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,

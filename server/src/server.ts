@@ -65,7 +65,7 @@ import { connectDepartedNodes } from './wiring/departed-nodes';
 import { connectFollowerNotifications } from './wiring/follower-notifications';
 import { connectMediaPresence } from './wiring/media-presence';
 import { connectMediaRelay } from './wiring/media-relay';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { connectRecordings } from './wiring/recordings';
 import { recordingRoutes } from './http/routes/recordings';
 import { RecordingFiles } from './recordings/files';
@@ -697,6 +697,9 @@ export async function startServer(
         http.closeAllConnections();
       });
       await database.close();
+      // A node that keeps nothing (`DATA_DIR=memory://`) keeps no recordings either.
+      if (config.recordingsDirIsTemporary && config.recordingsDir)
+        await rm(config.recordingsDir, { recursive: true, force: true });
     })());
 
   return {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { StartedStream, StreamDetails } from '@onair/protocol';
+import type { MyRecordings, StartedStream, StreamDetails } from '@onair/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FixturePublisher } from './support/loopback-peers';
 import {
@@ -217,4 +217,50 @@ describe('recordings through faults', () => {
     },
     60_000,
   );
+
+  it('deletes recordings past RECORDING_RETENTION_DAYS, and lists the host their disk use until then', async () => {
+    // Three seconds of retention, checked every second.
+    server = await startTestServer({
+      env: { RECORDING_RETENTION_DAYS: String(3 / 86_400) },
+      recordingAbandonMs: 1000,
+    });
+    const host = await registerUser(server);
+    const { streamId } = await goLive(host);
+    await until(
+      async () => ((await details(streamId, host.token)).recording?.durationSeconds ?? 0) >= 2,
+      15_000,
+      'two seconds recorded',
+    );
+    await api(server.url)('POST', `/api/live/end/${streamId}`, { token: host.token });
+    await until(
+      async () => (await details(streamId, host.token)).recording?.status === 'ready',
+      10_000,
+      'the recording',
+    );
+    const mine = await api(server.url)<MyRecordings>('GET', '/api/me/recordings', {
+      token: host.token,
+    });
+    expect(mine.status).toBe(200);
+    expect(mine.body.retentionDays).toBeCloseTo(3 / 86_400);
+    expect(mine.body.recordings).toEqual([
+      expect.objectContaining({ streamId, title: 'faults', status: 'ready' }),
+    ]);
+    expect(mine.body.totalBytes).toBeGreaterThan(50_000);
+    expect(mine.body.totalBytes).toBe(mine.body.recordings[0]!.bytes);
+    const other = await registerUser(server);
+    const theirs = await api(server.url)<MyRecordings>('GET', '/api/me/recordings', {
+      token: other.token,
+    });
+    expect(theirs.body).toMatchObject({ totalBytes: 0, recordings: [] });
+    await until(
+      async () => (await details(streamId, host.token)).recording === null,
+      10_000,
+      'the recording to be deleted',
+    );
+    expect((await fetch(`${server.url}/api/live/${streamId}/hls/index.m3u8`)).status).toBe(404);
+    const after = await api(server.url)<MyRecordings>('GET', '/api/me/recordings', {
+      token: host.token,
+    });
+    expect(after.body).toMatchObject({ totalBytes: 0, recordings: [] });
+  }, 40_000);
 });

@@ -151,7 +151,9 @@ for (const engine of engines)
       const replay = await details(streamId, host.token);
       const recording = replay.recording!;
       expect(replay.hlsUrl).toBeNull();
-      expect(recording.url).toBe(`/api/live/${streamId}/hls/index.m3u8`);
+      // VP8 (the fixture) replays as one WebM file: browsers play no VP8 over HLS.
+      expect(recording.url).toBe(`/api/live/${streamId}/recording.webm`);
+      const vodUrl = `/api/live/${streamId}/hls/index.m3u8`;
       expect(recording.durationSeconds).toBeGreaterThan(elapsed - 3);
       expect(recording.durationSeconds).toBeLessThan(elapsed + 1);
       expect(recording.bytes).toBeGreaterThan(100_000);
@@ -161,12 +163,22 @@ for (const engine of engines)
       ).text();
       expect(vod).toContain('#EXT-X-PLAYLIST-TYPE:VOD');
       expect(vod).toContain('#EXT-X-ENDLIST');
-      const vodProbe = await probe(`${server.url}${recording.url}`);
+      const vodProbe = await probe(`${server.url}${vodUrl}`);
       expect(vodProbe.codecs).toEqual(['opus', 'vp8']);
       expect(Math.abs(vodProbe.duration - recording.durationSeconds)).toBeLessThan(1.5);
-      const decoded = await decode(`${server.url}${recording.url}`);
+      const decoded = await decode(`${server.url}${vodUrl}`);
       // 30 frames a second, all of them decodable.
       expect(decoded.frames).toBeGreaterThan(recording.durationSeconds * 30 * 0.9);
+      const webm = await probe(`${server.url}${recording.url}`);
+      expect(webm.codecs).toEqual(['opus', 'vp8']);
+      expect(Math.abs(webm.duration - recording.durationSeconds)).toBeLessThan(1.5);
+      expect((await decode(`${server.url}${recording.url}`)).frames).toBe(decoded.frames);
+      // Seeking asks for ranges.
+      const range = await fetch(`${server.url}${recording.url}`, {
+        headers: { range: 'bytes=1000-1999' },
+      });
+      expect(range.status).toBe(206);
+      expect((await range.arrayBuffer()).byteLength).toBe(1000);
 
       // The host's download: one MP4 that ffprobe reads whole; nobody else's.
       expect(recording.downloadUrl).toMatch(/\/recording\.mp4\?token=/);
@@ -199,6 +211,7 @@ for (const engine of engines)
       expect(deleted.status).toBe(204);
       expect((await details(streamId, host.token)).recording).toBeNull();
       expect((await fetch(`${server.url}${recording.url}`)).status).toBe(404);
+      expect((await fetch(`${server.url}${vodUrl}`)).status).toBe(404);
       expect((await fetch(`${server.url}/api/live/${streamId}/hls/r0/${segment}`)).status).toBe(
         404,
       );

@@ -59,6 +59,10 @@ export function presentHlsUrl(url: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}present=1`;
 }
 
+/** A VP8 recording's replay as one WebM file (browsers play no VP8 over HLS). */
+export const recordingWebmPath = (streamId: string): string =>
+  `/api/live/${streamId}/recording.webm`;
+
 /** A stream's recording as one MP4 file (the host's download). */
 export const recordingDownloadPath = (streamId: string): string =>
   `/api/live/${streamId}/recording.mp4`;

@@ -292,6 +292,11 @@ export const routes = {
     params: hlsFileParams,
     query: mediaTokenQuery,
   }).raw('media'),
+  webmReplay: route('GET', '/api/live/:streamId/recording.webm', {
+    auth: 'optional',
+    params: streamIdParams,
+    query: mediaTokenQuery,
+  }).raw('media'),
   downloadRecording: route('GET', '/api/live/:streamId/recording.mp4', {
     auth: 'optional',
     params: streamIdParams,

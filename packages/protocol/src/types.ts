@@ -133,7 +133,8 @@ export interface StreamRecording {
   durationSeconds: number;
   /**
    * The HLS playlist: live while recording, video on demand once ready; signed for the caller
-   * when the stream is private. `null` while nothing is playable yet.
+   * when the stream is private. A VP8 recording, once ready, is one WebM file instead
+   * (`…/recording.webm`: browsers play no VP8 over HLS). `null` while nothing is playable yet.
    */
   url: string | null;
   /** The host only: the whole recording as one MP4 file (signed). */

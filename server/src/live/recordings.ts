@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import {
   hlsPath,
   recordingDownloadPath,
+  recordingWebmPath,
   type MyRecordings,
   type RecordingStatus,
   type StreamRecording,
@@ -150,7 +151,11 @@ export class RecordingService {
       recording: {
         status: rec.status,
         durationSeconds: Math.round(rec.durationSeconds * 10) / 10,
-        url: playable ? `${hlsPath(row.streamId)}${suffix}` : null,
+        url: !playable
+          ? null
+          : manifest?.webm && !live
+            ? `${recordingWebmPath(row.streamId)}${suffix}`
+            : `${hlsPath(row.streamId)}${suffix}`,
         downloadUrl:
           isHost && playable && !live
             ? `${recordingDownloadPath(row.streamId)}?token=${this.sign('download', row.streamId)}`

@@ -12,6 +12,7 @@ import {
   type RenditionInfo,
 } from './layout';
 import { parsePlaylist, vodPlaylist, type PlaylistSegment } from './playlist';
+import { webmFile } from './webm';
 
 /** What a rendition is assumed to need before it has been measured, by picture height. */
 function assumedBandwidth(r: RenditionInfo): number {
@@ -35,6 +36,13 @@ export class RecordingFiles {
 
   manifest(streamId: string): Promise<RecordingManifest | undefined> {
     return readManifest(this.root, streamId);
+  }
+
+  /** A VP8 recording's WebM replay, if it was written. */
+  async webm(streamId: string): Promise<{ path: string; size: number } | undefined> {
+    const path = join(streamDir(this.root, streamId), webmFile);
+    const info = await stat(path).catch(() => undefined);
+    return info?.isFile() ? { path, size: info.size } : undefined;
   }
 
   /** Keeps the largest rendition of an ended stream (all of it goes when not kept). */

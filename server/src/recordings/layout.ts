@@ -44,6 +44,8 @@ export interface RecordingManifest {
   keep: boolean;
   /** Once finished: the rendition kept as the recording, the others deleted. */
   kept: string | null;
+  /** A VP8 recording's replay as one WebM file (`recording.webm`), written once it ended. */
+  webm?: boolean;
 }
 
 export async function readManifest(

@@ -63,7 +63,15 @@ export function recordingRoutes({
   onHlsViewer,
 }: RecordingRouteDeps): Router {
   const router = express.Router();
-  router.use([routes.hlsPlaylist.path, routes.hlsFile.path, routes.downloadRecording.path], cors);
+  router.use(
+    [
+      routes.hlsPlaylist.path,
+      routes.hlsFile.path,
+      routes.webmReplay.path,
+      routes.downloadRecording.path,
+    ],
+    cors,
+  );
   router.use(
     restRoutes(tokens, {
       hlsPlaylist: async ({ params, query, actor, res }) => {
@@ -105,6 +113,22 @@ export function recordingRoutes({
         });
         found.stream.on('error', () => res.destroy());
         found.stream.pipe(res);
+      },
+      webmReplay: async ({ params, query, actor, res }) => {
+        const grant = await recordings.grant(params.streamId, actor?.userId, query.token);
+        const found = await files.webm(params.streamId);
+        if (!found || grant.live) throw AppError.notFound('Recording');
+        // Ranges, for seeking: `sendFile` answers them.
+        await new Promise<void>((resolve, reject) =>
+          res.sendFile(
+            found.path,
+            {
+              headers: { 'Cache-Control': `${scope(grant)}, max-age=${vodPlaylistSeconds}` },
+              cacheControl: false,
+            },
+            (error) => (error && !res.headersSent ? reject(error) : resolve()),
+          ),
+        );
       },
       downloadRecording: async ({ params, query, actor, res }) => {
         // The whole file is the host's: others watch the replay.

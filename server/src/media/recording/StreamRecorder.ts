@@ -11,6 +11,7 @@ import {
 } from '../../recordings/layout';
 import { Depacketizer, type DepacketizerCodec, type EncodedFrame } from './depacketize';
 import type { RecordingPlan, RecordingReport } from '../../recordings/reports';
+import { writeWebmReplay } from '../../recordings/webm';
 import { RenditionJournal } from './RenditionJournal';
 import { RenditionWriter } from './RenditionWriter';
 import type { VideoTrackConfig } from './SegmentMuxer';
@@ -205,7 +206,15 @@ export class StreamRecorder {
 
   private async keepOrRemove(): Promise<void> {
     await this.manifestWrites;
-    await settleRecording(this.plan.root, this.streamId, this.plan.keep);
+    const settled = await settleRecording(this.plan.root, this.streamId, this.plan.keep);
+    if (!settled?.kept || this.videoCodec !== 'vp8') return;
+    try {
+      await writeWebmReplay(this.plan.root, this.streamId, settled.kept);
+      await writeManifest(this.plan.root, { ...settled, webm: true });
+    } catch (error) {
+      // The HLS recording stays: players that take VP8 in MP4 (ffmpeg, VLC) still play it.
+      this.hooks.log('the WebM replay could not be written', error);
+    }
   }
 
   private async load(): Promise<void> {

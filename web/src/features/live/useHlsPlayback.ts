@@ -116,7 +116,9 @@ export function useHlsPlayback(
       player.attachMedia(el);
     };
 
-    if (el.canPlayType('application/vnd.apple.mpegurl')) playNatively();
+    // A VP8 recording's replay is one WebM file, which every browser's <video> plays itself.
+    const isFile = new URL(url, window.location.href).pathname.endsWith('.webm');
+    if (isFile || el.canPlayType('application/vnd.apple.mpegurl')) playNatively();
     else playWithHlsJs().catch(() => fail(unsupported));
 
     return () => {

@@ -1,0 +1,57 @@
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ALL_FORMATS,
+  Conversion,
+  FilePathSource,
+  FilePathTarget,
+  Input,
+  Output,
+  WebMOutputFormat,
+} from 'mediabunny';
+import { journalFile, renditionDir, streamDir } from './layout';
+import { parsePlaylist } from './playlist';
+
+export const webmFile = 'recording.webm';
+
+/**
+ * A VP8 recording as one WebM file: browsers' MSE plays no VP8 in MP4, so HLS players cannot
+ * replay it, but every browser's <video> plays VP8 + Opus in WebM, with seeking (its cues).
+ * The rendition's segments are put back together and remuxed by mediabunny, packet for packet
+ * (no re-encoding).
+ */
+export async function writeWebmReplay(
+  root: string,
+  streamId: string,
+  rendition: string,
+): Promise<void> {
+  const dir = renditionDir(root, streamId, rendition);
+  const { segments } = parsePlaylist(await readFile(join(dir, journalFile), 'utf8'));
+  const first = segments[0];
+  if (!first) return;
+  const joined = join(streamDir(root, streamId), '.joined.mp4');
+  // One segment in memory at a time (about a second of video).
+  const out = await open(joined, 'w');
+  try {
+    for (const path of [first.map, ...segments.map((s) => s.uri)])
+      await out.write(await readFile(join(dir, path)));
+  } finally {
+    await out.close();
+  }
+  const temporary = join(streamDir(root, streamId), `.${webmFile}`);
+  try {
+    const input = new Input({ source: new FilePathSource(joined), formats: ALL_FORMATS });
+    const output = new Output({
+      format: new WebMOutputFormat(),
+      target: new FilePathTarget(temporary),
+    });
+    const conversion = await Conversion.init({ input, output });
+    if (!conversion.isValid) throw new Error('the recording cannot be remuxed to WebM');
+    await conversion.execute();
+    input.dispose();
+    await rename(temporary, join(streamDir(root, streamId), webmFile));
+  } finally {
+    await rm(joined, { force: true });
+    await rm(temporary, { force: true });
+  }
+}
