@@ -73,8 +73,9 @@ describe('the quality menu over a simulcast broadcast', () => {
   const browsers: BrowserSession[] = [];
 
   beforeAll(async () => {
+    // Nothing recorded or packaged as HLS (those need every layer): layers pause when unwatched.
     server = await startTestServer({
-      env: { WEB_DIR: path.join(root, 'web/dist'), MEDIA_WORKERS: '2' },
+      env: { WEB_DIR: path.join(root, 'web/dist'), MEDIA_WORKERS: '2', RECORDINGS_DIR: 'none' },
     });
   });
   afterAll(async () => {

@@ -319,6 +319,11 @@ describe('recording, replay and live HLS in Chromium', () => {
     // Anyone may watch a public stream's replay, signed in or not.
     const viewer = await signedInPage(browsers, undefined);
     await viewer.goto(`${server.url}/live/${streamId}`);
+    // The person presses play.
+    await viewer.getByTestId('replay-video').waitFor();
+    await viewer.evaluate(() =>
+      document.querySelector<HTMLVideoElement>('[data-testid="replay-video"]')!.play(),
+    );
     const started2 = await until(
       () => playback(viewer, 'replay-video'),
       (p) => (p?.frames ?? 0) > 30,

@@ -46,7 +46,8 @@ describe('simulcast with Chromium', () => {
   beforeAll(async () => {
     // Two media workers: viewers on the worker without the publisher are relayed, and what they
     // need reaches the publisher's worker as their demand.
-    server = await startTestServer({ env: { MEDIA_WORKERS: '2' } });
+    // Nothing recorded or packaged as HLS (those need every layer): layers pause when unwatched.
+    server = await startTestServer({ env: { MEDIA_WORKERS: '2', RECORDINGS_DIR: 'none' } });
     host = await registerUser(server);
     viewer = await registerUser(server);
     browser = await launchChromium({ bypassCSP: true });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -217,6 +217,29 @@ describe('recordings through faults', () => {
     },
     60_000,
   );
+
+  it('stops the recording, never the stream, when the recordings directory cannot be written', async () => {
+    // A file where the directory should be: nothing can be made under it, even by root.
+    const parent = await mkdtemp(path.join(tmpdir(), 'onair-unwritable-'));
+    const blocker = path.join(parent, 'not-a-directory');
+    await writeFile(blocker, 'x');
+    cleanup.push(() => rm(parent, { recursive: true, force: true }));
+    server = await startTestServer({ env: { RECORDINGS_DIR: path.join(blocker, 'recordings') } });
+    const host = await registerUser(server);
+    const { streamId, publisher } = await goLive(host);
+    await until(
+      async () => (await details(streamId, host.token)).recording?.status === 'failed',
+      20_000,
+      'the recording to fail',
+    );
+    expect((await details(streamId, host.token)).recording?.error).toBe(
+      'The recordings directory cannot be written',
+    );
+    const sent = publisher.sent.video;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(publisher.sent.video).toBeGreaterThan(sent + 20);
+    expect((await details(streamId, host.token)).status).toBe('live');
+  }, 40_000);
 
   it('deletes recordings past RECORDING_RETENTION_DAYS, and lists the host their disk use until then', async () => {
     // Three seconds of retention, checked every second.

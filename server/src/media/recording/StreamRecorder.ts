@@ -104,7 +104,7 @@ function* annexBUnits(data: Buffer): Generator<Buffer> {
 function failureMessage(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'The disk is full';
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOENT')
+  if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EEXIST', 'EISDIR'].includes(code ?? ''))
     return 'The recordings directory cannot be written';
   return 'The recording could not be written';
 }
