@@ -226,7 +226,11 @@ async function measureLatency(options: {
     const browser = await launchChromium();
     browsers.push(browser);
     await browser.context.addInitScript((t) => localStorage.setItem('onair.token', t), token);
-    if (camera) await browser.context.addInitScript(clockCamera);
+    if (camera) {
+      // The bench runs through tsx, which names functions with a helper the page lacks.
+      await browser.context.addInitScript({ content: 'window.__name = (f) => f;' });
+      await browser.context.addInitScript(clockCamera);
+    }
     return browser.context.newPage();
   };
   try {

@@ -17,8 +17,9 @@ export interface PlaylistSegment {
 
 /**
  * `#EXT-X-VERSION:7` covers `EXT-X-MAP` with fMP4 segments (§4.3.2.5, §7); the target duration
- * is the longest segment rounded up (§4.3.3.1), and a writer that cannot know it yet names its
- * configured bound.
+ * is the longest segment rounded to the nearest second (§4.3.3.1: no EXTINF so rounded may
+ * exceed it). It sets how far behind the live edge players start (three target durations for
+ * many), so 1.4 s segments keep it at 1. A writer that cannot know it yet names its bound.
  */
 export function playlistHeader(targetDuration: number, event: boolean): string {
   return [
@@ -100,7 +101,7 @@ export function parsePlaylist(text: string): {
 
 /** The whole list as a finished recording (§4.3.3.4 `#EXT-X-ENDLIST`, §4.3.3.5 VOD). */
 export function vodPlaylist(segments: readonly PlaylistSegment[]): string {
-  const target = Math.max(1, ...segments.map((s) => Math.ceil(s.duration)));
+  const target = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
   let text = playlistHeader(target, false).replace(
     '#EXT-X-TARGETDURATION',
     '#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION',

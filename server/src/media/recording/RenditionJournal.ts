@@ -56,7 +56,7 @@ export class RenditionJournal {
       const { segments } = parsePlaylist(text);
       journal.segments.push(...segments);
       journal.map = segments.at(-1)?.map;
-      journal.targetDuration = Math.max(1, ...segments.map((s) => Math.ceil(s.duration)));
+      journal.targetDuration = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
     }
     return journal;
   }
@@ -101,7 +101,7 @@ export class RenditionJournal {
       this.bytes += data.length;
       if (duration > 0.2)
         this.peakBitrate = Math.max(this.peakBitrate, (data.length * 8) / duration);
-      this.targetDuration = Math.max(this.targetDuration, Math.ceil(duration));
+      this.targetDuration = Math.max(this.targetDuration, Math.round(duration));
       await this.writeAtomically(
         liveFile,
         liveWindow(this.segments, liveWindowSegments, this.targetDuration),

@@ -79,7 +79,21 @@ export function useHlsPlayback(
     // A WebRTC stream this element showed before would win over `src`.
     el.srcObject = null;
 
-    const onNativeError = () => fail(describeMediaError(el.error));
+    // A live playlist asked for in the first second of a stream may not exist yet (or list no
+    // segment): the native player gives up on it for good, so it is loaded again a few times.
+    const onNativeError = () => {
+      if (disposed) return;
+      if (live && networkFailures < maxRecoveries) {
+        networkFailures += 1;
+        retry = setTimeout(() => {
+          if (disposed) return;
+          el.src = url;
+          start();
+        }, networkRetryMs);
+        return;
+      }
+      fail(describeMediaError(el.error));
+    };
     const playNatively = () => {
       el.addEventListener('error', onNativeError);
       el.src = url;
@@ -98,7 +112,16 @@ export function useHlsPlayback(
         // load again after a pause. A decoding hiccup is retried by re-attaching the media.
         if (data.type === HlsPlayer.ErrorTypes.NETWORK_ERROR && networkFailures < maxRecoveries) {
           networkFailures += 1;
-          retry = setTimeout(() => player.startLoad(), networkRetryMs);
+          // A playlist that was not there yet (a stream's first second) is asked for again;
+          // anything else resumes loading where it stopped.
+          const manifest =
+            data.details === HlsPlayer.ErrorDetails.MANIFEST_LOAD_ERROR ||
+            data.details === HlsPlayer.ErrorDetails.MANIFEST_LOAD_TIMEOUT ||
+            data.details === HlsPlayer.ErrorDetails.MANIFEST_PARSING_ERROR;
+          retry = setTimeout(
+            () => (manifest ? player.loadSource(url) : player.startLoad()),
+            networkRetryMs,
+          );
         } else if (
           data.type === HlsPlayer.ErrorTypes.MEDIA_ERROR &&
           mediaFailures < maxRecoveries
@@ -117,8 +140,12 @@ export function useHlsPlayback(
     };
 
     // A VP8 recording's replay is one WebM file, which every browser's <video> plays itself.
+    // HLS goes through hls.js wherever MSE is (it keeps two segments behind the live edge; a
+    // native player, Chromium's included, starts three target durations behind), and through
+    // the browser's own player elsewhere (iOS Safari).
     const isFile = new URL(url, window.location.href).pathname.endsWith('.webm');
-    if (isFile || el.canPlayType('application/vnd.apple.mpegurl')) playNatively();
+    const mse = typeof window.MediaSource !== 'undefined' || 'ManagedMediaSource' in window;
+    if (isFile || (!mse && el.canPlayType('application/vnd.apple.mpegurl'))) playNatively();
     else playWithHlsJs().catch(() => fail(unsupported));
 
     return () => {
