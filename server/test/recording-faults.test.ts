@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FixturePublisher } from './support/loopback-peers';
 import {
   api,
+  clusterEnv,
   connectSocket,
   emitAck,
   registerUser,
@@ -286,4 +287,40 @@ describe('recordings through faults', () => {
     });
     expect(after.body).toMatchObject({ totalBytes: 0, recordings: [] });
   }, 40_000);
+
+  it.runIf(Boolean(process.env.DATABASE_URL))(
+    'serves a stream recorded on one node from another that shares the recordings directory',
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'onair-shared-recordings-'));
+      cleanup.push(() => rm(dir, { recursive: true, force: true }));
+      const shared = { ...clusterEnv(), MEDIA_WORKERS: '1', RECORDINGS_DIR: dir };
+      server = await startTestServer({ engine: 'postgres', env: { ...shared, NODE_ID: 'rec-a' } });
+      const other = await startTestServer({
+        env: { ...shared, NODE_ID: 'rec-b', DATABASE_URL: server.databaseUrl! },
+      });
+      cleanup.push(() => other.stop());
+      const host = await registerUser(server);
+      const { streamId } = await goLive(host);
+      // Live, from the node that does not hold the publisher.
+      const onB = `${other.url}/api/live/${streamId}/hls/index.m3u8`;
+      await until(async () => (await fetch(onB)).ok, 15_000, 'the live playlist on the other node');
+      await new Promise((r) => setTimeout(r, 4000));
+      await api(server.url)('POST', `/api/live/end/${streamId}`, { token: host.token });
+      await until(
+        async () =>
+          (await api(other.url)<StreamDetails>('GET', `/api/live/${streamId}`)).body.recording
+            ?.status === 'ready',
+        15_000,
+        'the recording, seen from the other node',
+      );
+      const recording = (await api(other.url)<StreamDetails>('GET', `/api/live/${streamId}`)).body
+        .recording!;
+      const played = await decodable(`${other.url}/api/live/${streamId}/hls/index.m3u8`);
+      expect(played.frames).toBeGreaterThan(recording.durationSeconds * 30 * 0.9);
+      const webm = await fetch(`${other.url}${recording.url}`);
+      expect(webm.status).toBe(200);
+      expect(webm.headers.get('content-type')).toBe('video/webm');
+    },
+    60_000,
+  );
 });
