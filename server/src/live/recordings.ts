@@ -141,9 +141,12 @@ export class RecordingService {
       .limit(1);
     const live = row.status === 'live';
     const suffix = this.suffixFor(row.streamId, row.isPrivate);
-    const hlsUrl = live ? `${hlsPath(row.streamId)}${suffix}` : null;
-    if (!rec?.keep) return { recording: null, hlsUrl };
     const manifest = await this.options.files.manifest(row.streamId);
+    // VP8 goes out over HLS too (ffmpeg and VLC play it), but no browser's MSE takes it: players
+    // are not offered what they cannot play.
+    const browserPlayable = !manifest?.renditions.some((r) => r.codecs.startsWith('vp8'));
+    const hlsUrl = live && browserPlayable ? `${hlsPath(row.streamId)}${suffix}` : null;
+    if (!rec?.keep) return { recording: null, hlsUrl };
     const isHost = viewerId === row.hostId;
     const playable = (manifest?.parts.length ?? 0) > 0 && rec.durationSeconds > 0;
     return {
