@@ -117,6 +117,12 @@ for (const engine of engines)
         15_000,
         'the live playlist',
       );
+      // The API names the recording once its first segment is reported.
+      await until(
+        async () => (await details(streamId, host.token)).recording?.url != null,
+        10_000,
+        'the recording to be named',
+      );
       const live = await details(streamId, host.token);
       // VP8 (the fixture) is packaged, but no browser's MSE plays it: the app is not offered it.
       expect(live.hlsUrl).toBeNull();
@@ -229,7 +235,7 @@ for (const engine of engines)
       );
       const view = await details(streamId, host.token);
       const signedUrl = view.recording!.url!;
-      expect(signedUrl).toMatch(/\/hls\/index\.m3u8\?token=\d+\.[\w-]+$/);
+      expect(signedUrl).toMatch(/\/hls\/index\.m3u8\?token=\d+\.[\da-f-]{36}\.[\w-]+$/);
       const playlist = await fetch(`${server.url}${signedUrl}`);
       expect(playlist.status).toBe(200);
       expect(playlist.headers.get('cache-control')).toBe('private, max-age=1');

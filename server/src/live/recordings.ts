@@ -140,15 +140,17 @@ export class RecordingService {
       .where(eq(streamRecordings.streamId, row.streamId))
       .limit(1);
     const live = row.status === 'live';
-    const suffix = this.suffixFor(row.streamId, row.isPrivate);
+    // Seeing a stream's page is not watching it: someone its host banned gets no media URL.
+    const mayPlay = (await this.access.mayPlay(row.streamId, viewerId)).ok;
+    const suffix = this.suffixFor(row.streamId, row.isPrivate, viewerId);
     const manifest = await this.options.files.manifest(row.streamId);
     // VP8 goes out over HLS too (ffmpeg and VLC play it), but no browser's MSE takes it: players
     // are not offered what they cannot play.
     const browserPlayable = !manifest?.renditions.some((r) => r.codecs.startsWith('vp8'));
-    const hlsUrl = live && browserPlayable ? `${hlsPath(row.streamId)}${suffix}` : null;
+    const hlsUrl = live && browserPlayable && mayPlay ? `${hlsPath(row.streamId)}${suffix}` : null;
     if (!rec?.keep) return { recording: null, hlsUrl };
     const isHost = viewerId === row.hostId;
-    const playable = (manifest?.parts.length ?? 0) > 0 && rec.durationSeconds > 0;
+    const playable = mayPlay && (manifest?.parts.length ?? 0) > 0 && rec.durationSeconds > 0;
     return {
       hlsUrl,
       recording: {
@@ -161,7 +163,7 @@ export class RecordingService {
             : `${hlsPath(row.streamId)}${suffix}`,
         downloadUrl:
           isHost && playable && !live
-            ? `${recordingDownloadPath(row.streamId)}?token=${this.sign('download', row.streamId)}`
+            ? `${recordingDownloadPath(row.streamId)}?token=${this.sign('download', row.streamId, viewerId)}`
             : null,
         bytes: isHost ? rec.bytes : 0,
         error: isHost ? rec.error : null,
@@ -172,8 +174,9 @@ export class RecordingService {
 
   /**
    * Whether the caller may fetch the stream's HLS files or recording: a public stream anyone
-   * (not banned), a private one the holder of a signed URL or whoever may see it. Strangers get
-   * "not found", as for the stream itself.
+   * (not banned), a private one whoever may play it, by their Bearer token or by the signed URL
+   * they were given, which names them: the rules are judged again for them on each request, so a
+   * ban or an unfollow ends their URL too. Strangers get "not found", as for the stream itself.
    */
   async grant(
     streamId: string,
@@ -197,8 +200,10 @@ export class RecordingService {
     const live = row.status === 'live';
     // Nothing stays of a stream that was not recorded once it has ended.
     if (!live && !row.keep) throw hidden;
-    const signed = token !== undefined && this.verifyToken(streamId, token);
-    if (!signed && !(await this.access.mayPlay(streamId, viewerId)).ok) throw hidden;
+    const holder = token === undefined ? undefined : this.verifyToken(streamId, token);
+    const who = holder !== undefined ? (holder === '-' ? undefined : holder) : viewerId;
+    if (!(await this.access.mayPlay(streamId, who)).ok) throw hidden;
+    const signed = holder !== undefined;
     return {
       live,
       isPrivate: row.isPrivate,
@@ -313,8 +318,9 @@ export class RecordingService {
     token: string | undefined,
   ): Promise<void> {
     if (!this.options.enabled) throw AppError.notFound('Recording');
-    const signed = token !== undefined && this.verifyToken(streamId, token, 'download');
-    if (!signed && !(viewerId && (await this.access.mayHost(streamId, viewerId)).ok))
+    const holder = token === undefined ? undefined : this.verifyToken(streamId, token, 'download');
+    const who = holder !== undefined && holder !== '-' ? holder : viewerId;
+    if (!(who && (await this.access.mayHost(streamId, who)).ok))
       throw AppError.notFound('Recording');
     const [row] = await this.db
       .select({ status: liveStreams.status, keep: streamRecordings.keep })
@@ -326,28 +332,37 @@ export class RecordingService {
     if (row.status === 'live') throw new AppError('conflict', 'The stream is still live');
   }
 
-  private suffixFor(streamId: string, isPrivate: boolean): string {
-    return isPrivate ? `?token=${this.sign('media', streamId)}` : '';
+  private suffixFor(streamId: string, isPrivate: boolean, viewerId: string | undefined): string {
+    return isPrivate ? `?token=${this.sign('media', streamId, viewerId)}` : '';
   }
 
-  /** `<expiry>.<signature>`: a capability for one stream and purpose, until it expires. */
-  private sign(purpose: 'media' | 'download', streamId: string): string {
+  /**
+   * `<expiry>.<user>.<signature>`: one stream and purpose, for one user (`-`: anyone), until it
+   * expires. Whoever holds it acts as that user, and only as far as the rules still allow them.
+   */
+  private sign(purpose: 'media' | 'download', streamId: string, userId?: string): string {
     const expires = Math.floor(Date.now() / 1000) + mediaTokenSeconds;
-    return `${expires}.${signature(this.options.signingKey, `${purpose}:${streamId}:${expires}`)}`;
+    const user = userId ?? '-';
+    const signed = signature(this.options.signingKey, `${purpose}:${streamId}:${user}:${expires}`);
+    return `${expires}.${user}.${signed}`;
   }
 
+  /** The user a valid token names (`-` for none), or undefined when it is not valid. */
   private verifyToken(
     streamId: string,
     token: string,
     purpose: 'media' | 'download' = 'media',
-  ): boolean {
-    const dot = token.indexOf('.');
-    const expires = Number(token.slice(0, dot));
-    if (dot < 1 || !Number.isInteger(expires) || expires * 1000 < Date.now()) return false;
+  ): string | undefined {
+    const [expiry = '', user = '', given = ''] = token.split('.');
+    const expires = Number(expiry);
+    if (!Number.isInteger(expires) || expires * 1000 < Date.now()) return undefined;
+    if (user !== '-' && !/^[0-9a-f-]{36}$/.test(user)) return undefined;
     const expected = Buffer.from(
-      signature(this.options.signingKey, `${purpose}:${streamId}:${expires}`),
+      signature(this.options.signingKey, `${purpose}:${streamId}:${user}:${expires}`),
     );
-    const given = Buffer.from(token.slice(dot + 1));
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    const actual = Buffer.from(given);
+    return expected.length === actual.length && timingSafeEqual(expected, actual)
+      ? user
+      : undefined;
   }
 }

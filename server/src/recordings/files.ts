@@ -201,6 +201,8 @@ async function directorySize(dir: string): Promise<number> {
     return 0;
   }
   for (const entry of entries) {
+    // Temporary files (dot-named) are not the recording's.
+    if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) total += await directorySize(path);
     else total += (await stat(path).catch(() => ({ size: 0 }))).size;

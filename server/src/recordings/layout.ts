@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -65,7 +66,8 @@ export async function readManifest(
 export async function writeManifest(root: string, manifest: RecordingManifest): Promise<void> {
   const dir = streamDir(root, manifest.streamId);
   await mkdir(dir, { recursive: true });
-  const temporary = join(dir, `.${manifestFile}.${process.pid}`);
+  // Unique: another worker or node recording the same stream may write it too.
+  const temporary = join(dir, `.${manifestFile}.${randomUUID()}`);
   await writeFile(temporary, JSON.stringify(manifest));
   await rename(temporary, join(dir, manifestFile));
 }
@@ -96,6 +98,9 @@ export async function settleRecording(
   for (const r of manifest.renditions)
     if (r.id !== top.id)
       await rm(renditionDir(root, streamId, r.id), { recursive: true, force: true });
+  // What a writer killed mid-way left: the WebM remux's copies.
+  for (const stray of ['.joined.mp4', '.recording.webm'])
+    await rm(join(streamDir(root, streamId), stray), { force: true });
   const settled = { ...manifest, renditions: [top], kept: top.id };
   await writeManifest(root, settled);
   return settled;

@@ -99,9 +99,19 @@ export function parsePlaylist(text: string): {
   return { segments, ended };
 }
 
+/**
+ * The longest segment rounded to the nearest second, at least `floor` (a loop: a day's recording
+ * has more segments than a call may take arguments).
+ */
+export function longestRounded(segments: readonly PlaylistSegment[], floor = 1): number {
+  let longest = floor;
+  for (const s of segments) longest = Math.max(longest, Math.round(s.duration));
+  return longest;
+}
+
 /** The whole list as a finished recording (§4.3.3.4 `#EXT-X-ENDLIST`, §4.3.3.5 VOD). */
 export function vodPlaylist(segments: readonly PlaylistSegment[]): string {
-  const target = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
+  const target = longestRounded(segments);
   let text = playlistHeader(target, false).replace(
     '#EXT-X-TARGETDURATION',
     '#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-TARGETDURATION',

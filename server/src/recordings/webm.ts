@@ -39,18 +39,21 @@ export async function writeWebmReplay(
     await out.close();
   }
   const temporary = join(streamDir(root, streamId), `.${webmFile}`);
+  const input = new Input({ source: new FilePathSource(joined), formats: ALL_FORMATS });
+  const output = new Output({
+    format: new WebMOutputFormat(),
+    target: new FilePathTarget(temporary),
+  });
   try {
-    const input = new Input({ source: new FilePathSource(joined), formats: ALL_FORMATS });
-    const output = new Output({
-      format: new WebMOutputFormat(),
-      target: new FilePathTarget(temporary),
-    });
     const conversion = await Conversion.init({ input, output });
     if (!conversion.isValid) throw new Error('the recording cannot be remuxed to WebM');
     await conversion.execute();
-    input.dispose();
     await rename(temporary, join(streamDir(root, streamId), webmFile));
   } finally {
+    // Files are let go of whatever happened, so the disk space of the copies comes back.
+    input.dispose();
+    if (output.state === 'started' || output.state === 'pending')
+      await output.cancel().catch(() => undefined);
     await rm(joined, { force: true });
     await rm(temporary, { force: true });
   }

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import express, { type Router } from 'express';
 import { routes } from '@onair/protocol';
@@ -111,8 +113,8 @@ export function recordingRoutes({
           'Content-Length': String(found.size),
           'Content-Type': file.endsWith('.mp4') ? 'video/mp4' : 'video/iso.segment',
         });
-        found.stream.on('error', () => res.destroy());
-        found.stream.pipe(res);
+        // A player that goes away mid-segment releases the file at once.
+        await pipeline(found.stream, res).catch(() => undefined);
       },
       webmReplay: async ({ params, query, actor, res }) => {
         const grant = await recordings.grant(params.streamId, actor?.userId, query.token);
@@ -153,24 +155,44 @@ export function recordingRoutes({
   return router;
 }
 
-/** An anonymous player: its address and agent, hashed (the key is stored as a viewer id). */
+/**
+ * An anonymous player: its address, hashed (the key is stored as a viewer id). Not its agent as
+ * well: a client changing its User-Agent would count as a new viewer each time.
+ */
 function anonymousKey(req: Request): string {
   return createHash('sha256')
-    .update(`${req.ip ?? ''}\n${req.get('user-agent') ?? ''}`)
+    .update(req.ip ?? '')
     .digest('base64url')
     .slice(0, 22);
 }
 
-/** Writes the files one after another into the response. */
+/** Waits for the response to take more, or to go away; leaves no listener behind. */
+async function drainedOrClosed(res: Response): Promise<void> {
+  const done = new AbortController();
+  const wait = (event: string) =>
+    once(res, event, { signal: done.signal }).then(
+      () => undefined,
+      () => undefined,
+    );
+  await Promise.race([wait('drain'), wait('close')]);
+  done.abort();
+}
+
+/**
+ * Writes the files one after another into the response. A client that goes away, or a file
+ * deleted meanwhile, ends the response (its length was promised: it cannot be finished short).
+ */
 async function sendAll(paths: string[], res: Response): Promise<void> {
-  for (const path of paths) {
-    if (res.destroyed) return;
-    await new Promise<void>((resolve, reject) => {
-      const stream = createReadStream(path);
-      stream.on('error', reject);
-      stream.on('end', resolve);
-      stream.pipe(res, { end: false });
-    });
+  try {
+    for (const path of paths) {
+      // One file open at a time, closed when read (or when the loop is left).
+      for await (const chunk of createReadStream(path)) {
+        if (res.destroyed) return;
+        if (!res.write(chunk)) await drainedOrClosed(res);
+      }
+    }
+    res.end();
+  } catch {
+    res.destroy();
   }
-  res.end();
 }

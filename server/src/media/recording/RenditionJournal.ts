@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fragmentDuration, trackTimescales } from '../../recordings/fmp4-boxes';
 import { initFile, journalFile, liveFile, segmentFile } from '../../recordings/layout';
 import {
   liveWindow,
+  longestRounded,
   parsePlaylist,
   playlistHeader,
   segmentLines,
@@ -12,6 +14,11 @@ import {
 
 /** Segments a live playlist lists: about ten seconds behind the live edge. */
 const liveWindowSegments = 10;
+/**
+ * The live window's target duration: segments are about a second (a keyframe is asked for every
+ * 0.9 s), and an OBS set to 2 s keyframes still fits, so players' reload pace never changes.
+ */
+const liveTargetDuration = 2;
 /** What the journal's header names as the longest segment (it is never rewritten). */
 const journalTargetDuration = 4;
 
@@ -27,7 +34,7 @@ export class RenditionJournal {
   private timescales = new Map<number, number>();
   private map: string | undefined;
   private nextIsBreak = false;
-  private targetDuration = 1;
+  private targetDuration = liveTargetDuration;
   private part = -1;
   private segmentInPart = 0;
   failure: Error | undefined;
@@ -53,10 +60,12 @@ export class RenditionJournal {
     if (text === undefined)
       await writeFile(join(dir, journalFile), playlistHeader(journalTargetDuration, true));
     else {
+      // A writer that died mid-line left it torn: the next line must not be glued to it.
+      if (!text.endsWith('\n')) await appendFile(join(dir, journalFile), '\n');
       const { segments } = parsePlaylist(text);
-      journal.segments.push(...segments);
+      for (const s of segments) journal.segments.push(s);
       journal.map = segments.at(-1)?.map;
-      journal.targetDuration = Math.max(1, ...segments.map((s) => Math.round(s.duration)));
+      journal.targetDuration = longestRounded(segments, liveTargetDuration);
     }
     return journal;
   }
@@ -101,6 +110,8 @@ export class RenditionJournal {
       this.bytes += data.length;
       if (duration > 0.2)
         this.peakBitrate = Math.max(this.peakBitrate, (data.length * 8) / duration);
+      // RFC 8216 §6.2.1 wants it fixed: it moves only for a publisher whose keyframes come
+      // further apart than 2.5 s (an OBS set so), which no target could have foreseen.
       this.targetDuration = Math.max(this.targetDuration, Math.round(duration));
       await this.writeAtomically(
         liveFile,
@@ -127,7 +138,8 @@ export class RenditionJournal {
   }
 
   private async writeAtomically(name: string, data: Buffer | string): Promise<void> {
-    const temporary = join(this.dir, `.${name}.tmp`);
+    // Unique: a recorder of the same stream on another worker or node may write here too.
+    const temporary = join(this.dir, `.${name}.${randomUUID()}.tmp`);
     await writeFile(temporary, data);
     await rename(temporary, join(this.dir, name));
   }

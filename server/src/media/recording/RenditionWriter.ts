@@ -6,6 +6,17 @@ const fallbackVideoDuration = 1 / 30;
 const opusFrameDuration = 0.02;
 /** The longest a frame is taken to last: a longer pause is a gap, not a long frame. */
 const longestFrame = 1;
+/** Frames queued for the muxer at most (about 20 s of video and sound): beyond, it fell behind. */
+const maxPending = 2500;
+
+/** The muxer or the disk could not keep up with the stream. */
+export class RecordingBehindError extends Error {
+  constructor() {
+    super('the recording fell behind the stream');
+    this.name = 'RecordingBehindError';
+  }
+}
+
 /** Fragments start at a keyframe once the current one is this long (seconds). */
 export const fragmentSeconds = 0.8;
 
@@ -28,6 +39,8 @@ export class RenditionWriter {
   /** Sound is taken only once the pictures have begun, so every segment starts on a keyframe. */
   private begun: boolean;
   failed = false;
+  /** Steps queued and not yet run. */
+  private pending = 0;
 
   constructor(
     readonly encoding: number,
@@ -111,7 +124,16 @@ export class RenditionWriter {
   }
 
   private run(step: () => Promise<void>): void {
+    if (this.failed) return;
+    // The forwarding path never waits for the muxer or the disk: a disk that stalls shows here.
+    if (this.pending >= maxPending) {
+      this.failed = true;
+      this.onError(new RecordingBehindError());
+      return;
+    }
+    this.pending += 1;
     this.queue = this.queue.then(async () => {
+      this.pending -= 1;
       if (this.failed) return;
       try {
         await step();

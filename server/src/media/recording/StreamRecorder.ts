@@ -13,7 +13,7 @@ import { Depacketizer, type DepacketizerCodec, type EncodedFrame } from './depac
 import type { RecordingPlan, RecordingReport } from '../../recordings/reports';
 import { writeWebmReplay } from '../../recordings/webm';
 import { RenditionJournal } from './RenditionJournal';
-import { RenditionWriter } from './RenditionWriter';
+import { RecordingBehindError, RenditionWriter } from './RenditionWriter';
 import type { VideoTrackConfig } from './SegmentMuxer';
 
 export interface RecorderHooks {
@@ -29,6 +29,22 @@ const keyframeEveryMs = 900;
 const reportEveryMs = 5000;
 /** Sound missing this long while pictures go on is filled with silence (the muxer needs both). */
 const silenceAfter = 0.5;
+/**
+ * A layer with no keyframe for this long is failing the recording: a fragment ends only at one,
+ * so the muxer would hold everything since in memory.
+ */
+const keyframeStarvedMs = 30_000;
+
+class MissingKeyframesError extends Error {}
+
+/** The most silence filled in at once (seconds). */
+const maxSilenceFill = 3;
+/**
+ * A source's RTP clock that strays this far (seconds) from the wall clock since the part began is
+ * placed by the wall clock again: a sender's timestamps cannot move the recording hours ahead.
+ */
+const maxClockDrift = 10;
+
 /** An Opus packet of one 20 ms frame that decodes as silence: a TOC byte alone (RFC 6716 §3.2.1). */
 const opusSilence = Buffer.from([0xf8]);
 
@@ -51,6 +67,7 @@ interface Part {
   clocks: Map<string, TrackClock>;
   lastAudioEnd: number;
   lastKeyframeAt: Map<number, number>;
+  lastFrameAt: Map<number, number>;
 }
 
 function depacketizerCodec(codec: Codec | undefined): DepacketizerCodec | undefined {
@@ -102,6 +119,9 @@ function* annexBUnits(data: Buffer): Generator<Buffer> {
 }
 
 function failureMessage(error: Error): string {
+  if (error instanceof RecordingBehindError)
+    return 'The recording could not keep up with the stream';
+  if (error instanceof MissingKeyframesError) return 'The broadcaster sends no keyframes';
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'The disk is full';
   if (['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EEXIST', 'EISDIR'].includes(code ?? ''))
@@ -251,11 +271,17 @@ export class StreamRecorder {
       this.noteRendition(encoding, config);
     }
     const at = this.mediaTime(part, `video${encoding}`, ssrc, frame.rtpTimestamp, 90_000, now);
+    // Pictures back after a pause (a camera turned on) are given their own time for a keyframe.
+    if (now - (part.lastFrameAt.get(encoding) ?? now) > 2000)
+      part.lastKeyframeAt.set(encoding, now);
     if (frame.keyframe) part.lastKeyframeAt.set(encoding, now);
+    part.lastFrameAt.set(encoding, now);
     // Pictures go on without sound (a muted or missing microphone): silence keeps the muxer
     // cutting segments and the players' audio buffers continuous.
     if (this.audioCodec && at - part.lastAudioEnd > silenceAfter) {
-      for (let t = Math.max(part.lastAudioEnd, part.at); t < at - 0.1; t += 0.02)
+      // At most the last few seconds: a longer hole is left as it is, not filled frame by frame.
+      const from = Math.max(part.lastAudioEnd, part.at, at - maxSilenceFill);
+      for (let t = from; t < at - 0.1; t += 0.02)
         for (const w of part.writers.values()) w.addAudio(opusSilence, t);
       part.lastAudioEnd = at - 0.1;
     }
@@ -272,7 +298,7 @@ export class StreamRecorder {
       );
       this.noteRendition(0, undefined);
     }
-    const at = this.mediaTime(part, 'audio', ssrc, frame.rtpTimestamp, 48_000, now);
+    const at = this.mediaTime(part, 'audio0', ssrc, frame.rtpTimestamp, 48_000, now);
     // Silence already stands in for this moment.
     if (at < part.lastAudioEnd) return;
     part.lastAudioEnd = at + 0.02;
@@ -307,7 +333,12 @@ export class StreamRecorder {
     const unwrapped = clock.last + delta;
     const previous = clock.origin + clock.last / clockRate;
     clock.last = unwrapped;
-    const at = clock.origin + unwrapped / clockRate;
+    let at = clock.origin + unwrapped / clockRate;
+    const wall = part.at + (now - part.wallStart) / 1000;
+    if (Math.abs(at - wall) > maxClockDrift) {
+      clock.origin += wall - at;
+      at = wall;
+    }
     return Math.max(at, delta === 0 ? at : previous + 1 / clockRate, part.at);
   }
 
@@ -327,6 +358,7 @@ export class StreamRecorder {
       clocks: new Map(),
       lastAudioEnd: at,
       lastKeyframeAt: new Map(),
+      lastFrameAt: new Map(),
     };
     this.part = part;
     this.manifest.parts.push({ at, wallClock: new Date(now).toISOString() });
@@ -385,8 +417,16 @@ export class StreamRecorder {
     if (!part || this.failed || this.finishing) return;
     const now = Date.now();
     let stale = false;
-    for (const encoding of part.writers.keys())
-      if (now - (part.lastKeyframeAt.get(encoding) ?? 0) >= keyframeEveryMs) stale = true;
+    for (const encoding of part.writers.keys()) {
+      const since = now - (part.lastKeyframeAt.get(encoding) ?? now);
+      if (since >= keyframeEveryMs) stale = true;
+      // Only while pictures come: a camera turned off sends nothing, and that is no fault.
+      const flowing = now - (part.lastFrameAt.get(encoding) ?? 0) < 2000;
+      if (since >= keyframeStarvedMs && flowing) {
+        this.fail(new MissingKeyframesError('no keyframe for 30 s'));
+        return;
+      }
+    }
     if (stale && this.videoCodec) this.hooks.requestKeyframe();
     if (now - this.reportedAt >= reportEveryMs) {
       const journals = [...this.journalsDone.values()];

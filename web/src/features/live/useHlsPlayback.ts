@@ -5,14 +5,15 @@ export type HlsPlayback =
   { status: 'loading' } | { status: 'playing' } | { status: 'error'; message: string };
 
 /**
- * Live: stay about two segments (~2 s) behind the edge, speed up by a quarter to catch up after
- * a stall, and jump back once five behind (a stall at 1.1× took tens of seconds to make good:
- * glass-to-glass p95 was 10.6 s). Low-latency mode only matters if the playlist offers parts.
+ * Live: stay 2 s (two segments) behind the edge, speed up by a quarter to catch up after a
+ * stall, and jump back once 5 s behind (a stall at 1.1× took tens of seconds to make good:
+ * glass-to-glass p95 was 10.6 s). In seconds, not target durations: the playlist's target is
+ * 2 s to fit OBS's keyframes. Low-latency mode only matters if the playlist offers parts.
  */
 const liveConfig = {
   lowLatencyMode: true,
-  liveSyncDurationCount: 2,
-  liveMaxLatencyDurationCount: 5,
+  liveSyncDuration: 2,
+  liveMaxLatencyDuration: 5,
   maxLiveSyncPlaybackRate: 1.25,
 };
 
@@ -87,6 +88,7 @@ export function useHlsPlayback(
       if (disposed) return;
       if (live && networkFailures < maxRecoveries) {
         networkFailures += 1;
+        clearTimeout(retry);
         retry = setTimeout(() => {
           if (disposed) return;
           el.src = url;
@@ -120,10 +122,12 @@ export function useHlsPlayback(
             data.details === HlsPlayer.ErrorDetails.MANIFEST_LOAD_ERROR ||
             data.details === HlsPlayer.ErrorDetails.MANIFEST_LOAD_TIMEOUT ||
             data.details === HlsPlayer.ErrorDetails.MANIFEST_PARSING_ERROR;
-          retry = setTimeout(
-            () => (manifest ? player.loadSource(url) : player.startLoad()),
-            networkRetryMs,
-          );
+          clearTimeout(retry);
+          retry = setTimeout(() => {
+            if (disposed || hls !== player) return;
+            if (manifest) player.loadSource(url);
+            else player.startLoad();
+          }, networkRetryMs);
         } else if (
           data.type === HlsPlayer.ErrorTypes.MEDIA_ERROR &&
           mediaFailures < maxRecoveries
