@@ -3,7 +3,9 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   journalFile,
+  journalFiles,
   liveFile,
+  readJournal,
   readManifest,
   renditionDir,
   settleRecording,
@@ -11,7 +13,7 @@ import {
   type RecordingManifest,
   type RenditionInfo,
 } from './layout';
-import { parsePlaylist, vodPlaylist, type PlaylistSegment } from './playlist';
+import { parsePlaylist, vodPlaylist } from './playlist';
 import { webmFile } from './webm';
 
 /** What a rendition is assumed to need before it has been measured, by picture height. */
@@ -119,13 +121,9 @@ export class RecordingFiles {
     const manifest = await this.manifest(streamId);
     const kept = manifest?.kept ?? manifest?.renditions[0]?.id;
     if (!kept) return undefined;
-    const dir = renditionDir(this.root, streamId, kept);
-    const journal = await readText(join(dir, journalFile));
-    if (journal === undefined) return undefined;
-    const { segments } = parsePlaylist(journal);
-    const first = segments[0];
-    if (!first) return undefined;
-    const files = [join(dir, first.map), ...segments.map((s: PlaylistSegment) => join(dir, s.uri))];
+    const segments = await readJournal(this.root, streamId, kept);
+    const files = journalFiles(this.root, streamId, kept, segments ?? []);
+    if (files.length === 0) return undefined;
     let size = 0;
     for (const f of files) size += (await stat(f).catch(() => ({ size: 0 }))).size;
     return { files, size };
@@ -136,9 +134,8 @@ export class RecordingFiles {
     const manifest = await this.manifest(streamId);
     let longest = 0;
     for (const r of manifest?.renditions ?? []) {
-      const journal = await readText(join(renditionDir(this.root, streamId, r.id), journalFile));
-      if (journal === undefined) continue;
-      const total = parsePlaylist(journal).segments.reduce((sum, s) => sum + s.duration, 0);
+      const segments = await readJournal(this.root, streamId, r.id);
+      const total = (segments ?? []).reduce((sum, s) => sum + s.duration, 0);
       longest = Math.max(longest, total);
     }
     return longest;

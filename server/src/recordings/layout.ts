@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parsePlaylist, type PlaylistSegment } from './playlist';
 
 /**
  * Where a stream's recording lies, under the recordings directory (`RECORDINGS_DIR`, by default
@@ -104,4 +105,34 @@ export async function settleRecording(
   const settled = { ...manifest, renditions: [top], kept: top.id };
   await writeManifest(root, settled);
   return settled;
+}
+
+/** A rendition's journal read back: what it lists, or undefined when it has no journal. */
+export async function readJournal(
+  root: string,
+  streamId: string,
+  rendition: string,
+): Promise<PlaylistSegment[] | undefined> {
+  try {
+    const text = await readFile(join(renditionDir(root, streamId, rendition), journalFile), 'utf8');
+    return parsePlaylist(text).segments;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The files that put a rendition together as one fragmented MP4, in order: its first
+ * initialization segment, then every media segment (players take the first's tracks).
+ */
+export function journalFiles(
+  root: string,
+  streamId: string,
+  rendition: string,
+  segments: readonly PlaylistSegment[],
+): string[] {
+  const first = segments[0];
+  if (!first) return [];
+  const dir = renditionDir(root, streamId, rendition);
+  return [join(dir, first.map), ...segments.map((s) => join(dir, s.uri))];
 }

@@ -9,8 +9,7 @@ import {
   Output,
   WebMOutputFormat,
 } from 'mediabunny';
-import { journalFile, renditionDir, streamDir } from './layout';
-import { parsePlaylist } from './playlist';
+import { journalFiles, readJournal, streamDir } from './layout';
 
 export const webmFile = 'recording.webm';
 
@@ -25,16 +24,18 @@ export async function writeWebmReplay(
   streamId: string,
   rendition: string,
 ): Promise<void> {
-  const dir = renditionDir(root, streamId, rendition);
-  const { segments } = parsePlaylist(await readFile(join(dir, journalFile), 'utf8'));
-  const first = segments[0];
-  if (!first) return;
+  const files = journalFiles(
+    root,
+    streamId,
+    rendition,
+    (await readJournal(root, streamId, rendition)) ?? [],
+  );
+  if (files.length === 0) return;
   const joined = join(streamDir(root, streamId), '.joined.mp4');
   // One segment in memory at a time (about a second of video).
   const out = await open(joined, 'w');
   try {
-    for (const path of [first.map, ...segments.map((s) => s.uri)])
-      await out.write(await readFile(join(dir, path)));
+    for (const path of files) await out.write(await readFile(path));
   } finally {
     await out.close();
   }

@@ -214,8 +214,7 @@ export class StreamRecorder {
     await this.endPart();
     await this.manifestWrites;
     if (!ended) return;
-    const durationSeconds = await this.recordedSeconds();
-    const bytes = await this.recordedBytes();
+    const { durationSeconds, bytes } = await this.totals();
     try {
       await this.keepOrRemove();
     } catch (error) {
@@ -442,9 +441,8 @@ export class StreamRecorder {
           }
         }
         if (changed) void this.saveManifest();
-        void Promise.all([this.recordedSeconds(), this.recordedBytes()]).then(
-          ([durationSeconds, bytes]) =>
-            this.failed || this.hooks.report({ state: 'recording', durationSeconds, bytes }),
+        void this.totals().then(
+          (totals) => this.failed || this.hooks.report({ state: 'recording', ...totals }),
         );
       }
     }
@@ -455,33 +453,22 @@ export class StreamRecorder {
     this.failed = true;
     this.hooks.log('recording stopped', error);
     for (const writer of this.part?.writers.values() ?? []) writer.cancel();
-    void Promise.all([this.recordedSeconds(), this.recordedBytes()]).then(
-      ([durationSeconds, bytes]) =>
-        this.hooks.report({
-          state: 'failed',
-          error: failureMessage(error),
-          durationSeconds,
-          bytes,
-        }),
+    void this.totals().then((totals) =>
+      this.hooks.report({ state: 'failed', error: failureMessage(error), ...totals }),
     );
   }
 
-  private async recordedSeconds(): Promise<number> {
+  /** The longest rendition's duration (the recording's) and every rendition's bytes. */
+  private async totals(): Promise<{ durationSeconds: number; bytes: number }> {
     let longest = 0;
+    let bytes = 0;
     for (const journal of this.journals.values()) {
       const j = await journal.catch(() => undefined);
-      if (j) longest = Math.max(longest, j.duration);
+      if (!j) continue;
+      longest = Math.max(longest, j.duration);
+      bytes += j.bytes;
     }
-    return Math.round(longest * 1000) / 1000;
-  }
-
-  private async recordedBytes(): Promise<number> {
-    let total = 0;
-    for (const journal of this.journals.values()) {
-      const j = await journal.catch(() => undefined);
-      if (j) total += j.bytes;
-    }
-    return total;
+    return { durationSeconds: Math.round(longest * 1000) / 1000, bytes };
   }
 
   private saveManifest(): Promise<void> {
