@@ -54,7 +54,7 @@ import { clientEventDispatcher } from './realtime/client-events';
 import { createRealtimeServer } from './realtime/io';
 import { liveHandlers } from './realtime/live-handlers';
 import { mediaHandlers } from './realtime/media-handlers';
-import { joinRedisBus } from './realtime/wire/redis-bus';
+import { joinRedisBus } from './cluster/realtime-bus';
 import { relayModerationEvents } from './realtime/moderation-broadcasts';
 import { relayNotifications } from './realtime/notification-broadcasts';
 import { moderationHandlers } from './realtime/moderation-handlers';
@@ -166,6 +166,16 @@ export async function startServer(
   // Each socket holds a descriptor: the limit bounds how many clients this node can serve.
   const openFiles = await raiseOpenFilesLimit();
   if (openFiles) logger.info({ openFiles }, 'open files limit');
+  // The media engine's ICE (libjuice) answers checks relayed over TURN TCP or TLS with 400
+  // (libjuice#355: Chromium's tiebreaker there is 0), so such URLs only cost viewers time.
+  const tcpRelays = config.iceServers
+    .flatMap((server) => [server.urls].flat())
+    .filter((url) => /^turns:|[?&]transport=tcp/i.test(url));
+  if (tcpRelays.length)
+    logger.warn(
+      { urls: tcpRelays.length },
+      'ICE_SERVERS lists TURN over TCP or TLS, which this media engine cannot use yet: give viewers UDP TURN',
+    );
   // An 'error' nobody listens for ends the process: every client library's emitter is watched.
   const clientEmitters = new ClientEmitters(logClientErrors(logger));
   const dependencyChanged = (name: string) => (state: DependencyState) => {

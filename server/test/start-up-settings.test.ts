@@ -6,6 +6,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { api, engines, startTestServer } from './support/server';
@@ -107,4 +108,27 @@ describe('DATA_DIR', () => {
     },
     60_000,
   );
+
+  it('warns when ICE_SERVERS hands viewers TURN over TCP or TLS, which the media engine cannot complete', async () => {
+    const warnings = async (iceServers: unknown) => {
+      const lines: { level: number; msg: string }[] = [];
+      const logger = pino(
+        { level: 'warn' },
+        {
+          write: (line: string) =>
+            void lines.push(JSON.parse(line) as { level: number; msg: string }),
+        },
+      );
+      const server = await startTestServer({
+        env: { ICE_SERVERS: JSON.stringify(iceServers) },
+        logger,
+      });
+      await server.stop();
+      return lines.filter((l) => l.msg.startsWith('ICE_SERVERS lists TURN over TCP')).length;
+    };
+    const turn = (urls: string[]) => [{ urls, username: 'u', credential: 'c' }];
+    expect(await warnings(turn(['turn:turn.example.com:3478?transport=udp']))).toBe(0);
+    expect(await warnings(turn(['turn:turn.example.com:3478?transport=tcp']))).toBe(1);
+    expect(await warnings(turn(['turns:turn.example.com:5349']))).toBe(1);
+  });
 });
