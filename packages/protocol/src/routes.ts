@@ -268,6 +268,30 @@ export const routes = {
     status: 204,
   }).raw('empty'),
 
+  // GET on a WHIP or WHEP resource: it has no representation, so a success with no content
+  // (RFC 9725 §4.1); WHEP's endpoint names the type it takes, for players' discovery (WHEP §4.2).
+  // Any other method gets 405 with `Allow`.
+  probeUserWhip: route('GET', '/api/live/whip', { auth: 'none', status: 204 }).raw('empty'),
+  probeWhip: route('GET', '/api/live/:streamId/whip', {
+    auth: 'none',
+    params: streamIdParams,
+    status: 204,
+  }).raw('empty'),
+  probeWhep: route('GET', '/api/live/:streamId/whep', {
+    auth: 'none',
+    params: streamIdParams,
+  }).raw('empty'),
+  probeWhipSession: route('GET', '/api/live/:streamId/whip/:sessionId', {
+    auth: 'none',
+    params: whipSessionParams,
+    status: 204,
+  }).raw('empty'),
+  probeWhepSession: route('GET', '/api/live/:streamId/whep/:sessionId', {
+    auth: 'none',
+    params: whipSessionParams,
+    status: 204,
+  }).raw('empty'),
+
   // Thumbnails: JPEG or WebP, checked by their bytes.
   uploadThumbnail: route('PUT', '/api/live/:streamId/thumbnail', {
     auth: 'required',

@@ -14,15 +14,19 @@ import type {
 } from './ipc';
 import { MediaError } from './MediaError';
 import { MediaWorker } from './MediaWorker';
+import { codecName, type MediaKind } from './codecs';
 import type { RemoteCandidate } from './peer-config';
 import type { RecordingPlan } from './recording/StreamRecorder';
 import { SessionRegistry, type SessionRole } from './SessionRegistry';
+import { unreceivableKinds } from './sdp';
 import { leastLoaded, StreamPlacement, type OriginNode, type StreamState } from './StreamPlacement';
 
 export type { MediaEventMap } from './ipc';
 export type { OriginNode } from './StreamPlacement';
 export type { SessionRole } from './SessionRegistry';
 export { relayKeyPurpose } from './RelayCipher';
+export type { MediaKind } from './codecs';
+export { forwardedCodecNames, unforwardableKinds } from './sdp';
 
 /** How a node finds the other node serving a stream, and has this pool pull it from there. */
 export interface RemoteOrigins {
@@ -262,6 +266,27 @@ export class MediaWorkerPool extends SafeEmitter<MediaEventMap> {
     const session = this.sessions.get(sessionId);
     if (!session) throw new MediaError('session_not_found', 'No such media session');
     await session.worker.call({ type: 'add_candidate', sessionId, candidate });
+  }
+
+  /**
+   * What a viewer's offer cannot receive of a stream as it is sent (`unreceivableKinds`), with the
+   * codec each kind is sent in; undefined while this node does not know the stream's codecs.
+   */
+  viewerMismatch(
+    streamId: string,
+    offerSdp: string,
+  ): { kinds: MediaKind[]; sent: Partial<Record<MediaKind, string>> } | undefined {
+    const codecs = this.streams.get(streamId)?.codecs;
+    if (!codecs) return undefined;
+    const stream: Partial<Record<MediaKind, { name: string; fmtp?: string | undefined }>> = {};
+    const sent: Partial<Record<MediaKind, string>> = {};
+    for (const kind of ['audio', 'video'] as const) {
+      const codec = codecs[kind];
+      if (!codec) continue;
+      stream[kind] = { name: codecName(codec), fmtp: codec.fmtp };
+      sent[kind] = codecName(codec);
+    }
+    return { kinds: unreceivableKinds(offerSdp, stream), sent };
   }
 
   sessionInfo(

@@ -191,3 +191,72 @@ export function announceAddress(sdp: string, announcedIp: string | undefined): s
  */
 export const offererAsDtlsClient = (sdp: string): string =>
   sdp.replace(/^a=setup:actpass/gm, 'a=setup:active');
+
+/** What a publisher may send, by kind, as named to a client whose offer has none of it. */
+export const forwardedCodecNames: Record<MediaKind, string[]> = {
+  audio: ['opus'],
+  video: ['H264', 'VP8'],
+};
+
+/**
+ * The audio and video sections of an offer with the offerer's intent: `port` 0 is a section the
+ * offerer already rejected (RFC 8866 §5.14), and the direction attribute says which way media
+ * goes (RFC 3264 §5.1; `sendrecv` when absent).
+ */
+function mediaIntents(sdp: string): { media: SdpMedia; rejected: boolean; direction: string }[] {
+  const intents: { rejected: boolean; direction: string }[] = [];
+  let current: { rejected: boolean; direction: string } | undefined;
+  for (const line of lines(sdp)) {
+    if (line.startsWith('m=')) {
+      current = { rejected: line.split(' ')[1] === '0', direction: 'sendrecv' };
+      intents.push(current);
+    } else if (current && /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) {
+      current.direction = line.slice(2);
+    }
+  }
+  return parseMedia(sdp).flatMap((media, index) => {
+    const intent = intents[index];
+    return intent && (media.kind === 'audio' || media.kind === 'video')
+      ? [{ media, ...intent }]
+      : [];
+  });
+}
+
+/**
+ * The kinds a publisher's offer sends in a codec the server cannot forward (VP9 or AV1 video, say).
+ * Such an offer is refused whole, not answered with that section rejected: RFC 9725 §4.4.3 asks
+ * for no partially successful ingest, since a stream with its video silently dropped looks live
+ * to the broadcaster and black to everyone else.
+ */
+export function unforwardableKinds(sdp: string): MediaKind[] {
+  const kinds = new Set<MediaKind>();
+  for (const { media, rejected, direction } of mediaIntents(sdp)) {
+    if (rejected || direction === 'recvonly' || direction === 'inactive') continue;
+    if (!choosePublisherFormat(media)) kinds.add(media.kind as MediaKind);
+  }
+  return [...kinds];
+}
+
+/**
+ * The kinds of `stream` a viewer's offer asks for and cannot decode, or every kind the stream
+ * carries when the offer asks for none of them: a WHEP session that could only ever be silent
+ * and black is refused rather than created. A kind the viewer does not offer at all (an
+ * audio-only player) is its choice.
+ */
+export function unreceivableKinds(
+  sdp: string,
+  stream: Partial<Record<MediaKind, { name: string; fmtp?: string | undefined }>>,
+): MediaKind[] {
+  const refused = new Set<MediaKind>();
+  let receivable = 0;
+  for (const { media, rejected, direction } of mediaIntents(sdp)) {
+    const kind = media.kind as MediaKind;
+    const codec = stream[kind];
+    if (rejected || direction === 'sendonly' || direction === 'inactive' || !codec) continue;
+    if (matchViewerFormat(media, codec)) receivable += 1;
+    else refused.add(kind);
+  }
+  if (receivable === 0 && refused.size === 0)
+    return (['audio', 'video'] as const).filter((kind) => stream[kind]);
+  return [...refused];
+}
