@@ -29,15 +29,41 @@ const mainProcess = {
     },
   ],
 };
-const noTransports = {
+/**
+ * The realtime server speaks Socket.IO's protocol itself over `ws`: only its wire module, the
+ * handshake that owns the WebSocket server and the socket that wraps each connection, imports it
+ * (see the override below).
+ */
+const wsFiles = [
+  'server/src/realtime/wire/Handshake.ts',
+  'server/src/realtime/wire/RealtimeSocket.ts',
+];
+const noWs = {
   paths: [
-    { name: 'express', message: 'Express lives in server/src/http.' },
-    { name: 'socket.io', message: 'Socket.IO lives in server/src/realtime.' },
+    {
+      name: 'ws',
+      message:
+        'Only the realtime wire module (server/src/realtime/wire: Handshake, RealtimeSocket) imports ws.',
+    },
   ],
+};
+const noTransports = {
+  paths: [{ name: 'express', message: 'Express lives in server/src/http.' }, ...noWs.paths],
   patterns: [
     {
       group: ['**/http/**', '**/realtime/**'],
       message: 'Only the composition imports a transport.',
+    },
+  ],
+};
+/** What the realtime transport is refused, wherever in it. */
+const realtimeOwn = {
+  paths: [{ name: 'express', message: 'Express lives in server/src/http.' }],
+  patterns: [
+    {
+      group: ['**/http/**'],
+      message:
+        'HTTP and realtime are separate transports: share through the protocol or the domain.',
     },
   ],
 };
@@ -105,13 +131,12 @@ export default tseslint.config(
   },
   {
     files: ['server/src/**'],
-    rules: { 'no-restricted-imports': rule(mainProcess) },
+    rules: { 'no-restricted-imports': rule(mainProcess, noWs) },
   },
   {
     files: ['server/src/http/**'],
     rules: {
-      'no-restricted-imports': rule(mainProcess, {
-        paths: [{ name: 'socket.io', message: 'Socket.IO lives in server/src/realtime.' }],
+      'no-restricted-imports': rule(mainProcess, noWs, {
         patterns: [
           {
             group: ['**/realtime/**'],
@@ -124,18 +149,12 @@ export default tseslint.config(
   },
   {
     files: ['server/src/realtime/**'],
-    rules: {
-      'no-restricted-imports': rule(mainProcess, {
-        paths: [{ name: 'express', message: 'Express lives in server/src/http.' }],
-        patterns: [
-          {
-            group: ['**/http/**'],
-            message:
-              'HTTP and realtime are separate transports: share through the protocol or the domain.',
-          },
-        ],
-      }),
-    },
+    rules: { 'no-restricted-imports': rule(mainProcess, noWs, realtimeOwn) },
+  },
+  {
+    // The one place `ws` is imported: the wire module that owns the WebSocket server.
+    files: wsFiles,
+    rules: { 'no-restricted-imports': rule(mainProcess, realtimeOwn) },
   },
   {
     // The domain knows neither its transports nor the media plane (wiring connects the two).

@@ -65,6 +65,8 @@ describe('what a connected socket costs the server', () => {
         [
           // The address is the string its per-address count holds, shared by its sockets.
           'address',
+          // Binary frames still to discard: a binary event is refused, its attachments read.
+          'attachmentsDue',
           'awaitingPong',
           'data',
           'heartbeatSlot',

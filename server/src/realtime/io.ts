@@ -72,6 +72,10 @@ export function createRealtimeServer(
         'Too many messages; slow down',
       ).toBody(),
     }),
+    binaryRefusal: {
+      ok: false,
+      error: AppError.invalidInput('Binary attachments are not accepted').toBody(),
+    },
     // Bodies over 1 MB are refused over HTTP; the same bound holds for a socket message.
     maxPayload: 1e6,
     // A client that stops reading is dropped at 1 MB waiting (thousands of comments behind; it

@@ -1,34 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import {
-  STATUS_CODES,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { InterServerEvents, ServerToClientEvents, SocketData } from '@onair/protocol';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { RealtimeNode, RealtimeTraffic } from '../../cluster/realtime-bus';
+import { SafeEmitter } from '../../events/SafeEmitter';
+import { Broadcast, roomList, type BroadcastTarget } from './Broadcast';
+import { Handshake, newId } from './Handshake';
 import { MessageBudget, type MessageBudgetOptions } from './MessageBudget';
-import { engine, eventPacket, openPacket, textFrame } from './packets';
-import { ConnectRefusal, RealtimeSocket, type SocketOwner } from './RealtimeSocket';
-import { SocketsPerAddress } from './SocketsPerAddress';
-
-/** What crosses between nodes: a broadcast, a room change, or an event for the servers only. */
-export type BusMessage =
-  | { kind: 'emit'; rooms: string[] | null; except: string[]; packet: string }
-  | { kind: 'leave'; rooms: string[]; room: string }
-  | {
-      kind: 'server';
-      event: keyof InterServerEvents;
-      payload: Parameters<InterServerEvents[keyof InterServerEvents]>[0];
-    };
-
-/** Carries `BusMessage`s to the other nodes (Redis pub/sub when clustered). */
-export interface RealtimeBus {
-  publish(message: BusMessage): void;
-}
+import { closeCode, engine, eventPacket, textFrame } from './packets';
+import { RealtimeSocket, type SocketOwner } from './RealtimeSocket';
+import { Rooms } from './Rooms';
 
 export interface RealtimeServerOptions {
   /** Who a connect packet's auth names; rejects with a `ConnectRefusal` to refuse it. */
@@ -40,7 +20,7 @@ export interface RealtimeServerOptions {
   pingTimeoutMs?: number;
   /** A client must finish connecting (its connect packet answered) within this. */
   connectTimeoutMs?: number;
-  /** The largest message a client may send; a larger one closes its connection. */
+  /** The largest message a client may send; a larger one closes its connection (1009). */
   maxPayload?: number;
   /** A client with more than this waiting to be sent has stopped reading: it is dropped. */
   maxBufferedBytes?: number;
@@ -63,6 +43,11 @@ export interface RealtimeServerOptions {
   messageBudget?: MessageBudgetOptions;
   /** What the ack of an event refused for its socket's budget carries. */
   budgetRefusal?: (retryAfterSeconds: number) => unknown;
+  /**
+   * What the ack of a binary event carries: none is accepted, the connection stays. Default
+   * `{ ok: false, error: { code: 'invalid_input', ... } }`.
+   */
+  binaryRefusal?: unknown;
 }
 
 type ClientEventListener = (socket: RealtimeSocket, event: string, args: unknown[]) => void;
@@ -76,7 +61,6 @@ type Hooks = {
   overBudget: [RealtimeSocket, 'refused' | 'disconnect'];
 } & { [E in keyof InterServerEvents]: Parameters<InterServerEvents[E]> };
 
-const path = '/socket.io/';
 /**
  * Well above what a client of ours sends at its busiest (joining a stream while its peer
  * connection trickles a dozen or two ICE candidates), far below what costs a node anything.
@@ -86,6 +70,10 @@ const defaultBudgetRefusal = (retryAfterSeconds: number) => ({
   ok: false,
   error: { code: 'rate_limited', message: 'Too many messages; slow down', retryAfterSeconds },
 });
+const defaultBinaryRefusal = {
+  ok: false,
+  error: { code: 'invalid_input', message: 'Binary attachments are not accepted' },
+};
 /** The heartbeat visits one slice of the sockets at a time, so pings never go out all at once. */
 const heartbeatSlices = 10;
 
@@ -95,64 +83,76 @@ const heartbeatSlices = 10;
  * every socket in the room; a socket holds no timers, listeners or per-socket closures beyond the
  * WebSocket's own. Long polling is not offered: every client it serves has WebSocket.
  *
- * Rooms reach across nodes through a `RealtimeBus`; everything else is this node's.
+ * Its parts: `Handshake` (upgrade, open packet, authentication), `RealtimeSocket` (one client),
+ * `Rooms`, `Broadcast`. Rooms reach across nodes through a bus (`cluster/realtime-bus`);
+ * everything else is this node's.
  */
-export class RealtimeServer implements SocketOwner {
-  private readonly wss: WebSocketServer;
+export class RealtimeServer implements RealtimeNode {
   private readonly sockets = new Set<RealtimeSocket>();
   private readonly connectedById = new Map<string, RealtimeSocket>();
-  private readonly rooms = new Map<string, Set<RealtimeSocket>>();
-  private readonly hooks = new EventEmitter();
+  private readonly rooms = new Rooms<RealtimeSocket>();
+  private readonly hooks: SafeEmitter<Hooks>;
+  private readonly handshake: Handshake<RealtimeSocket>;
+  /** What sockets tell their server: the server's own, not part of its API. */
+  private readonly owner: SocketOwner;
+  /** What broadcasts ask of their server. */
+  private readonly broadcaster: BroadcastTarget;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly pingFrame = textFrame(engine.ping);
-  private readonly openSettings: Parameters<typeof openPacket>[1];
-  private readonly pingIntervalMs: number;
   private readonly connectTimeoutMs: number;
-  private readonly maxBufferedBytes: number;
-  private readonly logger: Logger;
-  private readonly authenticator: (auth: unknown) => Promise<SocketData>;
-  private readonly responseHeaders: Readonly<Record<string, string>>;
-  private readonly addressOf: (req: IncomingMessage) => string;
-  private readonly perAddress: SocketsPerAddress;
-  /** Sockets over their address's cap, open only until they are told so. */
-  private readonly overCap = new Set<RealtimeSocket>();
-  private readonly detach: () => void;
-  private readonly budgetRefusal: (retryAfterSeconds: number) => unknown;
-  readonly messageBudget: MessageBudget;
   private clientEvents: ClientEventListener = () => undefined;
-  private bus: RealtimeBus | undefined;
+  private bus: RealtimeTraffic | undefined;
   private slotCounter = 0;
   private heartbeatTick = 0;
   private closed = false;
 
-  constructor(
-    private readonly http: HttpServer,
-    options: RealtimeServerOptions,
-  ) {
-    this.pingIntervalMs = options.pingIntervalMs ?? 10_000;
+  constructor(http: HttpServer, options: RealtimeServerOptions) {
+    const pingIntervalMs = options.pingIntervalMs ?? 10_000;
+    const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    const { logger } = options;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
-    this.logger = options.logger;
-    this.authenticator = options.authenticate;
-    this.responseHeaders = options.responseHeaders ?? {};
-    this.addressOf = options.addressOf ?? ((req) => req.socket.remoteAddress ?? 'unknown');
-    this.perAddress = new SocketsPerAddress(options.socketsPerAddress ?? Infinity);
-    this.messageBudget = new MessageBudget(options.messageBudget ?? defaultMessageBudget);
-    this.budgetRefusal = options.budgetRefusal ?? defaultBudgetRefusal;
-    const maxPayload = options.maxPayload ?? 1e6;
-    this.openSettings = {
-      pingIntervalMs: this.pingIntervalMs,
-      pingTimeoutMs: options.pingTimeoutMs ?? 10_000,
-      maxPayload,
-    };
-    this.wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      clientTracking: false,
-      maxPayload,
+    this.hooks = new SafeEmitter<Hooks>((err, event) =>
+      logger.error({ err, event }, 'a realtime listener threw'),
+    );
+    this.handshake = new Handshake(http, {
+      authenticate: options.authenticate,
+      logger,
+      openSettings: {
+        pingIntervalMs,
+        pingTimeoutMs: options.pingTimeoutMs ?? 10_000,
+        maxPayload: options.maxPayload ?? 1e6,
+      },
+      responseHeaders: options.responseHeaders ?? {},
+      addressOf: options.addressOf ?? ((req) => req.socket.remoteAddress ?? 'unknown'),
+      socketsPerAddress: options.socketsPerAddress ?? Infinity,
+      socketFor: (ws, raw, address) => {
+        const socket = new RealtimeSocket(
+          newId(),
+          this.slotCounter++ % heartbeatSlices,
+          Date.now(),
+          this.owner,
+          ws,
+          raw,
+          maxBufferedBytes,
+          address,
+        );
+        this.sockets.add(socket);
+        return socket;
+      },
     });
-    this.detach = this.attach(http);
-    this.heartbeat = setInterval(() => this.beat(), this.pingIntervalMs / heartbeatSlices);
+    this.owner = this.socketOwner(options);
+    this.broadcaster = {
+      broadcast: (rooms, except, event, args) => {
+        const packet = eventPacket(event, args);
+        this.deliver(rooms, except, packet);
+        this.bus?.emit(rooms, except, packet);
+      },
+      socketsLeave: (rooms, room) => {
+        this.leaveLocal(rooms, room);
+        this.bus?.leave(rooms, room);
+      },
+    };
+    this.heartbeat = setInterval(() => this.beat(), pingIntervalMs / heartbeatSlices);
     this.heartbeat.unref();
   }
 
@@ -168,21 +168,22 @@ export class RealtimeServer implements SocketOwner {
 
   /** How many of this node's sockets are in `room`. */
   roomSize(room: string): number {
-    return this.rooms.get(room)?.size ?? 0;
+    return this.rooms.size(room);
   }
 
   /** This node's rooms and their sockets (to bring them up to date after the bus was cut). */
   localRooms(): ReadonlyMap<string, ReadonlySet<RealtimeSocket>> {
-    return this.rooms;
+    return this.rooms.all();
   }
 
+  /** Listeners run one by one; one that throws is logged and the others still run. */
   on<E extends keyof Hooks>(event: E, listener: (...args: Hooks[E]) => void): this {
-    this.hooks.on(event, listener as (...args: unknown[]) => void);
+    this.hooks.on(event, listener as never);
     return this;
   }
 
   off<E extends keyof Hooks>(event: E, listener: (...args: Hooks[E]) => void): this {
-    this.hooks.off(event, listener as (...args: unknown[]) => void);
+    this.hooks.off(event, listener as never);
     return this;
   }
 
@@ -191,34 +192,27 @@ export class RealtimeServer implements SocketOwner {
     this.clientEvents = listener;
   }
 
-  /** Makes rooms, broadcasts and server events reach the other nodes through `bus`. */
-  useBus(bus: RealtimeBus): void {
-    this.bus = bus;
-  }
-
-  /** What another node sent over the bus. */
-  receive(message: BusMessage): void {
-    switch (message.kind) {
-      case 'emit':
-        this.deliver(message.rooms, message.except, message.packet);
-        return;
-      case 'leave':
-        this.leaveLocal(message.rooms, message.room);
-        return;
-      case 'server':
-        this.fire(message.event, message.payload);
-        return;
-    }
+  /**
+   * Makes rooms, broadcasts and server events reach the other nodes through `outbound`; returns
+   * where the other nodes' traffic comes in.
+   */
+  useBus(outbound: RealtimeTraffic): RealtimeTraffic {
+    this.bus = outbound;
+    return {
+      emit: (rooms, except, packet) => this.deliver(rooms, except, packet),
+      leave: (rooms, room) => this.leaveLocal(rooms, room),
+      serverEvent: (event, payload) => this.fire(event, ...([payload] as Hooks[typeof event])),
+    };
   }
 
   /** Sockets in any of `rooms`, on every node. */
   to(rooms: string | readonly string[]): Broadcast {
-    return new Broadcast(this, roomList(rooms), []);
+    return new Broadcast(this.broadcaster, roomList(rooms), []);
   }
 
   /** Every connected socket on every node but those in any of `rooms`. */
   except(rooms: string | readonly string[]): Broadcast {
-    return new Broadcast(this, null, roomList(rooms));
+    return new Broadcast(this.broadcaster, null, roomList(rooms));
   }
 
   in(rooms: string | readonly string[]): Broadcast {
@@ -228,9 +222,9 @@ export class RealtimeServer implements SocketOwner {
   /** Every connected socket on every node. */
   emit<E extends keyof ServerToClientEvents>(
     event: E,
-    payload: Parameters<ServerToClientEvents[E]>[0],
+    ...args: Parameters<ServerToClientEvents[E]>
   ): void {
-    this.broadcast(null, [], event, payload);
+    this.broadcaster.broadcast(null, [], event, args);
   }
 
   /** Tells the other nodes' servers (not this one's). */
@@ -238,20 +232,7 @@ export class RealtimeServer implements SocketOwner {
     event: E,
     payload: Parameters<InterServerEvents[E]>[0],
   ): void {
-    this.bus?.publish({ kind: 'server', event, payload });
-  }
-
-  /** @internal `Broadcast.emit`. */
-  broadcast(rooms: string[] | null, except: string[], event: string, payload: unknown): void {
-    const packet = eventPacket(event, payload);
-    this.deliver(rooms, except, packet);
-    this.bus?.publish({ kind: 'emit', rooms, except, packet });
-  }
-
-  /** @internal `Broadcast.socketsLeave`. */
-  socketsLeave(rooms: string[], room: string): void {
-    this.leaveLocal(rooms, room);
-    this.bus?.publish({ kind: 'leave', rooms, room });
+    this.bus?.serverEvent(event, payload);
   }
 
   /**
@@ -260,7 +241,7 @@ export class RealtimeServer implements SocketOwner {
    * itself, behind a load balancer to another node. The server goes on accepting connections.
    */
   reconnectAll(): void {
-    for (const socket of [...this.sockets]) socket.end(1012);
+    for (const socket of [...this.sockets]) socket.end(closeCode.serviceRestart);
   }
 
   /** Disconnects every socket and stops serving; the HTTP server is the caller's to close. */
@@ -268,90 +249,53 @@ export class RealtimeServer implements SocketOwner {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    this.detach();
-    for (const socket of [...this.sockets]) socket.disconnect();
-    this.wss.close();
+    this.handshake.close();
+    for (const socket of [...this.sockets]) socket.disconnect(closeCode.goingAway);
   }
 
-  // SocketOwner: what sockets tell their server.
-
-  authenticate(socket: RealtimeSocket, auth: unknown): Promise<SocketData> {
-    if (this.overCap.has(socket)) {
-      this.log('debug', socket, 'refused a socket over its address cap', {
-        openSockets: this.perAddress.countOf(socket.address),
-      });
-      return Promise.reject(tooManySockets);
-    }
-    return this.authenticator(auth);
+  /** What each socket tells this server, as a closure over it rather than public methods. */
+  private socketOwner(options: RealtimeServerOptions): SocketOwner {
+    const { logger } = options;
+    const budgetRefusal = options.budgetRefusal ?? defaultBudgetRefusal;
+    const log: SocketOwner['log'] = (level, socket, message, details = {}) =>
+      logger[level]({ socketId: socket.id, ...details }, message);
+    return {
+      messageBudget: new MessageBudget(options.messageBudget ?? defaultMessageBudget),
+      binaryRefusal: options.binaryRefusal ?? defaultBinaryRefusal,
+      authenticate: (socket, auth) => this.handshake.authenticate(socket, auth),
+      connected: (socket) => {
+        this.connectedById.set(socket.id, socket);
+        this.fire('connection', socket);
+      },
+      clientEvent: (socket, event, args) => {
+        try {
+          this.clientEvents(socket, event, args);
+        } catch (err) {
+          logger.error({ err, event }, 'a socket event listener threw');
+        }
+      },
+      overBudget: (socket, verdict, retryAfterSeconds) => {
+        if (verdict === 'disconnect')
+          log('debug', socket, 'disconnected a socket that kept sending over its budget');
+        this.fire('overBudget', socket, verdict);
+        return budgetRefusal(retryAfterSeconds);
+      },
+      joined: (socket, room) => this.rooms.add(room, socket),
+      left: (socket, room) => this.rooms.remove(room, socket),
+      disconnecting: (socket) => this.fire('disconnecting', socket),
+      disconnected: (socket) => {
+        this.sockets.delete(socket);
+        this.handshake.released(socket);
+        if (this.connectedById.get(socket.id) !== socket) return;
+        this.connectedById.delete(socket.id);
+        this.fire('disconnect', socket);
+      },
+      log,
+    };
   }
-
-  connected(socket: RealtimeSocket): void {
-    this.connectedById.set(socket.id, socket);
-    this.fire('connection', socket);
-  }
-
-  clientEvent(socket: RealtimeSocket, event: string, args: unknown[]): void {
-    try {
-      this.clientEvents(socket, event, args);
-    } catch (err) {
-      this.logger.error({ err, event }, 'a socket event listener threw');
-    }
-  }
-
-  overBudget(
-    socket: RealtimeSocket,
-    verdict: 'refused' | 'disconnect',
-    retryAfterSeconds: number,
-  ): unknown {
-    if (verdict === 'disconnect')
-      this.log('debug', socket, 'disconnected a socket that kept sending over its budget');
-    this.fire('overBudget', socket, verdict);
-    return this.budgetRefusal(retryAfterSeconds);
-  }
-
-  joined(socket: RealtimeSocket, room: string): void {
-    let members = this.rooms.get(room);
-    if (!members) this.rooms.set(room, (members = new Set()));
-    members.add(socket);
-  }
-
-  left(socket: RealtimeSocket, room: string): void {
-    const members = this.rooms.get(room);
-    if (!members) return;
-    members.delete(socket);
-    if (members.size === 0) this.rooms.delete(room);
-  }
-
-  disconnecting(socket: RealtimeSocket): void {
-    this.fire('disconnecting', socket);
-  }
-
-  disconnected(socket: RealtimeSocket): void {
-    this.sockets.delete(socket);
-    this.perAddress.remove(socket.address);
-    this.overCap.delete(socket);
-    if (this.connectedById.get(socket.id) !== socket) return;
-    this.connectedById.delete(socket.id);
-    this.fire('disconnect', socket);
-  }
-
-  log(
-    level: 'debug' | 'warn',
-    socket: RealtimeSocket,
-    message: string,
-    details: Record<string, unknown> = {},
-  ): void {
-    this.logger[level]({ socketId: socket.id, ...details }, message);
-  }
-
-  // Internals.
 
   private fire<E extends keyof Hooks>(event: E, ...args: Hooks[E]): void {
-    try {
-      this.hooks.emit(event, ...args);
-    } catch (err) {
-      this.logger.error({ err, event }, 'a realtime listener threw');
-    }
+    (this.hooks.emit as (event: E, ...args: Hooks[E]) => boolean)(event, ...args);
   }
 
   /**
@@ -360,34 +304,12 @@ export class RealtimeServer implements SocketOwner {
    */
   private deliver(rooms: string[] | null, except: string[], packet: string): void {
     const frame = textFrame(packet);
-    if (except.length > 0) {
-      const excluded = this.membersOf(except);
-      const included = rooms === null ? this.connectedById.values() : this.membersOf(rooms);
-      for (const socket of included) if (!excluded.has(socket)) socket.write(frame);
-      return;
-    }
-    if (rooms === null) {
-      for (const socket of this.connectedById.values()) socket.write(frame);
-      return;
-    }
-    const [only, ...more] = rooms;
-    if (only !== undefined && more.length === 0) {
-      // The common case, a stream's room, needs no set of its own. A write may drop a socket
-      // from the room's set; a Set's iteration allows that.
-      for (const socket of this.rooms.get(only) ?? []) socket.write(frame);
-      return;
-    }
-    for (const socket of this.membersOf(rooms)) socket.write(frame);
+    for (const socket of this.rooms.audience(rooms, except, () => this.connectedById.values()))
+      socket.write(frame);
   }
 
   private leaveLocal(rooms: string[], room: string): void {
-    for (const socket of this.membersOf(rooms)) socket.leave(room);
-  }
-
-  private membersOf(rooms: string[]): Set<RealtimeSocket> {
-    const found = new Set<RealtimeSocket>();
-    for (const room of rooms) for (const socket of this.rooms.get(room) ?? []) found.add(socket);
-    return found;
+    for (const socket of this.rooms.membersOf(rooms)) socket.leave(room);
   }
 
   private beat(): void {
@@ -396,167 +318,4 @@ export class RealtimeServer implements SocketOwner {
     for (const socket of this.sockets)
       if (socket.heartbeatSlot === slot) socket.heartbeat(this.pingFrame, connectDeadline);
   }
-
-  /**
-   * Takes over the HTTP server's upgrades and its requests under the Socket.IO path: a polling
-   * client gets a clear refusal instead of the web app's HTML.
-   */
-  private attach(http: HttpServer): () => void {
-    const onUpgrade = (req: IncomingMessage, raw: Duplex, head: Buffer) =>
-      this.upgrade(req, raw, head);
-    const others = http.listeners('request') as ((...args: unknown[]) => void)[];
-    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-      if (req.url?.startsWith(path)) {
-        this.refuseHttp(res, 400, 0, 'Transport unknown');
-        return;
-      }
-      for (const listener of others) listener.call(http, req, res);
-    };
-    http.removeAllListeners('request');
-    http.on('request', onRequest);
-    http.on('upgrade', onUpgrade);
-    return () => {
-      http.off('upgrade', onUpgrade);
-      http.off('request', onRequest);
-      for (const listener of others) http.on('request', listener);
-    };
-  }
-
-  private upgrade(req: IncomingMessage, raw: Duplex, head: Buffer): void {
-    raw.on('error', ignoreSocketError);
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== path || this.closed) {
-      raw.destroy();
-      return;
-    }
-    if (url.searchParams.get('EIO') !== '4') {
-      this.refuseUpgrade(raw, 5, 'Unsupported protocol version');
-      return;
-    }
-    if (url.searchParams.get('transport') !== 'websocket' || url.searchParams.has('sid')) {
-      this.refuseUpgrade(raw, 3, 'Bad request');
-      return;
-    }
-    const address = this.addressOf(req);
-    if (!this.perAddress.mayUpgrade(address)) {
-      // Every descriptor such an address gets is one fewer for everyone else.
-      this.logger.debug({ openSockets: this.perAddress.countOf(address) }, 'refused an upgrade');
-      this.refuseUpgrade(raw, 4, tooManySocketsMessage, 429, { 'retry-after': '10' });
-      return;
-    }
-    this.wss.handleUpgrade(req, raw, head, (ws) => this.open(ws, raw, address));
-  }
-
-  private open(ws: WebSocket, raw: Duplex, clientAddress: string): void {
-    ws.on('error', ignoreSocketError);
-    if (this.closed) {
-      ws.terminate();
-      return;
-    }
-    const { address, admission } = this.perAddress.add(clientAddress);
-    if (admission === 'reject') {
-      // An upgrade that raced past the hard bound.
-      this.perAddress.remove(address);
-      ws.terminate();
-      return;
-    }
-    const socket = new RealtimeSocket(
-      newId(),
-      this.slotCounter++ % heartbeatSlices,
-      Date.now(),
-      this,
-      ws,
-      raw,
-      this.maxBufferedBytes,
-      address,
-    );
-    this.sockets.add(socket);
-    // Over the cap: the client still gets its open packet, so that its connect can be answered
-    // with a refusal it understands, rather than a failed upgrade it retries.
-    if (admission === 'refuse') this.overCap.add(socket);
-    socket.write(textFrame(openPacket(newId(), this.openSettings)));
-  }
-
-  /** Engine.IO's error body: `{code, message}`. */
-  private refuseHttp(res: ServerResponse, status: number, code: number, message: string): void {
-    const body = JSON.stringify({ code, message });
-    res.writeHead(status, {
-      ...this.responseHeaders,
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
-  }
-
-  private refuseUpgrade(
-    raw: Duplex,
-    code: number,
-    message: string,
-    status: 400 | 429 = 400,
-    extraHeaders: Record<string, string> = {},
-  ): void {
-    const body = JSON.stringify({ code, message });
-    const headers = {
-      ...this.responseHeaders,
-      ...extraHeaders,
-      connection: 'close',
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(body)),
-    };
-    raw.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers)
-        .map(([name, value]) => `${name}: ${value}\r\n`)
-        .join('')}\r\n${body}`,
-      // Not left half-open for a client that never closes its side: that would hold the
-      // descriptor the refusal is there to save.
-      () => raw.destroy(),
-    );
-  }
 }
-
-/**
- * Emits to the sockets in some rooms (every socket when `rooms` is null), on every node. No rooms
- * at all reaches nobody.
- */
-export class Broadcast {
-  constructor(
-    private readonly server: RealtimeServer,
-    private readonly rooms: string[] | null,
-    private readonly excluded: string[],
-  ) {}
-
-  /** The same sockets but those in any of `rooms`. */
-  except(rooms: string | readonly string[]): Broadcast {
-    return new Broadcast(this.server, this.rooms, [...this.excluded, ...roomList(rooms)]);
-  }
-
-  emit<E extends keyof ServerToClientEvents>(
-    event: E,
-    payload: Parameters<ServerToClientEvents[E]>[0],
-  ): void {
-    if (this.rooms?.length !== 0) this.server.broadcast(this.rooms, this.excluded, event, payload);
-  }
-
-  /** The sockets in these rooms, on every node, leave `room`. */
-  socketsLeave(room: string): void {
-    if (this.rooms === null) throw new Error('socketsLeave needs rooms');
-    if (this.rooms.length > 0) this.server.socketsLeave(this.rooms, room);
-  }
-}
-
-const roomList = (rooms: string | readonly string[]): string[] =>
-  typeof rooms === 'string' ? [rooms] : [...rooms];
-
-/** 120 random bits, URL-safe: unguessable, and unique across nodes. */
-const newId = () => randomBytes(15).toString('base64url');
-
-/** What a socket over its address's cap is told (`connect_error` with `data.code`). */
-const tooManySocketsMessage = 'Too many connections from your address';
-const tooManySockets = new ConnectRefusal(
-  'rate_limited',
-  { code: 'rate_limited', message: tooManySocketsMessage },
-  true,
-);
-
-/** A connection reset by the peer is the peer's business; `close` follows and cleans up. */
-const ignoreSocketError = () => undefined;

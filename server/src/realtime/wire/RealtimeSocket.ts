@@ -4,16 +4,23 @@ import { WebSocket, type RawData } from 'ws';
 import type { BudgetState, MessageBudget } from './MessageBudget';
 import {
   ackPacket,
+  closeCode,
   connectErrorPacket,
   connectedPacket,
   decodeClientFrame,
   disconnectPacket,
   eventPacket,
+  mainNamespace,
+  maxAttachments,
   textFrame,
   type ClientPacket,
+  type CloseCode,
 } from './packets';
 
-/** What a socket needs from the server that holds it. */
+/**
+ * What a socket needs from the server that holds it: given to each socket as a private object of
+ * the server's, never the server's public API.
+ */
 export interface SocketOwner {
   /** Who the connect packet's auth names; rejects with a `ConnectRefusal` to refuse it. */
   authenticate(socket: RealtimeSocket, auth: unknown): Promise<SocketData>;
@@ -21,6 +28,8 @@ export interface SocketOwner {
   clientEvent(socket: RealtimeSocket, event: string, args: unknown[]): void;
   /** Every socket's allowance of messages (pongs are free). */
   readonly messageBudget: MessageBudget;
+  /** What the ack of a binary event carries: the contract has none, so each is refused. */
+  readonly binaryRefusal: unknown;
   /**
    * A message over the socket's budget, which nothing has handled: returns what the ack of a
    * refused event carries. On `disconnect` the socket kept going and is being disconnected.
@@ -65,6 +74,12 @@ const State = {
 } as const;
 type State = (typeof State)[keyof typeof State];
 
+/**
+ * Past this much waiting to be written, a closing connection's client is not reading: its close
+ * frame would never arrive, and waiting for it would hold the memory and the descriptor.
+ */
+const unreadBacklog = 64 * 1024;
+
 const anonymousData: SocketData = { anonymous: true, userId: null, username: null };
 
 /**
@@ -82,6 +97,8 @@ export class RealtimeSocket {
   private awaitingPong = false;
   /** What is left of its `MessageBudget`: three numbers, no timer. */
   private readonly messageBudget: BudgetState;
+  /** Binary frames still to come for the last binary packet, read only to be discarded. */
+  private attachmentsDue = 0;
 
   constructor(
     /** Unique across nodes: it names an anonymous viewer and a socket's presence. */
@@ -134,32 +151,30 @@ export class RealtimeSocket {
 
   emit<E extends keyof ServerToClientEvents>(
     event: E,
-    payload: Parameters<ServerToClientEvents[E]>[0],
+    ...args: Parameters<ServerToClientEvents[E]>
   ): void {
-    this.write(textFrame(eventPacket(event, payload)));
-  }
-
-  /** Tells the client it was disconnected (it will not reconnect by itself), then closes. */
-  disconnect(): void {
-    if (this.state === State.Connected) this.write(textFrame(disconnectPacket()));
-    this.closed();
-    this.ws.close(1000);
+    this.write(textFrame(eventPacket(event, args)));
   }
 
   /**
-   * Closes once what was written is with the kernel, without waiting for the client's close frame
-   * (which a hostile client never sends): the kernel delivers the rest after the descriptor goes.
+   * Tells the client it was disconnected from the namespace (socket.io-client then does not
+   * reconnect by itself), then closes the connection: it carries no other namespace.
    */
-  end(code: number): void {
-    this.closed();
-    this.ws.close(code);
-    this.raw.end(() => this.raw.destroy());
+  disconnect(code: CloseCode = closeCode.normal): void {
+    if (this.state === State.Connected) this.write(textFrame(disconnectPacket()));
+    this.end(code);
   }
 
-  /** Drops the connection without a word, as for a dead peer. */
-  terminate(): void {
+  /**
+   * Sends a close frame with `code` (RFC 6455 §5.5.1) and closes once it is with the kernel,
+   * without waiting for the client's close frame, which a hostile or dead client never sends
+   * (issue 16). A client that stopped reading gets nothing more: its backlog is dropped.
+   */
+  end(code: CloseCode, reason = ''): void {
     this.closed();
-    this.ws.terminate();
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason);
+    if (this.raw.writableLength > unreadBacklog) this.raw.destroy();
+    else this.raw.end(() => this.raw.destroy());
   }
 
   /**
@@ -172,7 +187,7 @@ export class RealtimeSocket {
       this.owner.log('warn', this, 'dropped a client that stopped reading', {
         bufferedBytes: this.raw.writableLength,
       });
-      this.terminate();
+      this.end(closeCode.policy, 'not reading');
       return;
     }
     this.raw.write(frame);
@@ -185,12 +200,11 @@ export class RealtimeSocket {
   heartbeat(pingFrame: Buffer, connectDeadline: number): void {
     if (this.state === State.Closed) return;
     if (this.state !== State.Connected && this.openedAt < connectDeadline) {
-      // Not `disconnect`: a close handshake waits for a client that never spoke (issue 16).
-      this.terminate();
+      this.end(closeCode.policy, 'connect timeout');
       return;
     }
     if (this.awaitingPong) {
-      this.terminate();
+      this.end(closeCode.policy, 'ping timeout');
       return;
     }
     this.awaitingPong = true;
@@ -199,42 +213,119 @@ export class RealtimeSocket {
 
   private receive(data: RawData, isBinary: boolean): void {
     if (this.state === State.Closed) return;
-    const packet = isBinary ? undefined : decodeClientFrame(data.toString());
+    if (isBinary) {
+      this.receiveAttachment();
+      return;
+    }
+    const packet = decodeClientFrame(data.toString());
+    if (!this.expectAttachments(packet)) return;
     // A pong answers the server's own ping: it is not the client's to ration.
-    if (packet?.type !== 'pong' && !this.withinBudget(packet)) return;
-    // The attachments of a binary event (see `decodeClientFrame`): nothing here reads them.
-    if (packet === undefined) return;
+    if (packet.type !== 'pong' && !this.withinBudget(packet)) return;
     switch (packet.type) {
       case 'pong':
         this.awaitingPong = false;
         return;
       case 'ignored':
+      case 'ack':
+        // This server never asks a client for an ack: one can only be stale or stray.
         return;
       case 'close':
-      case 'disconnect':
-        this.terminate();
+        this.end(closeCode.normal);
         return;
       case 'invalid':
-        this.refuse(packet.reason);
+        this.protocolError(packet.reason);
         return;
       case 'connect':
+        if (packet.namespace !== mainNamespace) {
+          // The client is told, and gives that namespace up; the connection and its other
+          // namespace stay (Socket.IO v5: CONNECT_ERROR names the namespace it refuses).
+          this.write(
+            textFrame(connectErrorPacket({ message: 'Invalid namespace' }, packet.namespace)),
+          );
+          return;
+        }
         this.authenticate(packet.auth);
         return;
-      case 'event': {
-        // Events before the connect is accepted are not the client's yet to send.
-        if (this.state !== State.Connected) return;
-        const { ackId } = packet;
-        const args =
-          ackId === undefined
-            ? packet.args
-            : [
-                ...packet.args,
-                (response: unknown) => this.write(textFrame(ackPacket(ackId, response))),
-              ];
-        this.owner.clientEvent(this, packet.event, args);
+      case 'disconnect':
+        if (packet.namespace !== mainNamespace) {
+          this.protocolError('a disconnect from a namespace it is not connected to');
+          return;
+        }
+        // The client leaves the main namespace, the only one a connection can hold: nothing is
+        // left to carry, so the connection goes too (socket.io-client closes its side as well).
+        this.end(closeCode.normal);
         return;
-      }
+      case 'event':
+        this.receiveEvent(packet);
+        return;
     }
+  }
+
+  private receiveEvent(packet: Extract<ClientPacket, { type: 'event' }>): void {
+    if (packet.namespace !== mainNamespace) {
+      this.protocolError('an event for a namespace it is not connected to');
+      return;
+    }
+    // Events before the connect is accepted are not the client's yet to send.
+    if (this.state !== State.Connected) return;
+    const { ackId } = packet;
+    if (packet.attachments > 0) {
+      // No event of the contract is binary: the client's ack, when it asked for one, says so;
+      // the connection stays, and the attachments are discarded as they come.
+      this.owner.log('debug', this, 'refused a binary event', { event: packet.event });
+      if (ackId !== undefined) this.write(textFrame(ackPacket(ackId, [this.owner.binaryRefusal])));
+      return;
+    }
+    if (ackId === undefined) {
+      this.owner.clientEvent(this, packet.event, packet.args);
+      return;
+    }
+    let answered = false;
+    const ack = (...args: unknown[]) => {
+      // Socket.IO acks once: a second call would answer an id the client has already let go.
+      if (answered) return;
+      answered = true;
+      this.write(textFrame(ackPacket(ackId, args)));
+    };
+    this.owner.clientEvent(this, packet.event, [...packet.args, ack]);
+  }
+
+  /**
+   * Keeps count of the binary frames a binary packet announces. A packet that arrives while
+   * attachments are still due breaks the protocol (Socket.IO's own parser refuses it too), as
+   * does one that announces more than this server will read.
+   */
+  private expectAttachments(packet: ClientPacket): boolean {
+    const isSocketPacket =
+      packet.type === 'connect' ||
+      packet.type === 'disconnect' ||
+      packet.type === 'event' ||
+      packet.type === 'ack';
+    if (isSocketPacket && this.attachmentsDue > 0) {
+      this.protocolError('a packet before the attachments of the last one');
+      return false;
+    }
+    if (packet.type !== 'event' && packet.type !== 'ack') return true;
+    if (packet.attachments > maxAttachments) {
+      this.owner.log('debug', this, 'closed a connection announcing too many attachments', {
+        attachments: packet.attachments,
+      });
+      this.end(closeCode.policy, 'too many attachments');
+      return false;
+    }
+    this.attachmentsDue = packet.attachments;
+    return true;
+  }
+
+  /** A binary frame: an attachment to discard, or one no packet announced. */
+  private receiveAttachment(): void {
+    if (this.attachmentsDue === 0) {
+      this.protocolError('a binary frame no packet announced');
+      return;
+    }
+    this.attachmentsDue--;
+    // Each is a message like any other: a stream of attachments spends the budget too.
+    this.withinBudget(undefined);
   }
 
   /**
@@ -251,9 +342,9 @@ export class RealtimeSocket {
       verdict,
       budget.retryAfterSeconds(this.messageBudget),
     );
-    if (verdict === 'disconnect') this.disconnect();
+    if (verdict === 'disconnect') this.disconnect(closeCode.policy);
     else if (packet?.type === 'event' && packet.ackId !== undefined && this.isConnected)
-      this.write(textFrame(ackPacket(packet.ackId, refusal)));
+      this.write(textFrame(ackPacket(packet.ackId, [refusal])));
     return false;
   }
 
@@ -278,15 +369,14 @@ export class RealtimeSocket {
         if (!(error instanceof ConnectRefusal))
           this.owner.log('warn', this, 'authentication failed', { err: error });
         this.write(textFrame(connectErrorPacket(refusal)));
-        // 1013, Try Again Later (RFC 6455 §7.4.2, IANA registry).
-        if (error instanceof ConnectRefusal && error.final) this.end(1013);
+        if (error instanceof ConnectRefusal && error.final) this.end(closeCode.tryAgainLater);
       },
     );
   }
 
-  private refuse(reason: string): void {
+  private protocolError(reason: string): void {
     this.owner.log('debug', this, 'closed a connection that broke the protocol', { reason });
-    this.terminate();
+    this.end(closeCode.protocolError, reason);
   }
 
   private closed(): void {

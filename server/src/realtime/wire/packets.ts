@@ -1,12 +1,34 @@
 /**
  * The Socket.IO wire protocol as far as this server speaks it: Engine.IO v4 packets over a
- * WebSocket, carrying Socket.IO v5 packets on the main namespace, text only. Any Socket.IO v4
- * client (the web app's, socket.io-client in Node) talks to it with `transports: ['websocket']`.
+ * WebSocket, carrying Socket.IO v5 packets on the main namespace. Any Socket.IO v4 client (the
+ * web app's, socket.io-client in Node) talks to it with `transports: ['websocket']`; a bare
+ * WebSocket client connects to `/socket.io/?EIO=4&transport=websocket`.
  *
  * An Engine.IO text frame is one packet: its type digit, then its data. A Socket.IO packet rides
- * in an Engine.IO `message` (4): its type digit, an optional `/namespace,`, an optional ack id,
- * then JSON.
+ * in an Engine.IO `message` (4): its type digit, for a binary packet its attachment count and `-`,
+ * an optional `/namespace,`, an optional ack id, then JSON. A binary packet's attachments follow
+ * it as binary frames, one each.
  */
+
+/**
+ * The WebSocket close codes this server closes with (RFC 6455 §7.4.1). Every close sends one in a
+ * close frame first, so a client can tell a protocol error from a dead network.
+ */
+export const closeCode = {
+  /** The client asked to go (Engine.IO close, Socket.IO disconnect) or was disconnected. */
+  normal: 1000,
+  /** The server is shutting down. */
+  goingAway: 1001,
+  /** A frame that is not Engine.IO v4 / Socket.IO v5 as this server speaks it. */
+  protocolError: 1002,
+  /** Well-formed but against this server's rules: a missed deadline, a client that stopped reading. */
+  policy: 1008,
+  /** The server restarts: the client should reconnect, to this node or another. */
+  serviceRestart: 1012,
+  /** Refused for now (a draining node, too many sockets from an address): try again later. */
+  tryAgainLater: 1013,
+} as const;
+export type CloseCode = (typeof closeCode)[keyof typeof closeCode];
 
 /** Engine.IO packet types, as the digit that starts a frame. */
 export const engine = {
@@ -29,16 +51,37 @@ const kind = {
   binaryAck: '6',
 } as const;
 
+/** The namespace every client connects to; the only one this server has. */
+export const mainNamespace = '/';
+
+/**
+ * The most binary attachments one packet may announce. The contract has no binary events, so
+ * attachments are only ever read to be discarded: more than a handful is a client probing how much
+ * it can make the server swallow.
+ */
+export const maxAttachments = 16;
+
 /** What a client may send once the WebSocket is open. */
 export type ClientPacket =
   | { type: 'pong' }
-  /** Well-formed but needing nothing (a ping probe, a noop, an ack this server never asked for). */
+  /** An Engine.IO packet that needs nothing (a ping probe, a noop). */
   | { type: 'ignored' }
+  /** Engine.IO's close: the client is done with the connection. */
   | { type: 'close' }
-  | { type: 'connect'; auth: unknown }
-  | { type: 'disconnect' }
-  | { type: 'event'; event: string; args: unknown[]; ackId: number | undefined }
-  /** Something this server does not speak, or not well-formed: the connection is closed. */
+  | { type: 'connect'; namespace: string; auth: unknown }
+  | { type: 'disconnect'; namespace: string }
+  | {
+      type: 'event';
+      namespace: string;
+      event: string;
+      args: unknown[];
+      ackId: number | undefined;
+      /** Binary frames that follow this packet (a BINARY_EVENT); 0 for a plain one. */
+      attachments: number;
+    }
+  /** An ack from the client: this server never asks for one, so it only matters for its attachments. */
+  | { type: 'ack'; namespace: string; attachments: number }
+  /** Not well-formed, or not a packet a client sends: a protocol error. */
   | { type: 'invalid'; reason: string };
 
 const ignored: ClientPacket = { type: 'ignored' };
@@ -53,7 +96,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-/** Reads one text frame from a client. */
+/** Reads one text frame from a client (Engine.IO v4: one packet per WebSocket frame). */
 export function decodeClientFrame(frame: string): ClientPacket {
   switch (frame[0]) {
     case engine.pong:
@@ -70,28 +113,38 @@ export function decodeClientFrame(frame: string): ClientPacket {
   }
 }
 
+/** Leading decimal digits of `text`, as a count of characters. */
+function digitsAt(text: string): number {
+  let digits = 0;
+  while (digits < text.length && text.charCodeAt(digits) >= 48 && text.charCodeAt(digits) <= 57)
+    digits++;
+  return digits;
+}
+
+/**
+ * A Socket.IO v5 packet: `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`. The namespace
+ * is read for every type; which namespaces exist is the socket's to judge.
+ */
 function decodeSocketPacket(text: string): ClientPacket {
   const type = text[0];
   let rest = text.slice(1);
-  // A binary event names how many attachments follow it as binary frames. Nothing in the contract
-  // is binary: the event is read like any other, its `{_placeholder}` objects left for its
-  // schema to refuse, and the attachments are dropped as they come.
+  let attachments = 0;
   if (type === kind.binaryEvent || type === kind.binaryAck) {
-    const dash = rest.indexOf('-');
-    if (dash < 1 || dash > 6 || !/^\d+$/.test(rest.slice(0, dash)))
+    const digits = digitsAt(rest);
+    if (digits === 0 || digits > 6 || rest[digits] !== '-')
       return invalid('a binary packet starts with its attachment count');
-    rest = rest.slice(dash + 1);
+    attachments = Number(rest.slice(0, digits));
+    rest = rest.slice(digits + 1);
   }
-  // Only the main namespace exists; a packet for another one cannot be answered.
+  let namespace = mainNamespace;
   if (rest.startsWith('/')) {
     const comma = rest.indexOf(',');
-    const namespace = comma === -1 ? rest : rest.slice(0, comma);
-    if (namespace !== '/') return invalid('unknown namespace');
+    namespace = comma === -1 ? rest : rest.slice(0, comma);
     rest = comma === -1 ? '' : rest.slice(comma + 1);
   }
   switch (type) {
     case kind.connect: {
-      if (rest === '') return { type: 'connect', auth: {} };
+      if (rest === '') return { type: 'connect', namespace, auth: {} };
       const auth = parseJson(rest);
       // As Socket.IO's own parser: the auth is an object or nothing.
       const isObject =
@@ -100,16 +153,14 @@ function decodeSocketPacket(text: string): ClientPacket {
         auth.value !== null &&
         !Array.isArray(auth.value);
       return isObject
-        ? { type: 'connect', auth: auth.value }
+        ? { type: 'connect', namespace, auth: auth.value }
         : invalid('the auth is not an object');
     }
     case kind.disconnect:
-      return { type: 'disconnect' };
+      return rest === '' ? { type: 'disconnect', namespace } : invalid('a disconnect has no data');
     case kind.event:
     case kind.binaryEvent: {
-      let digits = 0;
-      while (digits < rest.length && rest.charCodeAt(digits) >= 48 && rest.charCodeAt(digits) <= 57)
-        digits++;
+      const digits = digitsAt(rest);
       // Socket.IO's own parser caps ids the same way: they count up from 0 per client.
       if (digits > 15) return invalid('ack id too long');
       const ackId = digits > 0 ? Number(rest.slice(0, digits)) : undefined;
@@ -117,13 +168,18 @@ function decodeSocketPacket(text: string): ClientPacket {
       if (!body.ok || !Array.isArray(body.value) || typeof body.value[0] !== 'string')
         return invalid('an event is a JSON array that starts with its name');
       const [event, ...args] = body.value as [string, ...unknown[]];
-      return { type: 'event', event, args, ackId };
+      return { type: 'event', namespace, event, args, ackId, attachments };
     }
     case kind.ack:
-    case kind.binaryAck:
-      // This server never asks a client for an ack.
-      return ignored;
+    case kind.binaryAck: {
+      const digits = digitsAt(rest);
+      const body = parseJson(rest.slice(digits));
+      if (digits === 0 || digits > 15 || !body.ok || !Array.isArray(body.value))
+        return invalid('an ack is its id and a JSON array');
+      return { type: 'ack', namespace, attachments };
+    }
     default:
+      // CONNECT_ERROR is the server's to send; anything else is not Socket.IO v5.
       return invalid('unknown Socket.IO packet type');
   }
 }
@@ -154,16 +210,25 @@ export interface HeartbeatSettings {
 export const connectedPacket = (socketId: string): string =>
   engine.message + kind.connect + JSON.stringify({ sid: socketId });
 
-export const connectErrorPacket = (error: { message: string; data?: unknown }): string =>
-  engine.message + kind.connectError + JSON.stringify(error);
+/** `namespace` is named unless it is the main one, which Socket.IO leaves implicit. */
+const namespacePrefix = (namespace: string): string =>
+  namespace === mainNamespace ? '' : `${namespace},`;
+
+export const connectErrorPacket = (
+  error: { message: string; data?: unknown },
+  namespace = mainNamespace,
+): string =>
+  engine.message + kind.connectError + namespacePrefix(namespace) + JSON.stringify(error);
 
 export const disconnectPacket = (): string => engine.message + kind.disconnect;
 
-export const eventPacket = (event: string, payload: unknown): string =>
-  engine.message + kind.event + JSON.stringify([event, payload]);
+/** An event with any number of arguments (`[event, ...args]`). */
+export const eventPacket = (event: string, args: readonly unknown[]): string =>
+  engine.message + kind.event + JSON.stringify([event, ...args]);
 
-export const ackPacket = (ackId: number, response: unknown): string =>
-  engine.message + kind.ack + String(ackId) + JSON.stringify([response]);
+/** The answer to the client's ack id, with any number of arguments (none is `[]`). */
+export const ackPacket = (ackId: number, args: readonly unknown[]): string =>
+  engine.message + kind.ack + String(ackId) + JSON.stringify(args);
 
 /**
  * One unmasked, final WebSocket text frame (RFC 6455 §5.2) holding `text`. Built once per
