@@ -74,11 +74,12 @@ describe('what a connected socket costs the server', () => {
           'maxBufferedBytes',
           // What is left of its message budget: three numbers (issue 16).
           'messageBudget',
-          'openedAt',
           'owner',
           'raw',
           'roomList',
           'state',
+          // When it opened or left its namespace: the connect deadline's start.
+          'unconnectedSince',
           'ws',
         ].sort(),
       );

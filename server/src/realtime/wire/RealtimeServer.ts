@@ -286,12 +286,18 @@ export class RealtimeServer implements RealtimeNode {
       disconnected: (socket) => {
         this.sockets.delete(socket);
         this.handshake.released(socket);
-        if (this.connectedById.get(socket.id) !== socket) return;
-        this.connectedById.delete(socket.id);
-        this.fire('disconnect', socket);
+        this.sessionEnded(socket);
       },
+      namespaceLeft: (socket) => this.sessionEnded(socket),
       log,
     };
+  }
+
+  /** A connected socket's session is over: it disconnected, or left the namespace (`41`). */
+  private sessionEnded(socket: RealtimeSocket): void {
+    if (this.connectedById.get(socket.id) !== socket) return;
+    this.connectedById.delete(socket.id);
+    this.fire('disconnect', socket);
   }
 
   private fire<E extends keyof Hooks>(event: E, ...args: Hooks[E]): void {

@@ -44,6 +44,8 @@ export interface SocketOwner {
   /** Runs while the socket is still in its rooms, then again once it has left them all. */
   disconnecting(socket: RealtimeSocket): void;
   disconnected(socket: RealtimeSocket): void;
+  /** The client left its namespace (`41`); the connection stays open for another connect. */
+  namespaceLeft(socket: RealtimeSocket): void;
   /** Something the operator may want to know; `debug` for what any client can cause at will. */
   log(
     level: 'debug' | 'warn',
@@ -105,7 +107,8 @@ export class RealtimeSocket {
     readonly id: string,
     /** Which slice of the heartbeat visits this socket, so pings are spread over the interval. */
     readonly heartbeatSlot: number,
-    readonly openedAt: number,
+    /** When it opened, or last left its namespace: its connect deadline runs from here. */
+    private unconnectedSince: number,
     private readonly owner: SocketOwner,
     private readonly ws: WebSocket,
     /** The connection under `ws`: prebuilt frames are written to it directly. */
@@ -114,14 +117,17 @@ export class RealtimeSocket {
     /** The client's address as per-address limits count it (an IPv6 /64 as one). */
     readonly address: string,
   ) {
-    this.messageBudget = owner.messageBudget.opened(openedAt);
+    this.messageBudget = owner.messageBudget.opened(unconnectedSince);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('close', () => this.closed());
   }
 
-  /** True once the connection is gone or was closed by the server. */
+  /**
+   * True once its session is over: the connection is gone or closed by the server, or the client
+   * left the namespace (`41`), so what a handler was doing for it must not go on.
+   */
   get disconnected(): boolean {
-    return this.state === State.Closed;
+    return this.state !== State.Connected;
   }
 
   get isConnected(): boolean {
@@ -153,6 +159,8 @@ export class RealtimeSocket {
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void {
+    // Only to a client in the namespace: one that has left (41) would keep it for its next session.
+    if (this.state !== State.Connected) return;
     this.write(textFrame(eventPacket(event, args)));
   }
 
@@ -199,7 +207,7 @@ export class RealtimeSocket {
    */
   heartbeat(pingFrame: Buffer, connectDeadline: number): void {
     if (this.state === State.Closed) return;
-    if (this.state !== State.Connected && this.openedAt < connectDeadline) {
+    if (this.state !== State.Connected && this.unconnectedSince < connectDeadline) {
       this.end(closeCode.policy, 'connect timeout');
       return;
     }
@@ -251,9 +259,7 @@ export class RealtimeSocket {
           this.protocolError('a disconnect from a namespace it is not connected to');
           return;
         }
-        // The client leaves the main namespace, the only one a connection can hold: nothing is
-        // left to carry, so the connection goes too (socket.io-client closes its side as well).
-        this.end(closeCode.normal);
+        this.leaveNamespace();
         return;
       case 'event':
         this.receiveEvent(packet);
@@ -372,6 +378,24 @@ export class RealtimeSocket {
         if (error instanceof ConnectRefusal && error.final) this.end(closeCode.tryAgainLater);
       },
     );
+  }
+
+  /**
+   * `41`: the client leaves the main namespace (Socket.IO v5 DISCONNECT). Its session ends as a
+   * disconnect does (hooks, rooms), but the Engine.IO connection stays, pinged, for a new `40`
+   * within the connect deadline; socket.io-client closes its side itself when it is done.
+   */
+  private leaveNamespace(): void {
+    const was = this.state;
+    if (was === State.Opening) return;
+    this.state = State.Opening;
+    this.unconnectedSince = Date.now();
+    if (was !== State.Connected) return;
+    this.owner.disconnecting(this);
+    for (const room of this.roomList) this.owner.left(this, room);
+    this.roomList = [];
+    this.owner.namespaceLeft(this);
+    this.data = anonymousData;
   }
 
   private protocolError(reason: string): void {
