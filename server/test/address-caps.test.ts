@@ -276,7 +276,11 @@ describe('anonymous viewers of one address', () => {
 
     // A signed-in viewer from the same address is not held to it.
     const user = await registerUser(server);
+    // Its place is its connection's: free once the connection has closed, a moment after the
+    // client's 41 (the server keeps a connection that left its namespace until it closes).
+    const open = server.io.clientsCount;
     anonymous[1]!.close();
+    await expect.poll(() => server.io.clientsCount).toBe(open - 1);
     const signedIn = await connectedSocket(server, user.token);
     expect(await emitAck(signedIn, 'live_offer', { streamId })).toMatchObject({ ok: true });
 
