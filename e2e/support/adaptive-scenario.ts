@@ -75,7 +75,30 @@ export interface AdaptiveOptions {
   /** Browsers started are pushed here for the caller to close (also on failure). */
   browsers: BrowserSession[];
   log?: (line: string) => void;
+  /** The broadcaster's video codec where not the web app's own choice (H.264 where it encodes it). */
+  broadcasterCodec?: 'vp8';
 }
+
+/**
+ * Leaves H.264 out of the page's video codecs, so the web app's broadcaster offers VP8 only (the
+ * server takes H.264 from any offer that carries it). A string: the page runs it as written.
+ */
+const withoutH264 = `(() => {
+  const isH264 = (codec) => codec.mimeType.toLowerCase() === 'video/h264';
+  const capabilities = RTCRtpSender.getCapabilities.bind(RTCRtpSender);
+  RTCRtpSender.getCapabilities = (kind) => {
+    const found = capabilities(kind);
+    if (found && kind === 'video') found.codecs = found.codecs.filter((c) => !isH264(c));
+    return found;
+  };
+  const addTransceiver = RTCPeerConnection.prototype.addTransceiver;
+  RTCPeerConnection.prototype.addTransceiver = function (...args) {
+    const transceiver = addTransceiver.apply(this, args);
+    if (transceiver.receiver.track.kind === 'video')
+      transceiver.setCodecPreferences(RTCRtpSender.getCapabilities('video').codecs);
+    return transceiver;
+  };
+})();`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -114,6 +137,7 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
     extraArgs: ['--use-fake-device-for-media-stream=fps=30'],
   });
   await recordPeerConnections(publisher.context());
+  if (options.broadcasterCodec === 'vp8') await publisher.context().addInitScript(withoutH264);
   const streamId = await goLive(publisher, options.hostUrl);
   // The encoder starts low and climbs; the top layer is what it reaches on the loopback.
   await until(
