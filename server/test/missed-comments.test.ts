@@ -222,6 +222,54 @@ describe.each(engines)('no missed comments across a blip on %s (issue 11)', (eng
     },
   );
 
+  // Only a PostgreSQL server lets a second connection hold a comment between its stamp and its commit.
+  it.runIf(engine === 'postgres')(
+    'a comment that commits late is not lost to a viewer who showed a later one: comments commit in the order of their stamps',
+    async () => {
+      const streamId = await startStream('late commit');
+      const [watching, slow, quick] = await Promise.all([
+        socketOf(viewer),
+        socketOf(posters[0]!),
+        socketOf(posters[1]!),
+      ]);
+      for (const socket of [watching!, slow!, quick!])
+        await emitAck(socket, 'join_live', { streamId });
+      const heard = nextEvent(watching!, 'live_comment_added');
+      const before = await emitAck(quick!, 'live_comment', { streamId, comment: 'before' });
+      expect((await heard).id).toBe(before.comment.id);
+      const shown: LiveComment[] = [before.comment];
+      watching!.on('live_comment_added', (c: LiveComment) => shown.push(c));
+
+      // The slow poster's comment is stamped, then waits at its foreign key check on their user
+      // row, which another connection holds; the quick poster's comes after it.
+      const blocker = new pg.Client({ connectionString: server.databaseUrl });
+      await blocker.connect();
+      try {
+        await blocker.query('begin');
+        await blocker.query('select 1 from users where id = $1 for update', [posters[0]!.user.id]);
+        const first = emitAck(slow!, 'live_comment', { streamId, comment: 'stamped first' });
+        await sleep(300);
+        const second = emitAck(quick!, 'live_comment', { streamId, comment: 'stamped second' });
+        await sleep(300);
+        // The viewer drops before the slow comment commits, holding what it showed so far.
+        watching!.disconnect();
+        await blocker.query('commit');
+        expect((await first).ok).toBe(true);
+        expect((await second).ok).toBe(true);
+      } finally {
+        await blocker.end();
+      }
+      await reconnect(watching!);
+      const rejoined = await emitAck(watching!, 'join_live', {
+        streamId,
+        sinceCommentId: shown.at(-1)!.id,
+      });
+      expect(rejoined.ok).toBe(true);
+      const seen = new Set(ids([...shown, ...rejoined.missedComments]));
+      expect(seen.size).toBe(3);
+    },
+  );
+
   it('refuses a comment that is not in this stream, and joins nothing', async () => {
     const otherStream = await startStream('elsewhere');
     const elsewhere = await emitAck(await socketOf(host), 'live_comment', {

@@ -46,6 +46,19 @@ const toComment = (row: CommentRow, user: PublicUser, role: ChatRole): LiveComme
 const after = (commentId: string) =>
   sql`(${liveComments.createdAt}, ${liveComments.id}) > (select c.created_at, c.id from ${liveComments} c where c.id = ${commentId})`;
 
+/** The first key of the advisory locks that order a stream's comments (the second: the stream). */
+const commentOrderLock = 0x6f6e6301;
+
+/**
+ * A new comment's created_at, taken while it holds its stream's comment lock until it commits.
+ * With `now()` (when the statement started) a comment could commit after a later-stamped one that
+ * a client had already shown, and a client that rejoins asks for what came after the last it
+ * showed: the early-stamped, late-committed comment was in neither the replay nor its live events.
+ * Under the lock, comments commit in the order of their stamps.
+ */
+const inStreamOrder = (streamId: string) =>
+  sql`(select clock_timestamp() from (select pg_advisory_xact_lock(${commentOrderLock}, hashtext(${streamId}))) as ordered)`;
+
 /**
  * A transport's own precondition for chatting (a socket must be in the stream's room), checked
  * once the sender's budget is spent: a refused sender costs no query, however it is refused.
@@ -81,7 +94,7 @@ export class CommentService {
       throw AppError.slowMode(gate.slowModeSeconds);
     const [row] = await this.db
       .insert(liveComments)
-      .values({ streamId, userId: actor.userId, text })
+      .values({ streamId, userId: actor.userId, text, createdAt: inStreamOrder(streamId) })
       .returning();
     if (!row) throw new Error('insert returned no row');
     const comment = toComment(row, gate.author, gate.role);
