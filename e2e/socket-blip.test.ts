@@ -202,4 +202,33 @@ describe('media survives a socket blip (hardening item 6)', () => {
     expect(shown.filter((text) => expected.includes(text))).toEqual(expected);
     expect(new Set(shown).size).toBe(shown.length);
   });
+  it('the home page’s socket is down while one stream ends and another starts: back, its list shows what is live', async () => {
+    const request = api(server.url);
+    await viewer.goto(`${server.url}/`);
+    const titles = () => viewer.getByTestId('stream-card').allTextContents();
+    await expect
+      .poll(async () => (await titles()).join(), { timeout: 10_000 })
+      .toContain('Through the tunnel');
+    await expect.poll(() => probe.openSockets(viewer), { timeout: 10_000 }).toBe(1);
+
+    const { at } = await probe.hold(viewer);
+    const ended = await request('POST', `/api/live/end/${streamId}`, { token: hostUser.token });
+    expect(ended.status).toBe(200);
+    const other = await registerUser(server);
+    const started = await request('POST', '/api/live/start', {
+      token: other.token,
+      body: { title: 'Started while away' },
+    });
+    expect(started.status).toBe(201);
+    await sleep(500);
+    // Away, the page heard of neither.
+    expect((await titles()).join()).toContain('Through the tunnel');
+    await probe.release(viewer);
+    await expect.poll(() => probe.reopenedAt(viewer, at), { timeout: 15_000 }).not.toBeNull();
+    await expect
+      .poll(async () => (await titles()).map((t) => t.includes('Started while away')), {
+        timeout: 10_000,
+      })
+      .toEqual([true]);
+  });
 });
