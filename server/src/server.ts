@@ -438,7 +438,7 @@ export async function startServer(
     routes: [
       authRoutes(users, tokens, signIn),
       avatarRoutes({ avatars, tokens }),
-      userRoutes(users, streams, tokens),
+      userRoutes(users, streams, recordings, tokens),
       iceServerRoutes(iceOptions, tokens),
       notificationRoutes({ tokens, notifications, db: database.db }),
       meRoutes({ tokens, users, streamKeys, nextStream, userWhipUrl }),

@@ -187,12 +187,18 @@ export interface StreamSummary {
   commentCount: number;
 }
 
+/** An ended stream as a profile lists it. */
+export interface PastStream extends Stream {
+  /** Seconds of replay it has to play; null when it was not recorded or its recording is gone. */
+  replaySeconds: number | null;
+}
+
 /** `GET /api/users/by-username/:username`: everything a profile page shows. */
 export interface ProfilePage extends UserProfile {
   /** The stream this user is live on now, when the caller may see it. */
   liveStream: Stream | null;
   /** Ended streams the caller may see, newest first (at most 50). */
-  pastStreams: Stream[];
+  pastStreams: PastStream[];
 }
 
 /** `GET /api/me/stream-key`: the host's persistent key for OBS, with the one WHIP URL it goes to. */

@@ -7,7 +7,7 @@ import {
   type RecordingStatus,
   type StreamRecording,
 } from '@onair/protocol';
-import { and, desc, eq, inArray, isNotNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import { signature } from '../auth/secret-box';
 import type { Db } from '../db/database';
 import { liveStreams, streamRecordings } from '../db/schema';
@@ -225,6 +225,26 @@ export class RecordingService {
       .returning({ streamId: streamRecordings.streamId });
     if (!row) throw AppError.notFound('Recording');
     await this.options.files.remove(streamId);
+  }
+
+  /**
+   * How long the replays of these ended streams are, for those that have one to play (a failed
+   * recording plays up to where it stopped).
+   */
+  async replayLengths(streamIds: string[]): Promise<Map<string, number>> {
+    if (streamIds.length === 0) return new Map();
+    const rows = await this.db
+      .select({ streamId: streamRecordings.streamId, seconds: streamRecordings.durationSeconds })
+      .from(streamRecordings)
+      .where(
+        and(
+          inArray(streamRecordings.streamId, streamIds),
+          eq(streamRecordings.keep, true),
+          inArray(streamRecordings.status, ['ready', 'failed']),
+          gt(streamRecordings.durationSeconds, 0),
+        ),
+      );
+    return new Map(rows.map((r) => [r.streamId, Math.round(r.seconds * 10) / 10]));
   }
 
   /** The host's recordings, newest first, with the disk they use. */

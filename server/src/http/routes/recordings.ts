@@ -18,7 +18,7 @@ export interface RecordingRouteDeps {
   tokens: TokenService;
   /**
    * An HLS player polled a live stream's playlist: it counts as a viewer (by lease, as REST views
-   * do): its user, or a key made of its address and agent when anonymous.
+   * do): its user, or a key made of its address when anonymous.
    */
   onHlsViewer: (streamId: string, viewer: Actor | { anonymousKey: string }) => void;
 }

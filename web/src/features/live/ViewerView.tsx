@@ -51,7 +51,8 @@ export function ViewerView({
 
   useHlsFallback(video, {
     enabled: !viaHls && hlsUrl !== null,
-    connecting: (phase === 'joining' || phase === 'live') && !shutOut,
+    // With the camera off no picture comes over WebRTC either: that is no reason to give it up.
+    connecting: (phase === 'joining' || phase === 'live') && !shutOut && media.camera,
     full: watched.full,
     onFallBack: () => setViaHls(true),
   });

@@ -1,5 +1,10 @@
-import { usernameParams, type ProfilePage as Profile, type Stream } from '@onair/protocol';
-import { Calendar, Clock, Radio, Users } from 'lucide-react';
+import {
+  usernameParams,
+  type PastStream as PastStreamData,
+  type ProfilePage as Profile,
+  type Stream,
+} from '@onair/protocol';
+import { Calendar, Clock, PlayCircle, Radio, Users } from 'lucide-react';
 import { useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { Avatar } from '../../components/Avatar';
@@ -138,7 +143,7 @@ function LiveNow({ stream }: { stream: Stream }) {
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 
 /** One ended stream, leading to its page: the replay when it was recorded. */
-function PastStream({ stream }: { stream: Stream }) {
+function PastStream({ stream }: { stream: PastStreamData }) {
   return (
     <li className="min-w-0" data-testid="past-stream">
       <Link
@@ -146,14 +151,31 @@ function PastStream({ stream }: { stream: Stream }) {
         className="flex min-w-0 items-center gap-3 rounded-xl border border-zinc-800 bg-zinc-900 p-3 hover:bg-zinc-800/70"
       >
         {stream.thumbnail && (
-          <img
-            src={stream.thumbnail}
-            alt=""
-            className="h-14 w-24 shrink-0 rounded-lg bg-black object-cover"
-          />
+          <div className="relative h-14 w-24 shrink-0">
+            <img
+              src={stream.thumbnail}
+              alt=""
+              className="h-full w-full rounded-lg bg-black object-cover"
+            />
+            {stream.replaySeconds !== null && (
+              <PlayCircle
+                className="absolute left-1/2 top-1/2 h-7 w-7 -translate-x-1/2 -translate-y-1/2 rounded-full bg-black/50 text-white"
+                aria-hidden
+              />
+            )}
+          </div>
         )}
         <div className="min-w-0 flex-1">
           <h3 className="truncate font-medium">{stream.title}</h3>
+          {stream.replaySeconds !== null && (
+            <p
+              className="flex items-center gap-1 text-sm font-medium text-rose-300"
+              data-testid="past-stream-replay"
+            >
+              <PlayCircle className="h-3.5 w-3.5" aria-hidden /> Watch the replay ·{' '}
+              {formatDuration(stream.replaySeconds)}
+            </p>
+          )}
           <p className="flex flex-wrap gap-x-3 text-sm text-zinc-400">
             <span className="flex items-center gap-1">
               <Calendar className="h-3.5 w-3.5" aria-hidden />

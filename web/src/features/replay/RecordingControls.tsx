@@ -24,7 +24,7 @@ export function RecordingControls({
       className="flex min-w-0 flex-wrap items-center gap-2 border-b border-zinc-800 p-3"
       data-testid="recording-controls"
     >
-      <p className="min-w-0 flex-1 text-sm text-zinc-400">
+      <p className="min-w-[12rem] flex-1 text-sm text-zinc-400">
         Your recording:{' '}
         <span data-testid="recording-duration">{formatDuration(recording.durationSeconds)}</span>
         {' · '}
