@@ -3,13 +3,8 @@
 # (Test tools' own browser downloads cannot work on a closed network, so none is used.)
 set -euo pipefail
 if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'color emoji'; then exit 0; fi
-if [ "$(id -u)" != 0 ]; then
-  # Without root only Chromium itself is required; the emoji font is a nicety.
-  if [ -x /usr/bin/chromium ]; then exit 0; fi
-  echo "Chromium is missing: run 'apt-get install chromium' as root" >&2
-  exit 1
-fi
-apt-get update -qq
+# Without root only Chromium itself is required; the emoji font is a nicety.
+if [ "$(id -u)" != 0 ] && [ -x /usr/bin/chromium ]; then exit 0; fi
 # The emoji font lets screenshots show reactions as a person's browser would.
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
+bash "$(dirname "$0")/apt-install.sh" chromium fonts-noto-color-emoji
 /usr/bin/chromium --version
