@@ -1,16 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { connect as tcpConnect, type AddressInfo, type Socket as NetSocket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { connect as tcpConnect } from 'node:net';
 import type { SocketData } from '@onair/protocol';
 import { pino } from 'pino';
 import { createClient } from 'redis';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { eventPacket, textFrame } from '../src/realtime/wire/packets';
 import { joinRedisBus } from '../src/cluster/realtime-bus';
-import { RealtimeServer, type RealtimeServerOptions } from '../src/realtime/wire/RealtimeServer';
+import type { RealtimeServerOptions } from '../src/realtime/wire/RealtimeServer';
 import { ConnectRefusal, type RealtimeSocket } from '../src/realtime/wire/RealtimeSocket';
+import {
+  cleanupAfterEach,
+  RawClient,
+  startRealtimeNode,
+  type RealtimeNode,
+} from './support/realtime-node';
 
 /*
  * The realtime server on its own: a bare HTTP server on 127.0.0.1, real socket.io-client sockets
@@ -43,78 +49,22 @@ async function authenticate(auth: unknown): Promise<SocketData> {
   throw new ConnectRefusal('unauthorized', refusalData);
 }
 
-// Everything a test opens, closed after it in reverse order.
-const cleanups: (() => unknown)[] = [];
-const onCleanup = (cleanup: () => unknown) => cleanups.push(cleanup);
-
-afterEach(async () => {
-  const failures: unknown[] = [];
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      failures.push(error);
-    }
-  }
-  if (failures.length > 0) throw failures[0];
-});
-
-interface LogLine {
-  level: number;
-  msg: string;
-  socketId?: string;
-  [key: string]: unknown;
-}
-
-interface Node {
-  http: HttpServer;
-  server: RealtimeServer;
-  url: string;
-  wsUrl: string;
-  logs: LogLine[];
-}
+const onCleanup = cleanupAfterEach();
 
 /** A RealtimeServer on a fresh HTTP server whose own request listener answers `own <path>`. */
-async function startNode(options: Partial<RealtimeServerOptions> = {}): Promise<Node> {
-  const http = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`own ${req.url}`);
-  });
-  const connections = new Set<NetSocket>();
-  http.on('connection', (connection: NetSocket) => {
-    connections.add(connection);
-    connection.once('close', () => connections.delete(connection));
-  });
-  const logs: LogLine[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) },
+function startNode(options: Partial<RealtimeServerOptions> = {}): Promise<RealtimeNode> {
+  return startRealtimeNode(
+    { authenticate, responseHeaders, ...timing, ...options },
+    onCleanup,
+    (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`own ${req.url}`);
+    },
   );
-  const server = new RealtimeServer(http, {
-    authenticate,
-    logger,
-    responseHeaders,
-    ...timing,
-    ...options,
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  onCleanup(async () => {
-    server.close();
-    for (const connection of connections) connection.destroy();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  });
-  const { port } = http.address() as AddressInfo;
-  return {
-    http,
-    server,
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
-    logs,
-  };
 }
 
 /** A socket.io-client socket, not waited for. */
-function client(node: Node, auth?: Record<string, unknown>): ClientSocket {
+function client(node: RealtimeNode, auth?: Record<string, unknown>): ClientSocket {
   const socket = io(node.url, {
     transports: ['websocket'],
     reconnection: false,
@@ -126,7 +76,7 @@ function client(node: Node, auth?: Record<string, unknown>): ClientSocket {
 }
 
 /** A connected socket.io-client socket; rejects with the `connect_error`. */
-function connected(node: Node, auth?: Record<string, unknown>): Promise<ClientSocket> {
+function connected(node: RealtimeNode, auth?: Record<string, unknown>): Promise<ClientSocket> {
   const socket = client(node, auth);
   return new Promise((resolve, reject) => {
     socket.once('connect', () => resolve(socket));
@@ -178,86 +128,12 @@ function tagArrives(socket: ClientSocket, tag: string, ms = 3000): Promise<void>
   });
 }
 
-/** A bare WebSocket speaking Engine.IO by hand. Pings are counted, not queued. */
-class RawClient {
-  readonly ws: WebSocket;
-  readonly opened: Promise<number>;
-  readonly closed: Promise<{ code: number; at: number }>;
-  readonly pingTimes: number[] = [];
-  private readonly queue: string[] = [];
-  private wake: (() => void) | undefined;
-
-  constructor(url: string, { answerPings = true } = {}) {
-    this.ws = new WebSocket(url);
-    this.ws.on('error', () => undefined);
-    this.opened = new Promise((resolve) => this.ws.once('open', () => resolve(Date.now())));
-    this.closed = new Promise((resolve) =>
-      this.ws.once('close', (code) => resolve({ code, at: Date.now() })),
-    );
-    this.ws.on('message', (data, isBinary) => {
-      const text = isBinary ? `<binary>` : (data as Buffer).toString();
-      if (text === '2') {
-        this.pingTimes.push(Date.now());
-        if (answerPings) this.ws.send('3');
-        return;
-      }
-      this.queue.push(text);
-      this.wake?.();
-    });
-    onCleanup(() => this.ws.terminate());
-  }
-
-  get isOpen(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
-  }
-
-  /** Frames received and not yet read by `next`. */
-  get unread(): readonly string[] {
-    return this.queue;
-  }
-
-  send(data: string | Buffer): void {
-    this.ws.send(data);
-  }
-
-  async next(ms = 3000): Promise<string> {
-    const deadline = Date.now() + ms;
-    while (this.queue.length === 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for a frame');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    return this.queue.shift()!;
-  }
-
-  /** Reads the open packet and sends the connect packet; resolves with the socket id. */
-  async connect(auth?: Record<string, unknown>): Promise<string> {
-    expect(await this.next()).toMatch(/^0\{/);
-    this.send(auth ? `40${JSON.stringify(auth)}` : '40');
-    const reply = await this.next();
-    expect(reply).toMatch(/^40\{/);
-    return (JSON.parse(reply.slice(2)) as { sid: string }).sid;
-  }
-
-  /** Stops reading from the TCP connection, as a client that hangs would. */
-  pauseReading(): void {
-    (this.ws as unknown as { _socket: NetSocket })._socket.pause();
-  }
-}
-
-function raw(node: Node, options?: { answerPings?: boolean }): RawClient {
-  return new RawClient(node.wsUrl, options);
+function raw(node: RealtimeNode, options?: { answerPings?: boolean }): RawClient {
+  return new RawClient(node.wsUrl, onCleanup, options);
 }
 
 /** Every `event` the client-event listener sees, as `[socketId, event, args]`. */
-function recordClientEvents(node: Node): [string, string, unknown[]][] {
+function recordClientEvents(node: RealtimeNode): [string, string, unknown[]][] {
   const seen: [string, string, unknown[]][] = [];
   node.server.onClientEvent((socket, event, args) => {
     seen.push([socket.id, event, args]);
@@ -270,7 +146,7 @@ function recordClientEvents(node: Node): [string, string, unknown[]][] {
  * hook, not a microtask later.
  */
 function hookFor<T = RealtimeSocket>(
-  node: Node,
+  node: RealtimeNode,
   hook: 'disconnecting' | 'disconnect' | 'connection',
   id: () => string | undefined,
   look: (socket: RealtimeSocket) => T = (socket) => socket as T,
@@ -868,9 +744,9 @@ const canCluster = Boolean(process.env.DATABASE_URL) || (await reachable(redisUr
 
 describe.runIf(canCluster)('RealtimeServers joined by the Redis bus', () => {
   /** Two nodes on one channel of their own. */
-  async function startCluster(): Promise<[Node, Node]> {
+  async function startCluster(): Promise<[RealtimeNode, RealtimeNode]> {
     const channel = `realtime-wire-test-${randomBytes(6).toString('hex')}`;
-    const nodes: Node[] = [];
+    const nodes: RealtimeNode[] = [];
     for (let i = 0; i < 2; i++) {
       const node = await startNode();
       const publisher = createClient({ url: redisUrl });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { MyRecordings, StartedStream, StreamDetails } from '@onair/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FixturePublisher } from './support/loopback-peers';
+import { publishFixture } from './support/whip-peers';
 import {
   api,
   clusterEnv,
@@ -60,23 +60,8 @@ describe('recordings through faults', () => {
     server = undefined;
   });
 
-  async function publish(
-    streamKey: string,
-    streamId: string,
-  ): Promise<{ publisher: FixturePublisher; location: string }> {
-    const publisher = new FixturePublisher();
-    cleanup.push(() => publisher.close());
-    const res = await fetch(`${server!.url}/api/live/${streamId}/whip`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${streamKey}` },
-      body: await publisher.offer(),
-    });
-    expect(res.status).toBe(201);
-    const location = new URL(res.headers.get('location') ?? '', server!.url).href;
-    await publisher.accept(await res.text());
-    publisher.start();
-    return { publisher, location };
-  }
+  const publish = (streamKey: string, streamId: string) =>
+    publishFixture(server!, streamId, streamKey, cleanup);
 
   async function goLive(host: TestUser) {
     const started = await api(server!.url)<StartedStream>('POST', '/api/live/start', {

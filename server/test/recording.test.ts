@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { StartedStream, StreamDetails } from '@onair/protocol';
+import type { ProfilePage, StartedStream, StreamDetails } from '@onair/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FixturePublisher } from './support/loopback-peers';
+import { publishFixture } from './support/whip-peers';
 import {
   api,
   engines,
@@ -89,24 +89,21 @@ for (const engine of engines)
         body,
       });
       expect(started.status).toBe(201);
-      const publisher = new FixturePublisher();
-      cleanup.push(() => publisher.close());
-      const res = await fetch(`${server.url}/api/live/${started.body.streamId}/whip`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/sdp',
-          authorization: `Bearer ${started.body.streamKey}`,
-        },
-        body: await publisher.offer(),
-      });
-      expect(res.status).toBe(201);
-      await publisher.accept(await res.text());
-      publisher.start();
-      return { streamId: started.body.streamId, publisher };
+      const { streamId, streamKey } = started.body;
+      const { publisher } = await publishFixture(server, streamId, streamKey, cleanup);
+      return { streamId, publisher };
     }
 
     const details = async (streamId: string, token?: string) =>
       (await api(server.url)<StreamDetails>('GET', `/api/live/${streamId}`, { token })).body;
+    /** How long the replay of the host's past stream is, as their profile lists it. */
+    const listedReplay = async (streamId: string) => {
+      const profile = await api(server.url)<ProfilePage>(
+        'GET',
+        `/api/users/by-username/${host.username}`,
+      );
+      return profile.body.pastStreams.find((s) => s.streamId === streamId)?.replaySeconds;
+    };
 
     it('records a stream, packages it live, and replays it whole once it ends', async () => {
       const { streamId } = await goLive({ title: 'recorded' });
@@ -207,6 +204,9 @@ for (const engine of engines)
       const unsigned = await fetch(`${server.url}/api/live/${streamId}/recording.mp4`);
       expect(unsigned.status).toBe(404);
 
+      // The host's profile lists it with its replay.
+      expect(await listedReplay(streamId)).toBe(recording.durationSeconds);
+
       // Deleted: the playlist and the segments are gone.
       const refused = await fetch(`${server.url}/api/live/${streamId}/recording`, {
         method: 'DELETE',
@@ -219,6 +219,7 @@ for (const engine of engines)
       });
       expect(deleted.status).toBe(204);
       expect((await details(streamId, host.token)).recording).toBeNull();
+      expect(await listedReplay(streamId)).toBeNull();
       expect((await fetch(`${server.url}${recording.url}`)).status).toBe(404);
       expect((await fetch(`${server.url}${vodUrl}`)).status).toBe(404);
       expect((await fetch(`${server.url}/api/live/${streamId}/hls/r0/${segment}`)).status).toBe(
@@ -277,5 +278,6 @@ for (const engine of engines)
         'the packaging to go',
       );
       expect((await details(streamId, host.token)).recording).toBeNull();
+      expect(await listedReplay(streamId)).toBeNull();
     }, 40_000);
   });

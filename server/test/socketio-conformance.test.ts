@@ -1,13 +1,16 @@
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import type { SocketData } from '@onair/protocol';
-import { pino } from 'pino';
 import { io, type Socket as ClientSocket } from 'socket.io-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { RealtimeServer, type RealtimeServerOptions } from '../src/realtime/wire/RealtimeServer';
+import type { RealtimeServerOptions } from '../src/realtime/wire/RealtimeServer';
 import { ConnectRefusal, type RealtimeSocket } from '../src/realtime/wire/RealtimeSocket';
-import { startTestServer, type TestServer } from './support/server';
+import {
+  cleanupAfterEach,
+  RawClient,
+  startRealtimeNode,
+  type RealtimeNode,
+} from './support/realtime-node';
+import { startTestServer } from './support/server';
 
 /*
  * The realtime server held to the protocols it speaks, read from their specifications:
@@ -45,130 +48,14 @@ function authenticate(auth: unknown): Promise<SocketData> {
   );
 }
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const onCleanup = cleanupAfterEach();
 
-interface Node {
-  http: HttpServer;
-  server: RealtimeServer;
-  url: string;
-  wsUrl: string;
-  /** WebSocket upgrades the HTTP server has seen. */
-  upgrades: () => number;
+function startNode(options: Partial<RealtimeServerOptions> = {}): Promise<RealtimeNode> {
+  return startRealtimeNode({ authenticate, ...timing, ...options }, onCleanup);
 }
 
-async function startNode(options: Partial<RealtimeServerOptions> = {}): Promise<Node> {
-  const http = createServer((_req, res) => res.end('app'));
-  const connections = new Set<NetSocket>();
-  http.on('connection', (connection: NetSocket) => {
-    connections.add(connection);
-    connection.once('close', () => connections.delete(connection));
-  });
-  let upgrades = 0;
-  http.on('upgrade', () => upgrades++);
-  const server = new RealtimeServer(http, {
-    authenticate,
-    logger: pino({ level: 'silent' }),
-    ...timing,
-    ...options,
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  cleanups.push(async () => {
-    server.close();
-    for (const connection of connections) connection.destroy();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
-  });
-  const { port } = http.address() as AddressInfo;
-  return {
-    http,
-    server,
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
-    upgrades: () => upgrades,
-  };
-}
-
-/** A bare WebSocket client: every frame it receives, pings answered unless told otherwise. */
-class RawClient {
-  readonly ws: WebSocket;
-  readonly closed: Promise<{ code: number; reason: string }>;
-  /** Pings received so far. */
-  pings = 0;
-  private readonly frames: string[] = [];
-  private wake: (() => void) | undefined;
-
-  constructor(url: string, { answerPings = true } = {}) {
-    this.ws = new WebSocket(url);
-    this.ws.on('error', () => undefined);
-    this.closed = new Promise((resolve) =>
-      this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-    );
-    this.ws.on('message', (data, isBinary) => {
-      const text = isBinary ? '<binary>' : (data as Buffer).toString();
-      if (text === '2') {
-        this.pings++;
-        if (answerPings) this.ws.send('3');
-      }
-      this.frames.push(text);
-      this.wake?.();
-    });
-    cleanups.push(() => this.ws.terminate());
-  }
-
-  get isOpen(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
-  }
-
-  send(data: string | Buffer): void {
-    this.ws.send(data);
-  }
-
-  /** The next frame that is not a ping. */
-  async next(ms = 3000): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const index = this.frames.findIndex((frame) => frame !== '2');
-      if (index !== -1) {
-        const [frame] = this.frames.splice(0, index + 1).slice(-1);
-        return frame!;
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for a frame');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-  }
-
-  /** Frames other than pings that came and were not read. */
-  unread(): string[] {
-    return this.frames.filter((frame) => frame !== '2');
-  }
-
-  async open(): Promise<Record<string, unknown>> {
-    const open = await this.next();
-    expect(open[0]).toBe('0');
-    return JSON.parse(open.slice(1)) as Record<string, unknown>;
-  }
-
-  /** Opens and connects to the main namespace; resolves with the Socket.IO id. */
-  async connect(auth?: Record<string, unknown>): Promise<string> {
-    await this.open();
-    this.send(auth ? `40${JSON.stringify(auth)}` : '40');
-    const reply = await this.next();
-    expect(reply).toMatch(/^40\{/);
-    return (JSON.parse(reply.slice(2)) as { sid: string }).sid;
-  }
-}
-
-const raw = (node: Node, options?: { answerPings?: boolean }) => new RawClient(node.wsUrl, options);
+const raw = (node: RealtimeNode, options?: { answerPings?: boolean }) =>
+  new RawClient(node.wsUrl, onCleanup, options);
 
 /** Gives a little time for frames that should not come. */
 const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -177,7 +64,7 @@ const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
 type AnyEmit = (event: string, ...args: unknown[]) => void;
 const emitOf = (target: { emit: unknown }): AnyEmit => (target.emit as AnyEmit).bind(target);
 
-function recordEvents(node: Node): [string, unknown[]][] {
+function recordEvents(node: RealtimeNode): [string, unknown[]][] {
   const seen: [string, unknown[]][] = [];
   node.server.onClientEvent((_socket, event, args) => {
     seen.push([event, args.filter((arg) => typeof arg !== 'function')]);
@@ -187,7 +74,7 @@ function recordEvents(node: Node): [string, unknown[]][] {
 
 function socketio(url: string, options: Parameters<typeof io>[1] = {}): ClientSocket {
   const socket = io(url, { transports: ['websocket'], forceNew: true, ...options });
-  cleanups.push(() => socket.close());
+  onCleanup(() => socket.close());
   return socket;
 }
 
@@ -219,7 +106,7 @@ describe('Engine.IO v4 over WebSocket', () => {
     const node = await startNode();
     const client = raw(node, { answerPings: false });
     await client.connect();
-    expect(await client.closed).toEqual({ code: 1008, reason: 'ping timeout' });
+    expect(await client.closed).toMatchObject({ code: 1008, reason: 'ping timeout' });
     await expect.poll(() => node.server.clientsCount).toBe(0);
   });
 
@@ -249,7 +136,7 @@ describe('Engine.IO v4 over WebSocket', () => {
       new Promise<{ status: number; body: unknown }>((resolve, reject) => {
         const ws = new WebSocket(url);
         ws.on('error', () => undefined);
-        cleanups.push(() => ws.terminate());
+        onCleanup(() => ws.terminate());
         ws.once('open', () => reject(new Error('accepted')));
         ws.once('unexpected-response', (req, res) => {
           let body = '';
@@ -383,7 +270,7 @@ describe('Socket.IO v5 events and acks', () => {
     expect(await client.next()).toBe('433["first"]');
     client.send('424["zero"]');
     expect(await client.next()).toBe('434[]');
-    expect(client.unread()).toEqual([]);
+    expect(client.unread).toEqual([]);
   });
 
   it('ignores events sent before the connect is accepted, and an ack it never asked for', async () => {
@@ -420,7 +307,7 @@ describe('Socket.IO v5 binary packets (refused: the contract has none)', () => {
     client.send('42["after",1]');
     await expect.poll(() => seen).toEqual([['after', [1]]]);
     await settle();
-    expect(client.unread()).toEqual([]);
+    expect(client.unread).toEqual([]);
     expect(client.isOpen).toBe(true);
   });
 
@@ -472,7 +359,7 @@ describe('Socket.IO v5 disconnect and WebSocket close codes', () => {
     // Nothing is sent to a socket that has left, not even what is addressed to everyone.
     node.server.emit('viewer_count', { streamId: 'x', count: 1 } as never);
     await settle();
-    expect(client.unread()).toEqual([]);
+    expect(client.unread).toEqual([]);
     // A new connect on the same connection starts a new session.
     client.send('40');
     expect(await client.next()).toMatch(/^40\{"sid":/);
@@ -509,7 +396,7 @@ describe('Socket.IO v5 disconnect and WebSocket close codes', () => {
     const node = await startNode({ connectTimeoutMs: 200 });
     const client = raw(node);
     await client.open();
-    expect(await client.closed).toEqual({ code: 1008, reason: 'connect timeout' });
+    expect(await client.closed).toMatchObject({ code: 1008, reason: 'connect timeout' });
   });
 
   it('closes with 1009 for a message over maxPayload', async () => {
@@ -597,16 +484,12 @@ describe('socket.io-client against the server', () => {
 });
 
 describe('the application server', () => {
-  let server: TestServer | undefined;
-  afterEach(async () => {
-    await server?.stop();
-    server = undefined;
-  });
-
   it('speaks the same handshake and refuses an unknown namespace the same way', async () => {
-    server = await startTestServer();
+    const server = await startTestServer();
+    onCleanup(() => server.stop());
     const client = new RawClient(
       `${server.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`,
+      onCleanup,
     );
     expect(await client.open()).toEqual({
       sid: expect.any(String),

@@ -1,7 +1,13 @@
 /** WHIP publishers and WHEP viewers over HTTP, as OBS and WHEP players reach a node. */
 import type { StreamKeyInfo } from '@onair/protocol';
 import { expect } from 'vitest';
-import { connected, RecordingViewer, SyntheticPublisher, waitFor } from './loopback-peers';
+import {
+  connected,
+  FixturePublisher,
+  RecordingViewer,
+  SyntheticPublisher,
+  waitFor,
+} from './loopback-peers';
 import { api, type TestUser } from './server';
 
 /** What a test closes when it ends, last first. */
@@ -16,13 +22,41 @@ export async function keyOf(server: { url: string }, user: TestUser): Promise<st
   return res.body.streamKey;
 }
 
-/** OBS's request: an offer to the one WHIP URL with the host's persistent key. */
-export const whip = (server: { url: string }, key: string, offer: string) =>
-  fetch(`${server.url}/api/live/whip`, {
+/** A WHIP request: an SDP offer POSTed to `url` with a stream key. */
+const postOffer = (url: string, key: string, offer: string) =>
+  fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/sdp', authorization: `Bearer ${key}` },
     body: offer,
   });
+
+/** OBS's request: an offer to the one WHIP URL with the host's persistent key. */
+export const whip = (server: { url: string }, key: string, offer: string) =>
+  postOffer(`${server.url}/api/live/whip`, key, offer);
+
+/**
+ * The recorded 720p VP8 + Opus fixture published to one stream over WHIP, connected and
+ * sending; `location` is its WHIP session's URL.
+ */
+export async function publishFixture(
+  server: { url: string },
+  streamId: string,
+  key: string,
+  cleanup: Cleanup,
+): Promise<{ publisher: FixturePublisher; location: string }> {
+  const publisher = new FixturePublisher();
+  cleanup.push(() => publisher.close());
+  const res = await postOffer(
+    `${server.url}/api/live/${streamId}/whip`,
+    key,
+    await publisher.offer(),
+  );
+  expect(res.status).toBe(201);
+  const location = new URL(res.headers.get('location') ?? '', server.url).href;
+  await publisher.accept(await res.text());
+  publisher.start();
+  return { publisher, location };
+}
 
 /** A werift publisher that POSTs to `server` with `key`; connected and sending on a 201. */
 export async function publishWithKey(server: { url: string }, key: string, cleanup: Cleanup) {
