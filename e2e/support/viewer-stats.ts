@@ -332,10 +332,12 @@ export function longFreezes(samples: TimedSample[], from: number, to: number): n
 }
 
 /**
- * Milliseconds after `from` until the height satisfies `ok` and stays the same in every sample up
- * to `to` (settled: on one layer, a step from 720p through 360p to 180p included),
- * or undefined when it never does; the first sample at or after `from` with a decoded frame
- * counts as the start of observation.
+ * Milliseconds after `from` until the height satisfies `ok` and goes on satisfying it in every
+ * sample up to `to`, or undefined when it never does; the first sample at or after `from` with a
+ * decoded frame counts as the start of observation. Settled on a lower layer, as issue 19 says:
+ * a later move between acceptable heights (a second step down, or a probe that goes up to a
+ * layer that fits and stays or comes back) does not unsettle it; whatever it costs the picture
+ * is counted by the freezes and frame rate measured from the moment it settled.
  */
 export function settleMs(
   samples: TimedSample[],
@@ -345,11 +347,9 @@ export function settleMs(
 ): number | undefined {
   const span = within(samples, from, to);
   let settledAt: number | undefined;
-  let height: number | undefined;
   for (const sample of span) {
     if (!ok(sample.frameHeight)) settledAt = undefined;
-    else if (settledAt === undefined || sample.frameHeight !== height) settledAt = sample.t;
-    height = sample.frameHeight;
+    else settledAt ??= sample.t;
   }
   return settledAt === undefined ? undefined : settledAt - from;
 }

@@ -306,6 +306,53 @@ describe('going up', () => {
     expect(spatialSwitches(momentary)).toEqual([]);
   });
 
+  it('leaves room for the audio: the estimate must carry the next layer and the audio beside it', () => {
+    const withAudio = (audio: number, estimate: number, to: number) => {
+      const selector = new LayerSelector();
+      selector.setChoice('auto', 0);
+      selector.setLayers(three, 0, audio);
+      const changes = drive(
+        selector,
+        0,
+        to,
+        estimates(selector, () => estimate),
+      );
+      return { selector, changes };
+    };
+    // 1.35M carries 1.1 × the 1.2M layer on its own: up after the hold, without a probe.
+    expect(withAudio(0, 1_350_000, 15_000).changes).toEqual([
+      { t: 0, spatial: 1, temporal: 2, probeBps: 0 },
+      { t: 10_000, spatial: 2, temporal: 2, probeBps: 0 },
+    ]);
+    // With 50k of audio beside the video it does not: a probe, which the estimate never
+    // confirms, so the viewer stays.
+    const short = withAudio(50_000, 1_350_000, 15_000).changes;
+    expect(probeStarts(short).map(({ t }) => t)).toEqual([10_000]);
+    expect(spatialSwitches(short)).toEqual([]);
+    // The padding stays within 90 % of the estimate less the audio, less the layer: 45k at
+    // 600k with 50k of audio, where it would be 90k without.
+    expect(withAudio(0, 600_000, 11_000).selector.probeBpsAt(11_000)).toBe(90_000);
+    expect(withAudio(50_000, 600_000, 11_000).selector.probeBpsAt(11_000)).toBe(45_000);
+  });
+
+  it('counts the audio in a shortfall: a layer the estimate carries only without it is left', () => {
+    // 1.2M × 0.8 = 960k: an estimate of 1M carries the top layer, less 100k of audio it does not.
+    const run = (audio: number) => {
+      const selector = congested(new LayerSelector({ startAtTop: true }));
+      selector.setLayers(three, 0, audio);
+      return drive(
+        selector,
+        0,
+        5000,
+        estimates(selector, (t) => (t < 1000 ? 10_000_000 : 1_000_000)),
+      );
+    };
+    expect(spatialSwitches(run(0))).toEqual([]);
+    expect(spatialSwitches(run(100_000)).map(({ t, spatial }) => ({ t, spatial }))).toEqual([
+      { t: 2000, spatial: 1 },
+    ]);
+  });
+
   it('wants the probed layer while probing, so the publisher keeps sending it', () => {
     const selector = viewer();
     drive(

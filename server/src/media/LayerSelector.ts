@@ -191,6 +191,8 @@ export class LayerSelector {
   private readonly options: LayerSelectorOptions;
   private choice: QualityChoice = 'auto';
   private bitrates: readonly number[] = [];
+  /** Bit/s the viewer receives beside its video; see setLayers. */
+  private alongside = 0;
   /** The layer the policy chose; forwarded unless the publisher paused it. */
   private target = 0;
   /** The layer forwarded: the target, or the nearest sent one while the target is paused. */
@@ -257,11 +259,13 @@ export class LayerSelector {
 
   /**
    * The publisher's layers as now sent, lowest first: measured bit/s each (0 = paused/not sent).
-   * Length 1..3.
+   * Length 1..3. `alongside` is what the viewer is sent beside the video (the stream's audio):
+   * a receiver's estimate is of everything it receives, so only the rest is room for a layer.
    */
-  setLayers(bitrates: readonly number[], now: number): void {
+  setLayers(bitrates: readonly number[], now: number, alongside = 0): void {
     const first = this.bitrates.length === 0;
     this.bitrates = [...bitrates];
+    this.alongside = Math.max(0, alongside);
     if (bitrates.length === 0) return;
     if (first) {
       // No estimate yet. Auto: the middle of three, the top of two, the only one, or the top
@@ -383,7 +387,7 @@ export class LayerSelector {
   }
 
   private goDownIfShort(now: number): void {
-    const estimate = this.freshEstimate(now);
+    const estimate = this.videoEstimate(now);
     const current = { spatial: this.spatial, temporal: this.temporal };
     // An estimate still climbing is a receiver starting up (or recovering), not a shortfall:
     // congestion shows as an estimate that falls, or stands still below what it is sent, after a
@@ -445,7 +449,7 @@ export class LayerSelector {
     if (!probe) return;
     const o = this.options;
     const elapsed = now - probe.startedAt;
-    const estimate = this.freshEstimate(now);
+    const estimate = this.videoEstimate(now);
     if (estimate !== undefined) {
       const fits =
         this.estimateAt > probe.startedAt && estimate >= o.upRatio * this.bitrateOf(probe.target);
@@ -467,7 +471,7 @@ export class LayerSelector {
     this.reaching = undefined;
     if (this.spatial !== this.target) return;
     const o = this.options;
-    const estimate = this.freshEstimate(now);
+    const estimate = this.videoEstimate(now);
     const feedback = estimate !== undefined || this.lossFeedback(now);
     if (!feedback) return;
     const stableFor = now - this.stableSince;
@@ -494,12 +498,14 @@ export class LayerSelector {
       return;
     }
     const currentBitrate = this.bitrateOf(this.spatial);
+    // The estimate itself, audio and all, as onEstimate compares it.
+    const whole = this.freshEstimate(now);
     this.probe = {
       target: next,
       bps: Math.round(nextBitrate - currentBitrate + o.probeMargin * nextBitrate),
       startedAt: now,
-      startEstimate: estimate,
-      peak: estimate ?? 0,
+      startEstimate: whole,
+      peak: whole ?? 0,
       peakAt: now,
       cleanReportAt: undefined,
       fitsSince: undefined,
@@ -520,7 +526,7 @@ export class LayerSelector {
     const current = this.bitrateOf(this.spatial);
     const seconds = Math.max(0, now - probe.startedAt) / 1000;
     const ramp = current * ((1 + this.options.probeRamp) ** (seconds + 1) - 1);
-    const estimate = this.freshEstimate(now);
+    const estimate = this.videoEstimate(now);
     const room =
       estimate === undefined ? probe.bps : this.options.probeHeadroom * estimate - current;
     return Math.round(Math.max(0, Math.min(probe.bps, room, ramp)));
@@ -588,6 +594,12 @@ export class LayerSelector {
 
   private freshEstimate(now: number): number | undefined {
     return now - this.estimateAt <= this.options.estimateTimeoutMs ? this.estimate : undefined;
+  }
+
+  /** The estimate less what the viewer receives beside its video: the room for a layer. */
+  private videoEstimate(now: number): number | undefined {
+    const estimate = this.freshEstimate(now);
+    return estimate === undefined ? undefined : Math.max(0, estimate - this.alongside);
   }
 
   private lossFeedback(now: number): boolean {

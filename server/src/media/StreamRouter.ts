@@ -6,6 +6,7 @@ import type { VideoPacket } from './LayerForwarder';
 import { MediaError } from './MediaError';
 import { Publisher, type PublisherOptions } from './Publisher';
 import type { StreamRecorder } from './recording/StreamRecorder';
+import { RateMeter } from './RateMeter';
 import { RetransmissionBuffer } from './RetransmissionBuffer';
 import { rtpSequence, rtpSsrc, rtpTimestamp, type ClockMapping } from './rtp';
 import type { LayerDemand } from './StreamRelay';
@@ -77,6 +78,8 @@ export class StreamRouter {
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly layers = new LayerSet();
   private readonly audioHistory = new RetransmissionBuffer(256);
+  /** The audio's rate: every viewer's estimate carries it beside the video layer. */
+  private readonly audioRate = new RateMeter();
   /** Each packet is written here once and patched per viewer: no allocation per viewer. */
   private readonly scratch = Buffer.allocUnsafe(maxPacketSize);
   /** The packet being forwarded, as viewers' layer forwarders read it (one object, reused). */
@@ -359,6 +362,7 @@ export class StreamRouter {
     const sequence = rtpSequence(packet);
     if (this.audioHistory.get(sequence, now)) return;
     this.audioHistory.push(packet, now);
+    this.audioRate.received(packet.length);
     if (this.publisher) this.recorder?.packet('audio', packet, 0, now);
     if (this.publisher || this.relay?.fedFromNode) this.relay?.forward('audio', packet, false, 0);
     if (this.subscribers.size === 0) return;
@@ -387,6 +391,7 @@ export class StreamRouter {
     if (measure) {
       this.measuredAt = now;
       this.layers.measure(now);
+      this.audioRate.measure(now);
     }
     if (measure || now - this.decidedAt >= decideMs) {
       this.decidedAt = now;
@@ -394,7 +399,7 @@ export class StreamRouter {
       for (const subscriber of this.subscribers.values()) {
         if (!subscriber.video || !subscriber.isReady) continue;
         try {
-          if (needs) subscriber.selector.setLayers(needs, now);
+          if (needs) subscriber.selector.setLayers(needs, now, this.audioRate.bitrate);
           this.steer(subscriber, now);
         } catch {
           subscriber.close();
@@ -561,7 +566,7 @@ export class StreamRouter {
     const now = Date.now();
     const video = subscriber.video;
     if (video) {
-      subscriber.selector.setLayers(this.layers.needsByRank(), now);
+      subscriber.selector.setLayers(this.layers.needsByRank(), now, this.audioRate.bitrate);
       const decision = subscriber.selector.decide(now);
       const encoding = this.layers.encodingAt(decision.spatial);
       video.aim(encoding, decision.temporal, now);
