@@ -143,6 +143,9 @@ describe('recording, replay and live HLS in Chromium', () => {
     // A 60 s stream yields 60 ± 2 s (the publisher's first frames arrive after LIVE shows).
     expect(details.recording!.durationSeconds).toBeGreaterThan(lasted - 2);
     expect(details.recording!.durationSeconds).toBeLessThan(lasted + 2);
+    console.log(
+      `replay of a stream live for ${lasted.toFixed(1)} s: ${details.recording!.durationSeconds} s`,
+    );
     await expect
       .poll(() => viewer.getByTestId('replay').isVisible(), { timeout: 20_000 })
       .toBe(true);

@@ -1,7 +1,8 @@
 /**
  * Just enough ISO BMFF (ISO/IEC 14496-12) reading to know how long a fragment plays: track
- * timescales from the initialization segment's `moov`, and sample durations from a fragment's
- * `moof`. A playlist must name each segment's duration the moment the segment lands.
+ * timescales from the initialization segment's `moov`, and where each track's samples begin and
+ * how long they last from a fragment's `moof`. A playlist must name each segment's duration the
+ * moment the segment lands.
  */
 
 interface Box {
@@ -53,46 +54,69 @@ export function trackTimescales(init: Buffer): Map<number, number> {
   return scales;
 }
 
+/** Where a fragment's media begins and ends, in seconds of its tracks' timeline. */
+export interface FragmentSpan {
+  start: number;
+  end: number;
+}
+
 /**
- * How long a fragment plays, in seconds: the longest of its tracks' runs (§8.8.8 `trun` sample
- * durations, else §8.8.7 `tfhd`'s default). `segment` starts with the `moof`.
+ * Where a fragment's media begins and ends: the earliest of its tracks' starts (§8.8.12 `tfdt`)
+ * and the latest of their ends (the start plus §8.8.8 `trun` sample durations, else §8.8.7
+ * `tfhd`'s default). `segment` starts with the `moof`. Undefined without a timed track.
  */
-export function fragmentDuration(segment: Buffer, timescales: Map<number, number>): number {
+export function fragmentSpan(
+  segment: Buffer,
+  timescales: Map<number, number>,
+): FragmentSpan | undefined {
   const moof = child(segment, whole(segment), 'moof');
-  if (!moof) return 0;
-  let longest = 0;
+  if (!moof) return undefined;
+  let start = Infinity;
+  let end = -Infinity;
   for (const traf of boxes(segment, moof.start, moof.end)) {
     if (traf.type !== 'traf') continue;
     const tfhd = child(segment, traf, 'tfhd');
-    if (!tfhd) continue;
-    const tfhdFlags = segment.readUInt32BE(tfhd.start) & 0xffffff;
-    const trackId = segment.readUInt32BE(tfhd.start + 4);
-    let at = tfhd.start + 8;
-    if (tfhdFlags & 0x01) at += 8; // base-data-offset
-    if (tfhdFlags & 0x02) at += 4; // sample-description-index
-    const defaultDuration = tfhdFlags & 0x08 ? segment.readUInt32BE(at) : 0;
-    let ticks = 0;
-    for (const trun of boxes(segment, traf.start, traf.end)) {
-      if (trun.type !== 'trun') continue;
-      const flags = segment.readUInt32BE(trun.start) & 0xffffff;
-      const count = segment.readUInt32BE(trun.start + 4);
-      let i = trun.start + 8;
-      if (flags & 0x01) i += 4; // data-offset
-      if (flags & 0x04) i += 4; // first-sample-flags
-      const perSample =
-        (flags & 0x100 ? 4 : 0) +
-        (flags & 0x200 ? 4 : 0) +
-        (flags & 0x400 ? 4 : 0) +
-        (flags & 0x800 ? 4 : 0);
-      if (!(flags & 0x100)) {
-        ticks += count * defaultDuration;
-        continue;
-      }
-      for (let n = 0; n < count && i + 4 <= trun.end; n += 1, i += perSample)
-        ticks += segment.readUInt32BE(i);
-    }
-    const scale = timescales.get(trackId);
-    if (scale) longest = Math.max(longest, ticks / scale);
+    const tfdt = child(segment, traf, 'tfdt');
+    if (!tfhd || !tfdt || tfhd.end - tfhd.start < 8) continue;
+    const longTime = segment[tfdt.start] === 1;
+    if (tfdt.end - tfdt.start < (longTime ? 12 : 8)) continue;
+    const scale = timescales.get(segment.readUInt32BE(tfhd.start + 4));
+    if (!scale) continue;
+    const ticks = longTime
+      ? Number(segment.readBigUInt64BE(tfdt.start + 4))
+      : segment.readUInt32BE(tfdt.start + 4);
+    start = Math.min(start, ticks / scale);
+    end = Math.max(end, (ticks + runTicks(segment, traf, tfhd)) / scale);
   }
-  return longest;
+  return start === Infinity ? undefined : { start, end };
+}
+
+/** How long one track's samples in a fragment last, in its timescale's ticks. */
+function runTicks(segment: Buffer, traf: Box, tfhd: Box): number {
+  const tfhdFlags = segment.readUInt32BE(tfhd.start) & 0xffffff;
+  let at = tfhd.start + 8;
+  if (tfhdFlags & 0x01) at += 8; // base-data-offset
+  if (tfhdFlags & 0x02) at += 4; // sample-description-index
+  const defaultDuration = tfhdFlags & 0x08 && at + 4 <= tfhd.end ? segment.readUInt32BE(at) : 0;
+  let ticks = 0;
+  for (const trun of boxes(segment, traf.start, traf.end)) {
+    if (trun.type !== 'trun' || trun.end - trun.start < 8) continue;
+    const flags = segment.readUInt32BE(trun.start) & 0xffffff;
+    const count = segment.readUInt32BE(trun.start + 4);
+    let i = trun.start + 8;
+    if (flags & 0x01) i += 4; // data-offset
+    if (flags & 0x04) i += 4; // first-sample-flags
+    const perSample =
+      (flags & 0x100 ? 4 : 0) +
+      (flags & 0x200 ? 4 : 0) +
+      (flags & 0x400 ? 4 : 0) +
+      (flags & 0x800 ? 4 : 0);
+    if (!(flags & 0x100)) {
+      ticks += count * defaultDuration;
+      continue;
+    }
+    for (let n = 0; n < count && i + 4 <= trun.end; n += 1, i += perSample)
+      ticks += segment.readUInt32BE(i);
+  }
+  return ticks;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fragmentDuration, trackTimescales } from '../../recordings/fmp4-boxes';
+import { fragmentSpan, trackTimescales } from '../../recordings/fmp4-boxes';
 import { initFile, journalFile, liveFile, segmentFile } from '../../recordings/layout';
 import {
   liveWindow,
@@ -37,6 +37,14 @@ export class RenditionJournal {
   private targetDuration = liveTargetDuration;
   private part = -1;
   private segmentInPart = 0;
+  /**
+   * Where the part's media so far ends (seconds of its timeline). A segment lasts from there to
+   * its own end. Its tracks' fragments are not cut at one instant: the sound's ends on its own
+   * 20 ms grid, a little before or after the keyframe that ends the pictures'. Adding up the
+   * longest of each segment's tracks would count those overlaps and make a recording longer
+   * than its media: 62.3 s for a 60.2 s stream, once.
+   */
+  private partEnd: number | undefined;
   failure: Error | undefined;
   bytes = 0;
   /** The highest bit rate of one segment so far (bit/s). */
@@ -87,12 +95,15 @@ export class RenditionJournal {
     this.segmentInPart = 0;
     this.nextIsBreak = this.segments.length > 0;
     this.timescales = trackTimescales(data);
+    this.partEnd = undefined;
     this.enqueue(() => this.writeAtomically(initFile(part), data));
   }
 
   segment(data: Buffer): void {
     if (this.part < 0) return;
-    const duration = fragmentDuration(data, this.timescales);
+    const span = fragmentSpan(data, this.timescales);
+    const duration = span ? Math.max(0, span.end - (this.partEnd ?? span.start)) : 0;
+    if (span) this.partEnd = Math.max(this.partEnd ?? -Infinity, span.end);
     const segment: PlaylistSegment = {
       uri: segmentFile(this.part, this.segmentInPart),
       duration,

@@ -113,8 +113,13 @@ export class RenditionWriter {
       );
     if (audio) this.run(() => this.muxer.addAudio(audio.data, audio.at, opusFrameDuration));
     this.run(() => this.muxer.finish());
-    await this.queue;
+    await this.drained();
     await (await this.journal).flushed();
+  }
+
+  /** Resolves once every frame handed over so far has been muxed. */
+  drained(): Promise<void> {
+    return this.queue;
   }
 
   /** Stops at once (the recording failed): nothing more is muxed. */
