@@ -30,6 +30,15 @@ async function until(check: () => Promise<boolean>, ms = 15_000): Promise<boolea
   return false;
 }
 
+/** Whether the page's player has shown more than ten frames of the stream. */
+const playing = (page: Page) =>
+  page.evaluate(
+    () =>
+      (document
+        .querySelector<HTMLVideoElement>('[data-testid="remote-video"]')
+        ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
+  );
+
 /** A scene for a stream that has no camera here: a gradient with a subject, shot as a JPEG. */
 const scenes = [
   { from: '#f59e0b', to: '#be123c', emoji: '🏺', caption: 'Wheel-thrown bowls' },
@@ -201,14 +210,7 @@ async function main() {
       .getByRole('link', { name: /Sunset synth session/ })
       .first()
       .click();
-    await until(() =>
-      viewer.evaluate(
-        () =>
-          (document
-            .querySelector<HTMLVideoElement>('[data-testid="remote-video"]')
-            ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
-      ),
-    );
+    await until(() => playing(viewer));
     const streamId = viewer.url().split('/').pop() ?? '';
     const caraPage = await open(cara.token);
     await caraPage.goto(`${base}/live/${streamId}`);
@@ -263,14 +265,7 @@ async function main() {
     // Anna opens her stream on a second device: it manages the stream without its camera.
     const managing = await open(anna.token);
     await managing.goto(`${base}/live/${streamId}`);
-    await until(() =>
-      managing.evaluate(
-        () =>
-          (document
-            .querySelector<HTMLVideoElement>('[data-testid="remote-video"]')
-            ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
-      ),
-    );
+    await until(() => playing(managing));
     await until(async () => (await managing.getByTestId('viewer-name').count()) === 3, 5000);
     await both(managing, '20-host-managing-view');
 
@@ -304,6 +299,30 @@ async function main() {
     await sleep(500);
     await both(viewer, '09-viewer-stream-ended', { tall: true });
 
+    // Once the recording is closed the same page is the replay: Ben watches the end of it, the
+    // chat beside it as it was at that moment; Anna's replay has her download and delete.
+    const seekNearEnd = (page: Page) =>
+      until(() =>
+        page.evaluate(() => {
+          const video = document.querySelector<HTMLVideoElement>('[data-testid="replay-video"]');
+          if (!video || !(video.duration > 5)) return false;
+          if (video.currentTime < video.duration - 8) video.currentTime = video.duration - 4;
+          void video.play().catch(() => undefined);
+          return video.getVideoPlaybackQuality().totalVideoFrames > 10;
+        }),
+      );
+    await until(() => viewer.getByTestId('replay-video').isVisible(), 60_000);
+    await seekNearEnd(viewer);
+    await until(
+      async () =>
+        (await viewer.getByTestId('replay-chat').textContent())?.includes('Korg') ?? false,
+    );
+    await both(viewer, '24-replay-with-chat');
+    await host.goto(`${base}/live/${streamId}`);
+    await until(() => host.getByTestId('recording-controls').isVisible());
+    await seekNearEnd(host);
+    await both(host, '25-host-replay-controls');
+
     // Profile and settings.
     await viewer.goto(`${base}/u/anna`);
     await sleep(1500);
@@ -333,15 +352,14 @@ async function main() {
     await phoneHost.screenshot({ path: portraitHost });
     say(`wrote ${path.relative(root, portraitHost)}`);
     await viewer.goto(phoneHost.url());
-    await until(() =>
-      viewer.evaluate(
-        () =>
-          (document
-            .querySelector<HTMLVideoElement>('[data-testid="remote-video"]')
-            ?.getVideoPlaybackQuality().totalVideoFrames ?? 0) > 10,
-      ),
-    );
+    await until(() => playing(viewer));
     await both(viewer, '18-portrait-broadcast-viewer');
+    // The same stream where WebRTC cannot reach (here asked for with ?playback=hls): live HLS,
+    // a few seconds behind, and the player says so.
+    await viewer.goto(`${phoneHost.url()}?playback=hls`);
+    await until(() => viewer.getByTestId('hls-fallback-notice').isVisible());
+    await until(() => playing(viewer));
+    await both(viewer, '26-hls-fallback');
 
     // A private stream's link opened by someone who does not follow its host: whose it is, and
     // Follow to watch.
