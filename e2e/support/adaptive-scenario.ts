@@ -56,7 +56,7 @@ export interface AdaptiveRun {
     presented: number;
     gaps: FrameGap[];
   };
-  unlimited: { samples: TimedSample[]; summary: WindowSummary };
+  unlimited: { samples: TimedSample[]; timeline: TimelinePoint[]; summary: WindowSummary };
   /** Per encoding (its section and rid): keyframes over the run and per second. */
   keyframes: { mid: string; rid: string; height: number; count: number; perSecond: number }[];
   /** Whole seconds of the run. */
@@ -241,6 +241,7 @@ export async function runAdaptiveScenario(options: AdaptiveOptions): Promise<Ada
     },
     unlimited: {
       samples: unlimitedSampler.samples,
+      timeline: timeline(unlimitedSampler.samples, 1000),
       summary: summarise(unlimitedSampler.samples, 0, endT),
     },
     keyframes,
@@ -256,15 +257,16 @@ export function describeRun(run: AdaptiveRun): string[] {
       `${p.limit.rateKbit} kbit/s from t=${(p.startT / 1000).toFixed(1)} s: settled below ${run.topHeight}p ${p.settleMs === undefined ? 'never' : `after ${(p.settleMs / 1000).toFixed(1)} s`}; then ${JSON.stringify(p.settled)}; link ${JSON.stringify(p.link)}`,
     );
   lines.push('limited viewer, each second (t s: height, fps, kbit/s):');
-  lines.push(
-    run.limited.timeline
-      .map((p) => `${(p.t / 1000).toFixed(0)}: ${p.height}p ${p.fps} ${p.kbps}`)
-      .join(' | '),
-  );
+  const perSecond = (points: TimelinePoint[]) =>
+    points.map((p) => `${(p.t / 1000).toFixed(0)}: ${p.height}p ${p.fps} ${p.kbps}`).join(' | ');
+  lines.push(perSecond(run.limited.timeline));
   lines.push(
     `limited viewer's player: ${run.limited.presented} frames on screen; pauses over 200 ms (end t, ms): ${JSON.stringify(run.limited.gaps)}`,
   );
   lines.push(`unlimited viewer: ${JSON.stringify(run.unlimited.summary)}`);
+  // Its timeline only when it left the top: when it did, and what it received then, says why.
+  if (Object.keys(run.unlimited.summary.heights).length > 1)
+    lines.push(`unlimited viewer, each second: ${perSecond(run.unlimited.timeline)}`);
   lines.push(`publisher keyframes: ${JSON.stringify(run.keyframes)}`);
   return lines;
 }

@@ -174,6 +174,38 @@ describe('going down', () => {
     expect(after(900_000)).toEqual([{ t: 6000, spatial: 1 }]);
   });
 
+  it('takes a fall the estimate climbs back from, with no loss, for a delay spike and stays', () => {
+    // As measured on two busy cores: a viewer on the top layer whose link carries it, its
+    // estimate 1.16M; a CPU stall makes it fall once to 794k and then rise 3k a report.
+    const run = (after: (sinceFall: number) => number, loss = 0) => {
+      const selector = viewer(three, 'auto', { startAtTop: true });
+      const changes = drive(
+        selector,
+        0,
+        12_000,
+        both(
+          estimates(selector, (t) => (t < 5000 ? 1_600_000 : after(t - 5000))),
+          reports(selector, (t) => (t > 5000 ? loss : 0)),
+        ),
+      );
+      return spatialSwitches(changes).map(({ t, spatial }) => ({ t, spatial }));
+    };
+    const climbing = (sinceFall: number) => 794_000 + 3000 * Math.floor(sinceFall / 200);
+    expect(run(climbing)).toEqual([]);
+    // The same fall standing still: a link that stays overused. Down within 2 s.
+    expect(run(() => 794_000)).toEqual([{ t: 6000, spatial: 1 }]);
+    // Wobbling within half a percent of its low, as backoffs to 0.85 × a varying rate do.
+    expect(run((sinceFall) => 794_000 + 3000 * ((sinceFall / 200) % 2))).toEqual([
+      { t: 6000, spatial: 1 },
+    ]);
+    // Climbing, then falling again and standing still: the second fall counts afresh.
+    expect(run((sinceFall) => (sinceFall < 3000 ? climbing(sinceFall) : 700_000))).toEqual([
+      { t: 9000, spatial: 1 },
+    ]);
+    // Climbing, but with loss on the layer: the link does not carry it.
+    expect(run(climbing, 0.05)).toEqual([{ t: 6500, spatial: 1 }]);
+  });
+
   it('goes down to a layer that leaves a fifth of the estimate to spare', () => {
     const downTo = (estimate: number) => {
       const selector = congested(viewer(three, 'auto', { startAtTop: true }));
