@@ -202,6 +202,11 @@ describe('going down', () => {
     expect(run((sinceFall) => (sinceFall < 3000 ? climbing(sinceFall) : 700_000))).toEqual([
       { t: 9000, spatial: 1 },
     ]);
+    // Climbing for 2 s, then sliding 1 % a report, each step too small to be a fall: 3 % below
+    // its high (at 7.8 s) it counts as one, and the viewer goes down a second later.
+    const sliding = (sinceFall: number) =>
+      sinceFall < 2000 ? climbing(sinceFall) : climbing(2000) * 0.99 ** ((sinceFall - 2000) / 200);
+    expect(run(sliding)).toEqual([{ t: 8800, spatial: 1 }]);
     // Climbing, but with loss on the layer: the link does not carry it.
     expect(run(climbing, 0.05)).toEqual([{ t: 6500, spatial: 1 }]);
   });

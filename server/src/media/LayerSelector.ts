@@ -217,10 +217,12 @@ export class LayerSelector {
   private fellAt = -Infinity;
   /**
    * The lowest estimate since the last fall, and whether one has risen above it since: a receiver
-   * whose estimate rises again after its fall has stopped seeing its link overused.
+   * whose estimate rises again after its fall has stopped seeing its link overused. Once risen, the
+   * highest since, so a decline from it in steps too small to be a fall still counts as one.
    */
   private lowSinceFall = Infinity;
   private risenSinceFall = false;
+  private highSinceRise = 0;
   private lossyAt = -Infinity;
   private levelSince = 0;
   private estimateAt = -Infinity;
@@ -298,11 +300,14 @@ export class LayerSelector {
   /** A REMB estimate from the viewer (bit/s). */
   onEstimate(bitrate: number, now: number): void {
     if (this.estimate !== undefined && bitrate > this.estimate * 1.01) this.risingAt = now;
-    if (this.estimate !== undefined && bitrate < this.estimate * fallingBy) {
+    const fell = this.estimate !== undefined && bitrate < this.estimate * fallingBy;
+    const declined = this.risenSinceFall && bitrate < this.highSinceRise * fallingBy;
+    if (fell || declined) {
       this.fellAt = now;
       this.lowSinceFall = bitrate;
       this.risenSinceFall = false;
-    } else if (bitrate > this.lowSinceFall * risenBy) {
+    } else if (this.risenSinceFall || bitrate > this.lowSinceFall * risenBy) {
+      this.highSinceRise = this.risenSinceFall ? Math.max(this.highSinceRise, bitrate) : bitrate;
       this.risenSinceFall = true;
     } else {
       this.lowSinceFall = Math.min(this.lowSinceFall, bitrate);
